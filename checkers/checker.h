@@ -1,0 +1,59 @@
+// Checker results: the verdict channel (STYLE.md "Errors", DESIGN.md §4).
+//
+// Every checker returns a CheckResult with a Verdict: kValid, kInvalid or kUnknown. Merging keeps
+// the worst (invalid > unknown > valid). A checker that throws, runs out of time or memory, or
+// cannot interpret its input says kUnknown with the reason — never kValid.
+//
+// `details` is structured data (written to results.json and drawn by the report); `explanation`
+// is plain text for a terminal. Both describe the same facts.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace tidemark::checkers {
+
+enum class Verdict { kValid, kUnknown, kInvalid };
+
+inline const char* ToString(Verdict v) {
+  switch (v) {
+    case Verdict::kValid:
+      return "valid";
+    case Verdict::kInvalid:
+      return "invalid";
+    case Verdict::kUnknown:
+      return "unknown";
+  }
+  return "unknown";
+}
+
+// invalid > unknown > valid.
+inline Verdict Worst(Verdict a, Verdict b) {
+  auto rank = [](Verdict v) { return v == Verdict::kInvalid ? 2 : v == Verdict::kUnknown ? 1 : 0; };
+  return rank(a) >= rank(b) ? a : b;
+}
+
+// Process exit code for a verdict (Jepsen's convention): 0 valid, 1 invalid, 2 unknown.
+inline int ExitCode(Verdict v) {
+  return v == Verdict::kValid ? 0 : v == Verdict::kInvalid ? 1 : 2;
+}
+
+struct CheckResult {
+  std::string checker;  // "linearizability", "log-prefix", ...
+  Verdict verdict = Verdict::kUnknown;
+  std::string summary;      // one line: "invalid: key k3 — read of 4 cannot be placed"
+  std::string explanation;  // multi-line plain text for the terminal
+  nlohmann::json details = nlohmann::json::object();  // structured, for results.json / report
+};
+
+inline nlohmann::json ToJson(const CheckResult& r) {
+  return nlohmann::json{{"checker", r.checker},
+                        {"verdict", ToString(r.verdict)},
+                        {"summary", r.summary},
+                        {"explanation", r.explanation},
+                        {"details", r.details}};
+}
+
+}  // namespace tidemark::checkers
