@@ -1,5 +1,0 @@
-if(EXISTS "/work/main/build/harness/history/history_test[1]_tests.cmake")
-  include("/work/main/build/harness/history/history_test[1]_tests.cmake")
-else()
-  add_test(history_test_NOT_BUILT history_test_NOT_BUILT)
-endif()
