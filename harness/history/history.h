@@ -34,9 +34,9 @@ struct Event {
   int64_t time_ns = 0;  // ns since the run started (monotonic clock); importers synthesise it
   int64_t process = 0;  // >= 0 for clients, kNemesisProcess for the nemesis
   EventType type = EventType::kInvoke;
-  std::string f;                   // op name: "read", "write", "cas", "append", ...
-  std::optional<std::string> key;  // absent for single-object workloads
-  nlohmann::json value;            // invoke: the argument; completion: the result
+  std::string f;                     // op name: "read", "write", "cas", "append", ...
+  std::optional<std::string> key;    // absent for single-object workloads
+  nlohmann::json value;              // invoke: the argument; completion: the result
   std::optional<std::string> node;   // which node the client talked to
   std::optional<std::string> error;  // completion error text, if any
   // Keys of the JSON object not listed above, kept so tools can round-trip them.
@@ -57,8 +57,8 @@ struct Op {
   nlohmann::json value;         // completion value (== invoke_value when the completion had none)
   EventType status = EventType::kInfo;  // kOk, kFail or kInfo (no completion recorded => kInfo)
   int64_t call_ns = 0;
-  int64_t return_ns = kNever;  // kNever for info / never-completed ops
-  int64_t invoke_index = 0;    // Event::index of the invocation
+  int64_t return_ns = kNever;   // kNever for info / never-completed ops
+  int64_t invoke_index = 0;     // Event::index of the invocation
   int64_t complete_index = -1;  // Event::index of the completion, -1 if none
   std::optional<std::string> node;
   std::optional<std::string> error;
@@ -74,6 +74,20 @@ struct PairOptions {
 // Errors name the event index and the problem: a completion with no pending invoke, a second
 // invoke while one is outstanding, a completion whose f differs from its invoke.
 Result<std::vector<Op>> PairOps(const History& h, PairOptions opts = {});
+
+// PairOps that, on error, also stores in `*error_position` the position in `h` (not the
+// Event::index) of the offending event, so file readers can name its line. Unchanged on success.
+Result<std::vector<Op>> PairOps(const History& h, PairOptions opts, size_t* error_position);
+
+// A history read from a file, with where each event came from, so errors can say FILE:LINE.
+struct LocatedHistory {
+  std::string source;  // the file name, or the name given for in-memory text
+  History events;
+  std::vector<size_t> lines;  // lines[i]: 1-based line where events[i] starts (same size)
+};
+
+// PairOps on a located history; errors read "SOURCE:LINE: event N: <PairOps reason>".
+Result<std::vector<Op>> PairOps(const LocatedHistory& h, PairOptions opts = {});
 
 // The nemesis events of `h`, in order.
 std::vector<Event> NemesisEvents(const History& h);

@@ -17,9 +17,9 @@ Event Ev(int64_t index, int64_t process, EventType type, std::string f, nlohmann
 }
 
 TEST(PairOpsTest, PairsInvokeWithCompletionAndKeepsOpenInvokesAsInfo) {
-  History h = {Ev(0, 0, EventType::kInvoke, "write", 3), Ev(1, 1, EventType::kInvoke, "read", nullptr),
-               Ev(2, 0, EventType::kOk, "write", 3), Ev(3, 1, EventType::kOk, "read", 3),
-               Ev(4, 2, EventType::kInvoke, "cas", {3, 4})};
+  History h = {Ev(0, 0, EventType::kInvoke, "write", 3),
+               Ev(1, 1, EventType::kInvoke, "read", nullptr), Ev(2, 0, EventType::kOk, "write", 3),
+               Ev(3, 1, EventType::kOk, "read", 3), Ev(4, 2, EventType::kInvoke, "cas", {3, 4})};
   auto ops = PairOps(h);
   ASSERT_TRUE(ops.ok()) << ops.error().message;
   ASSERT_EQ(ops->size(), 3u);
@@ -39,7 +39,8 @@ TEST(PairOpsTest, RejectsCompletionWithoutInvoke) {
 }
 
 TEST(PairOpsTest, RejectsSecondInvokeWhileOutstanding) {
-  History h = {Ev(0, 0, EventType::kInvoke, "write", 3), Ev(1, 0, EventType::kInvoke, "read", nullptr)};
+  History h = {Ev(0, 0, EventType::kInvoke, "write", 3),
+               Ev(1, 0, EventType::kInvoke, "read", nullptr)};
   auto ops = PairOps(h);
   ASSERT_FALSE(ops.ok());
   EXPECT_NE(ops.error().message.find("still outstanding"), std::string::npos);
@@ -47,7 +48,8 @@ TEST(PairOpsTest, RejectsSecondInvokeWhileOutstanding) {
 
 TEST(PairOpsTest, InfoCompletionReturnsAtInfinityAndNemesisIsSkipped) {
   History h = {Ev(0, kNemesisProcess, EventType::kInfo, "start-partition", "majority"),
-               Ev(1, 0, EventType::kInvoke, "write", 1), Ev(2, 0, EventType::kInfo, "write", nullptr)};
+               Ev(1, 0, EventType::kInvoke, "write", 1),
+               Ev(2, 0, EventType::kInfo, "write", nullptr)};
   auto ops = PairOps(h);
   ASSERT_TRUE(ops.ok()) << ops.error().message;
   ASSERT_EQ(ops->size(), 1u);
