@@ -1,0 +1,344 @@
+#include "targets/target.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+namespace tidemark::targets {
+namespace {
+
+using nlohmann::json;
+
+std::string Where(const std::string& path, const std::string& key) {
+  return path + ": key \"" + key + "\"";
+}
+
+Result<std::string> GetString(const json& j, const std::string& key, const std::string& path) {
+  if (!j.is_string()) return Error{Where(path, key) + " must be a string"};
+  return j.get<std::string>();
+}
+
+Result<std::vector<std::string>> GetStrings(const json& j, const std::string& key,
+                                            const std::string& path) {
+  if (!j.is_array()) return Error{Where(path, key) + " must be an array of strings"};
+  std::vector<std::string> out;
+  for (const json& e : j) {
+    if (!e.is_string())
+      return Error{Where(path, key) + " must be an array of strings (argv elements), found " +
+                   e.dump()};
+    out.push_back(e.get<std::string>());
+  }
+  return out;
+}
+
+// Fills {name} placeholders from `vars`. Unknown names are errors.
+Result<std::string> Fill(const std::string& tmpl, const std::map<std::string, std::string>& vars) {
+  std::string out;
+  size_t i = 0;
+  while (i < tmpl.size()) {
+    if (tmpl[i] != '{') {
+      out += tmpl[i++];
+      continue;
+    }
+    size_t end = tmpl.find('}', i);
+    if (end == std::string::npos) return Error{"unclosed '{' in \"" + tmpl + "\""};
+    std::string name = tmpl.substr(i + 1, end - i - 1);
+    auto it = vars.find(name);
+    if (it == vars.end()) return Error{"unknown placeholder {" + name + "} in \"" + tmpl + "\""};
+    out += it->second;
+    i = end + 1;
+  }
+  return out;
+}
+
+std::map<std::string, std::string> NodeVars(const StartContext& ctx) {
+  std::map<std::string, std::string> v = {{"node", ctx.self.name},
+                                          {"index", std::to_string(ctx.self.index)},
+                                          {"host", ctx.self.host},
+                                          {"data_dir", ctx.data_dir},
+                                          {"bin_dir", ctx.bin_dir}};
+  for (const auto& [name, port] : ctx.self.ports) v[name + "_port"] = std::to_string(port);
+  return v;
+}
+
+std::map<std::string, std::string> PeerVars(const NodeAddress& peer,
+                                            std::map<std::string, std::string> base) {
+  base["peer"] = peer.name;
+  base["peer_host"] = peer.host;
+  for (const auto& [name, port] : peer.ports) base["peer_" + name + "_port"] = std::to_string(port);
+  return base;
+}
+
+// A synthetic context with every placeholder defined, to validate templates at load time.
+StartContext SampleContext(const Descriptor& d) {
+  StartContext ctx;
+  for (int i = 1; i <= 3; ++i) {
+    NodeAddress a{"n" + std::to_string(i), i, "127.0.0.1", {}};
+    for (const std::string& p : d.ports) a.ports[p] = 10000 + i;
+    ctx.all_nodes.push_back(a);
+  }
+  ctx.self = ctx.all_nodes[0];
+  ctx.peers = {ctx.all_nodes[1], ctx.all_nodes[2]};
+  ctx.data_dir = "/data";
+  ctx.bin_dir = "/bin";
+  ctx.bugs = {"sample-bug"};
+  return ctx;
+}
+
+}  // namespace
+
+Result<Descriptor> ParseDescriptor(const std::string& text, const std::string& path) {
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded()) return Error{path + ": not valid JSON"};
+  if (!j.is_object()) return Error{path + ": a target descriptor must be a JSON object"};
+  static const std::set<std::string> kKnown = {
+      "name", "description", "adapter", "workloads", "ports",        "client_port", "peer_port",
+      "host", "start",       "ready",   "stop",      "capabilities", "env",         "$comment"};
+  for (const auto& [key, value] : j.items()) {
+    if (!kKnown.count(key))
+      return Error{Where(path, key) +
+                   " is not a descriptor key (known: name, description, "
+                   "adapter, workloads, ports, client_port, peer_port, host, "
+                   "start, ready, stop, capabilities, env)"};
+  }
+  Descriptor d;
+  d.path = path;
+  for (const char* required : {"name", "adapter", "start"}) {
+    if (!j.contains(required)) return Error{Where(path, required) + " is required"};
+  }
+  auto str = [&](const char* key, std::string& out) -> Status {
+    if (!j.contains(key)) return OkStatus();
+    auto s = GetString(j[key], key, path);
+    if (!s.ok()) return s.error();
+    out = *s;
+    return OkStatus();
+  };
+  for (auto [key, out] : {std::pair<const char*, std::string*>{"name", &d.name},
+                          {"description", &d.description},
+                          {"adapter", &d.adapter},
+                          {"client_port", &d.client_port},
+                          {"peer_port", &d.peer_port},
+                          {"host", &d.host}}) {
+    Status s = str(key, *out);
+    if (!s.ok()) return s.error();
+  }
+  static const std::set<std::string> kAdapters = {"tidelog-http", "etcd-v3"};
+  if (!kAdapters.count(d.adapter))
+    return Error{Where(path, "adapter") + ": unknown adapter \"" + d.adapter +
+                 "\" (known: tidelog-http, etcd-v3)"};
+  if (j.contains("workloads")) {
+    auto w = GetStrings(j["workloads"], "workloads", path);
+    if (!w.ok()) return w.error();
+    for (const std::string& name : *w)
+      if (name != "register" && name != "log")
+        return Error{Where(path, "workloads") + ": unknown workload \"" + name +
+                     "\" (known: register, log)"};
+    d.workloads = *w;
+  } else {
+    d.workloads = {"register", "log"};
+  }
+  if (j.contains("ports")) {
+    auto p = GetStrings(j["ports"], "ports", path);
+    if (!p.ok()) return p.error();
+    d.ports = *p;
+  } else {
+    d.ports = {"client"};
+  }
+  for (const std::string* port : {&d.client_port, &d.peer_port}) {
+    if (std::find(d.ports.begin(), d.ports.end(), *port) == d.ports.end())
+      return Error{Where(path, port == &d.client_port ? "client_port" : "peer_port") + ": \"" +
+                   *port + "\" is not one of the names in \"ports\""};
+  }
+
+  const json& start = j["start"];
+  if (!start.is_object()) return Error{Where(path, "start") + " must be an object with \"argv\""};
+  for (const auto& [key, value] : start.items()) {
+    if (key == "argv") {
+      auto a = GetStrings(value, "start.argv", path);
+      if (!a.ok()) return a.error();
+      d.argv = *a;
+    } else if (key == "per_peer") {
+      auto a = GetStrings(value, "start.per_peer", path);
+      if (!a.ok()) return a.error();
+      d.per_peer = *a;
+    } else if (key == "peer_entry") {
+      auto s = GetString(value, "start.peer_entry", path);
+      if (!s.ok()) return s.error();
+      d.peer_entry = *s;
+    } else if (key == "bug_argv") {
+      auto a = GetStrings(value, "start.bug_argv", path);
+      if (!a.ok()) return a.error();
+      d.bug_argv = *a;
+    } else {
+      return Error{Where(path, "start." + key) +
+                   " is not a start key (known: argv, per_peer, peer_entry, bug_argv)"};
+    }
+  }
+  if (d.argv.empty()) return Error{Where(path, "start.argv") + " must name the program to run"};
+  if (d.argv[0].find(' ') != std::string::npos && d.argv.size() == 1)
+    return Error{Where(path, "start.argv") +
+                 " looks like a shell command line; give one array element per argument"};
+
+  if (j.contains("ready")) {
+    const json& r = j["ready"];
+    if (!r.is_object()) return Error{Where(path, "ready") + " must be an object"};
+    for (const auto& [key, value] : r.items()) {
+      if (key == "timeout_s" && value.is_number() && value.get<double>() > 0) {
+        d.ready_timeout_s = value.get<double>();
+      } else {
+        return Error{Where(path, "ready." + key) +
+                     (key == "timeout_s" ? " must be a positive number of seconds"
+                                         : " is not a ready key (known: timeout_s)")};
+      }
+    }
+  }
+  if (j.contains("stop")) {
+    const json& s = j["stop"];
+    if (!s.is_object()) return Error{Where(path, "stop") + " must be an object"};
+    for (const auto& [key, value] : s.items()) {
+      if (key == "grace_s" && value.is_number() && value.get<double>() >= 0) {
+        d.stop_grace_s = value.get<double>();
+      } else {
+        return Error{Where(path, "stop." + key) + (key == "grace_s"
+                                                       ? " must be a number of seconds >= 0"
+                                                       : " is not a stop key (known: grace_s)")};
+      }
+    }
+  }
+  if (j.contains("capabilities")) {
+    const json& c = j["capabilities"];
+    if (!c.is_object()) return Error{Where(path, "capabilities") + " must be an object"};
+    for (const auto& [key, value] : c.items()) {
+      bool* flag = key == "kill"            ? &d.capabilities.kill
+                   : key == "pause"         ? &d.capabilities.pause
+                   : key == "partition"     ? &d.capabilities.partition
+                   : key == "leader_status" ? &d.capabilities.leader_status
+                                            : nullptr;
+      if (flag) {
+        if (!value.is_boolean())
+          return Error{Where(path, "capabilities." + key) + " must be true or false"};
+        *flag = value.get<bool>();
+      } else if (key == "dump_argv") {
+        auto a = GetStrings(value, "capabilities.dump_argv", path);
+        if (!a.ok()) return a.error();
+        d.capabilities.dump_argv = *a;
+      } else {
+        return Error{Where(path, "capabilities." + key) +
+                     " is not a capability (known: kill, pause, partition, leader_status, "
+                     "dump_argv)"};
+      }
+    }
+  }
+  if (j.contains("env")) {
+    if (!j["env"].is_object()) return Error{Where(path, "env") + " must be an object of strings"};
+    for (const auto& [key, value] : j["env"].items()) {
+      if (!value.is_string()) return Error{Where(path, "env." + key) + " must be a string"};
+      d.env[key] = value.get<std::string>();
+    }
+  }
+  // Validate every template now, so a typo fails before any process starts.
+  StartContext sample = SampleContext(d);
+  if (auto a = ExpandStartArgv(d, sample); !a.ok())
+    return Error{Where(path, "start") + ": " + a.error().message};
+  // Fragments are checked on their own too: a "{per_peer}" typo must fail even when unused.
+  auto peer_vars = PeerVars(sample.peers[0], NodeVars(sample));
+  peer_vars["peers"] = peer_vars["cluster"] = peer_vars["bug"] = "";
+  for (const auto& [key, frags] :
+       {std::pair<const char*, const std::vector<std::string>*>{"start.per_peer", &d.per_peer},
+        {"start.bug_argv", &d.bug_argv}}) {
+    for (const std::string& frag : *frags)
+      if (auto s = Fill(frag, peer_vars); !s.ok())
+        return Error{Where(path, key) + ": " + s.error().message};
+  }
+  if (auto a = ExpandArgv(d.capabilities.dump_argv, sample); !a.ok())
+    return Error{Where(path, "capabilities.dump_argv") + ": " + a.error().message};
+  return d;
+}
+
+Result<Descriptor> LoadDescriptor(const std::string& name_or_path,
+                                  const std::vector<std::string>& search_dirs) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> candidates;
+  if (name_or_path.find('/') != std::string::npos || name_or_path.ends_with(".json")) {
+    candidates.push_back(name_or_path);
+  } else {
+    for (const std::string& dir : search_dirs)
+      candidates.push_back(dir + "/" + name_or_path + ".json");
+  }
+  for (const std::string& c : candidates) {
+    std::ifstream f(c);
+    if (!f) continue;
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ParseDescriptor(ss.str(), c);
+  }
+  std::string tried;
+  for (const std::string& c : candidates) tried += (tried.empty() ? "" : ", ") + c;
+  return Error{"no target descriptor '" + name_or_path + "' (looked for " + tried +
+               "); pass --target NAME for a file in targets/, or a path to a .json descriptor"};
+}
+
+Result<std::vector<std::string>> ExpandArgv(const std::vector<std::string>& tmpl,
+                                            const StartContext& ctx) {
+  std::vector<std::string> out;
+  auto vars = NodeVars(ctx);
+  for (const std::string& t : tmpl) {
+    auto s = Fill(t, vars);
+    if (!s.ok()) return s.error();
+    out.push_back(*s);
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> ExpandStartArgv(const Descriptor& d, const StartContext& ctx) {
+  auto vars = NodeVars(ctx);
+  auto join = [&](const std::vector<NodeAddress>& nodes) -> Result<std::string> {
+    std::string out;
+    for (const NodeAddress& n : nodes) {
+      auto e = Fill(d.peer_entry, PeerVars(n, vars));
+      if (!e.ok()) return Error{"peer_entry: " + e.error().message};
+      out += (out.empty() ? "" : ",") + *e;
+    }
+    return out;
+  };
+  auto peers = join(ctx.peers);
+  if (!peers.ok()) return peers.error();
+  auto cluster = join(ctx.all_nodes);
+  if (!cluster.ok()) return cluster.error();
+  vars["peers"] = *peers;
+  vars["cluster"] = *cluster;
+
+  std::vector<std::string> out;
+  for (const std::string& t : d.argv) {
+    if (t == "{per_peer}") {
+      for (const NodeAddress& p : ctx.peers) {
+        for (const std::string& frag : d.per_peer) {
+          auto s = Fill(frag, PeerVars(p, vars));
+          if (!s.ok()) return Error{"per_peer: " + s.error().message};
+          out.push_back(*s);
+        }
+      }
+    } else if (t == "{bug_args}") {
+      for (const std::string& bug : ctx.bugs) {
+        auto bv = vars;
+        bv["bug"] = bug;
+        for (const std::string& frag : d.bug_argv) {
+          auto s = Fill(frag, bv);
+          if (!s.ok()) return Error{"bug_argv: " + s.error().message};
+          out.push_back(*s);
+        }
+      }
+    } else {
+      auto s = Fill(t, vars);
+      if (!s.ok()) return s.error();
+      out.push_back(*s);
+    }
+  }
+  return out;
+}
+
+}  // namespace tidemark::targets

@@ -1,0 +1,87 @@
+// Target descriptors (DESIGN.md §6): how to start, reach and fault a system under test.
+//
+// A descriptor is a JSON file (targets/tidelog.json, targets/etcd.json, or the user's own). It
+// says how to start node i (an argv template — never a shell string), how to tell it is ready,
+// which client adapter speaks its protocol, which workloads it supports and which faults it can
+// take. LoadDescriptor validates everything up front: an unknown key, a wrong type or an unknown
+// placeholder is an error naming the file, the key and what to do.
+//
+// Placeholders in argv templates:
+//   {node} {index} {host} {data_dir} {bin_dir} {<port>_port} (one per name in "ports"),
+//   {peers} (comma list of the *other* nodes, formatted by "peer_entry"),
+//   {cluster} (comma list of *all* nodes, formatted by "peer_entry"),
+//   and, inside "peer_entry" / "per_peer": {peer} {peer_host} {peer_<port>_port}.
+// An argv element that is exactly "{per_peer}" expands to the "per_peer" fragment once per other
+// node; "{bug_args}" expands to "bug_argv" once per --bug. Peer addresses are as seen by the
+// node being started: the proxy network backend substitutes its own listen addresses.
+//
+// Pure data and string work; no I/O besides reading the file; thread-compatible.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "harness/history/result.h"
+
+namespace tidemark::targets {
+
+struct Capabilities {
+  bool kill = false;
+  bool pause = false;
+  bool partition = false;
+  bool leader_status = false;          // the adapter's status call names the leader
+  std::vector<std::string> dump_argv;  // argv template printing a node's stored log; empty = none
+};
+
+struct Descriptor {
+  std::string path;  // where it was loaded from
+  std::string name;
+  std::string description;
+  std::string adapter;                 // "tidelog-http", "etcd-v3"
+  std::vector<std::string> workloads;  // "register", "log"
+  std::vector<std::string> ports;      // names: {"client"} or {"client", "peer"}
+  std::string client_port = "client";  // the port clients talk to
+  std::string peer_port = "client";    // the port peers talk to (what the proxy intercepts)
+  std::string host = "127.0.0.1";      // default host (the netns backend overrides it)
+  std::vector<std::string> argv;       // start template
+  std::vector<std::string> per_peer;   // fragment repeated per other node at "{per_peer}"
+  std::string peer_entry = "{peer}={peer_host}:{peer_client_port}";
+  std::vector<std::string> bug_argv;  // fragment repeated per --bug at "{bug_args}"
+  double ready_timeout_s = 20;
+  double stop_grace_s = 3;
+  Capabilities capabilities;
+  std::map<std::string, std::string> env;
+};
+
+// Loads and validates a descriptor. `name_or_path` is a path to a .json file, or a bare name
+// looked up as <search_dir>/<name>.json for each search dir in order.
+Result<Descriptor> LoadDescriptor(const std::string& name_or_path,
+                                  const std::vector<std::string>& search_dirs);
+Result<Descriptor> ParseDescriptor(const std::string& json_text, const std::string& path);
+
+// Where a node lives, as seen by one particular node (for peers) or by the harness (for self).
+struct NodeAddress {
+  std::string name;                  // n1
+  int index = 1;                     // 1-based
+  std::string host;                  // 127.0.0.1 or a namespace address
+  std::map<std::string, int> ports;  // port name -> number
+};
+
+struct StartContext {
+  NodeAddress self;
+  std::vector<NodeAddress> peers;      // the other nodes, addresses as this node must dial them
+  std::vector<NodeAddress> all_nodes;  // every node incl. self, as peers dial them ({cluster})
+  std::string data_dir;
+  std::string bin_dir;
+  std::vector<std::string> bugs;
+};
+
+// Expands the start argv for one node. Errors name the placeholder that could not be filled.
+Result<std::vector<std::string>> ExpandStartArgv(const Descriptor& d, const StartContext& ctx);
+// Expands any template (e.g. the dump argv) with the node-level placeholders.
+Result<std::vector<std::string>> ExpandArgv(const std::vector<std::string>& tmpl,
+                                            const StartContext& ctx);
+
+}  // namespace tidemark::targets

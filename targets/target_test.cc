@@ -1,0 +1,119 @@
+#include "targets/target.h"
+
+#include <gtest/gtest.h>
+
+namespace tidemark::targets {
+namespace {
+
+const char* kMinimal = R"({
+  "name": "t", "adapter": "tidelog-http",
+  "start": {"argv": ["{bin_dir}/server", "--id", "{node}", "--listen", "{host}:{client_port}",
+                     "{per_peer}", "{bug_args}"],
+            "per_peer": ["--peer", "{peer}={peer_host}:{peer_client_port}"],
+            "bug_argv": ["--bug", "{bug}"]}
+})";
+
+StartContext Ctx() {
+  StartContext ctx;
+  ctx.all_nodes = {{"n1", 1, "127.0.0.1", {{"client", 7001}}},
+                   {"n2", 2, "127.0.0.1", {{"client", 7002}}},
+                   {"n3", 3, "127.0.0.1", {{"client", 7003}}}};
+  ctx.self = ctx.all_nodes[0];
+  ctx.peers = {ctx.all_nodes[1], ctx.all_nodes[2]};
+  ctx.peers[1].ports["client"] = 9999;  // e.g. a proxy in front of n3, as n1 dials it
+  ctx.data_dir = "/run/nodes/n1/data";
+  ctx.bin_dir = "/opt/tm";
+  return ctx;
+}
+
+TEST(DescriptorTest, ExpandsArgvPerPeerAndBugs) {
+  auto d = ParseDescriptor(kMinimal, "t.json");
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  StartContext ctx = Ctx();
+  ctx.bugs = {"lazy-fsync", "no-idempotency"};
+  auto argv = ExpandStartArgv(*d, ctx);
+  ASSERT_TRUE(argv.ok()) << argv.error().message;
+  std::vector<std::string> want = {"/opt/tm/server",
+                                   "--id",
+                                   "n1",
+                                   "--listen",
+                                   "127.0.0.1:7001",
+                                   "--peer",
+                                   "n2=127.0.0.1:7002",
+                                   "--peer",
+                                   "n3=127.0.0.1:9999",
+                                   "--bug",
+                                   "lazy-fsync",
+                                   "--bug",
+                                   "no-idempotency"};
+  EXPECT_EQ(*argv, want);
+}
+
+TEST(DescriptorTest, ClusterAndPeersLists) {
+  auto d = ParseDescriptor(R"({"name":"e","adapter":"etcd-v3","ports":["client","peer"],
+    "peer_port":"peer",
+    "start":{"argv":["etcd","--name","{node}","--initial-cluster","{cluster}","--x","{peers}"],
+             "peer_entry":"{peer}=http://{peer_host}:{peer_peer_port}"}})",
+                           "e.json");
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  StartContext ctx = Ctx();
+  for (auto* list : {&ctx.all_nodes, &ctx.peers})
+    for (auto& n : *list) n.ports["peer"] = n.ports["client"] + 100;
+  ctx.self.ports["peer"] = 7101;
+  auto argv = ExpandStartArgv(*d, ctx);
+  ASSERT_TRUE(argv.ok()) << argv.error().message;
+  EXPECT_EQ((*argv)[4],
+            "n1=http://127.0.0.1:7101,n2=http://127.0.0.1:7102,n3=http://127.0.0.1:7103");
+  EXPECT_EQ((*argv)[6], "n2=http://127.0.0.1:7102,n3=http://127.0.0.1:10099");
+}
+
+void ExpectError(const std::string& text, const std::string& fragment) {
+  auto d = ParseDescriptor(text, "bad.json");
+  ASSERT_FALSE(d.ok()) << "accepted: " << text;
+  EXPECT_NE(d.error().message.find("bad.json"), std::string::npos) << d.error().message;
+  EXPECT_NE(d.error().message.find(fragment), std::string::npos) << d.error().message;
+}
+
+TEST(DescriptorTest, RejectsBadDescriptorsWithFileKeyAndReason) {
+  ExpectError("{nope", "not valid JSON");
+  ExpectError(R"({"name":"t","adapter":"tidelog-http","start":{"argv":["x"]},"colour":1})",
+              "\"colour\" is not a descriptor key");
+  ExpectError(R"({"name":"t","adapter":"carrier-pigeon","start":{"argv":["x"]}})",
+              "unknown adapter");
+  ExpectError(R"({"name":"t","adapter":"tidelog-http"})", "\"start\" is required");
+  ExpectError(R"({"name":"t","adapter":"tidelog-http","start":{"argv":"x --id {node}"}})",
+              "array of strings");
+  ExpectError(R"({"name":"t","adapter":"tidelog-http","start":{"argv":["x","{nodee}"]}})",
+              "unknown placeholder {nodee}");
+  ExpectError(
+      R"({"name":"t","adapter":"tidelog-http","start":{"argv":["x"],"per_peer":["{peer_port}"]}})",
+      "per_peer");
+  ExpectError(
+      R"({"name":"t","adapter":"tidelog-http","start":{"argv":["x"]},"workloads":["bank"]})",
+      "unknown workload");
+  ExpectError(
+      R"({"name":"t","adapter":"tidelog-http","start":{"argv":["x"]},"capabilities":{"kill":"yes"}})",
+      "capabilities.kill");
+  ExpectError(R"({"name":"t","adapter":"tidelog-http","start":{"argv":["x"]},"peer_port":"raft"})",
+              "not one of the names in \"ports\"");
+  ExpectError(
+      R"({"name":"t","adapter":"tidelog-http","start":{"argv":["x"]},"ready":{"timeout_s":-1}})",
+      "ready.timeout_s");
+}
+
+TEST(DescriptorTest, ShippedTidelogDescriptorLoads) {
+  auto d = LoadDescriptor("tidelog", {std::string(TIDEMARK_SOURCE_DIR) + "/targets"});
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ(d->adapter, "tidelog-http");
+  EXPECT_TRUE(d->capabilities.kill);
+  EXPECT_FALSE(d->capabilities.dump_argv.empty());
+}
+
+TEST(DescriptorTest, MissingDescriptorSaysWhereItLooked) {
+  auto d = LoadDescriptor("nosuch", {"/tmp/a", "/tmp/b"});
+  ASSERT_FALSE(d.ok());
+  EXPECT_NE(d.error().message.find("/tmp/a/nosuch.json"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tidemark::targets
