@@ -326,8 +326,15 @@ bool EdnReader::ReadToken(json* out, bool* was_keyword) {
     } else {
       int64_t i = 0;
       auto [p, ec] = std::from_chars(num.data(), num.data() + num.size(), i);
-      if (ec == std::errc::result_out_of_range)
+      if (ec == std::errc::result_out_of_range) {
+        uint64_t u = 0;  // JSON histories may hold integers up to 2^64-1; keep them
+        auto [pu, ecu] = std::from_chars(num.data(), num.data() + num.size(), u);
+        if (ecu == std::errc() && pu == num.data() + num.size()) {
+          *out = u;
+          return true;
+        }
         return Fail("integer '" + std::string(tok) + "' does not fit in 64 bits");
+      }
       if (ec != std::errc() || p != num.data() + num.size())
         return Fail("bad number '" + std::string(tok) + "' (ratios and radix forms unsupported)");
       *out = i;

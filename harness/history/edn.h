@@ -2,7 +2,8 @@
 // nlohmann::json values so the rest of the harness handles one value type.
 //
 // Mapping (docs/history-format.md, "Imported formats"):
-//   nil -> null; true/false -> booleans; integers (optional N suffix) -> int64; floats (optional
+//   nil -> null; true/false -> booleans; integers (optional N suffix) -> int64 (uint64 above
+//   INT64_MAX); floats (optional
 //   M suffix) -> double; "strings" -> strings (\" \\ \n \t \r \b \f \uXXXX escapes);
 //   :keywords and symbols -> strings without the colon; \c characters -> one-character strings;
 //   [vectors], (lists) and #{sets} -> arrays; {maps} -> objects whose keys are the key's string

@@ -45,6 +45,7 @@ TEST(EdnTest, RejectsMalformedEdnWithLine) {
   ExpectError(ParseEdn("{:a 1\n :b}"), {"line 2", "no value"});
   ExpectError(ParseEdn("\"abc"), {"unterminated string"});
   ExpectError(ParseEdn("99999999999999999999"), {"64 bits"});
+  EXPECT_EQ(*ParseEdn("18446744073709551615"), json(18446744073709551615ull));
   ExpectError(ParseEdn("1/2"), {"bad number"});
   ExpectError(ParseEdn("]"), {"unexpected"});
   ExpectError(ParseEdn("1 2"), {"after the EDN value"});
