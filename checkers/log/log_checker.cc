@@ -1,0 +1,821 @@
+// The log-prefix anomaly detectors. Definitions: docs/anomalies.md. Every detector is a sort
+// plus linear or logarithmic work per op or read entry; only the reported examples pay for a
+// linear witness search.
+#include "checkers/log/log_checker.h"
+
+#include <algorithm>
+#include <exception>
+#include <tuple>
+#include <unordered_map>
+#include <utility>
+
+#include "checkers/log/anomaly_report.h"
+#include "checkers/log/log_ops.h"
+
+namespace tidemark::checkers {
+namespace logck {
+namespace {
+
+using history::EventType;
+using history::Op;
+using nlohmann::json;
+
+// A committed observation of a value at an offset: an ack, or a read entry below the read's HWM.
+struct Obs {
+  int64_t offset;
+  int32_t vid;
+  int32_t kind;  // 0 ack, 1 read
+  int64_t key;   // ack: return time; read: ReadRec::key
+  int32_t src;   // index into appends (ack) or reads (read)
+  bool operator<(const Obs& o) const {
+    return std::tie(offset, vid, kind, key, src) < std::tie(o.offset, o.vid, o.kind, o.key, o.src);
+  }
+};
+
+// Counts of inserted intervals [from, end) containing a point, by two Fenwick trees.
+class StabCounter {
+ public:
+  StabCounter(std::vector<int64_t> froms, std::vector<int64_t> ends)
+      : froms_(Unique(std::move(froms))), ends_(Unique(std::move(ends))) {
+    f_.assign(froms_.size() + 1, 0);
+    e_.assign(ends_.size() + 1, 0);
+  }
+  void Insert(int64_t from, int64_t end) {
+    Add(&f_, Rank(froms_, from));
+    Add(&e_, Rank(ends_, end));
+  }
+  // Inserted intervals with from <= x < end.
+  int64_t Count(int64_t x) const {
+    return Prefix(f_, UpperRank(froms_, x)) - Prefix(e_, UpperRank(ends_, x));
+  }
+
+ private:
+  static std::vector<int64_t> Unique(std::vector<int64_t> v) {
+    std::sort(v.begin(), v.end());
+    v.erase(std::unique(v.begin(), v.end()), v.end());
+    return v;
+  }
+  static size_t Rank(const std::vector<int64_t>& c, int64_t v) {
+    return static_cast<size_t>(std::lower_bound(c.begin(), c.end(), v) - c.begin()) + 1;
+  }
+  static size_t UpperRank(const std::vector<int64_t>& c, int64_t v) {
+    return static_cast<size_t>(std::upper_bound(c.begin(), c.end(), v) - c.begin());
+  }
+  static void Add(std::vector<int64_t>* t, size_t i) {
+    for (; i < t->size(); i += i & (~i + 1)) ++(*t)[i];
+  }
+  static int64_t Prefix(const std::vector<int64_t>& t, size_t i) {
+    int64_t s = 0;
+    for (; i > 0; i -= i & (~i + 1)) s += t[i];
+    return s;
+  }
+  std::vector<int64_t> froms_, ends_;
+  std::vector<int64_t> f_, e_;
+};
+
+// Static version: all intervals known up front, counted with two sorted arrays.
+class StaticStab {
+ public:
+  void Add(int64_t from, int64_t end) {
+    if (end <= from) return;
+    froms_.push_back(from);
+    ends_.push_back(end);
+  }
+  void Seal() {
+    std::sort(froms_.begin(), froms_.end());
+    std::sort(ends_.begin(), ends_.end());
+  }
+  int64_t Count(int64_t x) const {
+    return (std::upper_bound(froms_.begin(), froms_.end(), x) - froms_.begin()) -
+           (std::upper_bound(ends_.begin(), ends_.end(), x) - ends_.begin());
+  }
+
+ private:
+  std::vector<int64_t> froms_, ends_;
+};
+
+struct PairHash {
+  size_t operator()(const std::pair<int64_t, int32_t>& p) const {
+    uint64_t h = static_cast<uint64_t>(p.first) * 0x9E3779B97F4A7C15ull;
+    return static_cast<size_t>(
+        h ^ (static_cast<uint64_t>(p.second) + 0x632BE59BD9B4E019ull + (h << 6) + (h >> 2)));
+  }
+};
+
+class Analysis {
+ public:
+  Analysis(const std::vector<Op>& ops, const LogOps& l, const LogCheckOptions& opts)
+      : ops_(ops), l_(l), report_(ops, opts) {
+    BuildIndexes();
+  }
+
+  void Run() {
+    AckAboveHwm();
+    PhantomAndAborted();
+    Duplicates();
+    InconsistentOffsets();
+    LostAndUnseen();
+    DirtyReads();
+    StaleReads();
+    NonmonotonicReads();
+  }
+
+  CheckResult Result() const;
+
+ private:
+  // ---- indexes ----
+  void BuildIndexes() {
+    observed_.assign(l_.values.size(), false);
+    for (size_t i = 0; i < l_.appends.size(); ++i) {
+      const AppendRec& a = l_.appends[i];
+      if (a.status != EventType::kOk) continue;
+      obs_.push_back(Obs{a.offset, a.vid, 0, a.ret, static_cast<int32_t>(i)});
+      ok_appends_.push_back(static_cast<int32_t>(i));
+    }
+    for (size_t i = 0; i < l_.reads.size(); ++i) {
+      const ReadRec& r = l_.reads[i];
+      all_stab_.Add(r.from, r.cov_end);
+      if (r.final) {
+        final_stab_.Add(r.from, r.cov_end);
+        finals_.push_back(static_cast<int32_t>(i));
+        final_end_ = std::max(final_end_, r.hwm);
+      }
+      for (uint32_t k = r.begin; k < r.end; ++k) {
+        const EntryRec& e = l_.entries[k];
+        if (e.offset >= r.cov_end) break;
+        obs_.push_back(Obs{e.offset, e.vid, 1, r.key, static_cast<int32_t>(i)});
+        observed_[static_cast<size_t>(e.vid)] = true;
+      }
+    }
+    std::sort(obs_.begin(), obs_.end());
+    all_stab_.Seal();
+    final_stab_.Seal();
+    // Final reads by call time, with the suffix maximum of their HWM (the final log's length; a
+    // final read may be one page of the log, so its `to` says less).
+    std::sort(finals_.begin(), finals_.end(), [&](int32_t x, int32_t y) {
+      return l_.reads[static_cast<size_t>(x)].call < l_.reads[static_cast<size_t>(y)].call;
+    });
+    final_suffix_.assign(finals_.size(), -1);
+    for (size_t i = finals_.size(); i-- > 0;) {
+      int32_t best = finals_[i];
+      if (i + 1 < finals_.size()) {
+        int32_t other = final_suffix_[i + 1];
+        if (Read(other).hwm > Read(best).hwm) best = other;
+      }
+      final_suffix_[i] = best;
+    }
+  }
+
+  const ReadRec& Read(int64_t i) const { return l_.reads[static_cast<size_t>(i)]; }
+  const AppendRec& Append(int64_t i) const { return l_.appends[static_cast<size_t>(i)]; }
+  const Op& OpOf(int64_t op) const { return ops_[static_cast<size_t>(op)]; }
+  const std::string& Value(int64_t vid) const { return l_.values[static_cast<size_t>(vid)]; }
+
+  // The final read with the highest HWM among those invoked after time t, or -1.
+  int32_t LongestFinalAfter(int64_t t) const {
+    auto it = std::upper_bound(finals_.begin(), finals_.end(), t, [&](int64_t x, int32_t f) {
+      return x < l_.reads[static_cast<size_t>(f)].call;
+    });
+    if (it == finals_.end()) return -1;
+    return final_suffix_[static_cast<size_t>(it - finals_.begin())];
+  }
+
+  // Range of obs_ holding (offset, vid, kind).
+  std::pair<size_t, size_t> ObsRange(int64_t offset, int32_t vid, int32_t kind) const {
+    auto lo =
+        std::lower_bound(obs_.begin(), obs_.end(), Obs{offset, vid, kind, INT64_MIN, INT32_MIN});
+    auto hi =
+        std::upper_bound(obs_.begin(), obs_.end(), Obs{offset, vid, kind, INT64_MAX, INT32_MAX});
+    return {static_cast<size_t>(lo - obs_.begin()), static_cast<size_t>(hi - obs_.begin())};
+  }
+  // Reads listing vid at offset (committed) whose key is > t.
+  int64_t ReadsHoldingAfter(int64_t offset, int32_t vid, int64_t t) const {
+    auto [lo, hi] = ObsRange(offset, vid, 1);
+    auto it = std::upper_bound(obs_.begin() + static_cast<ptrdiff_t>(lo),
+                               obs_.begin() + static_cast<ptrdiff_t>(hi), t,
+                               [](int64_t x, const Obs& o) { return x < o.key; });
+    return (obs_.begin() + static_cast<ptrdiff_t>(hi)) - it;
+  }
+  // Some final read covers offset and does not hold vid there.
+  bool FinalContradicts(int64_t offset, int32_t vid) const {
+    int64_t covering = final_stab_.Count(offset);
+    return covering > 0 && covering > ReadsHoldingAfter(offset, vid, kFinalKey - 1);
+  }
+
+  // ---- text ----
+  std::string AckText(const AppendRec& a) const {
+    const Op& op = OpOf(a.op);
+    return "append " + Quote(Value(a.vid)) + " was acknowledged at offset " +
+           std::to_string(a.offset) + " by " + NodeOf(op) + " at " + Secs(a.ret) + " (process " +
+           std::to_string(op.process) + ", hwm " + std::to_string(a.hwm) + ")";
+  }
+  std::string ReadText(const ReadRec& r) const {
+    const Op& op = OpOf(r.op);
+    std::string s = std::string("the ") + (r.final ? "final " : "") +
+                    (r.linearizable ? "linearizable" : "local") + " read by process " +
+                    std::to_string(op.process) + " at " + Secs(r.call) + " from " + NodeOf(op);
+    if (r.cov_end > r.from) {
+      s += " covers offsets " + std::to_string(r.from) + "–" + std::to_string(r.cov_end - 1);
+    } else {
+      s += " covers no committed offset (from " + std::to_string(r.from) + ")";
+    }
+    return s + " (hwm " + std::to_string(r.hwm) + ")";
+  }
+  std::string HoldsText(const ReadRec& r, int64_t o) const {
+    int32_t v = l_.ValueAt(r, o);
+    if (v < 0) return "holds no client value at " + std::to_string(o);
+    return "holds " + Quote(Value(v)) + " at " + std::to_string(o);
+  }
+
+  // ---- detectors (definitions in docs/anomalies.md) ----
+  void AckAboveHwm();
+  void PhantomAndAborted();
+  void Duplicates();
+  void InconsistentOffsets();
+  void LostAndUnseen();
+  void DirtyReads();
+  void StaleReads();
+  void NonmonotonicReads();
+
+  const std::vector<Op>& ops_;
+  const LogOps& l_;
+  Report report_;
+  std::vector<Obs> obs_;
+  std::vector<bool> observed_;  // vid -> some committed observation by a read
+  std::vector<int32_t> ok_appends_;
+  StaticStab all_stab_, final_stab_;
+  std::vector<int32_t> finals_;        // final reads by call time
+  std::vector<int32_t> final_suffix_;  // longest final read among finals_[i..]
+  int64_t final_end_ = -1;             // highest HWM of a final read
+  bool unseen_confirmed_ = false;      // an unseen append has a final read after its ack
+};
+
+void Analysis::AckAboveHwm() {
+  std::vector<Instance> out;
+  for (int32_t i : ok_appends_) {
+    const AppendRec& a = Append(i);
+    if (a.offset < a.hwm) continue;
+    Instance in;
+    in.time = a.call;
+    in.op = a.op;
+    in.offset = a.offset;
+    in.a = i;
+    out.push_back(in);
+  }
+  report_.Add("ack-above-hwm", std::move(out), [&](const Instance& in) {
+    const AppendRec& a = Append(in.a);
+    Example ex;
+    ex.explanation = AckText(a) + ", but the same response reported hwm " + std::to_string(a.hwm) +
+                     ": an acknowledged offset must be below the HWM (offset < hwm), so the node "
+                     "acknowledged an entry it had not committed.";
+    ex.ops = {a.op};
+    ex.fields = {{"value", Value(a.vid)}, {"offset", a.offset}, {"hwm", a.hwm}};
+    return ex;
+  });
+}
+
+void Analysis::PhantomAndAborted() {
+  std::vector<Instance> phantom, aborted;
+  // vid -> instance index (+1) in phantom or aborted; 0 = none yet.
+  std::vector<int64_t> seen(l_.values.size(), 0);
+  for (size_t ri = 0; ri < l_.reads.size(); ++ri) {
+    const ReadRec& r = l_.reads[ri];
+    for (uint32_t k = r.begin; k < r.end; ++k) {
+      const EntryRec& e = l_.entries[k];
+      const ValueInfo& vi = l_.info[static_cast<size_t>(e.vid)];
+      int kind = -1;  // 0 never appended, 1 read before appended, 2 aborted
+      if (vi.first_append < 0) {
+        kind = 0;
+      } else if (r.ret < vi.first_call) {
+        kind = 1;
+      } else if (vi.n_ok == 0 && vi.n_info == 0) {
+        kind = 2;
+      }
+      if (kind < 0) continue;
+      auto& list = kind == 2 ? aborted : phantom;
+      int64_t& idx = seen[static_cast<size_t>(e.vid)];
+      if (idx > 0) {
+        ++list[static_cast<size_t>(idx - 1)].count;
+        continue;
+      }
+      Instance in;
+      in.time = r.call;
+      in.op = r.op;
+      in.offset = e.offset;
+      in.a = static_cast<int64_t>(ri);
+      in.b = e.vid;
+      in.c = kind;
+      list.push_back(in);
+      idx = static_cast<int64_t>(list.size());
+    }
+  }
+  report_.Add("phantom-read", std::move(phantom), [&](const Instance& in) {
+    const ReadRec& r = Read(in.a);
+    const ValueInfo& vi = l_.info[static_cast<size_t>(in.b)];
+    Example ex;
+    ex.ops = {r.op};
+    if (in.c == 0) {
+      ex.explanation = ReadText(r) + " and holds " + Quote(Value(in.b)) + " at " +
+                       std::to_string(in.offset) + ", a value no client ever appended.";
+    } else {
+      const AppendRec& a = Append(vi.first_append);
+      ex.ops.push_back(a.op);
+      ex.explanation = ReadText(r) + " and holds " + Quote(Value(in.b)) + " at " +
+                       std::to_string(in.offset) + "; it returned at " + Secs(r.ret) +
+                       ", before any client appended that value (first invoked by process " +
+                       std::to_string(OpOf(a.op).process) + " at " + Secs(a.call) + ").";
+    }
+    if (in.count > 1) ex.explanation += " " + std::to_string(in.count) + " reads returned it.";
+    ex.fields = {{"value", Value(in.b)},
+                 {"offset", in.offset},
+                 {"reason", in.c == 0 ? "never-appended" : "read-before-append"}};
+    return ex;
+  });
+  report_.Add("aborted-read", std::move(aborted), [&](const Instance& in) {
+    const ReadRec& r = Read(in.a);
+    const ValueInfo& vi = l_.info[static_cast<size_t>(in.b)];
+    const AppendRec& a = Append(vi.first_append);
+    const Op& aop = OpOf(a.op);
+    Example ex;
+    ex.ops = {a.op, r.op};
+    ex.explanation = "append " + Quote(Value(in.b)) + " by process " + std::to_string(aop.process) +
+                     " at " + Secs(a.call) + " failed definitely" +
+                     (aop.error ? " (" + *aop.error + ")" : std::string()) +
+                     (vi.n_fail > 1 ? " (as did every retry)" : std::string()) + ", yet " +
+                     ReadText(r) + " and holds it at " + std::to_string(in.offset) + ".";
+    if (in.count > 1) ex.explanation += " " + std::to_string(in.count) + " reads returned it.";
+    ex.fields = {{"value", Value(in.b)}, {"offset", in.offset}};
+    return ex;
+  });
+}
+
+void Analysis::Duplicates() {
+  struct First {
+    int64_t offset = -1;
+    int32_t op = -1;
+    bool reported = false;
+  };
+  std::vector<First> first(l_.values.size());
+  std::vector<Instance> out;
+  auto observe = [&](int32_t vid, int64_t offset, int32_t op, int64_t time) {
+    First& f = first[static_cast<size_t>(vid)];
+    if (f.offset < 0) {
+      f.offset = offset;
+      f.op = op;
+      return;
+    }
+    if (f.offset == offset || f.reported) return;
+    f.reported = true;
+    Instance in;
+    in.time = time;
+    in.op = op;
+    in.offset = f.offset;
+    in.a = f.op;
+    in.b = offset;
+    in.c = vid;
+    out.push_back(in);
+  };
+  // Ops in invocation order: merge appends and reads by op id.
+  size_t ai = 0, ri = 0;
+  while (ai < l_.appends.size() || ri < l_.reads.size()) {
+    bool take_append =
+        ri >= l_.reads.size() || (ai < l_.appends.size() && l_.appends[ai].op < l_.reads[ri].op);
+    if (take_append) {
+      const AppendRec& a = l_.appends[ai++];
+      if (a.status == EventType::kOk) observe(a.vid, a.offset, a.op, a.call);
+    } else {
+      const ReadRec& r = l_.reads[ri++];
+      for (uint32_t k = r.begin; k < r.end && l_.entries[k].offset < r.cov_end; ++k) {
+        observe(l_.entries[k].vid, l_.entries[k].offset, r.op, r.call);
+      }
+    }
+  }
+  report_.Add("duplicate", std::move(out), [&](const Instance& in) {
+    Example ex;
+    std::string v = Quote(Value(in.c));
+    auto where = [&](int64_t op_id, int64_t offset) {
+      const Op& op = OpOf(op_id);
+      return std::string(op.f == "append" ? "the ack of the append by process "
+                                          : "the read by process ") +
+             std::to_string(op.process) + " from " + NodeOf(op) + " at " + Secs(op.call_ns) +
+             " puts it at offset " + std::to_string(offset);
+    };
+    ex.explanation = "value " + v + " appears at two offsets: " + where(in.a, in.offset) +
+                     ", and " + where(in.op, in.b) + ". An appended value must occupy one offset.";
+    ex.ops = {in.a, in.op};
+    ex.fields = {{"value", Value(in.c)}, {"offsets", {in.offset, in.b}}};
+    return ex;
+  });
+}
+
+void Analysis::InconsistentOffsets() {
+  std::vector<Instance> out;
+  for (size_t i = 0; i < obs_.size();) {
+    size_t j = i;
+    int64_t o = obs_[i].offset;
+    size_t second = SIZE_MAX;
+    int64_t listing = 0, distinct = 0;
+    int32_t prev_vid = -1;
+    for (; j < obs_.size() && obs_[j].offset == o; ++j) {
+      if (obs_[j].vid != prev_vid) {
+        ++distinct;
+        if (distinct == 2) second = j;
+        prev_vid = obs_[j].vid;
+      }
+      if (obs_[j].kind == 1) ++listing;
+    }
+    Instance in;
+    in.offset = o;
+    in.a = static_cast<int64_t>(i);
+    if (distinct >= 2) {
+      in.b = static_cast<int64_t>(second);
+      in.c = distinct;
+    } else if (all_stab_.Count(o) > listing) {
+      in.b = -1;  // a read covering o that holds nothing there; found when described
+    } else {
+      i = j;
+      continue;
+    }
+    const Obs& first = obs_[i];
+    in.op = first.kind == 0 ? Append(first.src).op : Read(first.src).op;
+    in.time = OpOf(in.op).call_ns;
+    out.push_back(in);
+    i = j;
+  }
+  report_.Add("inconsistent-offsets", std::move(out), [&](const Instance& in) {
+    auto text = [&](const Obs& ob) {
+      if (ob.kind == 0) return AckText(Append(ob.src));
+      const ReadRec& r = Read(ob.src);
+      return ReadText(r) + " and " + HoldsText(r, ob.offset);
+    };
+    auto op_of = [&](const Obs& ob) {
+      return static_cast<int64_t>(ob.kind == 0 ? Append(ob.src).op : Read(ob.src).op);
+    };
+    const Obs& a = obs_[static_cast<size_t>(in.a)];
+    Example ex;
+    ex.ops = {op_of(a)};
+    json values = json::array({Value(a.vid)});
+    std::string other;
+    if (in.b >= 0) {
+      const Obs& b = obs_[static_cast<size_t>(in.b)];
+      ex.ops.push_back(op_of(b));
+      other = text(b);
+      values.push_back(Value(b.vid));
+    } else {
+      for (const ReadRec& r : l_.reads) {
+        if (r.Covers(in.offset) && l_.ValueAt(r, in.offset) < 0) {
+          ex.ops.push_back(r.op);
+          other = ReadText(r) + " and " + HoldsText(r, in.offset);
+          values.push_back(nullptr);
+          break;
+        }
+      }
+    }
+    ex.explanation =
+        "offset " + std::to_string(in.offset) + " holds different entries: " + text(a) + "; " +
+        other + ". Committed prefixes diverged" +
+        (in.c > 2 ? " (" + std::to_string(in.c) + " distinct values seen there)." : ".");
+    ex.fields = {{"offset", in.offset}, {"values", values}};
+    return ex;
+  });
+}
+
+void Analysis::LostAndUnseen() {
+  // Sweep acks by decreasing return time, inserting reads that began after each ack.
+  std::vector<int32_t> reads_by_key;
+  std::vector<int64_t> froms, ends;
+  for (size_t i = 0; i < l_.reads.size(); ++i) {
+    const ReadRec& r = l_.reads[i];
+    if (r.cov_end <= r.from) continue;
+    reads_by_key.push_back(static_cast<int32_t>(i));
+    froms.push_back(r.from);
+    ends.push_back(r.cov_end);
+  }
+  std::sort(reads_by_key.begin(), reads_by_key.end(),
+            [&](int32_t x, int32_t y) { return Read(x).key > Read(y).key; });
+  std::vector<int32_t> acks = ok_appends_;
+  std::sort(acks.begin(), acks.end(), [&](int32_t x, int32_t y) {
+    return std::tie(Append(x).ret, x) > std::tie(Append(y).ret, y);
+  });
+  StabCounter later(std::move(froms), std::move(ends));
+  std::vector<Instance> lost, unseen;
+  size_t next = 0;
+  for (int32_t ai : acks) {
+    const AppendRec& a = Append(ai);
+    while (next < reads_by_key.size() && Read(reads_by_key[next]).key > a.ret) {
+      const ReadRec& r = Read(reads_by_key[next++]);
+      later.Insert(r.from, r.cov_end);
+    }
+    int64_t covering = later.Count(a.offset);
+    int64_t holding = ReadsHoldingAfter(a.offset, a.vid, a.ret);
+    Instance in;
+    in.time = a.ret;
+    in.op = a.op;
+    in.offset = a.offset;
+    in.a = ai;
+    int32_t fin = LongestFinalAfter(a.ret);
+    bool final_short = fin >= 0 && a.offset >= Read(fin).hwm;
+    if (covering > holding) {
+      in.b = 0;  // a later read covers the offset without the value
+      in.rank = FinalContradicts(a.offset, a.vid) ? 0 : 1;
+      lost.push_back(in);
+    } else if (observed_[static_cast<size_t>(a.vid)]) {
+      if (final_short) {
+        in.b = 1;  // the final log ends before the offset
+        in.c = fin;
+        lost.push_back(in);
+      }
+    } else {
+      in.c = final_short ? fin : -1;
+      if (final_short) unseen_confirmed_ = true;
+      in.rank = final_short ? 0 : 1;
+      unseen.push_back(in);
+    }
+  }
+  report_.Add("lost-write", std::move(lost), [&](const Instance& in) {
+    const AppendRec& a = Append(in.a);
+    Example ex;
+    ex.ops = {a.op};
+    ex.fields = {{"value", Value(a.vid)}, {"offset", a.offset}};
+    if (in.b == 1) {
+      const ReadRec& f = Read(in.c);
+      ex.ops.push_back(f.op);
+      ex.explanation = AckText(a) + "; the final log ends before it: " + ReadText(f) +
+                       ", the longest final read, so offset " + std::to_string(a.offset) +
+                       " is no longer committed anywhere a final read looked.";
+      return ex;
+    }
+    // Witness: a later read holding another value there (the strongest evidence), else the
+    // earliest later read holding nothing there; final reads count as later than every ack.
+    int64_t best = -1;
+    bool best_other = false;
+    for (size_t i = 0; i < l_.reads.size(); ++i) {
+      const ReadRec& r = l_.reads[i];
+      if (r.key <= a.ret || !r.Covers(a.offset)) continue;
+      int32_t v = l_.ValueAt(r, a.offset);
+      if (v == a.vid) continue;
+      bool other = v >= 0;
+      if (best < 0 || (other && !best_other)) {
+        best = static_cast<int64_t>(i);
+        best_other = other;
+        if (other) break;
+      }
+    }
+    if (best >= 0) {
+      const ReadRec& r = Read(best);
+      ex.ops.push_back(r.op);
+      ex.explanation = AckText(a) + "; " + ReadText(r) + " and " + HoldsText(r, a.offset) + ".";
+    } else {
+      ex.explanation = AckText(a) + "; a later read covers that offset without it.";
+    }
+    return ex;
+  });
+  report_.Add("unseen", std::move(unseen), [&](const Instance& in) {
+    const AppendRec& a = Append(in.a);
+    Example ex;
+    ex.ops = {a.op};
+    ex.fields = {{"value", Value(a.vid)}, {"offset", a.offset}, {"final_reads", in.c >= 0}};
+    ex.explanation = AckText(a) + ", but no read ever observed it";
+    if (in.c >= 0) {
+      const ReadRec& f = Read(in.c);
+      ex.ops.push_back(f.op);
+      ex.explanation += ", and the final log ends before its offset: " + ReadText(f) +
+                        ", the longest final read. The write is lost.";
+    } else {
+      ex.explanation +=
+          " and no read that began after the ack covered offset " + std::to_string(a.offset) +
+          "; with no final read after it, it cannot be told apart from a write nobody looked for.";
+    }
+    return ex;
+  });
+}
+
+void Analysis::DirtyReads() {
+  std::vector<Instance> out;
+  std::unordered_map<std::pair<int64_t, int32_t>, size_t, PairHash> index;
+  for (size_t ri = 0; ri < l_.reads.size(); ++ri) {
+    const ReadRec& r = l_.reads[ri];
+    if (r.final) continue;
+    int32_t fin = LongestFinalAfter(r.ret);
+    int64_t final_end = fin >= 0 ? Read(fin).hwm : INT64_MAX;
+    for (uint32_t k = r.begin; k < r.end; ++k) {
+      const EntryRec& e = l_.entries[k];
+      int64_t reasons = 0;
+      if (e.offset >= r.hwm) reasons |= 4;                  // served at or above the read's own HWM
+      if (e.offset >= final_end) reasons |= 2;              // the final log ends before it
+      if (FinalContradicts(e.offset, e.vid)) reasons |= 1;  // a final read holds otherwise
+      if (!reasons) continue;
+      auto [it, inserted] = index.try_emplace({e.offset, e.vid}, out.size());
+      if (!inserted) {
+        Instance& in = out[it->second];
+        ++in.count;
+        in.c |= reasons;
+        continue;
+      }
+      Instance in;
+      in.time = r.call;
+      in.op = r.op;
+      in.offset = e.offset;
+      in.a = static_cast<int64_t>(ri);
+      in.b = e.vid;
+      in.c = reasons;
+      out.push_back(in);
+    }
+  }
+  for (Instance& in : out) in.rank = (in.c & 1) ? 0 : (in.c & 2) ? 1 : 2;
+  report_.Add("dirty-read", std::move(out), [&](const Instance& in) {
+    const ReadRec& r = Read(in.a);
+    Example ex;
+    ex.ops = {r.op};
+    std::string v = Quote(Value(in.b));
+    ex.explanation = ReadText(r) + " and holds " + v + " at " + std::to_string(in.offset);
+    json reasons = json::array();
+    if (in.c & 1) {
+      reasons.push_back("not-in-final-log");
+      for (int32_t f : finals_) {
+        const ReadRec& fr = Read(f);
+        if (fr.Covers(in.offset) && l_.ValueAt(fr, in.offset) != in.b) {
+          ex.ops.push_back(fr.op);
+          ex.explanation += "; " + ReadText(fr) + " and " + HoldsText(fr, in.offset);
+          break;
+        }
+      }
+    } else if (in.c & 2) {
+      reasons.push_back("final-log-too-short");
+      int32_t fin = LongestFinalAfter(r.ret);
+      if (fin >= 0) {
+        ex.ops.push_back(Read(fin).op);
+        ex.explanation += "; the final log ends before it: " + ReadText(Read(fin));
+      }
+    }
+    if (in.c & 4) {
+      reasons.push_back("above-hwm");
+      ex.explanation += "; offset " + std::to_string(in.offset) +
+                        " is not below the HWM the read itself reported (" + std::to_string(r.hwm) +
+                        "), so it was served uncommitted";
+    }
+    ex.explanation += ".";
+    if (in.count > 1) ex.explanation += " " + std::to_string(in.count) + " reads returned it.";
+    ex.fields = {{"value", Value(in.b)}, {"offset", in.offset}, {"reasons", reasons}};
+    return ex;
+  });
+}
+
+void Analysis::StaleReads() {
+  std::vector<int32_t> acks = ok_appends_;
+  std::sort(acks.begin(), acks.end(), [&](int32_t x, int32_t y) {
+    return std::tie(Append(x).ret, x) < std::tie(Append(y).ret, y);
+  });
+  std::vector<int64_t> rets(acks.size());
+  std::vector<int32_t> best(acks.size());
+  for (size_t i = 0; i < acks.size(); ++i) {
+    rets[i] = Append(acks[i]).ret;
+    best[i] = acks[i];
+    if (i > 0 && Append(best[i - 1]).offset >= Append(acks[i]).offset) best[i] = best[i - 1];
+  }
+  std::vector<Instance> out;
+  for (size_t ri = 0; ri < l_.reads.size(); ++ri) {
+    const ReadRec& r = l_.reads[ri];
+    if (!r.linearizable) continue;
+    size_t k =
+        static_cast<size_t>(std::lower_bound(rets.begin(), rets.end(), r.call) - rets.begin());
+    if (k == 0) continue;
+    const AppendRec& a = Append(best[k - 1]);
+    if (a.offset < r.hwm) continue;
+    Instance in;
+    in.rank = -(a.offset - r.hwm + 1);
+    in.time = r.call;
+    in.op = r.op;
+    in.offset = a.offset;
+    in.a = static_cast<int64_t>(ri);
+    in.b = best[k - 1];
+    out.push_back(in);
+  }
+  report_.Add("stale-read", std::move(out), [&](const Instance& in) {
+    const ReadRec& r = Read(in.a);
+    const AppendRec& a = Append(in.b);
+    Example ex;
+    ex.ops = {a.op, r.op};
+    ex.explanation = AckText(a) + "; " + ReadText(r) + ", began at " + Secs(r.call) +
+                     " after that ack, yet its HWM " + std::to_string(r.hwm) +
+                     " does not include offset " + std::to_string(a.offset) + " (" +
+                     std::to_string(a.offset - r.hwm + 1) +
+                     " committed entries behind): a linearizable read must see every write "
+                     "acknowledged before it began.";
+    ex.fields = {{"value", Value(a.vid)}, {"offset", a.offset}, {"read_hwm", r.hwm}};
+    return ex;
+  });
+}
+
+void Analysis::NonmonotonicReads() {
+  struct Last {
+    int64_t hwm = -1;
+    int32_t read = -1;
+  };
+  std::unordered_map<std::string, Last> last;
+  std::vector<Instance> out;
+  for (size_t ri = 0; ri < l_.reads.size(); ++ri) {
+    const ReadRec& r = l_.reads[ri];
+    const Op& op = OpOf(r.op);
+    // Linearizable reads promise monotonicity across nodes; local reads only per node.
+    std::string key =
+        std::to_string(op.process) + (r.linearizable ? "|lin" : "|local|" + NodeOf(op));
+    Last& l = last[key];
+    if (l.read >= 0 && r.hwm < l.hwm) {
+      Instance in;
+      in.rank = -(l.hwm - r.hwm);
+      in.time = r.call;
+      in.op = r.op;
+      in.a = static_cast<int64_t>(ri);
+      in.b = l.read;
+      out.push_back(in);
+      continue;  // keep the maximum as the reference
+    }
+    l.hwm = r.hwm;
+    l.read = static_cast<int32_t>(ri);
+  }
+  report_.Add("nonmonotonic-read", std::move(out), [&](const Instance& in) {
+    const ReadRec& r = Read(in.a);
+    const ReadRec& p = Read(in.b);
+    Example ex;
+    ex.ops = {p.op, r.op};
+    ex.explanation = ReadText(p) + "; later " + ReadText(r) + ": the same process's " +
+                     (r.linearizable ? "linearizable" : "local (same node)") +
+                     " reads went backwards, from hwm " + std::to_string(p.hwm) + " to " +
+                     std::to_string(r.hwm) + ".";
+    ex.fields = {{"hwm_before", p.hwm}, {"hwm_after", r.hwm}, {"process", OpOf(r.op).process}};
+    return ex;
+  });
+}
+
+CheckResult Analysis::Result() const {
+  CheckResult res;
+  res.checker = "log-prefix";
+  json stats;
+  int64_t a_ok = 0, a_fail = 0, a_info = 0;
+  for (const AppendRec& a : l_.appends) {
+    a_ok += a.status == EventType::kOk;
+    a_fail += a.status == EventType::kFail;
+    a_info += a.status == EventType::kInfo;
+  }
+  stats["appends"] = {{"ok", a_ok}, {"fail", a_fail}, {"info", a_info}};
+  stats["reads"] = {{"ok", l_.reads.size()}, {"fail", l_.reads_fail}, {"info", l_.reads_info}};
+  stats["final_reads"] = finals_.size();
+  stats["final_log_end"] = final_end_ >= 0 ? json(final_end_) : json(nullptr);
+  stats["values"] = l_.values.size();
+  if (l_.skipped) stats["skipped_ops"] = l_.skipped;
+  res.details["anomalies"] = report_.Anomalies();
+  res.details["counts"] = report_.Counts();
+  res.details["stats"] = stats;
+  std::string checked = std::to_string(l_.appends.size()) + " appends (" + std::to_string(a_ok) +
+                        " ok), " + std::to_string(l_.reads.size()) + " ok reads (" +
+                        std::to_string(finals_.size()) + " final)";
+  bool only_unseen = report_.Has("unseen") && report_.Counts().size() == 1;
+  if (report_.Empty()) {
+    res.verdict = Verdict::kValid;
+    res.summary = "valid: no anomaly in " + checked;
+  } else if (only_unseen && !unseen_confirmed_) {
+    res.verdict = Verdict::kUnknown;
+    res.summary = "unknown: " + report_.CountsLine() +
+                  " — acknowledged appends never read, and no final read came after them";
+  } else {
+    res.verdict = Verdict::kInvalid;
+    res.summary = "invalid: " + report_.CountsLine();
+  }
+  res.explanation = res.summary + "\n" + report_.Text();
+  return res;
+}
+
+}  // namespace
+}  // namespace logck
+
+CheckResult CheckLogPrefix(const std::vector<history::Op>& ops, const LogCheckOptions& opts) {
+  CheckResult res;
+  res.checker = "log-prefix";
+  try {
+    auto parsed = logck::ParseLogOps(ops, opts.ignore_other_ops);
+    if (!parsed.ok()) {
+      res.verdict = Verdict::kUnknown;
+      res.summary = "unknown: malformed log history: " + parsed.error().message;
+      res.explanation = res.summary;
+      res.details["errors"] = nlohmann::json::array({parsed.error().message});
+      return res;
+    }
+    if (parsed->appends.empty() && parsed->reads.empty()) {
+      res.verdict = Verdict::kUnknown;
+      res.summary = "unknown: no append or ok read in the history: nothing to check";
+      res.explanation = res.summary;
+      return res;
+    }
+    logck::Analysis analysis(ops, *parsed, opts);
+    analysis.Run();
+    return analysis.Result();
+  } catch (const std::exception& e) {
+    res.verdict = Verdict::kUnknown;
+    res.summary = std::string("unknown: the log-prefix checker failed: ") + e.what();
+    res.explanation = res.summary;
+    return res;
+  }
+}
+
+}  // namespace tidemark::checkers

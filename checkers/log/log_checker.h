@@ -1,0 +1,105 @@
+// Log-prefix checkers: did any write acknowledged below the high-water mark get lost?
+//
+// These checkers decide the `log` workload (docs/history-format.md): clients `append` unique
+// string values to one replicated log and `read` ranges of its committed prefix. They find every
+// anomaly of DESIGN.md §4.2, each defined precisely in docs/anomalies.md:
+//
+//   lost-write, unseen, inconsistent-offsets, duplicate, aborted-read, phantom-read, dirty-read,
+//   stale-read, nonmonotonic-read, ack-above-hwm
+//
+// CheckLogPrefix works on the client history alone. CheckReplicas additionally compares every
+// node's dumped log (after the final phase) with each other and with the acknowledged appends,
+// so a replica that silently diverged is found even if no client read it.
+//
+// Verdicts (checkers/checker.h): kInvalid if any anomaly is found, except `unseen` alone, which
+// is kInvalid only when an `ok` final read began after the unseen append was acknowledged (the
+// final log then provably ends before its offset) and kUnknown otherwise (without final reads
+// one cannot tell a lost write from one nobody looked for). A history the checker cannot
+// interpret (an op of the wrong shape, an unknown `f`) is kUnknown with the reason, never kValid.
+//
+// Cost: O(n log n) time in the size of the history (ops plus read entries), O(n) memory.
+//
+// Thread safety: the functions are pure; they may be called concurrently on different inputs.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "checkers/checker.h"
+#include "harness/history/history.h"
+#include "harness/history/result.h"
+
+namespace tidemark::checkers {
+
+struct LogCheckOptions {
+  // Per anomaly, how many instances are explained in full (the worst first, see
+  // docs/anomalies.md "Reporting"); the rest are summarised (count, op ids, ranges).
+  size_t max_examples = 5;
+  // Per anomaly, how many op ids of the summarised (non-example) instances are listed.
+  size_t max_summary_ops = 100;
+  // Ops whose `f` is neither "append" nor "read" make the verdict kUnknown (the history is not a
+  // log history) unless this is set, in which case they are skipped.
+  bool ignore_other_ops = false;
+};
+
+// Checks a `log` workload history. `ops` are the paired client ops (history::PairOps), in
+// invocation order as PairOps returns them; nemesis events are not ops and play no part.
+//
+// Returns checker "log-prefix". `details`:
+//   {"anomalies": {NAME: {"count": N,
+//                         "examples": [{"explanation": "...", "ops": [op ids],
+//                                       "events": [event indices], ...anomaly fields}],
+//                         "omitted": N - examples,
+//                         "summary": {"ops": [op ids], "ops_truncated": bool,
+//                                     "offsets": [min, max] | null, "time_s": [first, last],
+//                                     "by_node": {node: count}}}},   // summary: rest only
+//    "counts": {NAME: N},                                            // only names found
+//    "stats": {"appends": {"ok","fail","info"}, "reads": {"ok","fail","info"},
+//              "final_reads": N, "final_log_end": offset | null, "values": N}}
+// On malformed input: verdict kUnknown, summary naming the first bad op, details {"errors": [...]}.
+CheckResult CheckLogPrefix(const std::vector<history::Op>& ops, const LogCheckOptions& opts = {});
+
+// One entry of a node's dumped log.
+struct ReplicaEntry {
+  int64_t offset = 0;
+  int64_t generation = 0;
+  // The client value stored at `offset`; nullopt for entries that are not client log values
+  // (a new leader's no-op, a key/value operation).
+  std::optional<std::string> value;
+};
+
+// One node's log as dumped after the final phase. Entries are in strictly increasing offset
+// order. The node's committed prefix is [first dumped offset, hwm) (a compacted log need not
+// start at 0); an offset in that range with no dumped entry holds no client value, as in a read.
+// Entries at offsets >= hwm are uncommitted and take no part in the check.
+struct ReplicaLog {
+  std::string node;
+  int64_t hwm = 0;  // the node's commit index: offsets < hwm are committed on this node
+  std::vector<ReplicaEntry> entries;
+};
+
+// Reads one node's dump. Accepted shape (field aliases in docs/anomalies.md "Replica dumps"):
+//   {"node": "n1", "hwm": 300, "entries": [{"offset": 0, "generation": 1, "value": "v1-1"},
+//                                          {"offset": 1, "generation": 2, "value": null}, ...]}
+// An entry may also be an array [offset, generation, value]. Errors name the bad field.
+Result<ReplicaLog> ReplicaLogFromJson(const nlohmann::json& j);
+// Reads every node's dump: an array of ReplicaLog objects, an object {"replicas": [...]} or
+// {"nodes": [...]}, or an object keyed by node id ({"n1": {...}, ...}; `node` defaults to the key).
+Result<std::vector<ReplicaLog>> ReplicaLogsFromJson(const nlohmann::json& j);
+
+// Cross-checks the replicas: their committed prefixes (offsets < hwm) must agree entry by entry
+// (same value and generation at every offset two of them hold), hold every value at most once,
+// and hold every acknowledged append (an `ok` append in `ops`) at its acknowledged offset; and
+// every acknowledged offset must be committed on at least one replica. Returns checker
+// "log-replicas" with the same details shape as CheckLogPrefix, anomalies named
+// `inconsistent-offsets` (replicas disagree), `duplicate` and `lost-write`. kUnknown on an empty
+// replica list, malformed replica logs or malformed ops.
+CheckResult CheckReplicas(const std::vector<ReplicaLog>& replicas,
+                          const std::vector<history::Op>& ops, const LogCheckOptions& opts = {});
+
+}  // namespace tidemark::checkers

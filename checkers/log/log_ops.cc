@@ -1,0 +1,225 @@
+#include "checkers/log/log_ops.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace tidemark::checkers::logck {
+namespace {
+
+using history::EventType;
+using history::Op;
+using nlohmann::json;
+
+std::string Where(const Op& op) {
+  std::string s = "op " + std::to_string(op.id) + " (event " + std::to_string(op.invoke_index);
+  if (op.complete_index >= 0) s += "/" + std::to_string(op.complete_index);
+  return s + ", process " + std::to_string(op.process) + ", f '" + op.f + "')";
+}
+
+// Reads a JSON integer >= 0 into *out; false when mistyped or out of range.
+bool GetNonNegative(const json& v, int64_t* out) {
+  if (v.is_number_unsigned()) {
+    uint64_t u = v.get<uint64_t>();
+    if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max() / 2)) return false;
+    *out = static_cast<int64_t>(u);
+    return true;
+  }
+  if (v.is_number_integer()) {
+    int64_t x = v.get<int64_t>();
+    if (x < 0) return false;
+    *out = x;
+    return true;
+  }
+  return false;
+}
+
+// Reads an integer field >= 0 of object j into *out; false when absent or mistyped.
+bool GetOffset(const json& j, const char* name, int64_t* out) {
+  auto it = j.find(name);
+  return it != j.end() && GetNonNegative(*it, out);
+}
+
+class Parser {
+ public:
+  explicit Parser(LogOps* out) : out_(out) {}
+
+  int32_t Intern(const std::string& v) {
+    auto [it, inserted] = ids_.try_emplace(v, static_cast<int32_t>(out_->values.size()));
+    if (inserted) {
+      out_->values.push_back(v);
+      out_->info.emplace_back();
+    }
+    return it->second;
+  }
+
+  Result<Ok> Append(const Op& op) {
+    if (!op.invoke_value.is_string()) {
+      return Error{Where(op) + ": an append's invoke value must be a string, got " +
+                   op.invoke_value.dump()};
+    }
+    AppendRec a;
+    a.op = static_cast<int32_t>(op.id);
+    a.vid = Intern(op.invoke_value.get<std::string>());
+    a.status = op.status;
+    a.call = op.call_ns;
+    a.ret = op.return_ns;
+    if (op.status == EventType::kOk) {
+      const json& v = op.value;
+      if (!v.is_object()) {
+        return Error{Where(op) +
+                     ": an ok append's value must be {\"value\",\"offset\",\"hwm\"}, got " +
+                     v.dump()};
+      }
+      auto val = v.find("value");
+      if (val == v.end() || !val->is_string() || *val != op.invoke_value) {
+        return Error{Where(op) + ": the ok append's \"value\" must repeat the appended string " +
+                     op.invoke_value.dump()};
+      }
+      if (!GetOffset(v, "offset", &a.offset)) {
+        return Error{Where(op) + ": the ok append has no integer \"offset\" >= 0"};
+      }
+      if (!GetOffset(v, "hwm", &a.hwm)) {
+        return Error{Where(op) + ": the ok append has no integer \"hwm\" >= 0"};
+      }
+    }
+    ValueInfo& vi = out_->info[static_cast<size_t>(a.vid)];
+    if (op.status == EventType::kOk) ++vi.n_ok;
+    if (op.status == EventType::kFail) ++vi.n_fail;
+    if (op.status == EventType::kInfo) ++vi.n_info;
+    if (vi.first_append < 0) {
+      vi.first_append = static_cast<int32_t>(out_->appends.size());
+      vi.first_call = a.call;
+    }
+    out_->appends.push_back(a);
+    return Ok{};
+  }
+
+  Result<Ok> Read(const Op& op) {
+    const json& iv = op.invoke_value;
+    int64_t ifrom = 0;
+    if (!iv.is_object() || !GetOffset(iv, "from", &ifrom)) {
+      return Error{Where(op) + ": a read's invoke value must be {\"from\": offset, ...}, got " +
+                   iv.dump()};
+    }
+    bool linearizable = true;  // the protocol's default
+    if (auto c = iv.find("consistency"); c != iv.end()) {
+      if (!c->is_string() || (*c != "linearizable" && *c != "local")) {
+        return Error{Where(op) + ": consistency must be \"linearizable\" or \"local\", got " +
+                     c->dump()};
+      }
+      linearizable = *c == "linearizable";
+    }
+    bool final = false;
+    if (auto fin = iv.find("final"); fin != iv.end()) {
+      if (!fin->is_boolean()) return Error{Where(op) + ": \"final\" must be a boolean"};
+      final = fin->get<bool>();
+    }
+    if (op.status == EventType::kFail) {
+      ++out_->reads_fail;
+      return Ok{};
+    }
+    if (op.status == EventType::kInfo) {
+      ++out_->reads_info;
+      return Ok{};
+    }
+    const json& v = op.value;
+    ReadRec r;
+    r.op = static_cast<int32_t>(op.id);
+    r.linearizable = linearizable;
+    r.final = final;
+    r.call = op.call_ns;
+    r.ret = op.return_ns;
+    r.key = final ? kFinalKey : op.call_ns;
+    if (!v.is_object() || !GetOffset(v, "from", &r.from) || !GetOffset(v, "to", &r.to) ||
+        !GetOffset(v, "hwm", &r.hwm)) {
+      return Error{Where(op) +
+                   ": an ok read's value must hold integer \"from\", \"to\" and "
+                   "\"hwm\" >= 0"};
+    }
+    if (r.to < r.from) {
+      return Error{Where(op) + ": the read's \"to\" " + std::to_string(r.to) +
+                   " is below its \"from\" " + std::to_string(r.from)};
+    }
+    if (auto c = v.find("consistency");
+        c != v.end() && c->is_string() && *c != (linearizable ? "linearizable" : "local")) {
+      return Error{Where(op) + ": the read was invoked " +
+                   (linearizable ? std::string("linearizable") : std::string("local")) +
+                   " but answered " + c->dump()};
+    }
+    r.cov_end = std::max(r.from, std::min(r.to, r.hwm));
+    auto e = v.find("entries");
+    if (e == v.end() || !e->is_array()) {
+      return Error{Where(op) + ": an ok read's value must hold an \"entries\" array"};
+    }
+    r.begin = static_cast<uint32_t>(out_->entries.size());
+    int64_t prev = -1;
+    for (const json& pair : *e) {
+      int64_t off = 0;
+      if (!pair.is_array() || pair.size() != 2 || !pair[1].is_string() ||
+          !GetNonNegative(pair[0], &off)) {
+        return Error{Where(op) + ": a read entry must be [offset, \"value\"], got " + pair.dump()};
+      }
+      if (off <= prev) {
+        return Error{Where(op) + ": read entries must be in strictly increasing offset order (" +
+                     std::to_string(off) + " after " + std::to_string(prev) + ")"};
+      }
+      if (off < r.from || off >= r.to) {
+        return Error{Where(op) + ": read entry at offset " + std::to_string(off) +
+                     " lies outside the read's range [" + std::to_string(r.from) + ", " +
+                     std::to_string(r.to) + ")"};
+      }
+      prev = off;
+      out_->entries.push_back(EntryRec{off, Intern(pair[1].get<std::string>())});
+    }
+    r.end = static_cast<uint32_t>(out_->entries.size());
+    out_->reads.push_back(r);
+    return Ok{};
+  }
+
+ private:
+  LogOps* out_;
+  std::unordered_map<std::string, int32_t> ids_;
+};
+
+}  // namespace
+
+int32_t LogOps::ValueAt(const ReadRec& r, int64_t o) const {
+  auto first = entries.begin() + r.begin, last = entries.begin() + r.end;
+  auto it =
+      std::lower_bound(first, last, o, [](const EntryRec& e, int64_t x) { return e.offset < x; });
+  return it != last && it->offset == o ? it->vid : -1;
+}
+
+Result<LogOps> ParseLogOps(const std::vector<history::Op>& ops, bool ignore_other_ops) {
+  LogOps out;
+  Parser p(&out);
+  if (ops.size() >= static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
+    return Error{"history too large: " + std::to_string(ops.size()) + " ops"};
+  }
+  for (size_t i = 0; i < ops.size(); ++i) {
+    const Op& op = ops[i];
+    if (op.id != static_cast<int64_t>(i)) {
+      return Error{"op at position " + std::to_string(i) + " has id " + std::to_string(op.id) +
+                   ": ops must be PairOps' dense vector"};
+    }
+    if (op.process < 0) continue;  // nemesis: not a client op
+    Result<Ok> r = Ok{};
+    if (op.f == "append") {
+      r = p.Append(op);
+    } else if (op.f == "read") {
+      r = p.Read(op);
+    } else if (ignore_other_ops) {
+      ++out.skipped;
+    } else {
+      r = Error{Where(op) + ": '" + op.f +
+                "' is not an op of the log workload (append, read): is this a log history?"};
+    }
+    if (!r.ok()) return r.error();
+    if (out.entries.size() >= std::numeric_limits<uint32_t>::max() / 2) {
+      return Error{"history too large: more than 2^31 read entries"};
+    }
+  }
+  return out;
+}
+
+}  // namespace tidemark::checkers::logck
