@@ -36,9 +36,7 @@ inline Verdict Worst(Verdict a, Verdict b) {
 }
 
 // Process exit code for a verdict (Jepsen's convention): 0 valid, 1 invalid, 2 unknown.
-inline int ExitCode(Verdict v) {
-  return v == Verdict::kValid ? 0 : v == Verdict::kInvalid ? 1 : 2;
-}
+inline int ExitCode(Verdict v) { return v == Verdict::kValid ? 0 : v == Verdict::kInvalid ? 1 : 2; }
 
 struct CheckResult {
   std::string checker;  // "linearizability", "log-prefix", ...

@@ -1,0 +1,196 @@
+// Differential test: the checker against a brute-force permutation oracle on thousands of small
+// random cas-register histories (2–5 processes, 1–2 keys, crashed ops, failed CAS, corrupted
+// results). The oracle shares no code with the checker: it tries every order directly.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "checkers/lin_test_util.h"
+#include "checkers/linearizability.h"
+
+namespace tidemark::checkers {
+namespace {
+
+using history::EventType;
+using json = nlohmann::json;
+
+enum F { kRead, kWrite, kCas };
+
+struct GOp {
+  int key = 0;
+  F f = kRead;
+  int a = 0, b = 0;  // write a; cas a -> b
+  int result = -1;   // read result, -1 = nil
+  EventType status = EventType::kOk;
+  int64_t call = 0, ret = 0;
+  int process = 0;
+};
+
+// A real register applied at a random point inside each op, then (sometimes) lied about.
+std::vector<GOp> Generate(std::mt19937_64& rng) {
+  auto rnd = [&](int n) { return static_cast<int>(rng() % static_cast<uint64_t>(n)); };
+  const int procs = 2 + rnd(4), target = 3 + rnd(5), keys = 1 + rnd(2);
+  std::vector<GOp> ops;
+  std::vector<int> reg(2, -1);
+  struct Pending {
+    int op = -1;
+    bool applied = false, cas_ok = false;
+  };
+  std::vector<Pending> pend(static_cast<size_t>(procs));
+  std::vector<int> pid(static_cast<size_t>(procs));
+  for (int p = 0; p < procs; ++p) pid[p] = p;
+  int invoked = 0, next_pid = procs;
+  for (int64_t t = 1;; ++t) {
+    bool busy = false;
+    for (auto& p : pend) busy = busy || p.op >= 0;
+    if (!busy && invoked >= target) break;
+    int p = rnd(procs);
+    Pending& pe = pend[p];
+    if (pe.op < 0) {
+      if (invoked >= target) continue;
+      GOp o;
+      o.key = rnd(keys);
+      o.f = static_cast<F>(rnd(3));
+      o.a = rnd(3);
+      o.b = rnd(3);
+      o.call = t;
+      o.process = pid[p];
+      ops.push_back(o);
+      pe = Pending{static_cast<int>(ops.size()) - 1, false, false};
+      ++invoked;
+      continue;
+    }
+    GOp& o = ops[pe.op];
+    if (!pe.applied && rnd(10) < 6) {
+      if (rnd(10) == 0) {  // crash before taking effect
+        o.status = EventType::kInfo;
+        pe.op = -1;
+        pid[p] = next_pid++;
+        continue;
+      }
+      int& r = reg[o.key];
+      if (o.f == kRead) o.result = r;
+      if (o.f == kWrite) r = o.a;
+      if (o.f == kCas) {
+        pe.cas_ok = r == o.a;
+        if (pe.cas_ok) r = o.b;
+      }
+      pe.applied = true;
+      continue;
+    }
+    if (!pe.applied) continue;
+    o.ret = t;
+    o.status = o.f == kCas && !pe.cas_ok ? EventType::kFail : EventType::kOk;
+    if (rnd(8) == 0) o.status = EventType::kInfo;            // crash after taking effect
+    if (o.f == kRead && rnd(7) == 0) o.result = rnd(4) - 1;  // a lie
+    if (o.f == kCas && rnd(15) == 0) {
+      o.status = o.status == EventType::kFail ? EventType::kOk : EventType::kFail;  // a lie
+    }
+    if (o.status == EventType::kInfo) pid[p] = next_pid++;
+    pe.op = -1;
+  }
+  return ops;
+}
+
+// Tries every order: completed ops must all be placed, crashed ones may be, real time obeyed.
+bool Oracle(const std::vector<GOp>& ops, std::vector<char>& placed, std::vector<int>& reg) {
+  bool all = true;
+  for (size_t i = 0; i < ops.size(); ++i)
+    all = all && (placed[i] || ops[i].status != EventType::kOk);
+  if (all) return true;
+  for (size_t x = 0; x < ops.size(); ++x) {
+    if (placed[x]) continue;
+    bool ready = true;
+    for (size_t y = 0; y < ops.size(); ++y) {
+      if (y != x && !placed[y] && ops[y].status == EventType::kOk && ops[y].ret < ops[x].call) {
+        ready = false;
+      }
+    }
+    if (!ready) continue;
+    const GOp& o = ops[x];
+    int& r = reg[o.key];
+    int saved = r;
+    if (o.f == kRead && r != o.result) continue;
+    if (o.f == kCas && r != o.a) continue;
+    if (o.f == kWrite) r = o.a;
+    if (o.f == kCas) r = o.b;
+    placed[x] = 1;
+    bool ok = Oracle(ops, placed, reg);
+    placed[x] = 0;
+    r = saved;
+    if (ok) return true;
+  }
+  return false;
+}
+
+bool OracleValid(std::vector<GOp> ops) {
+  std::vector<GOp> kept;
+  for (const GOp& o : ops) {
+    if (o.status == EventType::kFail) continue;
+    if (o.status == EventType::kInfo && o.f == kRead) continue;
+    kept.push_back(o);
+  }
+  std::vector<char> placed(kept.size(), 0);
+  std::vector<int> reg(2, -1);
+  return Oracle(kept, placed, reg);
+}
+
+std::vector<history::Op> ToOps(const std::vector<GOp>& g) {
+  testing::OpsBuilder b;
+  for (const GOp& o : g) {
+    std::string key = "k" + std::to_string(o.key);
+    json in = o.f == kRead ? json(nullptr) : o.f == kWrite ? json(o.a) : json::array({o.a, o.b});
+    json out = o.f == kRead ? (o.result < 0 ? json(nullptr) : json(o.result)) : in;
+    const char* f = o.f == kRead ? "read" : o.f == kWrite ? "write" : "cas";
+    b.Add(o.process, f, in, out, o.status, o.call, o.ret, key);
+  }
+  return b.ops();
+}
+
+std::string Dump(const std::vector<GOp>& g) {
+  std::string s;
+  for (const GOp& o : g) {
+    s += "  p" + std::to_string(o.process) + " k" + std::to_string(o.key) + " " +
+         (o.f == kRead    ? "read"
+          : o.f == kWrite ? "write"
+                          : "cas") +
+         " a=" + std::to_string(o.a) + " b=" + std::to_string(o.b) +
+         " res=" + std::to_string(o.result) + " " + history::ToString(o.status) + " [" +
+         std::to_string(o.call) + "," + std::to_string(o.ret) + "]\n";
+  }
+  return s;
+}
+
+TEST(LinearizabilityRandomTest, AgreesWithBruteForceOracle) {
+  const uint64_t seed = 20240601;
+  std::mt19937_64 rng(seed);
+  int valid = 0, invalid = 0;
+  for (int iter = 0; iter < 4000; ++iter) {
+    std::vector<GOp> g = Generate(rng);
+    bool expect = OracleValid(g);
+    (expect ? valid : invalid)++;
+    std::vector<history::Op> ops = ToOps(g);
+    for (bool partition : {true, false}) {
+      LinearizabilityOptions o;
+      o.threads = 1;
+      o.partition_by_key = partition;
+      CheckResult r = CheckLinearizability(ops, o);
+      ASSERT_EQ(r.verdict, expect ? Verdict::kValid : Verdict::kInvalid)
+          << "seed " << seed << " iteration " << iter << " partition " << partition << "\n"
+          << Dump(g) << r.explanation;
+      if (!expect) {
+        ASSERT_TRUE(r.details["core_verified"].get<bool>()) << "seed " << seed << " it " << iter;
+        // The core alone (completed ops only) must itself be invalid per the oracle.
+        std::vector<GOp> core;
+        for (const auto& c : r.details["core"]) core.push_back(g[c["op"].get<size_t>()]);
+        ASSERT_FALSE(OracleValid(core)) << "seed " << seed << " iteration " << iter << "\n"
+                                        << Dump(g) << r.explanation;
+      }
+    }
+  }
+  EXPECT_GT(valid, 400) << "seed " << seed;
+  EXPECT_GT(invalid, 400) << "seed " << seed;
+}
+
+}  // namespace
+}  // namespace tidemark::checkers

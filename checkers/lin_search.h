@@ -1,0 +1,73 @@
+// The search at the heart of the linearizability checker: one partition (one key, or the whole
+// history when partitioning is off), already translated into ModelOps.
+//
+// Wing–Gong/Lowe depth-first search with memoization of (linearized set, state): at every
+// configuration the candidates are the unlinearized ops called no later than the earliest return
+// of an unlinearized completed op. Completed (ok) ops must all be placed; crashed (info) ops are
+// optional and may be placed at any point after their call, or never. A legal completed read is
+// placed at once without a choice point (sound: it changes nothing and nothing must precede it).
+// States are interned to ids, transitions cached in a dense table while it is small, the
+// linearized set hashed incrementally (two 64-bit XOR words), visited configurations kept in an
+// open-addressing table whose growth is charged to a shared memory budget.
+//
+// Thread safety: SearchPartition is reentrant; concurrent calls share only `budget`.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "checkers/model.h"
+
+namespace tidemark::checkers {
+
+// One op of a partition. return_ns is history::kNever for crashed ops; precedence is
+// a.return_ns < b.call_ns (equal times count as concurrent).
+struct PartitionOp {
+  int64_t call_ns = 0;
+  int64_t return_ns = 0;
+  ModelOp op;
+};
+
+struct SearchBudget {
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  const std::atomic<bool>* cancel = nullptr;    // stop early when it becomes true
+  std::atomic<int64_t>* memory_left = nullptr;  // bytes still available; nullptr = unlimited
+};
+
+enum class SearchOutcome { kLinearizable, kViolation, kTimeout, kMemory, kCancelled };
+
+const char* ToString(SearchOutcome o);
+
+struct SearchResult {
+  SearchOutcome outcome = SearchOutcome::kCancelled;
+  // On kViolation: the deepest configuration reached — the ops placed (indices into the input),
+  // in linearization order, at the point where the most completed ops were placed.
+  std::vector<int> deepest;
+  int deepest_ok = 0;          // completed ops among `deepest`
+  int total_ok = 0;            // completed ops in the partition
+  int64_t steps = 0;           // candidate attempts
+  int64_t configurations = 0;  // distinct (set, state) pairs visited
+  int64_t states = 0;          // distinct model states interned
+};
+
+// Decides whether `ops` (any order) are linearizable under `model`. Stops with kTimeout at the
+// deadline, kCancelled when *cancel is set (both checked every few thousand steps) and kMemory
+// when the visited table or transition table would exceed the shared budget.
+SearchResult SearchPartition(const Model& model, const std::vector<PartitionOp>& ops,
+                             const SearchBudget& budget);
+
+// The situation after placing `prefix` (indices into `ops`, in order) from the initial state.
+struct Frontier {
+  std::string state;            // encoded model state after the prefix
+  int must = -1;                // the unplaced completed op that returns first (it had to go next)
+  std::vector<int> candidates;  // unplaced ops that could be placed next in real time
+  std::vector<char> legal;      // per candidate: the model accepts it in `state`
+};
+
+Frontier AnalyzeFrontier(const Model& model, const std::vector<PartitionOp>& ops,
+                         const std::vector<int>& prefix);
+
+}  // namespace tidemark::checkers

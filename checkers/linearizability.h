@@ -1,0 +1,50 @@
+// The linearizability checker (DESIGN.md §4.1, docs/checker.md).
+//
+// CheckLinearizability decides whether a history's ops can be ordered so that every op takes
+// effect atomically between its call and its return, and the order obeys the model's sequential
+// specification (model.h). Semantics follow Jepsen:
+//   - `fail` ops are removed (they certainly never took effect);
+//   - `info` ops (crashed; no completion) are optional: each may take effect at any point after
+//     its call, or never; crashed reads constrain nothing and are dropped;
+//   - a history is linearizable when every `ok` op is placed.
+// With partition_by_key, each key is checked alone (P-compositionality) on a thread pool,
+// smallest key first; the first violation cancels the other keys.
+//
+// Verdicts: kValid; kInvalid with an explanation (failing key, deepest linearization, the op(s)
+// that could not be placed next with the model state and what they could have returned, and a
+// counterexample core obtained by weakening only, re-checked to be invalid); kUnknown with
+// details.reason "timeout", "memory", "cancelled" or "bad-input" (an op the model does not know).
+// Never kValid on a budget or input problem.
+//
+// Thread safety: CheckLinearizability is reentrant; it starts and joins its own threads.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "checkers/checker.h"
+#include "harness/history/history.h"
+
+namespace tidemark::checkers {
+
+struct LinearizabilityOptions {
+  std::string model = "cas-register";           // see model.h: register, cas-register, kv, log
+  double timeout_s = 60;                        // wall-clock budget for the whole check, in seconds
+  size_t memory_limit_bytes = size_t{1} << 30;  // search tables, all keys together
+  int threads = 0;                              // 0 = hardware concurrency
+  bool partition_by_key = true;                 // check each Op::key on its own
+  bool explain = true;  // on invalid: shrink to a core and explain (bounded by the budget)
+};
+
+// Checks `ops` (as PairOps returns them; Op::id is used to name ops in the result).
+// details (JSON) always holds: model, keys, ops (checked), steps, configurations, and for each
+// unknown key its reason. On invalid it adds: key, linearized (op ids of the deepest prefix),
+// linearized_ok / ok_ops (how far the search got), blocked (ops that could not be placed next:
+// op id, f, value, could_return), state (model state there), must (the op that had to go next),
+// core (op ids with process, f, values, status, call/return ns and event indices),
+// core_verified (the core alone was re-checked invalid).
+CheckResult CheckLinearizability(const std::vector<history::Op>& ops,
+                                 const LinearizabilityOptions& opts);
+
+}  // namespace tidemark::checkers

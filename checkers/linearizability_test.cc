@@ -1,0 +1,223 @@
+#include "checkers/linearizability.h"
+
+#include <gtest/gtest.h>
+
+#include "checkers/lin_test_util.h"
+
+namespace tidemark::checkers {
+namespace {
+
+using testing::OpsBuilder;
+using json = nlohmann::json;
+
+CheckResult Check(const OpsBuilder& b, const std::string& model, bool partition = true) {
+  LinearizabilityOptions o;
+  o.model = model;
+  o.partition_by_key = partition;
+  o.threads = 2;
+  return CheckLinearizability(b.ops(), o);
+}
+
+TEST(LinearizabilityTest, RegisterSequentialIsValid) {
+  OpsBuilder b;
+  b.Ok(0, "read", nullptr, nullptr, 0, 1)
+      .Ok(0, "write", 1, 1, 2, 3)
+      .Ok(1, "read", nullptr, 1, 4, 5);
+  CheckResult r = Check(b, "register");
+  EXPECT_EQ(r.verdict, Verdict::kValid) << r.explanation;
+  EXPECT_EQ(r.checker, "linearizability");
+}
+
+TEST(LinearizabilityTest, RegisterStaleReadIsInvalid) {
+  OpsBuilder b;
+  b.Ok(0, "write", 1, 1, 0, 1).Ok(0, "write", 2, 2, 2, 3).Ok(1, "read", nullptr, 1, 4, 5);
+  CheckResult r = Check(b, "register");
+  ASSERT_EQ(r.verdict, Verdict::kInvalid);
+  EXPECT_EQ(r.details["must"], 2);
+  ASSERT_EQ(r.details["blocked"].size(), 1u);
+  EXPECT_EQ(r.details["blocked"][0]["op"], 2);
+  EXPECT_EQ(r.details["state"], "2");
+  EXPECT_NE(r.details["blocked"][0]["could_return"].get<std::string>().find("2"),
+            std::string::npos);
+  EXPECT_EQ(r.details["linearized"], json::array({0, 1}));
+  EXPECT_TRUE(r.details["core_verified"].get<bool>());
+  EXPECT_EQ(r.details["core"].size(), 3u) << r.explanation;  // weakening any of them explains it
+}
+
+TEST(LinearizabilityTest, ConcurrentReadMaySeeEitherValue) {
+  OpsBuilder b;
+  b.Ok(0, "write", 1, 1, 0, 1)
+      .Ok(0, "write", 2, 2, 2, 6)
+      .Ok(1, "read", nullptr, 1, 3, 4)
+      .Ok(2, "read", nullptr, 2, 3, 5);
+  EXPECT_EQ(Check(b, "register").verdict, Verdict::kValid);
+  OpsBuilder c;  // a read of 2 then a read of 1, both after the write of 2 began: 1 after 2
+  c.Ok(0, "write", 1, 1, 0, 1)
+      .Ok(0, "write", 2, 2, 2, 9)
+      .Ok(1, "read", nullptr, 2, 3, 4)
+      .Ok(2, "read", nullptr, 1, 5, 6);
+  EXPECT_EQ(Check(c, "register").verdict, Verdict::kInvalid);
+}
+
+TEST(LinearizabilityTest, FailedCasIsRemoved) {
+  OpsBuilder b;  // the failed cas [0,5] would make the read of 5 look explained
+  b.Ok(0, "write", 0, 0, 0, 1)
+      .Fail(1, "cas", json::array({0, 5}), 2, 3)
+      .Ok(2, "read", nullptr, 5, 4, 5);
+  EXPECT_EQ(Check(b, "cas-register").verdict, Verdict::kInvalid);
+  OpsBuilder c;
+  c.Ok(0, "write", 0, 0, 0, 1)
+      .Ok(1, "cas", json::array({0, 5}), json::array({0, 5}), 2, 3)
+      .Ok(2, "read", nullptr, 5, 4, 5);
+  EXPECT_EQ(Check(c, "cas-register").verdict, Verdict::kValid);
+}
+
+TEST(LinearizabilityTest, CrashedWriteIsOptionalAndMayTakeEffectLate) {
+  OpsBuilder b;
+  b.Ok(0, "write", 1, 1, 0, 1)
+      .Info(1, "write", 2, 2)
+      .Ok(2, "read", nullptr, 1, 10, 11)
+      .Ok(2, "read", nullptr, 2, 20, 21);
+  EXPECT_EQ(Check(b, "cas-register").verdict, Verdict::kValid);
+  OpsBuilder c;  // ... but it cannot take effect before it was called
+  c.Ok(0, "write", 1, 1, 0, 1).Ok(2, "read", nullptr, 2, 2, 3).Info(1, "write", 2, 5);
+  EXPECT_EQ(Check(c, "cas-register").verdict, Verdict::kInvalid);
+}
+
+TEST(LinearizabilityTest, CrashedCasMaySucceedLaterEvenIfItWouldFailEarlier) {
+  OpsBuilder b;  // cas [1,3] is called while the register is 0; it takes effect after write 1
+  b.Ok(0, "write", 0, 0, 0, 1)
+      .Info(1, "cas", json::array({1, 3}), 2)
+      .Ok(0, "write", 1, 1, 3, 4)
+      .Ok(2, "read", nullptr, 3, 5, 6);
+  EXPECT_EQ(Check(b, "cas-register").verdict, Verdict::kValid);
+  OpsBuilder c;  // a crashed cas cannot succeed from a value the register never held
+  c.Ok(0, "write", 0, 0, 0, 1)
+      .Info(1, "cas", json::array({7, 3}), 2)
+      .Ok(2, "read", nullptr, 3, 5, 6);
+  EXPECT_EQ(Check(c, "cas-register").verdict, Verdict::kInvalid);
+}
+
+TEST(LinearizabilityTest, CrashedReadsAreDropped) {
+  OpsBuilder b;
+  b.Ok(0, "write", 1, 1, 0, 1).Add(1, "read", nullptr, 9, history::EventType::kInfo, 2, 0);
+  EXPECT_EQ(Check(b, "register").verdict, Verdict::kValid);
+}
+
+TEST(LinearizabilityTest, KvAppendConcatenatesPerKey) {
+  OpsBuilder b;
+  b.Ok(0, "append", "a", "a", 0, 1, "k")
+      .Ok(1, "append", "b", "b", 0, 2, "k")
+      .Ok(2, "get", nullptr, "ba", 3, 4, "k")
+      .Ok(2, "get", nullptr, "", 5, 6, "j");
+  EXPECT_EQ(Check(b, "kv").verdict, Verdict::kValid);
+  EXPECT_EQ(Check(b, "kv", false).verdict, Verdict::kValid);
+  OpsBuilder c;
+  c.Ok(0, "put", "x", "x", 0, 1, "k")
+      .Ok(1, "append", "y", "y", 2, 3, "k")
+      .Ok(2, "get", nullptr, "yx", 4, 5, "k")
+      .Ok(2, "get", nullptr, "", 6, 7, "j");
+  CheckResult r = Check(c, "kv");
+  ASSERT_EQ(r.verdict, Verdict::kInvalid);
+  EXPECT_EQ(r.details["key"], "k");
+  EXPECT_EQ(Check(c, "kv", false).verdict, Verdict::kInvalid);
+}
+
+TEST(LinearizabilityTest, LogReadsMustMatchAcknowledgedOffsets) {
+  auto ack = [](const std::string& v, int off) {
+    return json{{"value", v}, {"offset", off}, {"hwm", off + 1}};
+  };
+  auto read = [](int from, int to, json entries) {
+    return json{{"from", from}, {"to", to}, {"hwm", to}, {"entries", std::move(entries)}};
+  };
+  json lin = {{"from", 0}, {"consistency", "linearizable"}};
+  OpsBuilder b;
+  b.Ok(0, "append", "a", ack("a", 1), 0, 1)
+      .Ok(1, "append", "b", ack("b", 2), 2, 3)
+      .Ok(2, "read", lin, read(0, 3, json::array({json::array({1, "a"}), json::array({2, "b"})})),
+          4, 5)
+      .Info(3, "append", "c", 6)
+      .Ok(2, "read", lin,
+          read(0, 4,
+               json::array({json::array({1, "a"}), json::array({2, "b"}), json::array({3, "c"})})),
+          7, 8);
+  EXPECT_EQ(Check(b, "log").verdict, Verdict::kValid);
+
+  OpsBuilder lost;  // acknowledged at offset 1, a later read covering 1 does not hold it
+  lost.Ok(0, "append", "a", ack("a", 1), 0, 1)
+      .Ok(2, "read", lin, read(0, 3, json::array({json::array({2, "z"})})), 4, 5);
+  EXPECT_EQ(Check(lost, "log").verdict, Verdict::kInvalid);
+
+  OpsBuilder late;  // a read saw [0,3) committed empty; an append acknowledged later at 1
+  late.Ok(2, "read", lin, read(0, 3, json::array()), 0, 1).Ok(0, "append", "a", ack("a", 1), 2, 3);
+  EXPECT_EQ(Check(late, "log").verdict, Verdict::kInvalid);
+
+  OpsBuilder local;  // local reads may be stale: not checked
+  local.Ok(0, "append", "a", ack("a", 1), 0, 1)
+      .Ok(2, "read", json{{"from", 0}, {"consistency", "local"}}, read(0, 1, json::array()), 4, 5);
+  EXPECT_EQ(Check(local, "log").verdict, Verdict::kValid);
+}
+
+TEST(LinearizabilityTest, UnknownModelOrOpIsUnknownNotValid) {
+  OpsBuilder b;
+  b.Ok(0, "write", 1, 1, 0, 1);
+  CheckResult r = Check(b, "no-such-model");
+  EXPECT_EQ(r.verdict, Verdict::kUnknown);
+  EXPECT_EQ(r.details["reason"], "bad-input");
+  OpsBuilder c;
+  c.Ok(0, "cas", json::array({1, 2}), json::array({1, 2}), 0, 1);
+  EXPECT_EQ(Check(c, "register").verdict, Verdict::kUnknown);
+}
+
+// Many overlapping writes then a read of a value nobody wrote: the search must visit every
+// subset of the writes before giving up, far more than a few thousand steps.
+OpsBuilder HardInvalid(int writers) {
+  OpsBuilder b;
+  for (int i = 0; i < writers; ++i) b.Ok(i, "write", i, i, i, 1000 + i);
+  for (int i = 0; i < writers; ++i) b.Ok(100 + i, "read", nullptr, i, 10 + i, 900 + i);
+  b.Ok(999, "read", nullptr, -1, 2000, 2001);
+  return b;
+}
+
+TEST(LinearizabilityTest, TimeoutIsUnknown) {
+  LinearizabilityOptions o;
+  o.model = "register";
+  o.timeout_s = 0;
+  CheckResult r = CheckLinearizability(HardInvalid(16).ops(), o);
+  EXPECT_EQ(r.verdict, Verdict::kUnknown) << r.explanation;
+  EXPECT_EQ(r.details["reason"], "timeout");
+}
+
+TEST(LinearizabilityTest, MemoryBudgetIsUnknown) {
+  LinearizabilityOptions o;
+  o.model = "register";
+  o.memory_limit_bytes = 4096;
+  CheckResult r = CheckLinearizability(HardInvalid(16).ops(), o);
+  EXPECT_EQ(r.verdict, Verdict::kUnknown) << r.explanation;
+  EXPECT_EQ(r.details["reason"], "memory");
+}
+
+TEST(LinearizabilityTest, HardInvalidFinishesWithinBudget) {
+  CheckResult r = Check(HardInvalid(10), "register");
+  ASSERT_EQ(r.verdict, Verdict::kInvalid);
+  EXPECT_EQ(r.details["must"], 20);
+  EXPECT_LE(r.details["core"].size(), 3u) << r.explanation;
+}
+
+TEST(LinearizabilityTest, ViolationOnOneKeyIsFoundAmongValidKeys) {
+  OpsBuilder b;
+  for (int k = 0; k < 50; ++k) {
+    std::string key = "k" + std::to_string(k);
+    b.Ok(0, "write", k, k, 10 * k, 10 * k + 1, key)
+        .Ok(1, "read", nullptr, k, 10 * k + 2, 10 * k + 3, key);
+  }
+  b.Ok(2, "read", nullptr, 99, 1000, 1001, "k7");
+  CheckResult r = Check(b, "cas-register");
+  ASSERT_EQ(r.verdict, Verdict::kInvalid);
+  EXPECT_EQ(r.details["key"], "k7");
+  EXPECT_EQ(r.details["core"].size(), 1u) << r.explanation;  // a read of 99 alone is impossible
+  EXPECT_NE(r.summary.find("k7"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tidemark::checkers
