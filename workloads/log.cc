@@ -1,0 +1,50 @@
+#include "workloads/log.h"
+
+#include <algorithm>
+#include <string>
+
+namespace tidemark::workloads {
+
+LogGenerator::LogGenerator(LogOptions opts) : opts_(opts) {
+  opts_.read_window = std::max<int64_t>(opts_.read_window, 0);
+}
+
+GenResult LogGenerator::Next(const GenContext& ctx, Rng& rng) {
+  if (ctx.free_processes.empty()) return GenResult::Pending(kNever);
+  OpRequest op;
+  op.process = ctx.free_processes[rng.Uniform(ctx.free_processes.size())];
+  if (rng.Bernoulli(opts_.read_fraction)) {
+    op.f = "read";
+    const int64_t from = std::max<int64_t>(0, max_hwm_ - rng.UniformInt(0, opts_.read_window));
+    const bool local = rng.Bernoulli(opts_.local_read_fraction);
+    op.value = {{"from", from}, {"consistency", local ? "local" : "linearizable"}};
+    if (local)
+      op.node = static_cast<int>(rng.Uniform(static_cast<uint64_t>(std::max(ctx.nodes, 1))));
+  } else {
+    op.f = "append";
+    op.value = "v" + std::to_string(op.process) + "-" + std::to_string(++appends_);
+  }
+  return GenResult::Op(std::move(op));
+}
+
+void LogGenerator::OnComplete(const history::Op& completed) {
+  if (completed.status != history::EventType::kOk || !completed.value.is_object()) return;
+  auto it = completed.value.find("hwm");
+  if (it != completed.value.end() && it->is_number_integer()) {
+    max_hwm_ = std::max(max_hwm_, it->get<int64_t>());
+  }
+}
+
+GenPtr LogFinalReads(int64_t attempts, int64_t retry_interval_ns) {
+  return OnNodes([attempts, retry_interval_ns](int) {
+    return UntilOk(Limit(
+        attempts, Stagger(retry_interval_ns, Repeat([](const GenContext&, Rng&) {
+                            OpRequest op;
+                            op.f = "read";
+                            op.value = {{"from", 0}, {"consistency", "local"}, {"final", true}};
+                            return op;
+                          }))));
+  });
+}
+
+}  // namespace tidemark::workloads

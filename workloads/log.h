@@ -1,0 +1,54 @@
+// The `log` workload: clients append unique values to one replicated log and read ranges of its
+// committed prefix (DESIGN.md §3).
+//
+// Op shapes (docs/history-format.md):
+//   append invoke "v<process>-<n>"                   ok: {"value","offset","hwm"}
+//   read   invoke {"from":F,"consistency":C}          ok:
+//   {"from","to","hwm","consistency","entries"} final read: invoke
+//   {"from":0,"consistency":"local","final":true}, one per node.
+// Appended values are globally unique within a run: n is a counter over all appends of the
+// generator, so the value is unique even without the process part.
+//
+// Reads: `linearizable` reads carry no node preference (the runner sends them where appends go,
+// normally the leader); `local` reads name a uniformly random node. A read starts a little below
+// the highest HWM seen so far (at most `read_window` offsets), so reads keep overlapping recent
+// appends without re-reading the whole log every time; the final reads cover everything.
+//
+// Threading: a Generator (not thread-safe; see generator.h).
+#pragma once
+
+#include <cstdint>
+
+#include "workloads/generator.h"
+
+namespace tidemark::workloads {
+
+struct LogOptions {
+  double read_fraction = 0.5;        // of ops; the rest are appends
+  double local_read_fraction = 0.5;  // of reads: consistency "local" (random node)
+  int64_t read_window = 256;         // a read's `from` is in [max_hwm_seen - window, max_hwm_seen]
+};
+
+// The main-phase stream: endless; wrap it in TimeLimit / Stagger.
+class LogGenerator : public Generator {
+ public:
+  explicit LogGenerator(LogOptions opts);
+
+  GenResult Next(const GenContext& ctx, Rng& rng) override;
+  // Learns the highest HWM any ok append or read reported.
+  void OnComplete(const history::Op& completed) override;
+
+  int64_t max_hwm_seen() const { return max_hwm_; }
+
+ private:
+  LogOptions opts_;
+  int64_t appends_ = 0;
+  int64_t max_hwm_ = 0;
+};
+
+// The final phase: one `{"from":0,"consistency":"local","final":true}` read from every node
+// (OpRequest::node = i), each retried up to `attempts` times about `retry_interval_ns` apart
+// until it is ok.
+GenPtr LogFinalReads(int64_t attempts, int64_t retry_interval_ns);
+
+}  // namespace tidemark::workloads

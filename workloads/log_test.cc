@@ -1,0 +1,149 @@
+#include "workloads/log.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+
+#include "workloads/simulate.h"
+
+namespace tidemark::workloads {
+namespace {
+
+using history::EventType;
+
+// A correct log: appends commit at once (hwm = length); reads return [from, hwm).
+SimOptions LogSystem(std::vector<std::string>* log) {
+  SimOptions o;
+  o.concurrency = 5;
+  o.respond = [log](const OpRequest& op, int64_t, Rng& rng) {
+    SimResponse r;
+    r.latency_ns = rng.UniformInt(1, 10) * 1'000'000;
+    if (op.f == "append") {
+      log->push_back(op.value.get<std::string>());
+      const auto n = static_cast<int64_t>(log->size());
+      r.value = {{"value", op.value}, {"offset", n - 1}, {"hwm", n}};
+    } else {
+      const int64_t from = op.value["from"].get<int64_t>();
+      const auto hwm = static_cast<int64_t>(log->size());
+      nlohmann::json entries = nlohmann::json::array();
+      for (int64_t i = from; i < hwm; ++i) {
+        entries.push_back({i, (*log)[static_cast<size_t>(i)]});
+      }
+      r.value = {{"from", from},
+                 {"to", std::max(from, hwm)},
+                 {"hwm", hwm},
+                 {"consistency", op.value["consistency"]},
+                 {"entries", entries}};
+    }
+    return r;
+  };
+  return o;
+}
+
+TEST(LogGeneratorTest, AppendsAreUniqueAndReadsAreShapedAsDocumented) {
+  const uint64_t seed = 31;
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  std::vector<std::string> log;
+  auto gen = Limit(3000, std::make_unique<LogGenerator>(LogOptions{}));
+  Rng g = Rng::Derive(seed, "generator"), s = Rng::Derive(seed, "sim");
+  SimOptions o = LogSystem(&log);
+  o.nodes = 3;
+  auto h = Simulate(*gen, o, g, s);
+  ASSERT_TRUE(h.ok()) << h.error().message;
+  std::set<std::string> values;
+  int local = 0, linearizable = 0;
+  std::set<std::string> local_nodes;
+  for (const auto& e : *h) {
+    if (e.type != EventType::kInvoke) continue;
+    EXPECT_FALSE(e.key.has_value());
+    if (e.f == "append") {
+      ASSERT_TRUE(e.value.is_string()) << e.value;
+      const std::string v = e.value.get<std::string>();
+      EXPECT_EQ(v.rfind("v" + std::to_string(e.process) + "-", 0), 0u) << v;
+      EXPECT_TRUE(values.insert(v).second) << v << " appended twice";
+    } else {
+      ASSERT_EQ(e.f, "read");
+      ASSERT_TRUE(e.value.is_object());
+      EXPECT_EQ(e.value.size(), 2u) << e.value;
+      EXPECT_TRUE(e.value["from"].is_number_integer());
+      const std::string c = e.value["consistency"].get<std::string>();
+      if (c == "local") {
+        ++local;
+        local_nodes.insert(*e.node);
+      } else {
+        EXPECT_EQ(c, "linearizable");
+        ++linearizable;
+      }
+    }
+  }
+  EXPECT_NEAR(static_cast<double>(values.size()), 1500, 150);
+  EXPECT_NEAR(local, linearizable, 200);
+  EXPECT_EQ(local_nodes, (std::set<std::string>{"n1", "n2", "n3"}));
+}
+
+TEST(LogGeneratorTest, ReadsStartWithinTheWindowBelowTheHighestHwmSeen) {
+  const uint64_t seed = 32;
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  std::vector<std::string> log;
+  LogOptions lo;
+  lo.read_window = 20;
+  auto gen = Limit(2000, std::make_unique<LogGenerator>(lo));
+  Rng g = Rng::Derive(seed, "generator"), s = Rng::Derive(seed, "sim");
+  auto h = Simulate(*gen, LogSystem(&log), g, s);
+  ASSERT_TRUE(h.ok()) << h.error().message;
+  int64_t max_hwm = 0;
+  int64_t max_from = 0;
+  for (const auto& e : *h) {
+    if (e.type == EventType::kOk && e.value.contains("hwm")) {
+      max_hwm = std::max(max_hwm, e.value["hwm"].get<int64_t>());
+    }
+    if (e.type == EventType::kInvoke && e.f == "read") {
+      const int64_t from = e.value["from"].get<int64_t>();
+      EXPECT_LE(from, max_hwm);
+      EXPECT_GE(from, max_hwm - 20);
+      max_from = std::max(max_from, from);
+    }
+  }
+  EXPECT_GT(max_from, 500);  // reads follow the log as it grows
+}
+
+TEST(LogFinalReadsTest, OneOkFinalReadPerNodeRetryingFailures) {
+  const uint64_t seed = 33;
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  auto gen = LogFinalReads(10, 200'000'000);
+  SimOptions o;
+  o.nodes = 3;
+  int n2_calls = 0;
+  o.respond = [&n2_calls](const OpRequest& op, int64_t, Rng&) {
+    SimResponse r;
+    if (*op.node == 1 && n2_calls++ < 3) {
+      r.type = EventType::kFail;
+      r.error = "connection refused";
+    } else {
+      r.value = {{"from", 0},
+                 {"to", 0},
+                 {"hwm", 0},
+                 {"consistency", "local"},
+                 {"entries", nlohmann::json::array()}};
+    }
+    return r;
+  };
+  Rng g(seed), s(seed);
+  auto h = Simulate(*gen, o, g, s);
+  ASSERT_TRUE(h.ok()) << h.error().message;
+  std::map<std::string, int> invokes, oks;
+  for (const auto& e : *h) {
+    ASSERT_EQ(e.f, "read");
+    if (e.type == EventType::kInvoke) {
+      EXPECT_EQ(e.value, (nlohmann::json{{"from", 0}, {"consistency", "local"}, {"final", true}}));
+      ++invokes[*e.node];
+    }
+    if (e.type == EventType::kOk) ++oks[*e.node];
+  }
+  EXPECT_EQ(invokes, (std::map<std::string, int>{{"n1", 1}, {"n2", 4}, {"n3", 1}}));
+  EXPECT_EQ(oks, (std::map<std::string, int>{{"n1", 1}, {"n2", 1}, {"n3", 1}}));
+}
+
+}  // namespace
+}  // namespace tidemark::workloads
