@@ -52,6 +52,50 @@ void AppendUtf8(uint32_t cp, std::string* out) {
   }
 }
 
+// Replaces every byte that does not start or continue a valid UTF-8 sequence (overlong forms,
+// surrogates and code points above U+10FFFF included) by U+FFFD, so imported text is always
+// valid JSON text and serialises losslessly.
+std::string ValidUtf8(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  size_t i = 0;
+  while (i < s.size()) {
+    auto b = static_cast<unsigned char>(s[i]);
+    size_t len = b < 0x80           ? 1
+                 : (b >> 5) == 0x6  ? 2
+                 : (b >> 4) == 0xE  ? 3
+                 : (b >> 3) == 0x1E ? 4
+                                    : 0;
+    bool ok = len > 0 && i + len <= s.size();
+    uint32_t cp = len == 1 ? b : len == 2 ? b & 0x1Fu : len == 3 ? b & 0x0Fu : b & 0x07u;
+    for (size_t k = 1; ok && k < len; ++k) {
+      auto c = static_cast<unsigned char>(s[i + k]);
+      ok = (c >> 6) == 0x2;
+      cp = (cp << 6) | (c & 0x3Fu);
+    }
+    if (ok) {
+      static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+      ok = cp >= kMin[len] && cp <= 0x10FFFF && !(cp >= 0xD800 && cp < 0xE000);
+    }
+    if (ok) {
+      out.append(s.substr(i, len));
+      i += len;
+    } else {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    }
+  }
+  return out;
+}
+
+bool IsAscii(std::string_view s) {
+  for (char c : s)
+    if (static_cast<unsigned char>(c) >= 0x80) return false;
+  return true;
+}
+
+std::string Text(std::string_view s) { return IsAscii(s) ? std::string(s) : ValidUtf8(s); }
+
 bool ParseHex4(std::string_view s, uint32_t* out) {
   if (s.size() < 4) return false;
   uint32_t v = 0;
@@ -214,7 +258,7 @@ bool EdnReader::ReadString(json* out) {
   while (pos_ < text_.size()) {
     char c = text_[pos_++];
     if (c == '"') {
-      *out = std::move(s);
+      *out = IsAscii(s) ? std::move(s) : ValidUtf8(s);
       return true;
     }
     if (c == '\n') ++line_;
@@ -279,7 +323,7 @@ bool EdnReader::ReadChar(json* out) {
   while (pos_ < text_.size() && !IsDelimiter(text_[pos_])) ++pos_;
   std::string_view name = text_.substr(start, pos_ - start);
   if (name.size() == 1)
-    *out = std::string(name);
+    *out = Text(name);
   else if (name == "newline")
     *out = "\n";
   else if (name == "space")
@@ -343,7 +387,7 @@ bool EdnReader::ReadToken(json* out, bool* was_keyword) {
   }
   if (tok[0] == ':') {
     if (tok.size() == 1) return Fail("empty keyword ':'");
-    *out = std::string(tok.substr(1));
+    *out = Text(tok.substr(1));
     if (was_keyword) *was_keyword = true;
     return true;
   }
@@ -354,7 +398,7 @@ bool EdnReader::ReadToken(json* out, bool* was_keyword) {
   else if (tok == "false")
     *out = false;
   else
-    *out = std::string(tok);  // a symbol
+    *out = Text(tok);  // a symbol
   return true;
 }
 

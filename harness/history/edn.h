@@ -9,7 +9,8 @@
 //   [vectors], (lists) and #{sets} -> arrays; {maps} -> objects whose keys are the key's string
 //   form (a keyword or string key as is, any other key as its compact JSON text).
 //   #_ discards the next form; any other #tag is dropped and its form kept; ; starts a comment.
-// A map whose keys collide after that mapping keeps the last value.
+// A map whose keys collide after that mapping keeps the last value. Bytes that are not valid
+// UTF-8 in strings, keywords and symbols become U+FFFD, so every value serialises as JSON.
 //
 // The reader never throws and never reads past the text; nesting deeper than kMaxEdnDepth is an
 // error (not a stack overflow). Plain values; no threads, no I/O.

@@ -40,6 +40,14 @@ TEST(EdnTest, MapsEdnValuesToJson) {
   EXPECT_EQ((*v)["i"], 12);
 }
 
+TEST(EdnTest, ReplacesInvalidUtf8SoValuesSerialise) {
+  auto v = ParseEdn("{:k\xff \"a\xc3\" :ok \"\xc3\xa9\xed\xa0\x80\"}");
+  ASSERT_TRUE(v.ok()) << v.error().message;
+  EXPECT_EQ((*v)["k\xef\xbf\xbd"], "a\xef\xbf\xbd");
+  EXPECT_EQ((*v)["ok"], "\xc3\xa9\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");  // é + surrogate
+  EXPECT_NO_THROW((void)v->dump());
+}
+
 TEST(EdnTest, RejectsMalformedEdnWithLine) {
   ExpectError(ParseEdn("[1 2"), {"line 1", "unterminated"});
   ExpectError(ParseEdn("{:a 1\n :b}"), {"line 2", "no value"});
