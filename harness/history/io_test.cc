@@ -117,7 +117,9 @@ struct BadLine {
 TEST(JsonlTest, MalformedInputsReportFileAndLine) {
   const std::string ok0 = R"({"index":0,"time":0,"process":0,"type":"invoke","f":"read"})";
   const std::vector<BadLine> cases = {
-      {R"({"index":1,"time":1,"process":0,"type":"ok","f":"re)", "truncated line"},
+      {R"({"index":1,"time":1,"process":0,"type":"ok","f":"re)",
+       "invalid JSON (truncated line?): column"},
+      {R"({"index":1,"time":1,"process":0 "type":"ok","f":"read"})", "invalid JSON: column"},
       {R"({"index":1,"time":1,"process":"zero","type":"ok","f":"read"})", "'process'"},
       {R"({"index":1,"time":1,"process":0,"type":"done","f":"read"})", "unknown type 'done'"},
       {R"({"index":1,"time":1,"process":0,"type":"ok"})", "missing field 'f'"},

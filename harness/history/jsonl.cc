@@ -114,7 +114,11 @@ std::string ToJsonLine(const Event& e) {
   return s;
 }
 
-Result<Event> FromJson(const json& j) {
+namespace {
+
+// FromJson on an owned object, so the value and extras are moved, not copied (the JSONL reader
+// parses a million lines).
+Result<Event> FromOwnedJson(json&& j) {
   if (!j.is_object()) return Error{"an event must be a JSON object, got " + TypeName(j)};
   Event e;
   auto index = NonNegativeInt(j, "index");
@@ -162,25 +166,40 @@ Result<Event> FromJson(const json& j) {
   auto error = OptionalString(j, "error");
   if (!error) return error.error();
   e.error = std::move(*error);
-  if (auto v = j.find("value"); v != j.end()) e.value = *v;
+  if (auto v = j.find("value"); v != j.end()) e.value = std::move(*v);
 
-  for (const auto& [k, v] : j.items())
-    if (!IsKnownKey(k)) e.extra[k] = v;
+  for (auto& [k, v] : j.items())
+    if (!IsKnownKey(k)) e.extra[k] = std::move(v);
   return e;
 }
+
+}  // namespace
+
+Result<Event> FromJson(const json& j) { return FromOwnedJson(json(j)); }
 
 Result<std::optional<Event>> ParseJsonlLine(std::string_view line) {
   size_t first = line.find_first_not_of(" \t\r");
   if (first == std::string_view::npos) return std::optional<Event>();
   json j = json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) {
-    std::string reason = "invalid JSON";
-    if (line.back() != '}' && line.find_last_not_of(" \t\r") != std::string_view::npos &&
-        line[line.find_last_not_of(" \t\r")] != '}')
-      reason += " (truncated line?)";
-    return Error{reason};
+    // Only on this error path: parse again with exceptions to get nlohmann's explanation; the
+    // exception is caught here and never leaves the library.
+    std::string detail;
+    try {
+      [[maybe_unused]] json again = json::parse(line.begin(), line.end());
+    } catch (const json::parse_error& ex) {
+      std::string_view what = ex.what();
+      size_t at = what.find("column ");
+      detail = ": " + std::string(at == std::string_view::npos ? what : what.substr(at));
+    } catch (const std::exception& ex) {
+      detail = std::string(": ") + ex.what();
+    }
+    // A torn last line (a writer killed mid-write) is the likely cause when the object is open.
+    size_t last = line.find_last_not_of(" \t\r");
+    bool torn = line[first] == '{' && line[last] != '}';
+    return Error{std::string("invalid JSON") + (torn ? " (truncated line?)" : "") + detail};
   }
-  auto e = FromJson(j);
+  auto e = FromOwnedJson(std::move(j));
   if (!e) return e.error();
   return std::optional<Event>(std::move(*e));
 }
