@@ -1,0 +1,153 @@
+#include "targets/adapters/client.h"
+
+#include "targets/adapters/curl_post.h"
+#include "targets/adapters/tidelog_http.h"
+
+namespace tidemark::targets {
+namespace {
+
+using nlohmann::json;
+namespace th = tidelog_http;
+
+// A log read longer than this many pages is cut short (docs/protocol.md: 100 000 offsets each).
+constexpr int kMaxPages = 1000;
+
+class TidelogHttpClient : public Client {
+ public:
+  TidelogHttpClient(ClientOptions opts, std::unique_ptr<CurlPoster> poster)
+      : opts_(std::move(opts)), poster_(std::move(poster)) {}
+
+  Completion Invoke(const OpRequest& op, const std::string& node_name,
+                    const std::string& base_url) override {
+    const int64_t seq = th::IsMutating(op) ? ++seq_ : 0;
+    auto req = th::BuildRequest(op, opts_.client_id, seq);
+    if (!req.ok()) {
+      Completion c;
+      c.type = history::EventType::kFail;
+      c.value = op.value;
+      c.error = "not sent: " + req.error().message;
+      c.node = node_name;
+      return c;
+    }
+    std::string node = node_name;
+    std::string url = base_url;
+    th::HttpOutcome out = poster_->Post(url + req->path, req->body.dump(), opts_.timeout_ms,
+                                        opts_.connect_timeout_ms);
+    // A definite not_leader applied nothing, so the same request (same seq) may go to the
+    // leader it names.
+    for (int hop = 0; hop < opts_.max_leader_hops; ++hop) {
+      auto hint = th::NotLeaderHint(out);
+      if (!hint || *hint == node) break;
+      auto it = opts_.node_urls.find(*hint);
+      if (it == opts_.node_urls.end()) break;
+      node = *hint;
+      url = it->second;
+      out = poster_->Post(url + req->path, req->body.dump(), opts_.timeout_ms,
+                          opts_.connect_timeout_ms);
+    }
+    if (op.f == "read" && !op.key) out = ReadRemainingPages(*req, url, std::move(out));
+    return th::MapOutcome(op, out, node);
+  }
+
+ private:
+  // Follows a paged log read to its end and merges the pages into one response. Any failed
+  // page makes the whole read that failure (a read has no effect, so that is safe).
+  th::HttpOutcome ReadRemainingPages(const th::HttpRequest& req, const std::string& url,
+                                     th::HttpOutcome first) {
+    if (first.curl_code != 0 || first.http_status != 200) return first;
+    json merged = json::parse(first.body, nullptr, false);
+    if (!merged.is_object() || !merged.contains("entries") || !merged["entries"].is_array()) {
+      return first;
+    }
+    json request = req.body;
+    json page = merged;
+    for (int i = 0; i < kMaxPages; ++i) {
+      auto next = th::NextPage(request, page);
+      if (!next) break;
+      request = *next;
+      th::HttpOutcome out =
+          poster_->Post(url + req.path, request.dump(), opts_.timeout_ms, opts_.connect_timeout_ms);
+      if (out.curl_code != 0 || out.http_status != 200) return out;
+      page = json::parse(out.body, nullptr, false);
+      if (!page.is_object() || !page.contains("entries") || !page["entries"].is_array()) {
+        return out;
+      }
+      for (auto& e : page["entries"]) merged["entries"].push_back(e);
+      merged["to"] = page.value("to", json());
+      merged["hwm"] = page.value("hwm", json());
+    }
+    first.body = merged.dump();
+    return first;
+  }
+
+  ClientOptions opts_;
+  std::unique_ptr<CurlPoster> poster_;
+  int64_t seq_ = 0;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Client>> MakeClient(const std::string& adapter, const ClientOptions& opts) {
+  if (adapter != "tidelog-http") {
+    return Error{"unknown client adapter '" + adapter + "' (known: tidelog-http)"};
+  }
+  if (opts.client_id.empty()) return Error{"client adapter needs a non-empty client_id"};
+  if (opts.timeout_ms <= 0 || opts.connect_timeout_ms <= 0) {
+    return Error{"client timeouts must be positive (ms)"};
+  }
+  auto poster = CurlPoster::Create();
+  if (!poster.ok()) return poster.error();
+  return std::unique_ptr<Client>(
+      std::make_unique<TidelogHttpClient>(opts, std::move(poster).value()));
+}
+
+namespace {
+
+class TidelogStatusClient : public StatusClient {
+ public:
+  TidelogStatusClient(int timeout_ms, std::unique_ptr<CurlPoster> poster)
+      : timeout_ms_(timeout_ms), poster_(std::move(poster)) {}
+
+  Result<NodeStatus> Status(const std::string& base_url) override {
+    th::HttpOutcome out = poster_->Post(base_url + "/v1/status", "{}", timeout_ms_, timeout_ms_);
+    if (out.curl_code != 0) {
+      OpRequest probe;  // a read: only to phrase the transport error
+      probe.f = "read";
+      probe.value = json::object();
+      auto c = th::MapOutcome(probe, out, "");
+      return Error{base_url + "/v1/status: " + c.error.value_or("unreachable")};
+    }
+    if (out.http_status != 200) {
+      return Error{base_url + "/v1/status: http " + std::to_string(out.http_status)};
+    }
+    auto st = th::ParseStatus(out.body);
+    if (!st.ok()) return Error{base_url + "/v1/status: " + st.error().message};
+    return st;
+  }
+
+ private:
+  int timeout_ms_;
+  std::unique_ptr<CurlPoster> poster_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<StatusClient>> MakeStatusClient(const std::string& adapter, int timeout_ms) {
+  if (adapter != "tidelog-http") {
+    return Error{"adapter '" + adapter + "' has no status call (known: tidelog-http)"};
+  }
+  if (timeout_ms <= 0) return Error{"status timeout must be positive (ms)"};
+  auto poster = CurlPoster::Create();
+  if (!poster.ok()) return poster.error();
+  return std::unique_ptr<StatusClient>(
+      std::make_unique<TidelogStatusClient>(timeout_ms, std::move(poster).value()));
+}
+
+Result<NodeStatus> QueryStatus(const std::string& adapter, const std::string& base_url,
+                               int timeout_ms) {
+  auto client = MakeStatusClient(adapter, timeout_ms);
+  if (!client.ok()) return client.error();
+  return (*client)->Status(base_url);
+}
+
+}  // namespace tidemark::targets

@@ -1,0 +1,111 @@
+// Client adapters: how a worker performs one OpRequest against one node of the system under test
+// and turns what happened into a history completion (DESIGN.md §6).
+//
+// Outcome rule (every adapter): a completion is
+//   kOk   — the op took effect and `value` is its result, shaped per docs/history-format.md;
+//   kFail — the op definitely did not and never will take effect: the request never reached the
+//           node (connection refused, host unresolvable, connect timeout), the node rejected it
+//           with an error it flags definite (not_leader, bad_request, unavailable, ...), a cas
+//           precondition did not hold, or any error on a read (reads have no effect);
+//   kInfo — anything ambiguous: a timeout after the request was sent (either side), a 5xx
+//           without a definite flag, an empty reply or a dropped connection after sending, a
+//           malformed success response. The op may take effect at any later time, or never.
+// `error` carries a short reason for kFail/kInfo ("timeout", "not_leader (leader n2)",
+// "connection refused"). Nothing the system does is reported as a Result error or exception.
+//
+// Threading: a Client is NOT thread-safe. Create one per worker thread and use it only there.
+// Different Clients may be used concurrently. MakeClient and QueryStatus may be called from any
+// thread (library initialisation is done once, safely).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "harness/history/history.h"
+#include "harness/history/result.h"
+#include "workloads/generator.h"
+
+namespace tidemark::targets {
+
+using workloads::OpRequest;
+
+struct Completion {
+  history::EventType type = history::EventType::kInfo;  // kOk, kFail or kInfo
+  nlohmann::json value;              // kOk: the result; otherwise the invoked argument
+  std::optional<std::string> error;  // kFail/kInfo: short reason
+  std::string node;                  // the node that answered last (see follow-leader below)
+};
+
+struct ClientOptions {
+  // Limit for one HTTP exchange (connect + send + wait + receive), ms. A client-side timeout
+  // after sending is kInfo for a mutating op. Should exceed the target's own commit timeout
+  // (tidelog: 2000 ms) so that the server's definite answers are seen.
+  int timeout_ms = 5000;
+  // Limit for establishing the TCP connection, ms (<= timeout_ms). Expiry is kFail: nothing
+  // was sent.
+  int connect_timeout_ms = 1000;
+  // Sent with every mutating request together with a per-Client sequence number (1, 2, ...),
+  // so the target can recognise a duplicate delivery. Required, non-empty, unique within the
+  // run (e.g. "<run-id>-w<worker>").
+  std::string client_id;
+  // Optional: node name -> base URL of every node. When given, a definite `not_leader` answer
+  // that names a leader is retried once (same client_id/seq; nothing was applied) at that
+  // leader, and Completion::node names the leader. When empty, not_leader is a plain kFail and
+  // the runner decides where to send the next op.
+  std::map<std::string, std::string> node_urls;
+  int max_leader_hops = 1;
+};
+
+class Client {
+ public:
+  virtual ~Client() = default;
+
+  // Performs `op` against the node `node_name` at `base_url` ("http://127.0.0.1:7001") and
+  // blocks until it has an outcome (at most about (1 + max_leader_hops) * timeout_ms, and for a
+  // paged log read, per page). Never throws; every outcome is a Completion per the rule above.
+  // An op this adapter cannot express (unknown f, malformed value) completes kFail with the
+  // reason: it was never sent.
+  virtual Completion Invoke(const OpRequest& op, const std::string& node_name,
+                            const std::string& base_url) = 0;
+};
+
+// The adapters known: "tidelog-http" (docs/protocol.md). Errors: unknown adapter name, empty
+// client_id, non-positive timeouts, libcurl initialisation failure.
+Result<std::unique_ptr<Client>> MakeClient(const std::string& adapter, const ClientOptions& opts);
+
+// What a node says about itself (tidelog-http `/v1/status`). For the nemesis (whom to isolate
+// or kill) and the report; never ground truth for checkers.
+struct NodeStatus {
+  std::string node;  // the node's own id
+  std::string role;  // "leader", "follower" or "candidate"
+  int64_t generation = 0;
+  std::optional<std::string> leader;  // whom it believes leads, if anyone
+  std::optional<std::string> voted_for;
+  std::optional<int64_t> last_offset;  // offset of its last log entry; absent when empty
+  int64_t hwm = 0;
+  nlohmann::json raw;  // the whole response body
+};
+
+// Asks nodes for their status. NOT thread-safe (one libcurl handle): one per thread.
+class StatusClient {
+ public:
+  virtual ~StatusClient() = default;
+  // Asks the node at `base_url` (fresh connection, bounded by the timeout given at creation).
+  // Errors (as Result): the node could not be reached, timed out, or answered something that is
+  // not a status; the message says which. Never blocks longer than the timeout.
+  virtual Result<NodeStatus> Status(const std::string& base_url) = 0;
+};
+
+// Errors: unknown adapter (or one without a status call), timeout_ms <= 0, libcurl failure.
+Result<std::unique_ptr<StatusClient>> MakeStatusClient(const std::string& adapter, int timeout_ms);
+
+// One-shot convenience: MakeStatusClient(adapter, timeout_ms)->Status(base_url). Thread-safe.
+Result<NodeStatus> QueryStatus(const std::string& adapter, const std::string& base_url,
+                               int timeout_ms = 1000);
+
+}  // namespace tidemark::targets

@@ -1,0 +1,266 @@
+#include "targets/adapters/tidelog_http.h"
+
+#include <cerrno>
+#include <cstring>
+
+#include <curl/curl.h>
+
+namespace tidemark::targets::tidelog_http {
+namespace {
+
+using history::EventType;
+using nlohmann::json;
+
+bool IsInt(const json& j) { return j.is_number_integer() || j.is_number_unsigned(); }
+
+std::optional<int64_t> IntField(const json& j, const char* name) {
+  if (!j.is_object()) return std::nullopt;
+  auto it = j.find(name);
+  if (it == j.end() || !IsInt(*it)) return std::nullopt;
+  return it->get<int64_t>();
+}
+
+std::string Truncate(std::string s, size_t n = 200) {
+  if (s.size() > n) s = s.substr(0, n) + "...";
+  return s;
+}
+
+Completion Make(EventType type, json value, std::string error, const std::string& node) {
+  Completion c;
+  c.type = type;
+  c.value = std::move(value);
+  if (!error.empty()) c.error = std::move(error);
+  c.node = node;
+  return c;
+}
+
+// An ambiguous outcome: kInfo for a mutating op, kFail for a read (it had no effect).
+Completion Unknown(const OpRequest& op, std::string error, const std::string& node) {
+  return Make(IsMutating(op) ? EventType::kInfo : EventType::kFail, op.value, std::move(error),
+              node);
+}
+
+Completion FromTransportError(const OpRequest& op, const HttpOutcome& o, const std::string& node) {
+  const auto code = static_cast<CURLcode>(o.curl_code);
+  std::string reason;
+  switch (code) {
+    case CURLE_COULDNT_CONNECT:
+      reason = o.os_errno == ECONNREFUSED || o.os_errno == 0
+                   ? "connection refused"
+                   : std::string("could not connect: ") + std::strerror(o.os_errno);
+      // Never connected: the request cannot have arrived, whatever request_sent says.
+      return Make(EventType::kFail, op.value, reason, node);
+    case CURLE_COULDNT_RESOLVE_HOST:
+      return Make(EventType::kFail, op.value, "could not resolve host", node);
+    case CURLE_OPERATION_TIMEDOUT:
+      reason = o.request_sent ? "timeout" : "connect timeout";
+      break;
+    case CURLE_GOT_NOTHING:
+      reason = "empty reply";
+      break;
+    case CURLE_SEND_ERROR:
+      reason = "send error";
+      break;
+    case CURLE_RECV_ERROR:
+      reason = "connection dropped";
+      break;
+    default:
+      reason = curl_easy_strerror(code);
+  }
+  if (!o.request_sent) return Make(EventType::kFail, op.value, reason + " (not sent)", node);
+  return Unknown(op, reason, node);
+}
+
+Completion FromError(const OpRequest& op, const HttpOutcome& o, const json& body,
+                     const std::string& node) {
+  const json* err = nullptr;
+  if (body.is_object()) {
+    auto it = body.find("error");
+    if (it != body.end() && it->is_object()) err = &*it;
+  }
+  if (err == nullptr) {
+    return Unknown(op, "http " + std::to_string(o.http_status) + " without error object", node);
+  }
+  const std::string code = err->value("code", std::string("http_" + std::to_string(o.http_status)));
+  const bool definite = err->contains("definite") && (*err)["definite"].is_boolean() &&
+                        (*err)["definite"].get<bool>();
+  std::string reason = code;
+  if (code == "not_leader") {
+    auto l = err->find("leader");
+    reason += " (leader " +
+              (l != err->end() && l->is_string() ? l->get<std::string>() : std::string("unknown")) +
+              ")";
+  } else if (code == "cas_failed") {
+    auto cur = err->find("current");
+    reason += " (current " + (cur != err->end() ? cur->dump() : std::string("?")) + ")";
+  } else if (code == "timeout") {
+    reason = "server timeout";  // 504: appended, not committed in time
+  } else if (err->contains("text") && (*err)["text"].is_string()) {
+    const std::string text = (*err)["text"].get<std::string>();
+    if (!text.empty()) reason += ": " + Truncate(text);
+  }
+  if (definite) return Make(EventType::kFail, op.value, reason, node);
+  return Unknown(op, reason, node);
+}
+
+// A 200 response turned into the documented ok value; nullopt when it is malformed.
+std::optional<json> OkValue(const OpRequest& op, const json& body) {
+  if (!body.is_object()) return std::nullopt;
+  if (op.key) {
+    if (op.f == "read") {
+      auto it = body.find("value");
+      if (it == body.end() || !(it->is_null() || IsInt(*it))) return std::nullopt;
+      return *it;
+    }
+    return op.value;  // write v -> v, cas [a,b] -> [a,b]
+  }
+  if (op.f == "append") {
+    const auto offset = IntField(body, "offset");
+    const auto hwm = IntField(body, "hwm");
+    if (!offset || !hwm) return std::nullopt;
+    json value = op.value;
+    auto v = body.find("value");
+    if (v != body.end() && v->is_string()) value = *v;  // record what the node says it stored
+    return json{{"value", value}, {"offset", *offset}, {"hwm", *hwm}};
+  }
+  // log read
+  const auto from = IntField(body, "from");
+  const auto to = IntField(body, "to");
+  const auto hwm = IntField(body, "hwm");
+  auto entries = body.find("entries");
+  if (!from || !to || !hwm || entries == body.end() || !entries->is_array()) return std::nullopt;
+  json out = json::array();
+  for (const json& e : *entries) {
+    if (!e.is_array() || e.size() != 2 || !IsInt(e[0])) return std::nullopt;
+    out.push_back(json::array({e[0].get<int64_t>(), e[1]}));
+  }
+  std::string consistency = op.value.value("consistency", std::string("linearizable"));
+  auto c = body.find("consistency");
+  if (c != body.end() && c->is_string()) consistency = c->get<std::string>();
+  return json{{"from", *from},
+              {"to", *to},
+              {"hwm", *hwm},
+              {"consistency", consistency},
+              {"entries", std::move(out)}};
+}
+
+}  // namespace
+
+bool IsMutating(const OpRequest& op) {
+  return op.f == "append" || op.f == "write" || op.f == "cas";
+}
+
+Result<HttpRequest> BuildRequest(const OpRequest& op, const std::string& client_id, int64_t seq) {
+  HttpRequest r;
+  r.mutating = IsMutating(op);
+  if (op.key) {
+    if (op.f == "read") {
+      r.path = "/v1/kv/read";
+      r.body = {{"key", *op.key}, {"consistency", "linearizable"}};
+    } else if (op.f == "write") {
+      if (op.value.is_null()) return Error{"register write of null to " + *op.key};
+      r.path = "/v1/kv/write";
+      r.body = {{"key", *op.key}, {"value", op.value}};
+    } else if (op.f == "cas") {
+      if (!op.value.is_array() || op.value.size() != 2 || op.value[0].is_null()) {
+        return Error{"register cas needs [from, to] with a non-null from, got " + op.value.dump()};
+      }
+      r.path = "/v1/kv/cas";
+      r.body = {{"key", *op.key}, {"from", op.value[0]}, {"to", op.value[1]}};
+    } else {
+      return Error{"register op '" + op.f + "' is not one of read, write, cas"};
+    }
+  } else if (op.f == "append") {
+    if (!op.value.is_string())
+      return Error{"log append needs a string value, got " + op.value.dump()};
+    r.path = "/v1/log/append";
+    r.body = {{"value", op.value}};
+  } else if (op.f == "read") {
+    if (!op.value.is_object() || !IntField(op.value, "from")) {
+      return Error{"log read needs {\"from\": N, ...}, got " + op.value.dump()};
+    }
+    r.path = "/v1/log/read";
+    r.body = {{"from", op.value["from"]},
+              {"consistency", op.value.value("consistency", std::string("linearizable"))}};
+    if (auto to = IntField(op.value, "to")) r.body["to"] = *to;
+  } else {
+    return Error{"log op '" + op.f + "' is not one of append, read (register ops need a key)"};
+  }
+  if (r.mutating) {
+    r.body["client_id"] = client_id;
+    r.body["seq"] = seq;
+  }
+  return r;
+}
+
+Completion MapOutcome(const OpRequest& op, const HttpOutcome& o, const std::string& node) {
+  if (o.curl_code != 0) return FromTransportError(op, o, node);
+  const json body = json::parse(o.body, nullptr, /*allow_exceptions=*/false);
+  if (o.http_status == 200) {
+    if (body.is_discarded()) return Unknown(op, "malformed response: not JSON", node);
+    auto value = OkValue(op, body);
+    if (!value) return Unknown(op, "malformed response: " + Truncate(body.dump(), 120), node);
+    return Make(EventType::kOk, std::move(*value), "", node);
+  }
+  if (o.http_status < 400) {
+    return Unknown(op, "unexpected http " + std::to_string(o.http_status), node);
+  }
+  return FromError(op, o, body.is_discarded() ? json() : body, node);
+}
+
+std::optional<std::string> NotLeaderHint(const HttpOutcome& o) {
+  if (o.curl_code != 0 || o.http_status != 409) return std::nullopt;
+  const json body = json::parse(o.body, nullptr, false);
+  if (!body.is_object() || !body.contains("error") || !body["error"].is_object()) {
+    return std::nullopt;
+  }
+  const json& err = body["error"];
+  if (err.value("code", std::string()) != "not_leader" || !err.value("definite", false)) {
+    return std::nullopt;
+  }
+  auto l = err.find("leader");
+  if (l == err.end() || !l->is_string()) return std::nullopt;
+  return l->get<std::string>();
+}
+
+std::optional<json> NextPage(const json& request_body, const json& response_body) {
+  const auto to = IntField(response_body, "to");
+  const auto hwm = IntField(response_body, "hwm");
+  const auto from = IntField(request_body, "from");
+  if (!to || !hwm || !from || *to >= *hwm || *to <= *from) return std::nullopt;
+  if (auto want = IntField(request_body, "to"); want && *to >= *want) return std::nullopt;
+  json next = request_body;
+  next["from"] = *to;
+  return next;
+}
+
+Result<NodeStatus> ParseStatus(const std::string& text) {
+  const json body = json::parse(text, nullptr, false);
+  if (body.is_discarded() || !body.is_object())
+    return Error{"status: response is not a JSON object"};
+  NodeStatus s;
+  s.raw = body;
+  auto str = [&body](const char* f) -> std::optional<std::string> {
+    auto it = body.find(f);
+    if (it == body.end() || !it->is_string()) return std::nullopt;
+    return it->get<std::string>();
+  };
+  auto node = str("node");
+  auto role = str("role");
+  auto gen = IntField(body, "generation");
+  auto hwm = IntField(body, "hwm");
+  if (!node) return Error{"status: missing string field 'node'"};
+  if (!role) return Error{"status: missing string field 'role'"};
+  if (!gen) return Error{"status: missing integer field 'generation'"};
+  if (!hwm) return Error{"status: missing integer field 'hwm'"};
+  s.node = *node;
+  s.role = *role;
+  s.generation = *gen;
+  s.hwm = *hwm;
+  s.leader = str("leader");
+  s.voted_for = str("voted_for");
+  s.last_offset = IntField(body, "last_offset");
+  return s;
+}
+
+}  // namespace tidemark::targets::tidelog_http

@@ -1,0 +1,67 @@
+// The `tidelog-http` adapter's pure parts: which request an OpRequest becomes, and which
+// completion an HTTP exchange becomes (docs/protocol.md, docs/history-format.md, the outcome
+// rule in client.h). No I/O here, so every mapping is table-tested; client.cc does the I/O.
+//
+// Op vocabulary:
+//   register (key set):  read -> /v1/kv/read {key, consistency:"linearizable"}
+//                        write v -> /v1/kv/write {key, value:v, client_id, seq}
+//                        cas [a,b] -> /v1/kv/cas {key, from:a, to:b, client_id, seq}
+//   log (no key):        append v -> /v1/log/append {value:v, client_id, seq}
+//                        read {from, consistency[, to][, final]} -> /v1/log/read
+//                        {from, consistency[, to]} ("final" is the harness's own marker)
+//
+// Threading: pure functions, thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "harness/history/result.h"
+#include "targets/adapters/client.h"
+
+namespace tidemark::targets::tidelog_http {
+
+struct HttpRequest {
+  std::string path;       // "/v1/log/append"
+  nlohmann::json body;    // the JSON object to POST
+  bool mutating = false;  // carries client_id/seq; an ambiguous failure is kInfo
+};
+
+// True for ops that may change state (append, write, cas).
+bool IsMutating(const OpRequest& op);
+
+// The request for `op`. `seq` is only used (and must be fresh) for mutating ops. Errors: an op
+// this adapter cannot express (unknown f, missing key, malformed value), with the reason.
+Result<HttpRequest> BuildRequest(const OpRequest& op, const std::string& client_id, int64_t seq);
+
+// What one HTTP exchange produced, as seen by the transport.
+struct HttpOutcome {
+  // 0 when an HTTP response was received; otherwise libcurl's CURLcode.
+  int curl_code = 0;
+  // Whether any part of the request may have been handed to the network (libcurl's pre-request
+  // callback ran). False: the request certainly never arrived.
+  bool request_sent = false;
+  int os_errno = 0;      // errno of a failed connect, if known
+  long http_status = 0;  // when curl_code == 0
+  std::string body;      // response body
+};
+
+// The completion for `op` given how its exchange went, per the outcome rule (client.h).
+// `node` is the node the request went to.
+Completion MapOutcome(const OpRequest& op, const HttpOutcome& outcome, const std::string& node);
+
+// When `outcome` is a definite not_leader refusal, the leader it names (if any).
+std::optional<std::string> NotLeaderHint(const HttpOutcome& outcome);
+
+// The read to send next when a log read came back as one page of a longer range
+// (`to < hwm`, docs/protocol.md paging); nullopt when the read is complete.
+std::optional<nlohmann::json> NextPage(const nlohmann::json& request_body,
+                                       const nlohmann::json& response_body);
+
+// Parses a /v1/status response body. Errors name the missing or mistyped field.
+Result<NodeStatus> ParseStatus(const std::string& body);
+
+}  // namespace tidemark::targets::tidelog_http
