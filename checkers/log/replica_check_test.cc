@@ -1,0 +1,133 @@
+// Replica cross-check: committed prefixes agree and hold every acknowledged append; a replica
+// that diverged is reported even when no client read it.
+#include <gtest/gtest.h>
+
+#include "checkers/log/log_checker.h"
+#include "checkers/log/log_test_util.h"
+
+namespace tidemark::checkers {
+namespace {
+
+using nlohmann::json;
+using testing::AnomalyCount;
+using testing::LogHistory;
+using testing::Names;
+using V = std::vector<std::string>;
+
+ReplicaLog Rep(const std::string& node, int64_t hwm, std::vector<ReplicaEntry> entries) {
+  return ReplicaLog{node, hwm, std::move(entries)};
+}
+
+LogHistory TwoAcks() {
+  LogHistory h;
+  h.AppendOk(0, "a", 1, 2, 1, 2).AppendOk(0, "b", 2, 3, 3, 4);
+  return h;
+}
+
+TEST(ReplicaCheckTest, AgreeingReplicasAreValid) {
+  std::vector<ReplicaLog> reps = {
+      Rep("n1", 3, {{0, 1, std::nullopt}, {1, 1, "a"}, {2, 1, "b"}, {3, 2, "uncommitted"}}),
+      Rep("n2", 3, {{0, 1, std::nullopt}, {1, 1, "a"}, {2, 1, "b"}}),
+      Rep("n3", 2, {{0, 1, std::nullopt}, {1, 1, "a"}}),  // lags: a prefix
+  };
+  auto r = CheckReplicas(reps, TwoAcks().Ops());
+  EXPECT_EQ(r.verdict, Verdict::kValid) << r.explanation;
+  EXPECT_EQ(r.checker, "log-replicas");
+}
+
+TEST(ReplicaCheckTest, SilentlyDivergedReplicaIsReported) {
+  std::vector<ReplicaLog> reps = {
+      Rep("n1", 3, {{0, 1, std::nullopt}, {1, 1, "a"}, {2, 1, "b"}}),
+      Rep("n2", 3, {{0, 1, std::nullopt}, {1, 1, "a"}, {2, 1, "b"}}),
+      Rep("n3", 3, {{0, 1, std::nullopt}, {1, 1, "a"}, {2, 2, "c"}}),
+  };
+  auto r = CheckReplicas(reps, TwoAcks().Ops());
+  EXPECT_EQ(r.verdict, Verdict::kInvalid);
+  EXPECT_EQ(Names(r), (V{"inconsistent-offsets", "lost-write"})) << r.explanation;
+  const json& ex = r.details["anomalies"]["inconsistent-offsets"]["examples"][0];
+  EXPECT_EQ(ex["offset"], 2);
+  EXPECT_EQ(ex["replicas"]["n3"], "c");
+  EXPECT_NE(ex["explanation"].get<std::string>().find("n3 (hwm 3) holds c"), std::string::npos)
+      << ex.dump(2);
+  EXPECT_EQ(r.details["anomalies"]["lost-write"]["examples"][0]["nodes"], json::array({"n3"}));
+}
+
+TEST(ReplicaCheckTest, SameValueDifferentGenerationIsDivergence) {
+  std::vector<ReplicaLog> reps = {
+      Rep("n1", 2, {{0, 1, std::nullopt}, {1, 1, "a"}}),
+      Rep("n2", 2, {{0, 1, std::nullopt}, {1, 2, "a"}}),
+  };
+  LogHistory h;
+  h.AppendOk(0, "a", 1, 2, 1, 2);
+  auto r = CheckReplicas(reps, h.Ops());
+  EXPECT_EQ(Names(r), V{"inconsistent-offsets"}) << r.explanation;
+}
+
+TEST(ReplicaCheckTest, AcknowledgedAppendCommittedNowhereIsLost) {
+  std::vector<ReplicaLog> reps = {
+      Rep("n1", 2, {{0, 1, std::nullopt}, {1, 1, "a"}, {2, 1, "b"}}),  // b not committed
+      Rep("n2", 2, {{0, 1, std::nullopt}, {1, 1, "a"}}),
+  };
+  auto r = CheckReplicas(reps, TwoAcks().Ops());
+  EXPECT_EQ(Names(r), V{"lost-write"}) << r.explanation;
+  EXPECT_EQ(AnomalyCount(r, "lost-write"), 1);
+}
+
+TEST(ReplicaCheckTest, DuplicateInOneReplica) {
+  std::vector<ReplicaLog> reps = {
+      Rep("n1", 4, {{0, 1, std::nullopt}, {1, 1, "a"}, {2, 1, "b"}, {3, 1, "b"}}),
+      Rep("n2", 4, {{0, 1, std::nullopt}, {1, 1, "a"}, {2, 1, "b"}, {3, 1, "b"}}),
+  };
+  auto r = CheckReplicas(reps, TwoAcks().Ops());
+  EXPECT_EQ(Names(r), V{"duplicate"}) << r.explanation;
+  EXPECT_EQ(AnomalyCount(r, "duplicate"), 2);  // once per replica
+}
+
+TEST(ReplicaCheckTest, FromJsonShapes) {
+  json one = {{"node", "n1"},
+              {"hwm", 2},
+              {"entries",
+               {{{"offset", 0}, {"generation", 1}, {"value", nullptr}},
+                {{"offset", 1}, {"generation", 1}, {"value", "a"}}}}};
+  auto r = ReplicaLogFromJson(one);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->node, "n1");
+  EXPECT_EQ(r->hwm, 2);
+  ASSERT_EQ(r->entries.size(), 2u);
+  EXPECT_FALSE(r->entries[0].value.has_value());
+  EXPECT_EQ(*r->entries[1].value, "a");
+
+  json keyed = {{"n2", {{"commit_index", 1}, {"log", {{0, 1, "x"}}}}}};
+  auto all = ReplicaLogsFromJson(keyed);
+  ASSERT_TRUE(all.ok()) << all.error().message;
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ((*all)[0].node, "n2");
+  EXPECT_EQ(*(*all)[0].entries[0].value, "x");
+
+  auto listed = ReplicaLogsFromJson(json{{"replicas", json::array({one})}});
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ(listed->size(), 1u);
+
+  json noop = {{"node", "n1"},
+               {"hwm", 1},
+               {"entries", {{{"offset", 0}, {"generation", 3}, {"type", "noop"}}}}};
+  auto n = ReplicaLogFromJson(noop);
+  ASSERT_TRUE(n.ok());
+  EXPECT_FALSE(n->entries[0].value.has_value());
+}
+
+TEST(ReplicaCheckTest, MalformedDumpsAreErrorsOrUnknown) {
+  EXPECT_FALSE(ReplicaLogFromJson(json{{"node", "n1"}, {"entries", json::array()}}).ok());
+  EXPECT_FALSE(
+      ReplicaLogFromJson(json{{"node", "n1"}, {"hwm", 1}, {"entries", {{1, 1, "a"}, {0, 1, "b"}}}})
+          .ok());
+  EXPECT_FALSE(ReplicaLogFromJson(json{{"node", "n1"}, {"hwm", 1}, {"entries", {{0, 1, 5}}}}).ok());
+  EXPECT_EQ(CheckReplicas({}, TwoAcks().Ops()).verdict, Verdict::kUnknown);
+  std::vector<ReplicaLog> dup = {Rep("n1", 0, {}), Rep("n1", 0, {})};
+  EXPECT_EQ(CheckReplicas(dup, TwoAcks().Ops()).verdict, Verdict::kUnknown);
+  std::vector<ReplicaLog> unordered = {Rep("n1", 2, {{1, 1, "a"}, {0, 1, "b"}})};
+  EXPECT_EQ(CheckReplicas(unordered, TwoAcks().Ops()).verdict, Verdict::kUnknown);
+}
+
+}  // namespace
+}  // namespace tidemark::checkers
