@@ -177,7 +177,9 @@ void Consensus::Tick(uint64_t now_ms) {
         SendAppend(id);
       }
     }
-    if (now_ms >= election_deadline_) {
+    // With stale-leader-read the leader trusts that it leads: no read confirmation and no
+    // stepping down, so a deposed leader keeps answering for as long as it is cut off.
+    if (now_ms >= election_deadline_ && !cfg_.bugs.stale_leader_read) {
       // Check quorum: a leader that heard from no quorum for an election timeout steps down,
       // so an isolated leader stops accepting writes it can never commit.
       size_t heard = 1;
@@ -318,8 +320,10 @@ void Consensus::MaybeAdvanceHwm() {
   // commit indirectly below it. The bug counts them directly.
   if (!cfg_.bugs.commit_old_generation && log_[n - 1].generation != hs_.generation) return;
   hwm_ = n;
-  // Followers learn the new HWM promptly rather than on the next heartbeat.
-  broadcast_pending_ = true;
+  // Followers learn the new HWM promptly rather than on the next heartbeat. With
+  // truncate-to-local-hwm they learn it only from later appends and heartbeats (as Kafka
+  // followers learn it from their next fetch), which is the window that bug needs.
+  if (!cfg_.bugs.truncate_to_local_hwm) broadcast_pending_ = true;
 }
 
 std::optional<uint64_t> Consensus::RequestRead() {

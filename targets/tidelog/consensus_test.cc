@@ -295,6 +295,15 @@ TEST(ConsensusTest, StaleLeaderReadBugConfirmsWithoutAQuorum) {
   EXPECT_EQ(c.confirmed_reads("n1"), std::vector<uint64_t>{*r});
 }
 
+TEST(ConsensusTest, StaleLeaderReadBugKeepsAnIsolatedLeaderLeading) {
+  SimCluster c(3, Base(), AllHave("stale-leader-read"));
+  ASSERT_TRUE(c.Campaign("n1"));
+  c.Advance(100);
+  c.Isolate({"n1"});
+  c.Advance(1500, {"n1"});
+  EXPECT_EQ(c.node("n1").role(), Role::kLeader);
+}
+
 TEST(ConsensusTest, IsolatedLeaderStepsDown) {
   SimCluster c(3, Base());
   ASSERT_TRUE(c.Campaign("n1"));
