@@ -57,7 +57,7 @@ History SampleHistory(uint32_t seed) {
     e.f = std::move(f);
     e.value = std::move(value);
     h.push_back(std::move(e));
-    return &h.back();
+    return &h.back();  // valid until the next add()
   };
   add(kNemesisProcess, EventType::kInfo, "start-partition",
       {{"grudge", {{"n1", {"n2", "n3"}}}}, {"weird key!", -1.25}});
@@ -71,8 +71,10 @@ History SampleHistory(uint32_t seed) {
     inv->key = "k" + std::to_string(i % 4);
     inv->node = "n" + std::to_string(i % 3 + 1);
     EventType done = std::array{EventType::kOk, EventType::kFail, EventType::kInfo}[rng() % 3];
-    Event* c = add(p, done, inv->f, json{{"value", v}, {"offset", i}, {"hwm", i + 1}});
-    c->key = inv->key;
+    std::string f = inv->f;
+    std::optional<std::string> key = inv->key;  // inv dangles once add() grows h
+    Event* c = add(p, done, f, json{{"value", v}, {"offset", i}, {"hwm", i + 1}});
+    c->key = key;
     if (done != EventType::kOk) c->error = "timeout \"x\"";
     c->extra["latency-ms"] = 12.5;
     c->extra["tags"] = json::array({"a", "b"});
