@@ -74,45 +74,49 @@ class FakeServer {
       close(c);
     }
   }
+  // Serves requests on one connection until the client closes it (keep-alive is allowed, so a
+  // client that reuses connections would send its next request here).
   void Serve(int c) {
     std::string in;
     char buf[4096];
-    size_t body_at = std::string::npos;
-    size_t want = 0;
     while (!stop_) {
-      pollfd p{c, POLLIN, 0};
-      if (poll(&p, 1, 20) <= 0) continue;
-      const ssize_t n = read(c, buf, sizeof buf);
-      if (n <= 0) return;
-      in.append(buf, static_cast<size_t>(n));
-      if (body_at == std::string::npos && (body_at = in.find("\r\n\r\n")) != std::string::npos) {
-        body_at += 4;
-        const size_t cl = in.find("Content-Length: ");
-        want = cl == std::string::npos ? 0 : std::stoul(in.substr(cl + 16));
-      }
-      if (body_at != std::string::npos && in.size() >= body_at + want) break;
-    }
-    if (stop_) return;
-    const std::string path = in.substr(5, in.find(' ', 5) - 5);  // "POST /path HTTP/1.1"
-    const json body = json::parse(in.substr(body_at), nullptr, false);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      requests_.push_back({{"path", path}, {"body", body}});
-    }
-    const Reply r = handler_(path, body);
-    if (r.kind == Reply::kClose) return;
-    if (r.kind == Reply::kHang) {
-      while (!stop_) {  // until the client gives up and closes
+      size_t body_at = std::string::npos;
+      size_t want = 0;
+      while (!stop_) {
+        if (body_at == std::string::npos && (body_at = in.find("\r\n\r\n")) != std::string::npos) {
+          body_at += 4;
+          const size_t cl = in.find("Content-Length: ");
+          want = cl == std::string::npos || cl > body_at ? 0 : std::stoul(in.substr(cl + 16));
+        }
+        if (body_at != std::string::npos && in.size() >= body_at + want) break;
         pollfd p{c, POLLIN, 0};
-        if (poll(&p, 1, 20) > 0 && read(c, buf, sizeof buf) <= 0) return;
+        if (poll(&p, 1, 20) <= 0) continue;
+        const ssize_t n = read(c, buf, sizeof buf);
+        if (n <= 0) return;
+        in.append(buf, static_cast<size_t>(n));
       }
-      return;
+      if (stop_) return;
+      const std::string path = in.substr(5, in.find(' ', 5) - 5);  // "POST /path HTTP/1.1"
+      const json body = json::parse(in.substr(body_at, want), nullptr, false);
+      in.erase(0, body_at + want);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        requests_.push_back({{"path", path}, {"body", body}});
+      }
+      const Reply r = handler_(path, body);
+      if (r.kind == Reply::kClose) return;
+      if (r.kind == Reply::kHang) {
+        while (!stop_) {  // until the client gives up and closes
+          pollfd p{c, POLLIN, 0};
+          if (poll(&p, 1, 20) > 0 && read(c, buf, sizeof buf) <= 0) return;
+        }
+        return;
+      }
+      const std::string out = "HTTP/1.1 " + std::to_string(r.status) +
+                              " X\r\nContent-Type: application/json\r\nContent-Length: " +
+                              std::to_string(r.body.size()) + "\r\n\r\n" + r.body;
+      (void)!write(c, out.data(), out.size());
     }
-    const std::string out =
-        "HTTP/1.1 " + std::to_string(r.status) +
-        " X\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(r.body.size()) +
-        "\r\n\r\n" + r.body;
-    (void)!write(c, out.data(), out.size());
   }
 
   std::function<Reply(const std::string&, const json&)> handler_;
@@ -175,14 +179,24 @@ TEST(ClientTest, ConnectionRefusedAppendFails) {
 }
 
 TEST(ClientTest, DroppedAfterReadingIsInfoAndNeverResent) {
-  // The libcurl hazard of PLATFORM-NOTES.md: a dropped connection must not be retried.
-  FakeServer server([](const std::string&, const json&) { return Reply{Reply::kClose, 0, ""}; });
+  // The libcurl hazard of PLATFORM-NOTES.md: on a reused keep-alive connection that the server
+  // drops after reading a request, libcurl would re-send it on a new connection. The server
+  // keeps connections open, answers the first append and drops the connection on the second.
+  std::atomic<int> appends{0};
+  FakeServer server([&appends](const std::string&, const json& body) {
+    if (appends++ == 0) {
+      return Reply{Reply::kRespond, 200, Ok({{"value", body["value"]}, {"offset", 0}}).dump()};
+    }
+    return Reply{Reply::kClose, 0, ""};
+  });
   auto c = NewClient();
-  Completion got = c->Invoke(Append("v0-1"), "n1", server.url());
+  Completion first = c->Invoke(Append("v0-1"), "n1", server.url());
+  ASSERT_EQ(first.type, history::EventType::kOk) << first.error.value_or("");
+  Completion got = c->Invoke(Append("v0-2"), "n1", server.url());
   EXPECT_EQ(got.type, history::EventType::kInfo);
   EXPECT_EQ(got.error, "empty reply");
-  EXPECT_EQ(server.connections(), 1);
-  EXPECT_EQ(server.requests().size(), 1u);
+  EXPECT_EQ(server.requests().size(), 2u) << "a request was re-sent";
+  EXPECT_EQ(server.connections(), 2);
 }
 
 TEST(ClientTest, ClientTimeoutAfterSendingIsInfo) {
