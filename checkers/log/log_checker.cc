@@ -147,7 +147,7 @@ class Analysis {
         observed_[static_cast<size_t>(e.vid)] = true;
       }
     }
-    std::sort(obs_.begin(), obs_.end());
+    SortObs();
     all_stab_.Seal();
     final_stab_.Seal();
     // Final reads by call time, with the suffix maximum of their HWM (the final log's length; a
@@ -180,12 +180,39 @@ class Analysis {
     return final_suffix_[static_cast<size_t>(it - finals_.begin())];
   }
 
+  // Sorts obs_ by (offset, vid, kind, key, src). Offsets of a real log are dense, so a counting
+  // sort by offset followed by sorting each (small) bucket is linear in practice and leaves an
+  // offset -> bucket index for O(1) lookups; sparse offsets fall back to a comparison sort.
+  void SortObs() {
+    int64_t max_off = -1;
+    for (const Obs& o : obs_) max_off = std::max(max_off, o.offset);
+    if (max_off < 0 || max_off > 4 * static_cast<int64_t>(obs_.size()) + 1024) {
+      std::sort(obs_.begin(), obs_.end());
+      return;
+    }
+    bucket_.assign(static_cast<size_t>(max_off) + 2, 0);
+    for (const Obs& o : obs_) ++bucket_[static_cast<size_t>(o.offset) + 1];
+    for (size_t i = 1; i < bucket_.size(); ++i) bucket_[i] += bucket_[i - 1];
+    std::vector<Obs> sorted(obs_.size());
+    std::vector<size_t> next(bucket_.begin(), bucket_.end() - 1);
+    for (const Obs& o : obs_) sorted[next[static_cast<size_t>(o.offset)]++] = o;
+    obs_ = std::move(sorted);
+    for (size_t i = 0; i + 1 < bucket_.size(); ++i) {
+      std::sort(obs_.begin() + static_cast<ptrdiff_t>(bucket_[i]),
+                obs_.begin() + static_cast<ptrdiff_t>(bucket_[i + 1]));
+    }
+  }
+
   // Range of obs_ holding (offset, vid, kind).
   std::pair<size_t, size_t> ObsRange(int64_t offset, int32_t vid, int32_t kind) const {
-    auto lo =
-        std::lower_bound(obs_.begin(), obs_.end(), Obs{offset, vid, kind, INT64_MIN, INT32_MIN});
-    auto hi =
-        std::upper_bound(obs_.begin(), obs_.end(), Obs{offset, vid, kind, INT64_MAX, INT32_MAX});
+    auto first = obs_.begin(), last = obs_.end();
+    if (!bucket_.empty()) {
+      if (offset < 0 || static_cast<size_t>(offset) + 1 >= bucket_.size()) return {0, 0};
+      first = obs_.begin() + static_cast<ptrdiff_t>(bucket_[static_cast<size_t>(offset)]);
+      last = obs_.begin() + static_cast<ptrdiff_t>(bucket_[static_cast<size_t>(offset) + 1]);
+    }
+    auto lo = std::lower_bound(first, last, Obs{offset, vid, kind, INT64_MIN, INT32_MIN});
+    auto hi = std::upper_bound(lo, last, Obs{offset, vid, kind, INT64_MAX, INT32_MAX});
     return {static_cast<size_t>(lo - obs_.begin()), static_cast<size_t>(hi - obs_.begin())};
   }
   // Reads listing vid at offset (committed) whose key is > t.
@@ -241,6 +268,7 @@ class Analysis {
   const LogOps& l_;
   Report report_;
   std::vector<Obs> obs_;
+  std::vector<size_t> bucket_;  // offset -> first index in obs_ (dense offsets only)
   std::vector<bool> observed_;  // vid -> some committed observation by a read
   std::vector<int32_t> ok_appends_;
   StaticStab all_stab_, final_stab_;
@@ -593,34 +621,66 @@ void Analysis::LostAndUnseen() {
 void Analysis::DirtyReads() {
   std::vector<Instance> out;
   std::unordered_map<std::pair<int64_t, int32_t>, size_t, PairHash> index;
+  auto record = [&](int64_t ri, int64_t offset, int32_t vid, int64_t reasons) {
+    const ReadRec& r = Read(ri);
+    auto [it, inserted] = index.try_emplace({offset, vid}, out.size());
+    if (!inserted) {
+      Instance& in = out[it->second];
+      ++in.count;
+      in.c |= reasons;
+      if (ri < in.a) {  // attribute to the earliest read that returned it
+        in.a = ri;
+        in.op = r.op;
+        in.time = r.call;
+      }
+      return;
+    }
+    Instance in;
+    in.time = r.call;
+    in.op = r.op;
+    in.offset = offset;
+    in.a = ri;
+    in.b = vid;
+    in.c = reasons;
+    out.push_back(in);
+  };
+  // Entries above the read's own HWM, or beyond the final log's end: per read entry.
   for (size_t ri = 0; ri < l_.reads.size(); ++ri) {
     const ReadRec& r = l_.reads[ri];
     if (r.final) continue;
     int32_t fin = LongestFinalAfter(r.ret);
     int64_t final_end = fin >= 0 ? Read(fin).hwm : INT64_MAX;
+    if (r.to <= r.hwm && r.to <= final_end) continue;  // fast path: no entry can qualify
     for (uint32_t k = r.begin; k < r.end; ++k) {
       const EntryRec& e = l_.entries[k];
       int64_t reasons = 0;
-      if (e.offset >= r.hwm) reasons |= 4;                  // served at or above the read's own HWM
-      if (e.offset >= final_end) reasons |= 2;              // the final log ends before it
-      if (FinalContradicts(e.offset, e.vid)) reasons |= 1;  // a final read holds otherwise
-      if (!reasons) continue;
-      auto [it, inserted] = index.try_emplace({e.offset, e.vid}, out.size());
-      if (!inserted) {
-        Instance& in = out[it->second];
-        ++in.count;
-        in.c |= reasons;
-        continue;
+      if (e.offset >= r.hwm) {
+        reasons |= 4;
+        if (FinalContradicts(e.offset, e.vid)) reasons |= 1;  // not among the obs below
       }
-      Instance in;
-      in.time = r.call;
-      in.op = r.op;
-      in.offset = e.offset;
-      in.a = static_cast<int64_t>(ri);
-      in.b = e.vid;
-      in.c = reasons;
-      out.push_back(in);
+      if (e.offset >= final_end) reasons |= 2;
+      if (reasons) record(static_cast<int64_t>(ri), e.offset, e.vid, reasons);
     }
+  }
+  // Committed entries that a final read contradicts: per (offset, value) group of obs_.
+  for (size_t i = 0; i < obs_.size();) {
+    int64_t o = obs_[i].offset;
+    int64_t cover = final_stab_.Count(o);
+    size_t j = i;
+    while (j < obs_.size() && obs_[j].offset == o) {
+      size_t k = j;
+      int64_t hold = 0;
+      for (; k < obs_.size() && obs_[k].offset == o && obs_[k].vid == obs_[j].vid; ++k) {
+        hold += obs_[k].kind == 1 && obs_[k].key == kFinalKey;
+      }
+      if (cover > hold) {
+        for (size_t m = j; m < k; ++m) {
+          if (obs_[m].kind == 1 && obs_[m].key != kFinalKey) record(obs_[m].src, o, obs_[m].vid, 1);
+        }
+      }
+      j = k;
+    }
+    i = j;
   }
   for (Instance& in : out) in.rank = (in.c & 1) ? 0 : (in.c & 2) ? 1 : 2;
   report_.Add("dirty-read", std::move(out), [&](const Instance& in) {
@@ -712,14 +772,23 @@ void Analysis::NonmonotonicReads() {
     int64_t hwm = -1;
     int32_t read = -1;
   };
-  std::unordered_map<std::string, Last> last;
+  std::unordered_map<std::pair<int64_t, int32_t>, Last, PairHash> last;
+  std::unordered_map<std::string, int32_t> node_ids;
   std::vector<Instance> out;
   for (size_t ri = 0; ri < l_.reads.size(); ++ri) {
     const ReadRec& r = l_.reads[ri];
     const Op& op = OpOf(r.op);
     // Linearizable reads promise monotonicity across nodes; local reads only per node.
-    std::string key =
-        std::to_string(op.process) + (r.linearizable ? "|lin" : "|local|" + NodeOf(op));
+    int32_t node = -1;
+    if (!r.linearizable) {
+      const std::string& name = op.node ? *op.node : std::string();
+      auto it = node_ids.find(name);
+      if (it == node_ids.end()) {
+        it = node_ids.emplace(name, static_cast<int32_t>(node_ids.size())).first;
+      }
+      node = it->second;
+    }
+    std::pair<int64_t, int32_t> key{op.process, node};
     Last& l = last[key];
     if (l.read >= 0 && r.hwm < l.hwm) {
       Instance in;
