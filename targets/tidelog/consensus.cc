@@ -130,7 +130,12 @@ void Consensus::BecomeLeader(uint64_t now_ms) {
             << log_.size() << ", hwm " << hwm_ << ")\n";
   next_heartbeat_ = now_ms + cfg_.heartbeat_ms;
   BroadcastAppend();
-  MaybeAdvanceHwm();  // a single-node cluster commits at once
+}
+
+void Consensus::OnPersisted() {
+  // A single-node cluster is its own quorum: it commits once its own copy is durable. With
+  // peers the leader's copy is durable before any ack can arrive (see the header).
+  if (cfg_.peers.empty()) MaybeAdvanceHwm();
 }
 
 bool Consensus::CanServe() const {
@@ -377,7 +382,6 @@ ProposeResult Consensus::Propose(EntryKind kind, const std::string& client_id, u
   AppendLocal(std::move(e));
   // One append message per peer per Ready batches every proposal of this turn (group commit).
   broadcast_pending_ = true;
-  MaybeAdvanceHwm();
   return {ProposeStatus::kOk, index};
 }
 

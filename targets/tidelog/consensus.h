@@ -105,6 +105,10 @@ class Consensus {
   // With bug stale-leader-read the read is confirmed at once.
   std::optional<uint64_t> RequestRead();
   Ready TakeReady();
+  // The driver made everything from the last TakeReady() durable.
+  void OnPersisted();
+  // Whether TakeReady() would return something.
+  bool HasReady() const { return !ready_.empty() || broadcast_pending_; }
 
   // True when this node leads and has committed an entry of its own generation.
   bool CanServe() const;

@@ -93,6 +93,7 @@ void Node::Process(uint64_t now_ms) {
       std::cerr << "tidelog: WAL sync failed; exiting\n";
       _exit(3);
     }
+    core_.OnPersisted();
     for (const Message& m : r.messages) send_(m);
     kv_.ApplyUpTo(core_.log(), core_.hwm());
     for (uint64_t id : r.confirmed_reads) {
@@ -109,7 +110,7 @@ void Node::Process(uint64_t now_ms) {
       reads_.erase(it);
       done(false);
     }
-    if (r.empty()) break;
+    if (r.empty() && !core_.HasReady()) break;
   }
   CompleteWaiters(now_ms);
 }

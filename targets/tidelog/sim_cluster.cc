@@ -68,6 +68,7 @@ void SimCluster::Pump() {
         d.log.resize(e.index);
         d.log.push_back(e);
       }
+      n->OnPersisted();
       d.hwm = n->hwm();
       for (uint64_t c : r.confirmed_reads) confirmed_[id].push_back(c);
       for (Message& m : r.messages)
