@@ -1,0 +1,153 @@
+#include "harness/cli/check_command.h"
+
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <set>
+
+#include "checkers/checker.h"
+#include "checkers/linearizability.h"
+#include "checkers/log/log_checker.h"
+#include "harness/history/import.h"
+
+namespace tidemark::cli {
+namespace {
+
+using checkers::CheckResult;
+using checkers::Verdict;
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+void PrintResult(const CheckResult& r, std::ostream& out) {
+  out << "  " << r.checker << ": " << checkers::ToString(r.verdict);
+  if (!r.summary.empty()) out << " — " << r.summary;
+  out << "\n";
+  if (r.verdict != Verdict::kValid && !r.explanation.empty()) {
+    // Indent the explanation under its checker.
+    std::string line;
+    for (char c : r.explanation) {
+      if (c == '\n') {
+        out << "    " << line << "\n";
+        line.clear();
+      } else {
+        line += c;
+      }
+    }
+    if (!line.empty()) out << "    " << line << "\n";
+  }
+}
+
+}  // namespace
+
+std::string GuessModel(const std::vector<history::Op>& ops) {
+  std::set<std::string> fs;
+  bool append_with_offset = false;
+  for (const history::Op& op : ops) {
+    fs.insert(op.f);
+    if (op.f == "append" && op.value.is_object() && op.value.contains("offset"))
+      append_with_offset = true;
+  }
+  if (append_with_offset) return "log";
+  if (fs.count("get") || fs.count("put")) return "kv";
+  if (fs.count("append") && !fs.count("cas")) {
+    // A log history whose appends all crashed or failed still has offset-shaped reads.
+    for (const history::Op& op : ops)
+      if (op.f == "read" && op.value.is_object() && op.value.contains("entries")) return "log";
+    return "kv";
+  }
+  if (fs.count("cas")) return "cas-register";
+  return "register";
+}
+
+int RunCheckCommand(const CheckCommandOptions& opts, std::ostream& out, std::ostream& err) {
+  auto format = history::ParseFormat(opts.format);
+  if (!format) {
+    err << "tidemark check: unknown --format '" << opts.format
+        << "' (use auto, jsonl, jepsen-log, jepsen-edn or edn-lines)\n";
+    return 254;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  auto hist = history::ImportFile(opts.file, *format);
+  if (!hist.ok()) {
+    err << "tidemark check: cannot read history: " << hist.error().message << "\n";
+    return 255;
+  }
+  auto ops = history::PairOps(*hist);
+  if (!ops.ok()) {
+    err << "tidemark check: " << opts.file << ": " << ops.error().message << "\n";
+    return 255;
+  }
+  const double parse_s = SecondsSince(start);
+
+  std::string model = opts.model == "auto" ? GuessModel(*ops) : opts.model;
+  static const std::set<std::string> kModels = {"register", "cas-register", "kv", "log"};
+  if (!kModels.count(model)) {
+    err << "tidemark check: unknown --model '" << opts.model
+        << "' (use auto, register, cas-register, kv or log)\n";
+    return 254;
+  }
+  std::string which = opts.checker;
+  if (which == "auto") which = model == "log" ? "log-prefix" : "linearizability";
+  if (which != "linearizability" && which != "log-prefix" && which != "all") {
+    err << "tidemark check: unknown --checker '" << opts.checker
+        << "' (use auto, linearizability, log-prefix or all)\n";
+    return 254;
+  }
+  if (which == "log-prefix" && model != "log") {
+    err << "tidemark check: --checker log-prefix needs a log history (model 'log'), this one "
+           "looks like '"
+        << model << "'\n";
+    return 254;
+  }
+
+  std::vector<CheckResult> results;
+  if (which == "linearizability" || which == "all") {
+    checkers::LinearizabilityOptions lo;
+    lo.model = model;
+    lo.timeout_s = opts.timeout_s;
+    lo.memory_limit_bytes = opts.memory_limit_mb << 20;
+    lo.threads = opts.threads;
+    lo.partition_by_key = opts.partition_by_key;
+    results.push_back(checkers::CheckLinearizability(*ops, lo));
+  }
+  if ((which == "log-prefix" || which == "all") && model == "log") {
+    checkers::LogCheckOptions co;
+    results.push_back(checkers::CheckLogPrefix(*ops, co));
+  }
+
+  Verdict verdict = Verdict::kValid;
+  for (const CheckResult& r : results) verdict = checkers::Worst(verdict, r.verdict);
+  const double total_s = SecondsSince(start);
+
+  nlohmann::json doc = {{"file", opts.file},
+                        {"format", history::ToString(*format)},
+                        {"model", model},
+                        {"ops", ops->size()},
+                        {"verdict", checkers::ToString(verdict)},
+                        {"seconds", {{"read", parse_s}, {"total", total_s}}},
+                        {"checkers", nlohmann::json::array()}};
+  for (const CheckResult& r : results) doc["checkers"].push_back(checkers::ToJson(r));
+
+  if (!opts.results_path.empty()) {
+    std::ofstream f(opts.results_path);
+    f << doc.dump(2) << "\n";
+    if (!f) {
+      err << "tidemark check: cannot write results to " << opts.results_path << "\n";
+      return 255;
+    }
+  }
+  if (opts.json) {
+    out << doc.dump(2) << "\n";
+  } else {
+    out << checkers::ToString(verdict) << ": " << opts.file << " (" << ops->size() << " ops, model "
+        << model << ", " << static_cast<int>(total_s * 1000) << " ms)\n";
+    if (!opts.quiet)
+      for (const CheckResult& r : results) PrintResult(r, out);
+    if (!opts.results_path.empty()) out << "results: " << opts.results_path << "\n";
+  }
+  return checkers::ExitCode(verdict);
+}
+
+}  // namespace tidemark::cli

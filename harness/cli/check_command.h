@@ -1,0 +1,39 @@
+// `tidemark check`: re-check a stored or imported history offline (DESIGN.md §7).
+//
+// Reads a history (any supported format), picks a model (or is told one), runs the checkers that
+// fit the workload, prints the verdict and the explanation, optionally writes results.json, and
+// returns the process exit code: 0 valid, 1 invalid, 2 unknown, 255 unreadable input. Usage
+// errors (254) are the CLI parser's business, before this is called.
+#pragma once
+
+#include <iosfwd>
+#include <string>
+
+#include <vector>
+
+#include "harness/history/history.h"
+
+namespace tidemark::cli {
+
+struct CheckCommandOptions {
+  std::string file;
+  std::string format = "auto";   // auto|jsonl|jepsen-log|jepsen-edn|edn-lines
+  std::string model = "auto";    // auto|register|cas-register|kv|log
+  std::string checker = "auto";  // auto|linearizability|log-prefix|all
+  double timeout_s = 300;
+  size_t memory_limit_mb = 4096;
+  int threads = 0;
+  bool partition_by_key = true;
+  std::string results_path;  // "" = do not write
+  bool json = false;         // print results JSON instead of text
+  bool quiet = false;        // only the one-line verdict
+};
+
+// Runs the check, writing human output to `out` and one-line errors to `err`.
+int RunCheckCommand(const CheckCommandOptions& opts, std::ostream& out, std::ostream& err);
+
+// Chooses a model from the ops' shapes: "log" (append with offsets), "kv" (get/put), else
+// "cas-register" (cas present) or "register". Exposed for tests.
+std::string GuessModel(const std::vector<history::Op>& ops);
+
+}  // namespace tidemark::cli

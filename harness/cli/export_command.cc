@@ -1,0 +1,49 @@
+#include "harness/cli/export_command.h"
+
+#include <fstream>
+#include <iostream>
+
+#include "harness/history/edn_export.h"
+#include "harness/history/import.h"
+#include "harness/history/jsonl.h"
+
+namespace tidemark::cli {
+
+int RunExportCommand(const ExportCommandOptions& opts, std::ostream& out, std::ostream& err) {
+  auto format = history::ParseFormat(opts.format);
+  if (!format) {
+    err << "tidemark export: unknown --format '" << opts.format
+        << "' (use auto, jsonl, jepsen-log, jepsen-edn or edn-lines)\n";
+    return 254;
+  }
+  if (opts.to != "jepsen-edn" && opts.to != "jsonl") {
+    err << "tidemark export: unknown --to '" << opts.to << "' (use jepsen-edn or jsonl)\n";
+    return 254;
+  }
+  auto hist = history::ImportFile(opts.file, *format);
+  if (!hist.ok()) {
+    err << "tidemark export: cannot read history: " << hist.error().message << "\n";
+    return 255;
+  }
+  std::string text;
+  if (opts.to == "jepsen-edn") {
+    text = history::ToJepsenEdn(*hist);
+  } else {
+    for (const history::Event& e : *hist) text += history::ToJsonLine(e) + "\n";
+  }
+  if (opts.output.empty()) {
+    out << text;
+    return out ? 0 : 255;
+  }
+  std::ofstream f(opts.output, std::ios::trunc);
+  f << text;
+  f.flush();
+  if (!f) {
+    err << "tidemark export: cannot write " << opts.output << "\n";
+    return 255;
+  }
+  err << "wrote " << hist->size() << " events to " << opts.output << "\n";
+  return 0;
+}
+
+}  // namespace tidemark::cli

@@ -1,0 +1,190 @@
+#include "harness/cli/run_command.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <random>
+
+#include "checkers/checker.h"
+
+namespace tidemark::cli {
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+
+void OnSignal(int) { g_interrupted.store(true); }
+
+void InstallSignalHandlers() {
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  run::SetInterruptFlag(&g_interrupted);
+}
+
+uint64_t RandomSeed() {
+  std::random_device rd;
+  return (static_cast<uint64_t>(rd()) << 32 | rd()) & ((uint64_t{1} << 53) - 1);  // JSON-safe
+}
+
+std::string ShellQuote(const std::string& s) {
+  if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                        "0123456789-_./=:,+@") == std::string::npos)
+    return s;
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+}  // namespace
+
+CLI::App* AddRunCommand(CLI::App& app, RunCommandOptions& o) {
+  run::RunOptions& r = o.run;
+  CLI::App* cmd = app.add_subcommand(
+      "run", "Start a cluster, drive clients with faults, record the history, check it");
+  const char* kCluster = "Cluster";
+  const char* kWorkload = "Workload";
+  const char* kNemesis = "Nemesis";
+  const char* kChecker = "Checker";
+  const char* kOutput = "Output";
+  cmd->add_option("--target", r.target,
+                  "Target descriptor: a name in targets/ (tidelog) or a path to a .json file")
+      ->capture_default_str()
+      ->group(kCluster);
+  cmd->add_option("--nodes", r.nodes, "Number of nodes")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 15))
+      ->group(kCluster);
+  cmd->add_option("--bug", r.bugs,
+                  "tidelog only: switch on a deliberate bug (repeatable; see docs/bug-zoo.md)")
+      ->group(kCluster);
+  cmd->add_option("--workload", r.workload, "log (appends and reads) or register (read/write/cas)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"log", "register"}))
+      ->group(kWorkload);
+  cmd->add_option("--concurrency", r.concurrency, "Client workers (logical processes)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000))
+      ->group(kWorkload);
+  cmd->add_option("--rate", r.rate, "Target ops per second over all workers (0 = unlimited)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber)
+      ->group(kWorkload);
+  cmd->add_option("--time-limit", r.time_limit_s, "Seconds of the main phase")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber)
+      ->group(kWorkload);
+  cmd->add_option("--op-timeout", r.op_timeout_s,
+                  "Client timeout per op, seconds (a timed-out write is recorded as info)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber)
+      ->group(kWorkload);
+  cmd->add_option("--nemesis", r.nemesis,
+                  "Faults: none (more arrive with the nemesis: partition, kill, pause, all)")
+      ->capture_default_str()
+      ->group(kNemesis);
+  cmd->add_option("--nemesis-interval", r.nemesis_interval_s, "Mean seconds between faults")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber)
+      ->group(kNemesis);
+  cmd->add_option("--net", r.net, "Network backend for partitions: auto, netns, proxy")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "netns", "proxy"}))
+      ->group(kNemesis);
+  cmd->add_option("--check-timeout", r.check_timeout_s,
+                  "Seconds the checkers may take before answering unknown")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber)
+      ->group(kChecker);
+  cmd->add_option("--seed", r.seed, "Seed for every random choice (printed first; reuse to repeat)")
+      ->group(kOutput);
+  cmd->add_option("--test-count", o.test_count,
+                  "Run the test this many times (seeds seed, seed+1, ...)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000))
+      ->group(kOutput);
+  cmd->add_option("--store", r.store, "Directory that keeps every run")
+      ->capture_default_str()
+      ->group(kOutput);
+  cmd->add_option("--name", r.test_name, "Test name (default: TARGET-WORKLOAD-NEMESIS)")
+      ->group(kOutput);
+  cmd->footer(
+      "\nExamples:\n"
+      "  tidemark run                                       # 3 tidelog nodes, log workload, 30 s\n"
+      "  tidemark run --workload register --time-limit 60 --concurrency 20\n"
+      "  tidemark run --bug ack-before-quorum --seed 42     # watch the checker catch a bug\n"
+      "  tidemark run --target my-target.json --nodes 5     # your own system "
+      "(docs/writing-a-target.md)\n\n"
+      "Every run is stored under --store as <test>/<UTC time>/ with test.json (config, seed, the\n"
+      "command to repeat it), history.jsonl, results.json and nodes/<n>/ (logs, data);\n"
+      "store/latest points at the newest run.\n\n"
+      "Exit codes: 0 valid, 1 invalid, 2 unknown, 130 interrupted (Ctrl-C: tears down, keeps\n"
+      "what was recorded), 254 bad usage, 255 harness error (e.g. a node would not start).\n");
+  return cmd;
+}
+
+int RunRunCommand(RunCommandOptions& o, int argc, char** argv) {
+  run::RunOptions& r = o.run;
+  if (r.nemesis != "none") {
+    std::cerr << "tidemark run: --nemesis " << r.nemesis
+              << " is not available yet; this build supports --nemesis none\n";
+    return 254;
+  }
+  o.seed_given = o.seed_given || r.seed != 0;
+  if (!o.seed_given) r.seed = RandomSeed();
+
+  std::error_code ec;
+  std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  r.bin_dir = ec ? "." : self.parent_path().string();
+  r.target_search_dirs = {"targets", std::string(TIDEMARK_SOURCE_DIR) + "/targets",
+                          r.bin_dir + "/../targets"};
+  for (int i = 0; i < argc; ++i) r.command_line.push_back(argv[i]);
+  r.status_tty = isatty(STDOUT_FILENO) != 0;
+  InstallSignalHandlers();
+
+  checkers::Verdict worst = checkers::Verdict::kValid;
+  uint64_t base_seed = r.seed;
+  for (int t = 0; t < o.test_count; ++t) {
+    r.seed = base_seed + static_cast<uint64_t>(t);
+    std::string repeat;
+    bool skip_next = false;
+    for (int i = 0; i < argc; ++i) {
+      std::string a = argv[i];
+      if (skip_next) {
+        skip_next = false;
+        continue;
+      }
+      if (a == "--seed" || a == "--test-count") {
+        skip_next = true;
+        continue;
+      }
+      if (a.rfind("--seed=", 0) == 0 || a.rfind("--test-count=", 0) == 0) continue;
+      repeat += (repeat.empty() ? "" : " ") + ShellQuote(a);
+    }
+    r.repeat_command = repeat + " --seed " + std::to_string(r.seed);
+    std::cout << "seed: " << r.seed << "\n" << std::flush;
+    auto outcome = run::RunTest(r, std::cout);
+    if (!outcome.ok()) {
+      std::cerr << "tidemark run: " << outcome.error().message << "\n";
+      return 255;
+    }
+    std::cout << "\nverdict: " << checkers::ToString(outcome->verdict) << "\n"
+              << "results: " << outcome->report_path << "\n"
+              << "history: " << outcome->run_dir << "/history.jsonl\n"
+              << "repeat:  " << r.repeat_command << "\n"
+              << std::flush;
+    worst = checkers::Worst(worst, outcome->verdict);
+    if (outcome->interrupted) {
+      std::cout << "interrupted: tore down the cluster and kept what was recorded\n";
+      return 130;
+    }
+  }
+  return checkers::ExitCode(worst);
+}
+
+}  // namespace tidemark::cli

@@ -1,0 +1,108 @@
+// tidemark: the command-line entry point. Each subcommand lives in harness/cli/.
+#include <iostream>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "harness/cli/check_command.h"
+#include "harness/cli/export_command.h"
+#include "harness/cli/run_command.h"
+
+namespace {
+
+constexpr const char* kExitCodes =
+    "Exit codes:\n"
+    "  0    valid: every checker found the history correct\n"
+    "  1    invalid: at least one checker found an anomaly\n"
+    "  2    unknown: a checker could not decide (time or memory budget, odd input)\n"
+    "  254  bad usage (unknown flag, bad value)\n"
+    "  255  harness error (unreadable input, cannot write output)\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "tidemark — a Jepsen-style consistency test harness.\n"
+      "It checks histories of replicated systems for linearizability and for lost, reordered,\n"
+      "duplicated or dirty log entries."};
+  app.require_subcommand(1);
+  app.footer(std::string("\nRun `tidemark SUBCOMMAND --help` for the options of each.\n\n") +
+             kExitCodes);
+
+  tidemark::cli::RunCommandOptions run_opts;
+  CLI::App* run_cmd = tidemark::cli::AddRunCommand(app, run_opts);
+
+  tidemark::cli::CheckCommandOptions check;
+  CLI::App* check_cmd = app.add_subcommand(
+      "check", "Check a recorded or imported history offline and print the verdict");
+  check_cmd->add_option("file", check.file, "History file (history.jsonl, Jepsen EDN or log)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  check_cmd
+      ->add_option("--format", check.format,
+                   "Input format: auto (sniff), jsonl, jepsen-log, jepsen-edn, edn-lines")
+      ->capture_default_str();
+  check_cmd
+      ->add_option("--model", check.model,
+                   "Model: auto, register, cas-register, kv (get/put/append), log")
+      ->capture_default_str();
+  check_cmd
+      ->add_option("--checker", check.checker,
+                   "Checker: auto (log-prefix for logs, else linearizability), linearizability, "
+                   "log-prefix, all")
+      ->capture_default_str();
+  check_cmd
+      ->add_option("--check-timeout", check.timeout_s,
+                   "Seconds before the linearizability search gives up (verdict unknown)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  check_cmd
+      ->add_option("--memory-limit", check.memory_limit_mb,
+                   "MiB the search may use before it gives up (verdict unknown)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  check_cmd->add_option("--threads", check.threads, "Worker threads (0 = one per core)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  check_cmd->add_flag("!--no-partition", check.partition_by_key,
+                      "Check all keys as one object (slow; for comparison only)");
+  check_cmd->add_option("--results", check.results_path, "Write the results as JSON to this file");
+  check_cmd->add_flag("--json", check.json, "Print the results as JSON instead of text");
+  check_cmd->add_flag("-q,--quiet", check.quiet, "Print only the one-line verdict");
+  check_cmd->footer(
+      "\nExamples:\n"
+      "  tidemark check store/latest/history.jsonl\n"
+      "  tidemark check etcd_001.log --format jepsen-log --model cas-register\n"
+      "  tidemark check c50-bad.txt --format edn-lines --model kv --results results.json\n"
+      "  tidemark check history.edn --check-timeout 30 --memory-limit 1024\n\n" +
+      std::string(kExitCodes));
+
+  tidemark::cli::ExportCommandOptions exp;
+  CLI::App* export_cmd = app.add_subcommand(
+      "export", "Convert a history to Jepsen EDN so Knossos or Elle can cross-check it");
+  export_cmd->add_option("file", exp.file, "History file")->required()->check(CLI::ExistingFile);
+  export_cmd->add_option("--format", exp.format, "Input format (as for check)")
+      ->capture_default_str();
+  export_cmd->add_option("--to", exp.to, "Output format: jepsen-edn or jsonl")
+      ->capture_default_str();
+  export_cmd->add_option("-o,--output", exp.output, "Output file (default: standard output)");
+  export_cmd->footer(
+      "\nExample:\n  tidemark export store/latest/history.jsonl --to jepsen-edn -o history.edn\n");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    std::cerr << "(exit 254: bad usage; see tidemark --help)\n";
+    return 254;
+  }
+
+  if (run_cmd->parsed()) return tidemark::cli::RunRunCommand(run_opts, argc, argv);
+  if (check_cmd->parsed()) return tidemark::cli::RunCheckCommand(check, std::cout, std::cerr);
+  if (export_cmd->parsed()) return tidemark::cli::RunExportCommand(exp, std::cout, std::cerr);
+  return 254;
+}

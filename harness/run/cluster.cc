@@ -1,0 +1,326 @@
+#include "harness/run/cluster.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+namespace tidemark::run {
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+
+Result<int> FreePort(const std::string& host, const std::vector<int>& avoid) {
+  static std::mt19937 rng(
+      static_cast<unsigned>(getpid()) ^
+      static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count()));
+  std::uniform_int_distribution<int> dist(20000, 32767);
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    int port = dist(rng);
+    if (std::find(avoid.begin(), avoid.end(), port) != avoid.end()) continue;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return Error{"socket(): " + std::string(strerror(errno))};
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) {
+      close(fd);
+      return Error{"not an IPv4 address: " + host};
+    }
+    int ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    close(fd);
+    if (ok == 0) return port;
+  }
+  return Error{"no free TCP port found on " + host + " in 20000-32767"};
+}
+
+Cluster::Cluster(process::Supervisor& sup, ClusterOptions opts)
+    : sup_(sup), opts_(std::move(opts)) {}
+
+Cluster::~Cluster() { StopAll(); }
+
+Status Cluster::Prepare() {
+  std::vector<int> used;
+  nodes_.clear();
+  argv_.assign(static_cast<size_t>(opts_.nodes), {});
+  for (int i = 0; i < opts_.nodes; ++i) {
+    NodeState n;
+    n.address.name = "n" + std::to_string(i + 1);
+    n.address.index = i + 1;
+    n.address.host = opts_.host;
+    for (const std::string& port_name : opts_.descriptor.ports) {
+      auto port = FreePort(opts_.host, used);
+      if (!port.ok()) return port.error();
+      used.push_back(*port);
+      n.address.ports[port_name] = *port;
+    }
+    n.dir = (fs::path(opts_.run_dir) / "nodes" / n.address.name).string();
+    n.data_dir = (fs::path(n.dir) / "data").string();
+    std::error_code ec;
+    fs::create_directories(n.data_dir, ec);
+    if (ec) return Error{"cannot create " + n.data_dir + ": " + ec.message()};
+    nodes_.push_back(std::move(n));
+  }
+  return OkStatus();
+}
+
+targets::StartContext Cluster::ContextFor(int node) const {
+  targets::StartContext ctx;
+  ctx.self = nodes_[static_cast<size_t>(node)].address;
+  for (int j = 0; j < size(); ++j) {
+    targets::NodeAddress a =
+        peer_address_ ? peer_address_(node, j) : nodes_[static_cast<size_t>(j)].address;
+    ctx.all_nodes.push_back(j == node ? ctx.self : a);
+    if (j != node) ctx.peers.push_back(a);
+  }
+  ctx.data_dir = nodes_[static_cast<size_t>(node)].data_dir;
+  ctx.bin_dir = opts_.bin_dir;
+  ctx.bugs = opts_.bugs;
+  return ctx;
+}
+
+Status Cluster::Start(int node) {
+  std::lock_guard<std::mutex> lock(mu_);
+  NodeState& n = nodes_[static_cast<size_t>(node)];
+  if (n.pid > 0 && sup_.Running(n.pid)) return OkStatus();
+  auto argv = targets::ExpandStartArgv(opts_.descriptor, ContextFor(node));
+  if (!argv.ok()) return Error{opts_.descriptor.path + ": " + argv.error().message};
+  process::SpawnSpec spec;
+  spec.argv = *argv;
+  spec.stdout_path = (fs::path(n.dir) / "stdout.log").string();
+  spec.stderr_path = (fs::path(n.dir) / "stderr.log").string();
+  spec.cwd = n.dir;
+  for (const auto& [k, v] : opts_.descriptor.env) spec.env.emplace_back(k, v);
+  if (in_child_) spec.in_child = in_child_(node);
+  auto pid = sup_.Spawn(spec);
+  if (!pid.ok()) return Error{n.address.name + ": " + pid.error().message};
+  n.pid = *pid;
+  n.paused = false;
+  ++n.starts;
+  argv_[static_cast<size_t>(node)] = *argv;
+  return OkStatus();
+}
+
+void Cluster::NoteExit(int node) {
+  NodeState& n = nodes_[static_cast<size_t>(node)];
+  if (n.pid <= 0) return;
+  if (auto st = sup_.Status(n.pid)) {
+    n.exits.push_back(st->Describe());
+    n.pid = -1;
+    n.paused = false;
+  }
+}
+
+Status Cluster::StartAll(const ReadyProbe& ready) {
+  for (int i = 0; i < size(); ++i) {
+    Status s = Start(i);
+    if (!s.ok()) return s;
+  }
+  auto deadline = std::chrono::steady_clock::now() +
+                  milliseconds(static_cast<int64_t>(opts_.descriptor.ready_timeout_s * 1000));
+  std::vector<bool> is_ready(static_cast<size_t>(size()), false);
+  while (true) {
+    bool all = true;
+    for (int i = 0; i < size(); ++i) {
+      if (is_ready[static_cast<size_t>(i)]) continue;
+      if (!Running(i)) {
+        std::lock_guard<std::mutex> lock(mu_);
+        NoteExit(i);
+        const NodeState& n = nodes_[static_cast<size_t>(i)];
+        return Error{n.address.name + " exited during start-up (" +
+                     (n.exits.empty() ? "unknown status" : n.exits.back()) + "); argv: " +
+                     [&] {
+                       std::string a;
+                       for (const auto& s : argv_[static_cast<size_t>(i)]) a += s + " ";
+                       return a;
+                     }() +
+                     "\nlast lines of " + n.dir + "/stderr.log:\n" + LogTail(i, 15)};
+      }
+      is_ready[static_cast<size_t>(i)] = ready(i);
+      all = all && is_ready[static_cast<size_t>(i)];
+    }
+    if (all) return OkStatus();
+    if (std::chrono::steady_clock::now() > deadline) {
+      for (int i = 0; i < size(); ++i) {
+        if (is_ready[static_cast<size_t>(i)]) continue;
+        return Error{Name(i) + " did not become ready within " +
+                     std::to_string(opts_.descriptor.ready_timeout_s) + " s (" + ClientUrl(i) +
+                     ")\nlast lines of its stderr.log:\n" + LogTail(i, 15)};
+      }
+    }
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+}
+
+bool Cluster::Kill(int node) {
+  std::lock_guard<std::mutex> lock(mu_);
+  NodeState& n = nodes_[static_cast<size_t>(node)];
+  if (n.pid <= 0 || !sup_.Signal(n.pid, SIGKILL)) return false;
+  sup_.Wait(n.pid, std::chrono::seconds(10));
+  NoteExit(node);
+  return true;
+}
+
+bool Cluster::Pause(int node) {
+  std::lock_guard<std::mutex> lock(mu_);
+  NodeState& n = nodes_[static_cast<size_t>(node)];
+  if (n.pid <= 0 || n.paused || !sup_.Signal(n.pid, SIGSTOP)) return false;
+  n.paused = true;
+  return true;
+}
+
+bool Cluster::Resume(int node) {
+  std::lock_guard<std::mutex> lock(mu_);
+  NodeState& n = nodes_[static_cast<size_t>(node)];
+  if (n.pid <= 0 || !n.paused) return false;
+  sup_.Signal(n.pid, SIGCONT);
+  n.paused = false;
+  return true;
+}
+
+void Cluster::Stop(int node) {
+  std::lock_guard<std::mutex> lock(mu_);
+  NodeState& n = nodes_[static_cast<size_t>(node)];
+  if (n.pid <= 0) return;
+  sup_.Stop(n.pid, milliseconds(static_cast<int64_t>(opts_.descriptor.stop_grace_s * 1000)));
+  NoteExit(node);
+}
+
+void Cluster::StopAll() {
+  // Signal everyone first so the grace periods overlap.
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (NodeState& n : nodes_) {
+      if (n.pid <= 0 || !sup_.Running(n.pid)) continue;
+      killpg(n.pid, SIGCONT);
+      killpg(n.pid, SIGTERM);
+    }
+  }
+  for (int i = 0; i < size(); ++i) Stop(i);
+}
+
+bool Cluster::Running(int node) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  const NodeState& n = nodes_[static_cast<size_t>(node)];
+  return n.pid > 0 && sup_.Running(n.pid);
+}
+
+bool Cluster::Paused(int node) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return nodes_[static_cast<size_t>(node)].paused;
+}
+
+NodeState Cluster::State(int node) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return nodes_[static_cast<size_t>(node)];
+}
+
+std::string Cluster::Name(int node) const { return nodes_[static_cast<size_t>(node)].address.name; }
+
+std::string Cluster::ClientUrl(int node) const {
+  const auto& a = nodes_[static_cast<size_t>(node)].address;
+  return "http://" + a.host + ":" + std::to_string(a.ports.at(opts_.descriptor.client_port));
+}
+
+std::vector<std::string> Cluster::Argv(int node) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return argv_[static_cast<size_t>(node)];
+}
+
+std::string Cluster::LogTail(int node, int lines) const {
+  const std::string& dir = nodes_[static_cast<size_t>(node)].dir;
+  for (const char* name : {"stderr.log", "stdout.log"}) {
+    std::ifstream f(fs::path(dir) / name);
+    std::deque<std::string> tail;
+    std::string line;
+    while (std::getline(f, line)) {
+      tail.push_back(line);
+      if (static_cast<int>(tail.size()) > lines) tail.pop_front();
+    }
+    if (tail.empty()) continue;
+    std::string out;
+    for (const auto& l : tail) out += "  | " + l + "\n";
+    return out;
+  }
+  return "  | (no output)\n";
+}
+
+std::vector<Cluster::DumpResult> Cluster::Dump() {
+  std::vector<DumpResult> out;
+  const auto& tmpl = opts_.descriptor.capabilities.dump_argv;
+  for (int i = 0; i < size(); ++i) {
+    if (tmpl.empty()) {
+      out.push_back({nullptr, "target has no dump_argv capability"});
+      continue;
+    }
+    std::string dump_path;
+    targets::StartContext ctx;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ctx = ContextFor(i);
+      dump_path = (fs::path(nodes_[static_cast<size_t>(i)].dir) / "dump.json").string();
+    }
+    auto argv = targets::ExpandArgv(tmpl, ctx);
+    if (!argv.ok()) {
+      out.push_back({nullptr, argv.error().message});
+      continue;
+    }
+    std::error_code ec;
+    fs::remove(dump_path, ec);
+    process::SpawnSpec spec;
+    spec.argv = *argv;
+    spec.stdout_path = dump_path;
+    spec.stderr_path = (fs::path(nodes_[static_cast<size_t>(i)].dir) / "dump.stderr.log").string();
+    auto pid = sup_.Spawn(spec);
+    if (!pid.ok()) {
+      out.push_back({nullptr, pid.error().message});
+      continue;
+    }
+    auto st = sup_.Wait(*pid, std::chrono::seconds(60));
+    if (!st || !st->exited || st->code != 0) {
+      if (!st) sup_.Stop(*pid, milliseconds(0));
+      out.push_back(
+          {nullptr, Name(i) + ": dump failed (" + (st ? st->Describe() : "timeout") + ")"});
+      continue;
+    }
+    std::ifstream f(dump_path);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    auto doc = nlohmann::json::parse(ss.str(), nullptr, false);
+    if (doc.is_discarded()) {
+      out.push_back({nullptr, Name(i) + ": dump is not valid JSON (" + dump_path + ")"});
+      continue;
+    }
+    out.push_back({std::move(doc), ""});
+  }
+  return out;
+}
+
+nlohmann::json Cluster::Describe() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  nlohmann::json nodes = nlohmann::json::array();
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    const NodeState& n = nodes_[i];
+    nodes.push_back({{"name", n.address.name},
+                     {"host", n.address.host},
+                     {"ports", n.address.ports},
+                     {"dir", n.dir},
+                     {"argv", argv_[i]},
+                     {"starts", n.starts},
+                     {"exits", n.exits}});
+  }
+  return nodes;
+}
+
+}  // namespace tidemark::run

@@ -1,0 +1,116 @@
+// Cluster: the target's nodes as real OS processes, started from a descriptor.
+//
+// Owns, per node, its ports, its directory under RUN/nodes/<n>/ (stdout.log, stderr.log, data/),
+// its current pid and its life events (start, exit status, kill, pause). Starting a node expands
+// the descriptor's argv template; readiness is decided by a probe the caller supplies (the
+// client adapter's status call), so this layer knows nothing of protocols.
+//
+// Peer addresses: by default a node dials its peers at their real host:port. A network backend
+// (the proxy) may install `peer_address` to make node `from` dial node `to` somewhere else.
+//
+// Thread safety: all methods may be called from any thread (one internal mutex); Start/Kill of
+// the same node from two threads at once is serialised.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "harness/history/result.h"
+#include "harness/process/supervisor.h"
+#include "targets/target.h"
+
+namespace tidemark::run {
+
+struct NodeState {
+  targets::NodeAddress address;
+  std::string dir;       // RUN/nodes/<name>
+  std::string data_dir;  // RUN/nodes/<name>/data
+  pid_t pid = -1;        // -1 when not running
+  bool paused = false;
+  int starts = 0;
+  std::vector<std::string> exits;  // "exit 0", "killed by SIGKILL", one per ended process
+};
+
+struct ClusterOptions {
+  targets::Descriptor descriptor;
+  int nodes = 3;
+  std::string run_dir;
+  std::string bin_dir;  // where tidemark's binary lives ({bin_dir} in templates)
+  std::vector<std::string> bugs;
+  std::string host = "127.0.0.1";
+};
+
+class Cluster {
+ public:
+  using ReadyProbe = std::function<bool(int node)>;
+  using PeerAddress = std::function<targets::NodeAddress(int from, int to)>;
+
+  Cluster(process::Supervisor& sup, ClusterOptions opts);
+  ~Cluster();  // stops every node still running
+
+  // Picks free TCP ports for every node and creates the node directories.
+  Status Prepare();
+  void SetPeerAddress(PeerAddress fn) { peer_address_ = std::move(fn); }
+  // Runs in the child before exec (e.g. entering a network namespace); node index as argument.
+  void SetInChild(std::function<std::function<bool()>(int node)> fn) { in_child_ = std::move(fn); }
+
+  // Starts every node, then waits until `ready` holds for all (or the descriptor's
+  // ready timeout). A node that exits or never gets ready is an error with its log's tail.
+  Status StartAll(const ReadyProbe& ready);
+  Status Start(int node);  // (re)starts one node with the same argv and data directory
+  // SIGKILL of the node's process group; returns false if it was not running.
+  bool Kill(int node);
+  bool Pause(int node);
+  bool Resume(int node);
+  // SIGTERM, grace, SIGKILL; records the exit status.
+  void Stop(int node);
+  void StopAll();
+
+  int size() const { return static_cast<int>(nodes_.size()); }
+  bool Running(int node) const;
+  bool Paused(int node) const;
+  NodeState State(int node) const;
+  std::string Name(int node) const;
+  std::string ClientUrl(int node) const;          // http://host:client_port
+  std::vector<std::string> Argv(int node) const;  // as last started
+  // The last `lines` lines of the node's stderr (and stdout if stderr is empty).
+  std::string LogTail(int node, int lines) const;
+
+  // Runs the descriptor's dump_argv for every node (nodes must be stopped or at least not
+  // writing) and parses each stdout as JSON. Nodes whose dump fails get an error entry.
+  struct DumpResult {
+    nlohmann::json doc;  // the parsed dump when error is empty
+    std::string error;
+  };
+  std::vector<DumpResult> Dump();
+
+  // A JSON summary for test.json / results.json (names, ports, argv, starts, exits).
+  nlohmann::json Describe() const;
+
+ private:
+  targets::StartContext ContextFor(int node) const;
+  void NoteExit(int node);
+
+  process::Supervisor& sup_;
+  ClusterOptions opts_;
+  PeerAddress peer_address_;
+  std::function<std::function<bool()>(int)> in_child_;
+  mutable std::mutex mu_;
+  std::vector<NodeState> nodes_;
+  std::vector<std::vector<std::string>> argv_;
+};
+
+// A TCP port on `host` that is free now, chosen below the kernel's ephemeral range (20000-32767)
+// so that outgoing connections cannot grab it between this check and the node's bind. Ports in
+// `avoid` are skipped.
+Result<int> FreePort(const std::string& host, const std::vector<int>& avoid);
+
+}  // namespace tidemark::run

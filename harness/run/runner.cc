@@ -1,0 +1,577 @@
+#include "harness/run/runner.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "checkers/linearizability.h"
+#include "checkers/log/log_checker.h"
+#include "harness/history/history.h"
+#include "harness/process/supervisor.h"
+#include "harness/run/cluster.h"
+#include "harness/run/recorder.h"
+#include "harness/run/workers.h"
+#include "harness/store/store.h"
+#include "targets/adapters/client.h"
+#include "targets/target.h"
+#include "workloads/rng.h"
+#include "workloads/workload.h"
+
+namespace tidemark::run {
+namespace {
+
+namespace fs = std::filesystem;
+using checkers::CheckResult;
+using checkers::Verdict;
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+std::atomic<bool>* g_interrupted = nullptr;
+bool Interrupted() { return g_interrupted && g_interrupted->load(); }
+
+std::string Fixed(double v, int digits) {
+  std::ostringstream ss;
+  ss << std::fixed << std::setprecision(digits) << v;
+  return ss.str();
+}
+
+// What the watcher last learned about the cluster from the nodes' status calls.
+struct ClusterView {
+  std::optional<int> leader;  // node index
+  int64_t generation = -1;
+  std::vector<std::string> roles;
+};
+
+// Polls every node's status a few times a second: the leader hint for routing ops, the live
+// status line, and (later) leader-targeted faults. Never ground truth for checkers.
+class Watcher {
+ public:
+  Watcher(Cluster& cluster, const std::string& adapter) : cluster_(cluster), adapter_(adapter) {
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~Watcher() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  ClusterView View() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return view_;
+  }
+
+ private:
+  void Loop() {
+    auto client = targets::MakeStatusClient(adapter_, 300);
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!stop_) {
+      lock.unlock();
+      ClusterView v;
+      v.roles.assign(static_cast<size_t>(cluster_.size()), "down");
+      for (int i = 0; i < cluster_.size(); ++i) {
+        if (!cluster_.Running(i)) continue;
+        if (cluster_.Paused(i)) {
+          v.roles[static_cast<size_t>(i)] = "paused";
+          continue;
+        }
+        auto st = client ? (*client)->Status(cluster_.ClientUrl(i))
+                         : Result<targets::NodeStatus>(Error{"no status client"});
+        if (!st.ok()) {
+          v.roles[static_cast<size_t>(i)] = "unreachable";
+          continue;
+        }
+        v.roles[static_cast<size_t>(i)] = st->role;
+        if (st->role == "leader" && st->generation > v.generation) {
+          v.generation = st->generation;
+          v.leader = i;
+        }
+      }
+      lock.lock();
+      view_ = v;
+      cv_.wait_for(lock, milliseconds(200), [&] { return stop_; });
+    }
+  }
+
+  Cluster& cluster_;
+  std::string adapter_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  ClusterView view_;
+  std::thread thread_;
+};
+
+// The live status line: redrawn in place on a terminal, a plain line every 5 s otherwise.
+class StatusLine {
+ public:
+  StatusLine(std::ostream& out, bool tty, Recorder& rec, Watcher& watcher, Cluster& cluster,
+             double time_limit_s)
+      : out_(out),
+        tty_(tty),
+        rec_(rec),
+        watcher_(watcher),
+        cluster_(cluster),
+        time_limit_s_(time_limit_s) {
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~StatusLine() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+    if (tty_) out_ << "\n" << std::flush;
+  }
+  void SetPhase(const std::string& phase) {
+    std::lock_guard<std::mutex> lock(mu_);
+    phase_ = phase;
+  }
+  void SetFaults(const std::string& faults) {
+    std::lock_guard<std::mutex> lock(mu_);
+    faults_ = faults;
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    int64_t last_ops = 0;
+    auto last_t = Clock::now();
+    auto last_plain = Clock::now();
+    while (!stop_) {
+      cv_.wait_for(lock, milliseconds(tty_ ? 500 : 1000), [&] { return stop_; });
+      if (stop_) break;
+      auto c = rec_.counts();
+      int64_t done = c.ok + c.fail + c.info;
+      auto now = Clock::now();
+      double dt = std::chrono::duration<double>(now - last_t).count();
+      double rate = dt > 0 ? static_cast<double>(done - last_ops) / dt : 0;
+      last_ops = done;
+      last_t = now;
+      ClusterView v = watcher_.View();
+      std::string leader = v.leader ? cluster_.Name(*v.leader) : "none";
+      std::string line = "[" + phase_ + "] " + Fixed(static_cast<double>(rec_.NowNs()) / 1e9, 1) +
+                         "/" + Fixed(time_limit_s_, 0) + " s  " + Fixed(rate, 0) + " ops/s  ok " +
+                         std::to_string(c.ok) + "  fail " + std::to_string(c.fail) + "  info " +
+                         std::to_string(c.info) + "  leader " + leader + "  faults: " + faults_;
+      if (tty_) {
+        out_ << "\r\033[K" << line << std::flush;
+      } else if (now - last_plain >= std::chrono::seconds(5)) {
+        out_ << line << "\n" << std::flush;
+        last_plain = now;
+      }
+    }
+  }
+
+  std::ostream& out_;
+  bool tty_;
+  Recorder& rec_;
+  Watcher& watcher_;
+  Cluster& cluster_;
+  double time_limit_s_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::string phase_ = "start";
+  std::string faults_ = "none";
+  std::thread thread_;
+};
+
+// Drives one generator to completion (kDone and nothing outstanding), or until interrupted or
+// `hard_deadline_ns` (then outstanding ops are left to finish in the background and recorded
+// when they come back during a later phase or at teardown).
+class Driver {
+ public:
+  Driver(Recorder& rec, Workers& workers, Cluster& cluster, Watcher& watcher, int concurrency,
+         uint64_t seed)
+      : rec_(rec),
+        workers_(workers),
+        cluster_(cluster),
+        watcher_(watcher),
+        concurrency_(concurrency),
+        gen_rng_(workloads::Rng::Derive(seed, "generator")),
+        route_rng_(workloads::Rng::Derive(seed, "router")) {
+    for (int w = 0; w < concurrency; ++w) process_of_slot_.push_back(w);
+    busy_.assign(static_cast<size_t>(concurrency), false);
+  }
+
+  // Returns false if interrupted.
+  bool Drive(workloads::Generator& gen, int64_t hard_deadline_ns) {
+    bool done = false;
+    while (true) {
+      if (Interrupted()) return false;
+      Drain(Clock::now(), &gen);
+      int64_t now = rec_.NowNs();
+      if (now >= hard_deadline_ns) return true;
+      int64_t wake = history::kNever;
+      if (!done) {
+        workloads::GenContext ctx;
+        ctx.time_ns = now;
+        ctx.concurrency = concurrency_;
+        ctx.nodes = cluster_.size();
+        for (int w = 0; w < concurrency_; ++w)
+          if (!busy_[static_cast<size_t>(w)])
+            ctx.free_processes.push_back(process_of_slot_[static_cast<size_t>(w)]);
+        std::sort(ctx.free_processes.begin(), ctx.free_processes.end());
+        workloads::GenResult r = gen.Next(ctx, gen_rng_);
+        if (r.kind == workloads::GenResult::kOp) {
+          Invoke(std::move(r.op), &gen);
+          continue;
+        }
+        if (r.kind == workloads::GenResult::kDone) done = true;
+        if (r.kind == workloads::GenResult::kPending) wake = r.wake_ns;
+      }
+      if (done && workers_.outstanding() == 0) return true;
+      // Sleep until the generator's wake time, a completion, or 100 ms at most.
+      int64_t sleep_ns = std::min<int64_t>(100'000'000, std::max<int64_t>(0, wake - now));
+      sleep_ns = std::min(sleep_ns, hard_deadline_ns - now);
+      Drain(Clock::now() + std::chrono::nanoseconds(sleep_ns), &gen);
+    }
+  }
+
+  // Records the completions that come back after the last generator finished.
+  void DrainRemaining(Clock::time_point until) {
+    while (workers_.outstanding() > 0 && Clock::now() < until) Drain(until, nullptr);
+  }
+
+ private:
+  void Invoke(workloads::OpRequest op, workloads::Generator* gen) {
+    int slot = static_cast<int>(op.process % concurrency_);
+    int node;
+    if (op.node) {
+      node = *op.node;
+    } else if (auto leader = watcher_.View().leader) {
+      node = *leader;
+    } else {
+      node = static_cast<int>(route_rng_.Uniform(static_cast<uint64_t>(cluster_.size())));
+    }
+    history::Event e;
+    e.process = op.process;
+    e.type = history::EventType::kInvoke;
+    e.f = op.f;
+    e.key = op.key;
+    e.value = op.value;
+    e.node = cluster_.Name(node);
+    e = rec_.Record(std::move(e));
+    Pending p{e.index, e.time_ns, op, gen};
+    pending_[slot] = std::move(p);
+    busy_[static_cast<size_t>(slot)] = true;
+    workers_.Dispatch(slot,
+                      Job{std::move(op), node, cluster_.Name(node), cluster_.ClientUrl(node)});
+  }
+
+  void Drain(Clock::time_point until, workloads::Generator* gen) {
+    for (Done& d : workers_.WaitCompletions(until)) {
+      Pending p = std::move(pending_[d.slot]);
+      pending_.erase(d.slot);
+      history::Event e;
+      e.process = d.job.op.process;
+      e.type = d.completion.type;
+      e.f = d.job.op.f;
+      e.key = d.job.op.key;
+      e.value = d.completion.value;
+      e.node = d.completion.node.empty() ? d.job.node_name : d.completion.node;
+      e.error = d.completion.error;
+      e = rec_.Record(std::move(e));
+      busy_[static_cast<size_t>(d.slot)] = false;
+      if (e.type == history::EventType::kInfo)
+        process_of_slot_[static_cast<size_t>(d.slot)] += concurrency_;  // retire the process
+      workloads::Generator* owner = p.gen ? p.gen : gen;
+      if (owner) {
+        history::Op op;
+        op.process = e.process;
+        op.f = e.f;
+        op.key = e.key;
+        op.invoke_value = p.op.value;
+        op.value = e.value.is_null() && e.f != "read" ? p.op.value : e.value;
+        op.status = e.type;
+        op.call_ns = p.call_ns;
+        op.return_ns = e.type == history::EventType::kInfo ? history::kNever : e.time_ns;
+        op.invoke_index = p.invoke_index;
+        op.complete_index = e.index;
+        op.node = e.node;
+        op.error = e.error;
+        owner->OnComplete(op);
+      }
+    }
+  }
+
+  struct Pending {
+    int64_t invoke_index = 0;
+    int64_t call_ns = 0;
+    workloads::OpRequest op;
+    workloads::Generator* gen = nullptr;  // who must hear of the completion
+  };
+
+  Recorder& rec_;
+  Workers& workers_;
+  Cluster& cluster_;
+  Watcher& watcher_;
+  int concurrency_;
+  workloads::Rng gen_rng_;
+  workloads::Rng route_rng_;
+  std::vector<int64_t> process_of_slot_;
+  std::vector<bool> busy_;
+  std::map<int, Pending> pending_;
+};
+
+// Brings a node's dump into the shape CheckReplicas reads (docs/anomalies.md "Replica dumps"):
+// the node's name, its committed prefix end (the HWM it reported just before shutdown, else the
+// dump's own hint), and entry values (tidelog calls them `payload`).
+nlohmann::json NormalizeDump(nlohmann::json dump, const std::string& node,
+                             std::optional<int64_t> final_hwm) {
+  if (!dump.is_object()) return dump;
+  if (!dump.contains("node")) dump["node"] = node;
+  if (!dump.contains("hwm") && !dump.contains("commit_index") && !dump.contains("commit")) {
+    if (final_hwm) {
+      dump["hwm"] = *final_hwm;
+    } else if (dump.contains("hwm_hint")) {
+      dump["hwm"] = dump["hwm_hint"];
+    }
+  }
+  if (dump.contains("entries") && dump["entries"].is_array()) {
+    for (auto& e : dump["entries"]) {
+      if (e.is_object() && !e.contains("value") && e.contains("payload"))
+        e["value"] = e.value("kind", "append") == "append" ? e["payload"] : nlohmann::json();
+    }
+  }
+  return dump;
+}
+
+std::string Join(const std::vector<std::string>& v, const std::string& sep) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
+  return out;
+}
+
+}  // namespace
+
+void SetInterruptFlag(std::atomic<bool>* flag) { g_interrupted = flag; }
+
+Result<RunOutcome> RunTest(const RunOptions& opts, std::ostream& out) {
+  const auto wall_start = std::chrono::system_clock::now();
+  auto desc = targets::LoadDescriptor(opts.target, opts.target_search_dirs);
+  if (!desc.ok()) return desc.error();
+  if (std::find(desc->workloads.begin(), desc->workloads.end(), opts.workload) ==
+      desc->workloads.end())
+    return Error{"target '" + desc->name + "' does not support workload '" + opts.workload +
+                 "' (it supports: " + Join(desc->workloads, ", ") + ")"};
+  if (!opts.bugs.empty() && desc->bug_argv.empty())
+    return Error{"--bug is only for targets with a bug zoo; '" + desc->name +
+                 "' has no start.bug_argv in " + desc->path};
+
+  workloads::WorkloadOptions wo;
+  wo.name = opts.workload;
+  wo.rate = opts.rate;
+  wo.concurrency = opts.concurrency;
+  wo.time_limit_s = opts.time_limit_s;
+  wo.nodes = opts.nodes;
+  wo.final_timeout_s = opts.final_timeout_s;
+  auto workload = workloads::MakeWorkload(wo);
+  if (!workload.ok()) return workload.error();
+
+  std::string test_name = opts.test_name.empty()
+                              ? desc->name + "-" + opts.workload + "-" + opts.nemesis
+                              : opts.test_name;
+  auto run = store::CreateRunDir(opts.store, test_name, wall_start);
+  if (!run.ok()) return run.error();
+  RunOutcome outcome;
+  outcome.run_dir = run->path;
+
+  nlohmann::json test = {
+      {"name", test_name},
+      {"seed", opts.seed},
+      {"started", store::UtcTimestamp(wall_start)},
+      {"command_line", opts.command_line},
+      {"repeat", opts.repeat_command},
+      {"target", {{"name", desc->name}, {"descriptor", desc->path}, {"adapter", desc->adapter}}},
+      {"cluster", {{"nodes", opts.nodes}, {"bugs", opts.bugs}}},
+      {"workload",
+       {{"name", opts.workload},
+        {"concurrency", opts.concurrency},
+        {"rate", opts.rate},
+        {"time_limit_s", opts.time_limit_s},
+        {"op_timeout_s", opts.op_timeout_s}}},
+      {"nemesis",
+       {{"faults", opts.nemesis}, {"interval_s", opts.nemesis_interval_s}, {"net", opts.net}}},
+      {"checker", {{"timeout_s", opts.check_timeout_s}}},
+      {"versions", {{"tidemark", "0.1.0"}}}};
+  auto write_test = [&] { return store::WriteJsonFile(run->path + "/test.json", test); };
+  if (Status s = write_test(); !s.ok()) return s.error();
+  out << "run directory: " << run->path << "\n";
+
+  auto rec = Recorder::Open(run->path + "/history.jsonl");
+  if (!rec.ok()) return rec.error();
+
+  process::Supervisor::BecomeSubreaper();
+  process::Supervisor sup;
+  ClusterOptions co;
+  co.descriptor = *desc;
+  co.nodes = opts.nodes;
+  co.run_dir = run->path;
+  co.bin_dir = opts.bin_dir;
+  co.bugs = opts.bugs;
+  Cluster cluster(sup, co);
+  if (Status s = cluster.Prepare(); !s.ok()) return s.error();
+
+  auto status_client = targets::MakeStatusClient(desc->adapter, 500);
+  if (!status_client.ok()) return status_client.error();
+  out << "starting " << opts.nodes << " " << desc->name << " nodes"
+      << (opts.bugs.empty() ? "" : " with --bug " + Join(opts.bugs, " --bug ")) << "\n"
+      << std::flush;
+  Status started =
+      cluster.StartAll([&](int i) { return (*status_client)->Status(cluster.ClientUrl(i)).ok(); });
+  test["nodes"] = cluster.Describe();
+  (void)write_test();
+  if (!started.ok()) {
+    cluster.StopAll();
+    return Error{"the cluster did not start: " + started.error().message +
+                 "\n(node logs are under " + run->path + "/nodes/)"};
+  }
+
+  std::string run_id = run->timestamp;
+  Workers workers(opts.concurrency, [&](int slot) {
+    targets::ClientOptions copt;
+    copt.timeout_ms = static_cast<int>(opts.op_timeout_s * 1000);
+    copt.client_id = "tm-" + run_id + "-w" + std::to_string(slot);
+    // A definite not_leader names the leader: the adapter retries there once (nothing applied).
+    for (int i = 0; i < cluster.size(); ++i) copt.node_urls[cluster.Name(i)] = cluster.ClientUrl(i);
+    auto c = targets::MakeClient(desc->adapter, copt);
+    return c.ok() ? std::move(*c) : nullptr;
+  });
+
+  Watcher watcher(cluster, desc->adapter);
+  // Wait (bounded) for a leader before the clock of the main phase starts to matter.
+  for (auto until = Clock::now() + std::chrono::seconds(10);
+       Clock::now() < until && !watcher.View().leader && !Interrupted();)
+    std::this_thread::sleep_for(milliseconds(50));
+
+  Driver driver(**rec, workers, cluster, watcher, opts.concurrency, opts.seed);
+  bool completed = true;
+  {
+    StatusLine status(out, opts.status_tty, **rec, watcher, cluster, opts.time_limit_s);
+    status.SetPhase("main");
+    int64_t main_deadline =
+        (*rec)->NowNs() + static_cast<int64_t>((opts.time_limit_s + opts.op_timeout_s + 5) * 1e9);
+    completed = driver.Drive((*workload)->Main(), main_deadline);
+    if (completed) {
+      status.SetPhase("recover");
+      for (auto until = Clock::now() + milliseconds(static_cast<int64_t>(opts.recovery_s * 1000));
+           Clock::now() < until && !watcher.View().leader && !Interrupted();)
+        std::this_thread::sleep_for(milliseconds(50));
+      status.SetPhase("final");
+      auto final_gen = (*workload)->FinalPhase();
+      int64_t final_deadline =
+          (*rec)->NowNs() + static_cast<int64_t>((opts.final_timeout_s + opts.op_timeout_s) * 1e9);
+      completed = driver.Drive(*final_gen, final_deadline);
+    }
+    status.SetPhase(completed ? "teardown" : "interrupted");
+    driver.DrainRemaining(Clock::now() +
+                          milliseconds(static_cast<int64_t>(opts.op_timeout_s * 1000 + 2000)));
+  }
+  outcome.interrupted = !completed;
+  workers.Stop();
+  // Each node's HWM just before shutdown bounds its committed prefix for the replica check.
+  std::vector<std::optional<int64_t>> final_hwm(static_cast<size_t>(cluster.size()));
+  for (int i = 0; i < cluster.size(); ++i) {
+    if (!cluster.Running(i) || cluster.Paused(i)) continue;
+    if (auto st = (*status_client)->Status(cluster.ClientUrl(i)); st.ok())
+      final_hwm[static_cast<size_t>(i)] = st->hwm;
+  }
+  cluster.StopAll();
+  test["nodes"] = cluster.Describe();
+  (void)write_test();
+
+  // Check what was recorded.
+  history::History hist = (*rec)->Snapshot();
+  nlohmann::json results = {{"test", test_name},
+                            {"seed", opts.seed},
+                            {"interrupted", outcome.interrupted},
+                            {"events", hist.size()},
+                            {"checkers", nlohmann::json::array()}};
+  Verdict verdict = Verdict::kValid;
+  auto ops = history::PairOps(hist);
+  auto add = [&](const CheckResult& r) {
+    verdict = checkers::Worst(verdict, r.verdict);
+    results["checkers"].push_back(checkers::ToJson(r));
+    out << "  " << r.checker << ": " << checkers::ToString(r.verdict)
+        << (r.summary.empty() ? "" : " — " + r.summary) << "\n";
+  };
+  out << "checking " << hist.size() << " events\n";
+  if (!ops.ok()) {
+    add(CheckResult{"history",
+                    Verdict::kUnknown,
+                    "the recorded history is malformed: " + ops.error().message,
+                    "",
+                    {}});
+  } else if (opts.workload == "log") {
+    add(checkers::CheckLogPrefix(*ops));
+    if (!desc->capabilities.dump_argv.empty()) {
+      std::vector<checkers::ReplicaLog> replicas;
+      std::string dump_error;
+      auto dumps = cluster.Dump();
+      for (size_t i = 0; i < dumps.size(); ++i) {
+        const auto& d = dumps[i];
+        if (!d.error.empty()) {
+          dump_error = d.error;
+          break;
+        }
+        auto r = checkers::ReplicaLogFromJson(
+            NormalizeDump(d.doc, cluster.Name(static_cast<int>(i)), final_hwm[i]));
+        if (!r.ok()) {
+          dump_error = r.error().message;
+          break;
+        }
+        replicas.push_back(std::move(*r));
+      }
+      if (dump_error.empty()) {
+        add(checkers::CheckReplicas(replicas, *ops));
+      } else {
+        add(CheckResult{"log-replicas",
+                        Verdict::kUnknown,
+                        "could not read the replicas' logs: " + dump_error,
+                        "",
+                        {}});
+      }
+    }
+  } else {
+    checkers::LinearizabilityOptions lo;
+    lo.model = "cas-register";
+    lo.timeout_s = opts.check_timeout_s;
+    add(checkers::CheckLinearizability(*ops, lo));
+  }
+  if (outcome.interrupted) verdict = checkers::Worst(verdict, Verdict::kUnknown);
+  if (std::string err = (*rec)->write_error(); !err.empty()) {
+    verdict = checkers::Worst(verdict, Verdict::kUnknown);
+    results["history_write_error"] = err;
+  }
+  auto counts = (*rec)->counts();
+  results["verdict"] = checkers::ToString(verdict);
+  results["counts"] = {{"invoke", counts.invokes},
+                       {"ok", counts.ok},
+                       {"fail", counts.fail},
+                       {"info", counts.info},
+                       {"nemesis", counts.nemesis}};
+  results["duration_s"] = static_cast<double>((*rec)->NowNs()) / 1e9;
+  if (Status s = store::WriteJsonFile(run->path + "/results.json", results); !s.ok())
+    return s.error();
+  (void)store::UpdateLatestLinks(*run);
+  outcome.verdict = verdict;
+  outcome.results = results;
+  outcome.report_path = run->path + "/results.json";
+  return outcome;
+}
+
+}  // namespace tidemark::run

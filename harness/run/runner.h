@@ -1,0 +1,72 @@
+// The runner: one test run from start to verdict (DESIGN.md §3, §7).
+//
+//   load descriptor → create run dir, test.json → start nodes, wait ready → main phase (workers
+//   drive the workload; nemesis, when enabled, injects faults) → heal → recovery wait → final
+//   reads → stop nodes → dump replicas → check → results.json, report → store links.
+//
+// Everything the run records goes under RUN_DIR (store/<test>/<timestamp>/). A SIGINT or SIGTERM
+// (see SetInterruptFlag) ends the main phase early, tears down, and still writes the history and
+// results recorded so far (verdict at best unknown). Harness failures (a node that will not start,
+// an unwritable store) are returned as errors naming what to fix.
+//
+// Threading: RunTest blocks; it starts and joins its own threads (one per worker, a status
+// watcher, the status line).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "checkers/checker.h"
+#include "harness/history/result.h"
+
+namespace tidemark::run {
+
+struct RunOptions {
+  // cluster
+  std::string target = "tidelog";  // descriptor name (targets/<name>.json) or path
+  int nodes = 3;
+  std::vector<std::string> bugs;  // tidelog --bug switches
+  // workload
+  std::string workload = "log";  // log | register
+  int concurrency = 10;
+  double rate = 200;         // ops/s over all workers; <= 0 = as fast as possible
+  double time_limit_s = 30;  // main phase
+  double op_timeout_s = 3;   // client-side timeout per op
+  double recovery_s = 10;    // max wait for a leader after healing
+  double final_timeout_s = 30;
+  // nemesis
+  std::string nemesis = "none";
+  double nemesis_interval_s = 10;
+  std::string net = "auto";
+  // checker
+  double check_timeout_s = 120;
+  // output
+  std::string store = "store";
+  std::string test_name;  // default: <target>-<workload>-<nemesis>
+  uint64_t seed = 0;
+  std::vector<std::string> command_line;  // argv of this tidemark, for test.json
+  std::string repeat_command;             // the exact command that repeats this run
+  std::string bin_dir;                    // directory of the tidemark binary
+  std::vector<std::string> target_search_dirs;
+  bool status_tty = false;  // redraw one status line (true) or print a plain line every 5 s
+};
+
+struct RunOutcome {
+  checkers::Verdict verdict = checkers::Verdict::kUnknown;
+  std::string run_dir;
+  std::string report_path;
+  bool interrupted = false;
+  nlohmann::json results;
+};
+
+// Where the runner looks for SIGINT/SIGTERM (set by the CLI's signal handler).
+void SetInterruptFlag(std::atomic<bool>* flag);
+
+Result<RunOutcome> RunTest(const RunOptions& opts, std::ostream& out);
+
+}  // namespace tidemark::run

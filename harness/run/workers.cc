@@ -1,0 +1,63 @@
+#include "harness/run/workers.h"
+
+namespace tidemark::run {
+
+Workers::Workers(int slots, const ClientFactory& make_client) {
+  for (int i = 0; i < slots; ++i) {
+    auto s = std::make_unique<Slot>();
+    s->client = make_client(i);
+    slots_.push_back(std::move(s));
+  }
+  for (int i = 0; i < slots; ++i)
+    slots_[static_cast<size_t>(i)]->thread = std::thread([this, i] { Loop(i); });
+}
+
+Workers::~Workers() { Stop(); }
+
+void Workers::Dispatch(int slot, Job job) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    slots_[static_cast<size_t>(slot)]->job = std::move(job);
+  }
+  ++outstanding_;
+  work_cv_.notify_all();
+}
+
+void Workers::Loop(int slot) {
+  Slot& s = *slots_[static_cast<size_t>(slot)];
+  std::unique_lock<std::mutex> lock(mu_);
+  while (true) {
+    work_cv_.wait(lock, [&] { return stopping_ || s.job.has_value(); });
+    if (!s.job) return;  // stopping with nothing to do
+    Job job = *s.job;
+    lock.unlock();
+    targets::Completion c = s.client->Invoke(job.op, job.node_name, job.url);
+    lock.lock();
+    s.job.reset();
+    done_.push_back(Done{slot, std::move(job), std::move(c)});
+    done_cv_.notify_all();
+  }
+}
+
+std::vector<Done> Workers::WaitCompletions(std::chrono::steady_clock::time_point until) {
+  std::unique_lock<std::mutex> lock(mu_);
+  done_cv_.wait_until(lock, until, [&] { return !done_.empty(); });
+  std::vector<Done> out(std::make_move_iterator(done_.begin()),
+                        std::make_move_iterator(done_.end()));
+  done_.clear();
+  outstanding_ -= static_cast<int>(out.size());
+  return out;
+}
+
+void Workers::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_ && slots_.empty()) return;
+    stopping_ = true;
+  }
+  work_cv_.notify_all();
+  for (auto& s : slots_)
+    if (s->thread.joinable()) s->thread.join();
+}
+
+}  // namespace tidemark::run

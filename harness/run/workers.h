@@ -1,0 +1,71 @@
+// Workers: one thread per logical client slot, each with its own client adapter instance.
+//
+// The runner's single generator thread hands a worker an op (Dispatch); the worker performs it
+// through its Client (blocking HTTP, bounded by the per-op timeout) and posts the completion to
+// a queue the generator thread drains (WaitCompletions). A worker never records events itself:
+// the generator thread records the invoke before Dispatch and the completion after draining, so
+// history order follows one thread's view.
+//
+// Thread safety: Dispatch/WaitCompletions/Stop from the generator thread only.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "targets/adapters/client.h"
+#include "workloads/generator.h"
+
+namespace tidemark::run {
+
+struct Job {
+  workloads::OpRequest op;
+  int node = 0;
+  std::string node_name;
+  std::string url;
+};
+
+struct Done {
+  int slot = 0;
+  Job job;
+  targets::Completion completion;
+};
+
+class Workers {
+ public:
+  using ClientFactory = std::function<std::unique_ptr<targets::Client>(int slot)>;
+  Workers(int slots, const ClientFactory& make_client);
+  ~Workers();  // Stop()
+
+  void Dispatch(int slot, Job job);
+  // Waits until at least one completion is queued or `until` passes; returns all queued.
+  std::vector<Done> WaitCompletions(std::chrono::steady_clock::time_point until);
+  int outstanding() const { return outstanding_; }
+  // Asks every worker to finish its current op and exit; joins them.
+  void Stop();
+
+ private:
+  struct Slot {
+    std::unique_ptr<targets::Client> client;
+    std::optional<Job> job;
+    std::thread thread;
+  };
+  void Loop(int slot);
+
+  std::mutex mu_;
+  std::condition_variable work_cv_;
+  std::condition_variable done_cv_;
+  bool stopping_ = false;
+  std::vector<std::unique_ptr<Slot>> slots_;
+  std::deque<Done> done_;
+  int outstanding_ = 0;  // generator thread only
+};
+
+}  // namespace tidemark::run
