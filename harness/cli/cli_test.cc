@@ -14,14 +14,14 @@
 namespace tidemark::cli {
 namespace {
 
-struct Run {
+struct CliRun {
   int exit_code = -1;
   std::string output;  // stdout and stderr together
 };
 
-Run Tidemark(const std::string& args) {
+CliRun Tidemark(const std::string& args) {
   std::string cmd = std::string(TIDEMARK_BIN) + " " + args + " 2>&1";
-  Run r;
+  CliRun r;
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return r;
   std::array<char, 4096> buf;
@@ -37,13 +37,13 @@ std::string Example(const std::string& name) {
 }
 
 TEST(CheckCommandTest, ValidExampleExitsZero) {
-  Run r = Tidemark("check " + Example("register-valid.jsonl"));
+  CliRun r = Tidemark("check " + Example("register-valid.jsonl"));
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("valid"), std::string::npos) << r.output;
 }
 
 TEST(CheckCommandTest, StaleReadExampleExitsOneAndNamesTheKey) {
-  Run r = Tidemark("check " + Example("register-stale-read.jsonl"));
+  CliRun r = Tidemark("check " + Example("register-stale-read.jsonl"));
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("invalid"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("k1"), std::string::npos) << r.output;
@@ -51,7 +51,7 @@ TEST(CheckCommandTest, StaleReadExampleExitsOneAndNamesTheKey) {
 
 TEST(CheckCommandTest, LogExamplesGetTheirVerdicts) {
   EXPECT_EQ(Tidemark("check " + Example("log-valid.jsonl")).exit_code, 0);
-  Run r = Tidemark("check " + Example("log-lost-write.jsonl"));
+  CliRun r = Tidemark("check " + Example("log-lost-write.jsonl"));
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("lost-write"), std::string::npos) << r.output;
 }
@@ -59,7 +59,7 @@ TEST(CheckCommandTest, LogExamplesGetTheirVerdicts) {
 TEST(CheckCommandTest, WritesResultsJson) {
   auto path = std::filesystem::temp_directory_path() / "tidemark_cli_test_results.json";
   std::filesystem::remove(path);
-  Run r = Tidemark("check " + Example("register-stale-read.jsonl") + " --results " + path.string());
+  CliRun r = Tidemark("check " + Example("register-stale-read.jsonl") + " --results " + path.string());
   EXPECT_EQ(r.exit_code, 1) << r.output;
   std::ifstream f(path);
   auto doc = nlohmann::json::parse(f, nullptr, false);
@@ -72,7 +72,7 @@ TEST(CheckCommandTest, WritesResultsJson) {
 TEST(CheckCommandTest, BadUsageExits254) {
   EXPECT_EQ(Tidemark("check").exit_code, 254);
   EXPECT_EQ(Tidemark("check " + Example("log-valid.jsonl") + " --no-such-flag").exit_code, 254);
-  Run r = Tidemark("check " + Example("log-valid.jsonl") + " --format yaml");
+  CliRun r = Tidemark("check " + Example("log-valid.jsonl") + " --format yaml");
   EXPECT_EQ(r.exit_code, 254);
   EXPECT_NE(r.output.find("--format"), std::string::npos) << r.output;
   EXPECT_EQ(Tidemark("frobnicate").exit_code, 254);
@@ -87,14 +87,14 @@ TEST(CheckCommandTest, MalformedInputExits255WithFileAndLine) {
     f << R"({"index":1,"time":2,"process":0,"type":"ok","f":"write",)"
       << "\n";
   }
-  Run r = Tidemark("check " + path.string() + " --format jsonl");
+  CliRun r = Tidemark("check " + path.string() + " --format jsonl");
   EXPECT_EQ(r.exit_code, 255) << r.output;
   EXPECT_NE(r.output.find(path.filename().string() + ":2"), std::string::npos) << r.output;
   std::filesystem::remove(path);
 }
 
 TEST(CheckCommandTest, HelpTeachesWithExamplesAndExitCodes) {
-  Run r = Tidemark("check --help");
+  CliRun r = Tidemark("check --help");
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_NE(r.output.find("Examples:"), std::string::npos);
   EXPECT_NE(r.output.find("254"), std::string::npos);
@@ -104,12 +104,12 @@ TEST(CheckCommandTest, ChecksAPublishedEtcdHistory) {
   std::string path = std::string(TIDEMARK_SHARED_DIR) + "/histories/porcupine-etcd/etcd_001.log";
   if (!std::filesystem::exists(path))
     GTEST_SKIP() << path << " not found: ../shared is only beside the repo in CI and dev machines";
-  Run r = Tidemark("check " + path);
+  CliRun r = Tidemark("check " + path);
   EXPECT_EQ(r.exit_code, 1) << r.output;  // Porcupine's tests assert etcd_001 is not linearizable
 }
 
 TEST(ExportCommandTest, ExportsJepsenEdn) {
-  Run r = Tidemark("export " + Example("register-valid.jsonl") + " --to jepsen-edn");
+  CliRun r = Tidemark("export " + Example("register-valid.jsonl") + " --to jepsen-edn");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find(":type :invoke"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find(":process :nemesis"), std::string::npos) << r.output;
