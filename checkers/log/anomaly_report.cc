@@ -12,7 +12,7 @@ using nlohmann::json;
 std::string Secs(int64_t ns) {
   if (ns == history::kNever) return "never";
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%.2f s", static_cast<double>(ns) / 1e9);
+  std::snprintf(buf, sizeof buf, "%.3f s", static_cast<double>(ns) / 1e9);
   return buf;
 }
 

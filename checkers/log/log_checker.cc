@@ -273,7 +273,7 @@ class Analysis {
   std::vector<int32_t> ok_appends_;
   StaticStab all_stab_, final_stab_;
   std::vector<int32_t> finals_;        // final reads by call time
-  std::vector<int32_t> final_suffix_;  // longest final read among finals_[i..]
+  std::vector<int32_t> final_suffix_;  // highest-HWM final read among finals_[i..]
   int64_t final_end_ = -1;             // highest HWM of a final read
   bool unseen_confirmed_ = false;      // an unseen append has a final read after its ack
 };
@@ -569,8 +569,8 @@ void Analysis::LostAndUnseen() {
       const ReadRec& f = Read(in.c);
       ex.ops.push_back(f.op);
       ex.explanation = AckText(a) + "; the final log ends before it: " + ReadText(f) +
-                       ", the longest final read, so offset " + std::to_string(a.offset) +
-                       " is no longer committed anywhere a final read looked.";
+                       ", the final read with the highest HWM, so offset " +
+                       std::to_string(a.offset) + " is no longer committed on any node.";
       return ex;
     }
     // Witness: a later read holding another value there (the strongest evidence), else the
@@ -592,7 +592,8 @@ void Analysis::LostAndUnseen() {
     if (best >= 0) {
       const ReadRec& r = Read(best);
       ex.ops.push_back(r.op);
-      ex.explanation = AckText(a) + "; " + ReadText(r) + " and " + HoldsText(r, a.offset) + ".";
+      ex.explanation = AckText(a) + "; " + ReadText(r) + " and " + HoldsText(r, a.offset) +
+                       ", so the acknowledged write is gone from the committed log.";
     } else {
       ex.explanation = AckText(a) + "; a later read covers that offset without it.";
     }
@@ -608,7 +609,7 @@ void Analysis::LostAndUnseen() {
       const ReadRec& f = Read(in.c);
       ex.ops.push_back(f.op);
       ex.explanation += ", and the final log ends before its offset: " + ReadText(f) +
-                        ", the longest final read. The write is lost.";
+                        ", the final read with the highest HWM. The write is lost.";
     } else {
       ex.explanation +=
           " and no read that began after the ack covered offset " + std::to_string(a.offset) +
