@@ -305,7 +305,7 @@ void Analysis::AckAboveHwm() {
 void Analysis::PhantomAndAborted() {
   std::vector<Instance> phantom, aborted;
   // vid -> instance index (+1) in phantom or aborted; 0 = none yet.
-  std::vector<int64_t> seen(l_.values.size(), 0);
+  std::vector<int64_t> seen_phantom(l_.values.size(), 0), seen_aborted(l_.values.size(), 0);
   for (size_t ri = 0; ri < l_.reads.size(); ++ri) {
     const ReadRec& r = l_.reads[ri];
     for (uint32_t k = r.begin; k < r.end; ++k) {
@@ -321,7 +321,7 @@ void Analysis::PhantomAndAborted() {
       }
       if (kind < 0) continue;
       auto& list = kind == 2 ? aborted : phantom;
-      int64_t& idx = seen[static_cast<size_t>(e.vid)];
+      int64_t& idx = (kind == 2 ? seen_aborted : seen_phantom)[static_cast<size_t>(e.vid)];
       if (idx > 0) {
         ++list[static_cast<size_t>(idx - 1)].count;
         continue;

@@ -238,6 +238,20 @@ TEST(LogPrefixTest, PhantomReadOfAValueBeforeItWasAppended) {
   EXPECT_EQ(ExampleOps(r, "phantom-read"), IdsAt(h.Ops(), {1, 3}));
 }
 
+TEST(LogPrefixTest, ValueReadBeforeItsFailedAppendIsPhantomThenAborted) {
+  LogHistory h;
+  h.Read(1, 0, 1, 1, {{0, "x"}}, 1, 2);  // before any append of x
+  h.AppendFail(0, "x", 3, 4);
+  h.Read(1, 0, 1, 1, {{0, "x"}}, 5, 6);
+  h.Read(2, 0, 1, 1, {{0, "x"}}, 7, 8);
+  auto r = h.Check();
+  EXPECT_EQ(Names(r), (V{"aborted-read", "phantom-read"})) << Dump(r);
+  EXPECT_EQ(AnomalyCount(r, "phantom-read"), 1);
+  EXPECT_EQ(AnomalyCount(r, "aborted-read"), 1);
+  EXPECT_EQ(ExampleOps(r, "aborted-read"), IdsAt(h.Ops(), {3, 5}));
+  EXPECT_EQ(r.details["anomalies"]["aborted-read"]["examples"][0]["occurrences"], 2);
+}
+
 TEST(LogPrefixTest, DirtyReadAboveTheReadsOwnHwm) {
   LogHistory h;
   h.AppendOk(0, "a", 0, 1, 1, 2).AppendOk(1, "b", 1, 2, 3, 9);
