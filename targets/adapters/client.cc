@@ -1,5 +1,7 @@
 #include "targets/adapters/client.h"
 
+#include <algorithm>
+
 #include "targets/adapters/curl_post.h"
 #include "targets/adapters/tidelog_http.h"
 
@@ -15,7 +17,9 @@ constexpr int kMaxPages = 1000;
 class TidelogHttpClient : public Client {
  public:
   TidelogHttpClient(ClientOptions opts, std::unique_ptr<CurlPoster> poster)
-      : opts_(std::move(opts)), poster_(std::move(poster)) {}
+      : opts_(std::move(opts)), poster_(std::move(poster)) {
+    opts_.connect_timeout_ms = std::min(opts_.connect_timeout_ms, opts_.timeout_ms);
+  }
 
   Completion Invoke(const OpRequest& op, const std::string& node_name,
                     const std::string& base_url) override {

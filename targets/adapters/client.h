@@ -46,8 +46,8 @@ struct ClientOptions {
   // after sending is kInfo for a mutating op. Should exceed the target's own commit timeout
   // (tidelog: 2000 ms) so that the server's definite answers are seen.
   int timeout_ms = 5000;
-  // Limit for establishing the TCP connection, ms (<= timeout_ms). Expiry is kFail: nothing
-  // was sent.
+  // Limit for establishing the TCP connection, ms (capped at timeout_ms). Expiry is kFail:
+  // nothing was sent.
   int connect_timeout_ms = 1000;
   // Sent with every mutating request together with a per-Client sequence number (1, 2, ...),
   // so the target can recognise a duplicate delivery. Required, non-empty, unique within the
