@@ -33,47 +33,120 @@ std::string OpLine(const Op& op) {
   return s.str();
 }
 
-bool StillInvalid(const Model& model, const std::vector<PartitionOp>& ops,
-                  const SearchBudget& budget) {
-  return SearchPartition(model, ops, budget).outcome == SearchOutcome::kViolation;
-}
+// Weakening passes over one partition. Every op has a mode: completed (in the core), optional
+// (may or may not take effect, any time after its call) or dropped (a weakened read). Initially
+// ok ops are completed and crashed ops optional. A weakening (read -> dropped, update ->
+// optional) is kept only when the whole partition, with every mode applied, is re-checked
+// invalid; so at any time "the core as completed, the other updates optional" is a verified
+// counterexample. Checks get a time slice: one that runs out of it counts as a rejection (the
+// core may then not be minimal).
+class Shrinker {
+ public:
+  enum Mode : char { kCompleted, kOptional, kDropped };
 
-// Greedy chunked weakening (complement-only delta debugging). `keep` indexes part.search_ops and
-// holds the completed ops still in the core; returns false when the budget ran out (the core is
-// then valid but maybe not minimal).
-bool Shrink(const Model& model, const std::vector<PartitionOp>& all, const SearchBudget& budget,
-            std::vector<int>* keep) {
-  auto build = [&](size_t lo, size_t hi) {
+  Shrinker(const Model& model, const std::vector<PartitionOp>& all, const SearchBudget& budget)
+      : model_(model), all_(all), budget_(budget), mode_(all.size()) {
+    for (size_t i = 0; i < all.size(); ++i) mode_[i] = all[i].op.ok ? kCompleted : kOptional;
+  }
+
+  const std::vector<Mode>& modes() const { return mode_; }
+  bool minimal() const { return !cut_ && !exhausted_; }
+
+  // Weakens the ops in `which` together. 1: accepted, 0: rejected, -1: budget exhausted.
+  int TryWeaken(const std::vector<int>& which, std::chrono::steady_clock::duration slice) {
+    auto now = std::chrono::steady_clock::now();
+    if (now >= budget_.deadline) {
+      exhausted_ = true;
+      return -1;
+    }
+    std::vector<Mode> trial = mode_;
+    for (int i : which) trial[i] = all_[i].op.observer ? kDropped : kOptional;
+    SearchBudget b = budget_;
+    bool sliced = now + slice < budget_.deadline;
+    if (sliced) b.deadline = now + slice;
+    SearchOutcome o = SearchPartition(model_, Build(trial), b).outcome;
+    if (o == SearchOutcome::kViolation) {
+      mode_.swap(trial);
+      return 1;
+    }
+    if (o == SearchOutcome::kLinearizable) return 0;
+    if (o == SearchOutcome::kTimeout && sliced) {
+      cut_ = true;
+      return 0;
+    }
+    exhausted_ = true;
+    return -1;
+  }
+
+  // Weakens everything called after `t` at once: cheap to check, since such ops can never be
+  // candidates before every completed op called earlier is placed.
+  void WeakenCalledAfter(int64_t t) {
+    std::vector<int> which;
+    for (size_t i = 0; i < all_.size(); ++i) {
+      if (mode_[i] == kCompleted && all_[i].call_ns > t) which.push_back(static_cast<int>(i));
+    }
+    if (!which.empty()) TryWeaken(which, std::chrono::hours(1));
+  }
+
+  // Updates one at a time, latest first (the reads still prune those searches), then reads in
+  // halving chunks; twice at most.
+  void Run() {
+    const auto slice = std::chrono::milliseconds(200);
+    for (int round = 0; round < 2; ++round) {
+      bool changed = false;
+      for (size_t i = all_.size(); i-- > 0;) {
+        if (mode_[i] != kCompleted || all_[i].op.observer) continue;
+        int r = TryWeaken({static_cast<int>(i)}, slice);
+        if (r < 0) return;
+        changed = changed || r > 0;
+      }
+      std::vector<int> reads;
+      for (size_t i = 0; i < all_.size(); ++i) {
+        if (mode_[i] == kCompleted && all_[i].op.observer) reads.push_back(static_cast<int>(i));
+      }
+      for (size_t chunk = std::max<size_t>(1, reads.size() / 2);; chunk /= 2) {
+        for (size_t lo = 0; lo < reads.size();) {
+          size_t hi = std::min(reads.size(), lo + chunk);
+          std::vector<int> which(reads.begin() + static_cast<long>(lo),
+                                 reads.begin() + static_cast<long>(hi));
+          int r = TryWeaken(which, slice);
+          if (r < 0) return;
+          if (r > 0) {
+            changed = true;
+            reads.erase(reads.begin() + static_cast<long>(lo),
+                        reads.begin() + static_cast<long>(hi));
+          } else {
+            lo = hi;
+          }
+        }
+        if (chunk <= 1) break;
+      }
+      if (!changed) break;
+    }
+  }
+
+  std::vector<PartitionOp> Build(const std::vector<Mode>& modes) const {
     std::vector<PartitionOp> h;
-    for (size_t i = 0; i < keep->size(); ++i) {
-      PartitionOp p = all[(*keep)[i]];
-      if (i >= lo && i < hi) {
-        if (p.op.observer) continue;  // weakening a read: drop it
-        p.op.ok = false;              // weakening an update: it may or may not happen
+    for (size_t i = 0; i < all_.size(); ++i) {
+      if (modes[i] == kDropped) continue;
+      PartitionOp p = all_[i];
+      if (modes[i] == kOptional) {
+        p.op.ok = false;
         p.return_ns = history::kNever;
       }
       h.push_back(std::move(p));
     }
     return h;
-  };
-  size_t chunk = std::max<size_t>(1, keep->size() / 2);
-  while (true) {
-    for (size_t lo = 0; lo < keep->size();) {
-      if (std::chrono::steady_clock::now() >= budget.deadline) return false;
-      size_t hi = std::min(keep->size(), lo + chunk);
-      SearchResult r = SearchPartition(model, build(lo, hi), budget);
-      if (r.outcome == SearchOutcome::kViolation) {
-        keep->erase(keep->begin() + static_cast<long>(lo), keep->begin() + static_cast<long>(hi));
-      } else if (r.outcome != SearchOutcome::kLinearizable) {
-        return false;
-      } else {
-        lo = hi;
-      }
-    }
-    if (chunk == 1) return true;
-    chunk = std::max<size_t>(1, chunk / 2);
   }
-}
+
+ private:
+  const Model& model_;
+  const std::vector<PartitionOp>& all_;
+  SearchBudget budget_;
+  std::vector<Mode> mode_;
+  bool cut_ = false;        // some check ran out of its slice
+  bool exhausted_ = false;  // the explanation budget ran out
+};
 
 }  // namespace
 
@@ -129,47 +202,47 @@ void ExplainViolation(const Model& model, const PartitionInput& part, const Sear
   }
 
   if (shrink) {
-    std::vector<int> keep;
-    for (int i = 0; i < static_cast<int>(sops.size()); ++i) {
-      if (sops[i].op.ok) keep.push_back(i);  // crashed ops go first: optional ops only help
+    Shrinker shrinker(model, sops, budget);
+    if (fr.must >= 0) shrinker.WeakenCalledAfter(sops[fr.must].return_ns);
+    shrinker.Run();
+    std::vector<int> keep, context;  // indices into sops
+    for (size_t i = 0; i < sops.size(); ++i) {
+      if (shrinker.modes()[i] == Shrinker::kCompleted) keep.push_back(static_cast<int>(i));
+      if (shrinker.modes()[i] == Shrinker::kOptional) context.push_back(static_cast<int>(i));
     }
-    std::vector<PartitionOp> start;
-    for (int i : keep) start.push_back(sops[i]);
-    bool verified = StillInvalid(model, start, budget);
-    bool minimal = verified && Shrink(model, sops, budget, &keep);
-    std::vector<PartitionOp> core_ops;
-    nlohmann::json core = nlohmann::json::array();
-    for (int i : keep) {
-      core_ops.push_back(sops[i]);
-      core.push_back(OpJson(*part.ops[i]));
-    }
+    nlohmann::json core = nlohmann::json::array(), ctx = nlohmann::json::array();
+    for (int i : keep) core.push_back(OpJson(*part.ops[i]));
+    for (int i : context) ctx.push_back(part.ops[i]->id);
     d["core"] = core;
-    d["core_verified"] = verified;
-    d["core_minimal"] = minimal;
-    if (verified) {
-      text << "\nCounterexample core (" << keep.size()
-           << " completed ops, not linearizable on their own" << (minimal ? "" : "; not minimal")
-           << "):\n";
-      for (int i : keep) {
-        const Op& op = *part.ops[i];
-        text << "  " << OpLine(op) << " t=[" << op.call_ns << ", " << op.return_ns << "] ns\n";
+    d["core_context"] = ctx;
+    d["core_verified"] = true;  // every accepted weakening was re-checked invalid
+    d["core_minimal"] = shrinker.minimal();
+    text << "\nCounterexample core: these " << keep.size()
+         << " completed ops cannot be linearized even if every other update of this key ("
+         << context.size() << " ops) took effect at any time after its call, or never"
+         << (shrinker.minimal() ? "" : " (the core may not be minimal: budget ran out)") << ":\n";
+    for (int i : keep) {
+      const Op& op = *part.ops[i];
+      text << "  " << OpLine(op) << " t=[" << op.call_ns << ", " << op.return_ns << "] ns\n";
+    }
+    std::vector<PartitionOp> weak = shrinker.Build(shrinker.modes());
+    std::vector<int> weak_to_sops;
+    for (size_t i = 0; i < sops.size(); ++i) {
+      if (shrinker.modes()[i] != Shrinker::kDropped) weak_to_sops.push_back(static_cast<int>(i));
+    }
+    SearchResult cr = SearchPartition(model, weak, budget);
+    if (cr.outcome == SearchOutcome::kViolation) {
+      Frontier cf = AnalyzeFrontier(model, weak, cr.deepest);
+      text << "At best, after";
+      if (cr.deepest.empty()) text << " nothing";
+      for (int j : cr.deepest) text << " op " << part.ops[weak_to_sops[j]]->id;
+      text << " the state is " << model.DescribeState(cf.state);
+      if (cf.must >= 0) {
+        std::string could = model.CouldReturn(cf.state, weak[cf.must].op);
+        text << ", and op " << part.ops[weak_to_sops[cf.must]]->id << " must come next, but "
+             << (could.empty() ? "it cannot take effect there" : could);
       }
-      SearchResult cr = SearchPartition(model, core_ops, budget);
-      if (cr.outcome == SearchOutcome::kViolation) {
-        Frontier cf = AnalyzeFrontier(model, core_ops, cr.deepest);
-        text << "In the core, after";
-        if (cr.deepest.empty()) text << " nothing";
-        for (int j : cr.deepest) text << " op " << part.ops[keep[j]]->id;
-        text << " the state is " << model.DescribeState(cf.state) << ", and ";
-        if (cf.must >= 0) {
-          text << "op " << part.ops[keep[cf.must]]->id << " must come next, but "
-               << model.CouldReturn(cf.state, core_ops[cf.must].op) << ".\n";
-        } else {
-          text << "nothing can come next.\n";
-        }
-      }
-    } else {
-      text << "\n(No core: re-checking the completed ops alone ran out of budget.)\n";
+      text << ".\n";
     }
   }
   out->explanation = text.str();

@@ -180,9 +180,15 @@ TEST(LinearizabilityRandomTest, AgreesWithBruteForceOracle) {
           << Dump(g) << r.explanation;
       if (!expect) {
         ASSERT_TRUE(r.details["core_verified"].get<bool>()) << "seed " << seed << " it " << iter;
-        // The core alone (completed ops only) must itself be invalid per the oracle.
+        // The core as completed, its context as crashed, everything else gone: the oracle must
+        // agree that this is not linearizable.
         std::vector<GOp> core;
         for (const auto& c : r.details["core"]) core.push_back(g[c["op"].get<size_t>()]);
+        for (const auto& c : r.details["core_context"]) {
+          GOp w = g[c.get<size_t>()];
+          w.status = EventType::kInfo;
+          core.push_back(w);
+        }
         ASSERT_FALSE(OracleValid(core)) << "seed " << seed << " iteration " << iter << "\n"
                                         << Dump(g) << r.explanation;
       }

@@ -28,7 +28,8 @@ namespace {
 constexpr int64_t kInf = std::numeric_limits<int64_t>::max();
 constexpr int32_t kUnknownTrans = -2;
 constexpr int32_t kIllegal = -1;
-constexpr size_t kDenseCapEntries = size_t{1} << 23;  // 32 MiB of int32 transitions
+constexpr size_t kDenseCapEntries = size_t{1} << 20;  // 4 MiB of int32 transitions
+constexpr size_t kDenseMaxWidth = 256;                // states per op row
 
 uint64_t SplitMix(uint64_t x) {
   x += 0x9E3779B97F4A7C15ull;
@@ -145,7 +146,8 @@ class Transitions {
   // when that would exceed kDenseCapEntries.
   void SetWidth(size_t w) {
     size_t n = ops_.size();
-    if (n * w > kDenseCapEntries || !Charge(budget_, static_cast<int64_t>(n * (w - width_) * 4))) {
+    if (n * w > kDenseCapEntries || w > kDenseMaxWidth ||
+        !Charge(budget_, static_cast<int64_t>(n * (w - width_) * 4))) {
       for (size_t op = 0; op < n; ++op) {
         for (size_t s = 0; s < width_; ++s) {
           int32_t t = table_[op * width_ + s];

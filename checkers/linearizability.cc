@@ -135,6 +135,9 @@ CheckResult CheckLinearizability(const std::vector<Op>& ops, const Linearizabili
     cancel.store(false);
     SearchBudget explain_budget = budget;
     explain_budget.cancel = nullptr;
+    explain_budget.deadline = std::min(
+        deadline, Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                     std::chrono::duration<double>(opts.explain_timeout_s)));
     ExplainViolation(*model, parts[static_cast<size_t>(violated)],
                      results[static_cast<size_t>(violated)], explain_budget, opts.explain, &res);
   } else if (!unknown_keys.empty()) {

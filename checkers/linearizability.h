@@ -34,7 +34,8 @@ struct LinearizabilityOptions {
   size_t memory_limit_bytes = size_t{1} << 30;  // search tables, all keys together
   int threads = 0;                              // 0 = hardware concurrency
   bool partition_by_key = true;                 // check each Op::key on its own
-  bool explain = true;  // on invalid: shrink to a core and explain (bounded by the budget)
+  bool explain = true;                          // on invalid: shrink to a core and explain
+  double explain_timeout_s = 10;  // extra budget for shrinking the core (within timeout_s)
 };
 
 // Checks `ops` (as PairOps returns them; Op::id is used to name ops in the result).
