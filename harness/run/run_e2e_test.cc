@@ -1,0 +1,168 @@
+// End-to-end tests of `tidemark run`: real tidelog processes on loopback, the real binary.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace {
+namespace fs = std::filesystem;
+
+struct CliRun {
+  int exit_code = -1;
+  std::string output;
+};
+
+CliRun Tidemark(const std::string& args) {
+  std::string cmd = std::string(TIDEMARK_BIN) + " " + args + " 2>&1";
+  CliRun r;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return r;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
+  int status = pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+nlohmann::json ReadJson(const fs::path& p) {
+  std::ifstream f(p);
+  return nlohmann::json::parse(f, nullptr, false);
+}
+
+// No tidelog process of this test's store may survive the run.
+int SurvivingNodes(const std::string& store) {
+  int n = 0;
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    std::ifstream f(e.path() / "cmdline");
+    std::string cmdline;
+    std::getline(f, cmdline, '\0');
+    std::string rest((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    if (cmdline.find("tidelog") != std::string::npos && rest.find(store) != std::string::npos) ++n;
+  }
+  return n;
+}
+
+class RunE2ETest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = (fs::temp_directory_path() /
+              ("tidemark_run_e2e_" + std::to_string(getpid()) + "_" +
+               ::testing::UnitTest::GetInstance()->current_test_info()->name()))
+                 .string();
+    fs::remove_all(store_);
+  }
+  void TearDown() override {
+    EXPECT_EQ(SurvivingNodes(store_), 0) << "tidelog nodes left running";
+    if (!HasFailure()) fs::remove_all(store_);
+  }
+  std::string store_;
+};
+
+TEST_F(RunE2ETest, LogWorkloadRunsChecksAndStoresEverything) {
+  CliRun r = Tidemark(
+      "run --workload log --time-limit 4 --rate 100 --concurrency 4 --seed 7 "
+      "--store " +
+      store_);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output.rfind("seed: 7", 0), 0u) << "the seed must be printed first:\n" << r.output;
+  EXPECT_NE(r.output.find("verdict: valid"), std::string::npos) << r.output;
+  fs::path run = fs::canonical(fs::path(store_) / "latest");
+  EXPECT_EQ(fs::canonical(fs::path(store_) / "tidelog-log-none" / "latest"), run);
+  for (const char* f :
+       {"test.json", "history.jsonl", "results.json", "nodes/n1/stderr.log", "nodes/n3/dump.json"})
+    EXPECT_TRUE(fs::exists(run / f)) << f;
+  nlohmann::json test = ReadJson(run / "test.json");
+  EXPECT_EQ(test["seed"], 7);
+  EXPECT_NE(test["repeat"].get<std::string>().find("--seed 7"), std::string::npos);
+  EXPECT_EQ(test["nodes"].size(), 3u);
+  nlohmann::json results = ReadJson(run / "results.json");
+  EXPECT_EQ(results["verdict"], "valid");
+  EXPECT_GT(results["counts"]["ok"].get<int>(), 50);
+  std::vector<std::string> checkers;
+  for (const auto& c : results["checkers"]) checkers.push_back(c["checker"]);
+  EXPECT_EQ(checkers, (std::vector<std::string>{"log-prefix", "log-replicas"}));
+  // The recorded history checks offline to the same verdict.
+  CliRun again = Tidemark("check " + (run / "history.jsonl").string());
+  EXPECT_EQ(again.exit_code, 0) << again.output;
+}
+
+TEST_F(RunE2ETest, RegisterWorkloadIsLinearizable) {
+  CliRun r = Tidemark(
+      "run --workload register --time-limit 4 --rate 150 --concurrency 6 "
+      "--seed 11 --store " +
+      store_);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  nlohmann::json results = ReadJson(fs::path(store_) / "latest" / "results.json");
+  EXPECT_EQ(results["checkers"][0]["checker"], "linearizability");
+  EXPECT_EQ(results["verdict"], "valid");
+}
+
+TEST_F(RunE2ETest, NodeThatCannotStartIsAClearHarnessError) {
+  fs::create_directories(store_);
+  std::string desc = store_ + "/broken.json";
+  {
+    std::ofstream f(desc);
+    f << R"({"name":"broken","adapter":"tidelog-http",
+             "start":{"argv":["/bin/sh","-c","echo cannot open data dir >&2; exit 3","{node}"]},
+             "ready":{"timeout_s":5}})";
+  }
+  CliRun r = Tidemark("run --target " + desc + " --time-limit 2 --store " + store_);
+  EXPECT_EQ(r.exit_code, 255) << r.output;
+  EXPECT_NE(r.output.find("exited during start-up (exit 3)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("cannot open data dir"), std::string::npos) << r.output;
+}
+
+TEST_F(RunE2ETest, BadUsageExits254) {
+  EXPECT_EQ(Tidemark("run --workload bank --store " + store_).exit_code, 254);
+  EXPECT_EQ(Tidemark("run --nodes 0 --store " + store_).exit_code, 254);
+  CliRun r = Tidemark("run --target nosuch --store " + store_);
+  EXPECT_EQ(r.exit_code, 255) << r.output;
+  EXPECT_NE(r.output.find("no target descriptor 'nosuch'"), std::string::npos) << r.output;
+}
+
+TEST_F(RunE2ETest, SigintTearsDownAndKeepsTheHistory) {
+  fs::create_directories(store_);
+  std::string out = store_ + "/out.txt";
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    freopen(out.c_str(), "w", stdout);
+    freopen(out.c_str(), "a", stderr);
+    execl(TIDEMARK_BIN, TIDEMARK_BIN, "run", "--time-limit", "60", "--store", store_.c_str(),
+          "--seed", "5", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // Wait until the main phase is recording, then interrupt.
+  fs::path history;
+  for (int i = 0; i < 300; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    for (auto& e : fs::recursive_directory_iterator(store_))
+      if (e.path().filename() == "history.jsonl" && fs::file_size(e.path()) > 2000)
+        history = e.path();
+    if (!history.empty()) break;
+  }
+  ASSERT_FALSE(history.empty()) << "the run never started recording";
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  nlohmann::json results = ReadJson(history.parent_path() / "results.json");
+  EXPECT_EQ(results["interrupted"], true);
+  EXPECT_NE(results["verdict"], "valid");  // an interrupted run proves nothing
+  CliRun again = Tidemark("check " + history.string() + " --quiet");
+  EXPECT_NE(again.exit_code, 255) << "the history left behind must be readable: " << again.output;
+}
+
+}  // namespace
