@@ -58,9 +58,10 @@ Status Cluster::Prepare() {
     NodeState n;
     n.address.name = "n" + std::to_string(i + 1);
     n.address.index = i + 1;
-    n.address.host = opts_.host;
+    n.address.host = opts_.host_of ? opts_.host_of(i) : opts_.host;
     for (const std::string& port_name : opts_.descriptor.ports) {
-      auto port = FreePort(opts_.host, used);
+      // Inside a network namespace the address is not bindable here; pick the port on loopback.
+      auto port = FreePort(opts_.host_of ? "127.0.0.1" : opts_.host, used);
       if (!port.ok()) return port.error();
       used.push_back(*port);
       n.address.ports[port_name] = *port;

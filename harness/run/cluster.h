@@ -46,6 +46,8 @@ struct ClusterOptions {
   std::string bin_dir;  // where tidemark's binary lives ({bin_dir} in templates)
   std::vector<std::string> bugs;
   std::string host = "127.0.0.1";
+  // Per-node host (a network namespace's address); overrides `host` when set.
+  std::function<std::string(int node)> host_of;
 };
 
 class Cluster {
