@@ -88,40 +88,45 @@ class Shrinker {
     if (!which.empty()) TryWeaken(which, std::chrono::hours(1));
   }
 
-  // Updates one at a time, latest first (the reads still prune those searches), then reads in
-  // halving chunks; twice at most.
+  // Updates (latest first: the reads still prune those searches), then reads, each in halving
+  // chunks down to single ops; twice at most.
   void Run() {
-    const auto slice = std::chrono::milliseconds(200);
     for (int round = 0; round < 2; ++round) {
       bool changed = false;
-      for (size_t i = all_.size(); i-- > 0;) {
-        if (mode_[i] != kCompleted || all_[i].op.observer) continue;
-        int r = TryWeaken({static_cast<int>(i)}, slice);
+      for (bool reads : {false, true}) {
+        std::vector<int> list;
+        for (size_t i = all_.size(); i-- > 0;) {
+          if (mode_[i] == kCompleted && all_[i].op.observer == reads) {
+            list.push_back(static_cast<int>(i));
+          }
+        }
+        int r = Chunked(&list);
         if (r < 0) return;
         changed = changed || r > 0;
       }
-      std::vector<int> reads;
-      for (size_t i = 0; i < all_.size(); ++i) {
-        if (mode_[i] == kCompleted && all_[i].op.observer) reads.push_back(static_cast<int>(i));
-      }
-      for (size_t chunk = std::max<size_t>(1, reads.size() / 2);; chunk /= 2) {
-        for (size_t lo = 0; lo < reads.size();) {
-          size_t hi = std::min(reads.size(), lo + chunk);
-          std::vector<int> which(reads.begin() + static_cast<long>(lo),
-                                 reads.begin() + static_cast<long>(hi));
-          int r = TryWeaken(which, slice);
-          if (r < 0) return;
-          if (r > 0) {
-            changed = true;
-            reads.erase(reads.begin() + static_cast<long>(lo),
-                        reads.begin() + static_cast<long>(hi));
-          } else {
-            lo = hi;
-          }
-        }
-        if (chunk <= 1) break;
-      }
       if (!changed) break;
+    }
+  }
+
+  // -1: budget exhausted, 1: something was weakened, 0: nothing.
+  int Chunked(std::vector<int>* list) {
+    const auto slice = std::chrono::milliseconds(200);
+    bool changed = false;
+    for (size_t chunk = std::max<size_t>(1, list->size() / 2);; chunk /= 2) {
+      for (size_t lo = 0; lo < list->size();) {
+        size_t hi = std::min(list->size(), lo + chunk);
+        std::vector<int> which(list->begin() + static_cast<long>(lo),
+                               list->begin() + static_cast<long>(hi));
+        int r = TryWeaken(which, slice);
+        if (r < 0) return -1;
+        if (r > 0) {
+          changed = true;
+          list->erase(list->begin() + static_cast<long>(lo), list->begin() + static_cast<long>(hi));
+        } else {
+          lo = hi;
+        }
+      }
+      if (chunk <= 1) return changed ? 1 : 0;
     }
   }
 
