@@ -5,6 +5,13 @@
 
 namespace tidemark::tidelog {
 
+namespace {
+// Payload bytes per append message (at least one entry is always sent).
+constexpr size_t kMaxMsgBytes = 4 << 20;
+// Payload bytes in flight to one peer before the leader waits for replies.
+constexpr size_t kMaxInflightBytes = 16 << 20;
+}  // namespace
+
 const char* RoleName(Role r) {
   switch (r) {
     case Role::kFollower:
@@ -118,7 +125,7 @@ void Consensus::BecomeLeader(uint64_t now_ms) {
   role_ = Role::kLeader;
   leader_ = cfg_.id;
   votes_.clear();
-  for (auto& [id, p] : peers_) p = Peer{log_.size(), 0, 0, now_ms};
+  for (auto& [id, p] : peers_) p = Peer{log_.size(), 0, 0, now_ms, std::nullopt};
   if (!cfg_.bugs.commit_old_generation) {
     Entry noop;
     noop.index = log_.size();
@@ -144,7 +151,18 @@ bool Consensus::CanServe() const {
   return hwm_ > 0 && log_[hwm_ - 1].generation == hs_.generation;
 }
 
-void Consensus::SendAppend(const std::string& peer) {
+bool Consensus::WindowFull(const Peer& p) const {
+  if (p.next <= p.match) return false;
+  if (p.next - p.match >= 4 * cfg_.max_entries_per_msg) return true;
+  size_t bytes = 0;  // at most 4 * max_entries_per_msg iterations
+  for (uint64_t i = p.match; i < p.next && i < log_.size(); ++i) {
+    bytes += log_[i].payload.size();
+    if (bytes >= kMaxInflightBytes) return true;
+  }
+  return false;
+}
+
+void Consensus::SendAppend(const std::string& peer, bool with_entries) {
   Peer& p = peers_[peer];
   Message m;
   m.type = MsgType::kAppend;
@@ -153,33 +171,45 @@ void Consensus::SendAppend(const std::string& peer) {
   p.next = std::min<uint64_t>(p.next, log_.size());
   m.prev_end = p.next;
   m.prev_gen = p.next == 0 ? 0 : log_[p.next - 1].generation;
-  uint64_t end = std::min<uint64_t>(log_.size(), p.next + cfg_.max_entries_per_msg);
-  for (uint64_t i = p.next; i < end; ++i) m.entries.push_back(log_[i]);
+  uint64_t end =
+      with_entries ? std::min<uint64_t>(log_.size(), p.next + cfg_.max_entries_per_msg) : p.next;
+  size_t bytes = 0;
+  for (uint64_t i = p.next; i < end && (m.entries.empty() || bytes < kMaxMsgBytes); ++i) {
+    bytes += log_[i].payload.size();
+    m.entries.push_back(log_[i]);
+  }
+  end = p.next + m.entries.size();
   m.commit = hwm_;
   m.ctx = ctx_;
-  // Pipelining: assume delivery; a rejection or a silent heartbeat period rewinds `next`.
+  // Pipelining: assume delivery. A peer link is FIFO and drops only whole suffixes (on a
+  // connection failure), so a later message being rejected is what proves a loss.
   p.next = end;
   Send(std::move(m));
 }
 
 void Consensus::BroadcastAppend() {
   for (const std::string& id : cfg_.peers) {
-    const Peer& p = peers_[id];
-    // Bound what is in flight to a lagging peer; its replies pull the rest.
-    if (p.next >= log_.size() || p.next < p.match + 4 * cfg_.max_entries_per_msg) SendAppend(id);
+    // Bound what is in flight to a peer; its replies pull the rest. An empty append still
+    // carries the HWM and the read-confirmation round.
+    SendAppend(id, !WindowFull(peers_[id]));
   }
 }
 
 void Consensus::Tick(uint64_t now_ms) {
+  // A tick long after the last event means this node's own loop was blocked (a slow fsync):
+  // the peers' messages that arrived meanwhile are still queued, so judge no one silent yet.
+  bool stalled = now_ms > now_ + cfg_.election_min_ms / 2;
   now_ = now_ms;
+  // The leader was probably stalled by the same large fsync, so give it a whole timeout.
+  if (stalled) election_deadline_ = std::max(election_deadline_, now_ms + cfg_.election_min_ms);
   if (role_ == Role::kLeader) {
     if (now_ms >= next_heartbeat_) {
       next_heartbeat_ = now_ms + cfg_.heartbeat_ms;
       for (const std::string& id : cfg_.peers) {
         Peer& p = peers_[id];
-        // No reply for a heartbeat period: what was in flight may be lost; resend from match.
-        if (now_ms >= p.last_reply_ms + cfg_.heartbeat_ms) p.next = p.match;
-        SendAppend(id);
+        // Heartbeats carry no entries: they probe at `next`, and a rejection rewinds it.
+        p.rewound_to.reset();
+        SendAppend(id, false);
       }
     }
     // With stale-leader-read the leader trusts that it leads: no read confirmation and no
@@ -306,11 +336,16 @@ void Consensus::HandleAppendReply(const Message& m, uint64_t now_ms) {
     p.next = std::max(p.next, p.match);
     MaybeAdvanceHwm();
     CheckReads();
-    if (p.next < log_.size() && p.next < p.match + 4 * cfg_.max_entries_per_msg) SendAppend(m.from);
+    if (p.next < log_.size() && !WindowFull(p)) SendAppend(m.from, true);
   } else {
-    p.next = std::max(p.match, std::min(m.match_end, p.next));
-    SendAppend(m.from);
+    uint64_t hint = std::max(p.match, std::min(m.match_end, p.next));
     CheckReads();
+    // Every message in flight behind a lost one is rejected with the same hint: resend once
+    // (again after the next heartbeat if the resend is lost too).
+    if (p.rewound_to == hint) return;
+    p.rewound_to = hint;
+    p.next = hint;
+    SendAppend(m.from, true);
   }
 }
 

@@ -126,7 +126,9 @@ class Consensus {
   struct Peer {
     uint64_t next = 0, match = 0, acked_ctx = 0;
     uint64_t last_reply_ms = 0;
+    std::optional<uint64_t> rewound_to;  // last rejection hint acted on since the heartbeat
   };
+  bool WindowFull(const Peer& p) const;
   size_t Quorum() const { return (cfg_.peers.size() + 1) / 2 + 1; }
   uint64_t LastGen() const { return log_.empty() ? 0 : log_.back().generation; }
   void ResetElectionTimer(uint64_t now_ms);
@@ -136,7 +138,7 @@ class Consensus {
   void SetHardState(uint64_t generation, const std::string& voted_for);
   void AppendLocal(Entry e);
   void TruncateLocal(uint64_t end);
-  void SendAppend(const std::string& peer);
+  void SendAppend(const std::string& peer, bool with_entries);
   void BroadcastAppend();
   void MaybeAdvanceHwm();
   void CheckReads();

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <thread>
 
 #include "test_cluster.h"
 
@@ -143,6 +144,37 @@ TEST(TidelogE2eTest, BadRequestsGetDefinite4xxAndTheNodeSurvives) {
   HttpClient h2(c.port(0), 3000);
   r = h2.Post("/v1/log/append", {{"value", "v"}, {"client_id", "c"}, {"seq", 3}});
   EXPECT_EQ(r.status, 200) << r.body << r.error;
+}
+
+TEST(TidelogE2eTest, ValuesNearTheBodyLimitReplicate) {
+  // Concurrent near-1 MiB appends make peer batches far above the client body limit.
+  LocalCluster c(TIDELOG_BINARY, 3, BaseDir("large"),
+                 {"--commit-timeout-ms", "20000", "--election-timeout-ms", "1000..2000"});
+  ASSERT_TRUE(c.StartAll());
+  auto leader = c.WaitForLeader(10000);
+  ASSERT_TRUE(leader);
+  std::vector<std::thread> threads;
+  std::vector<int> status(4, 0);
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      HttpClient h(c.port(*leader), 30000);
+      std::string v(600 * 1000, static_cast<char>('a' + t));
+      status[static_cast<size_t>(t)] =
+          h.Post("/v1/log/append", {{"value", v}, {"client_id", "big"}, {"seq", t + 1}}).status;
+    });
+  for (auto& th : threads) th.join();
+  for (int t = 0; t < 4; ++t) EXPECT_EQ(status[static_cast<size_t>(t)], 200) << t;
+  // Every follower stores them all (its local HWM covers them).
+  for (int i = 0; i < 3; ++i) {
+    bool ok = false;
+    for (int tries = 0; tries < 50 && !ok; ++tries) {
+      HttpClient h(c.port(i), 3000);
+      HttpResult r = h.Post("/v1/log/read", {{"from", 0}, {"consistency", "local"}});
+      ok = r.status == 200 && r.body["entries"].size() == 4;
+      if (!ok) ::usleep(100000);
+    }
+    EXPECT_TRUE(ok) << c.id(i);
+  }
 }
 
 }  // namespace

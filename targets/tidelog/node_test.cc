@@ -48,19 +48,25 @@ class NodeTest : public ::testing::Test {
   // Elects n1 in a three-node cluster by hand: n2 votes, n2 stores the no-op.
   void MakeLeader(Bugs bugs = {}) {
     Make({"n2", "n3"}, bugs);
-    now_ += 1000;
-    node_->OnTick(now_);
-    node_->Process(now_);
+    TickFor(1000);
     Message vote;
     vote.type = MsgType::kVoteReply;
     vote.from = "n2";
     vote.to = "n1";
-    vote.generation = 1;
+    vote.generation = node_->core().generation();
     vote.ok = true;
     Peer(vote);
     ASSERT_EQ(node_->core().role(), Role::kLeader);
     AckUpTo(node_->core().log_end());
     ASSERT_TRUE(node_->core().CanServe());
+  }
+  // Advances the clock in 10 ms ticks, as the server does.
+  void TickFor(uint64_t ms) {
+    for (uint64_t t = 0; t < ms; t += 10) {
+      now_ += 10;
+      node_->OnTick(now_);
+      node_->Process(now_);
+    }
   }
   void AckUpTo(uint64_t end) {
     Message ack;
@@ -210,7 +216,7 @@ TEST_F(NodeTest, LinearizableReadWaitsForAHeartbeatRound) {
   ack.type = MsgType::kAppendReply;
   ack.from = "n2";
   ack.to = "n1";
-  ack.generation = 1;
+  ack.generation = node_->core().generation();
   ack.ok = true;
   ack.match_end = 1;
   ack.ctx = ctx;
@@ -222,9 +228,7 @@ TEST_F(NodeTest, LinearizableReadWaitsForAHeartbeatRound) {
 
 TEST_F(NodeTest, KvWriteCasAndReadOnASingleNode) {
   Make({});
-  now_ += 1000;
-  node_->OnTick(now_);
-  node_->Process(now_);
+  TickFor(1000);
   ASSERT_TRUE(node_->core().CanServe());
   EXPECT_EQ(Call("/v1/kv/read", R"({"key":"k"})")->body["value"], nullptr);
   EXPECT_EQ(Call("/v1/kv/write", R"({"key":"k","value":1,"client_id":"c","seq":1})")->status, 200);

@@ -28,6 +28,9 @@ uint64_t NowMs() {
 namespace {
 
 constexpr size_t kMaxBody = 1 << 20;
+constexpr uint64_t kMaxPeerBody = uint64_t{512} << 20;
+// Raw payload bytes per peer POST; JSON escaping can inflate them, hence the margin above.
+constexpr size_t kMaxPeerBatchBytes = 16 << 20;
 constexpr auto kPeerIo = std::chrono::milliseconds(1000);
 constexpr auto kClientIdle = std::chrono::seconds(300);
 
@@ -41,11 +44,21 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   void Read() {
     parser_.emplace();
-    parser_->body_limit(kMaxBody);
+    // Beast 1.74 checks a Content-Length against the limit when the header completes, and
+    // chunked bodies as they arrive: allow the peer size for the header, then narrow it.
+    parser_->body_limit(kMaxPeerBody);
     stream_.expires_after(kClientIdle);
-    http::async_read(
-        stream_, buf_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+    http::async_read_header(
+        stream_, buf_, *parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
+          if (ec) return self->OnRead(ec);
+          if (!self->parser_->get().target().starts_with("/raft/")) {
+            auto len = self->parser_->content_length();
+            if (len && *len > kMaxBody) return self->OnRead(http::error::body_limit);
+            self->parser_->body_limit(kMaxBody);
+          }
+          http::async_read(self->stream_, self->buf_, *self->parser_,
+                           [self](beast::error_code ec2, size_t) { self->OnRead(ec2); });
+        });
   }
 
   void OnRead(beast::error_code ec) {
@@ -69,10 +82,16 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     // The reply may come later (after a commit); the session stays alive through `self`.
-    node_->OnClient(
-        path, req.body(),
-        [self = shared_from_this()](int status, const json& body) { self->Write(status, body); },
-        NowMs());
+    // An exception is a bug in tidelog, never a reason to die: answer 500 (not definite).
+    try {
+      node_->OnClient(
+          path, req.body(),
+          [self = shared_from_this()](int status, const json& body) { self->Write(status, body); },
+          NowMs());
+    } catch (const std::exception& e) {
+      std::cerr << "tidelog: internal error on " << path << ": " << e.what() << "\n";
+      Write(500, node_->ErrorBody("internal", false, e.what()));
+    }
   }
 
   void Write(int status, const json& body) {
@@ -128,7 +147,9 @@ class PeerLink {
     }
     busy_ = true;
     json msgs = json::array();
-    while (!outbox_.empty() && msgs.size() < 256) {
+    size_t bytes = 0;
+    while (!outbox_.empty() && msgs.size() < 256 && (msgs.empty() || bytes < kMaxPeerBatchBytes)) {
+      for (const Entry& e : outbox_.front().entries) bytes += e.payload.size() + 64;
       msgs.push_back(MessageToJson(outbox_.front()));
       outbox_.pop_front();
     }
@@ -139,7 +160,8 @@ class PeerLink {
     req_.set(http::field::host, host_);
     req_.set(http::field::content_type, "application/json");
     req_.keep_alive(true);
-    req_.body() = json{{"from", self_id_}, {"msgs", std::move(msgs)}}.dump();
+    req_.body() = json{{"from", self_id_}, {"msgs", std::move(msgs)}}.dump(
+        -1, ' ', false, json::error_handler_t::replace);
     req_.prepare_payload();
     if (!connected_) {
       stream_.expires_after(kPeerIo);
@@ -159,6 +181,8 @@ class PeerLink {
       if (ec) return Fail();
       res_ = {};
       http::async_read(stream_, buf_, res_, [this](beast::error_code ec2, size_t) {
+        if (!ec2 && res_.result() != http::status::ok)
+          std::cerr << "tidelog: peer " << host_ << " refused a batch: " << res_.body() << "\n";
         if (ec2 || !res_.keep_alive()) return Fail();
         Pump();
       });
