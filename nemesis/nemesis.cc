@@ -1,0 +1,184 @@
+#include "nemesis/nemesis.h"
+
+namespace tidemark::nemesis {
+
+Nemesis::Nemesis(NemesisHooks hooks, NemesisOptions opts, NetBackend* net)
+    : hooks_(std::move(hooks)),
+      opts_(std::move(opts)),
+      net_(net),
+      rng_(Rng::Derive(opts_.seed, "nemesis-plan")) {}
+
+Nemesis::~Nemesis() { (void)StopAndHealAll(); }
+
+void Nemesis::Start() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (thread_.joinable() || stop_) return;
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void Nemesis::Loop() {
+  const auto t0 = std::chrono::steady_clock::now();
+  std::unique_lock<std::mutex> lock(mu_);
+  for (const Step& step : opts_.schedule) {
+    auto at = t0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                       std::chrono::duration<double>(step.at_s));
+    if (cv_.wait_until(lock, at, [&] { return stop_; })) return;
+    // Errors are recorded as events by StartLocked/StopLocked; the schedule goes on.
+    if (step.start)
+      (void)StartLocked(step.fault);
+    else
+      (void)StopLocked();
+  }
+}
+
+void Nemesis::Record(const std::string& f, nlohmann::json value) {
+  if (!hooks_.record) return;
+  history::Event e;
+  e.process = history::kNemesisProcess;
+  e.type = history::EventType::kInfo;
+  e.f = f;
+  e.value = std::move(value);
+  hooks_.record(std::move(e));
+}
+
+nlohmann::json Nemesis::Names(const std::vector<int>& nodes) const {
+  nlohmann::json a = nlohmann::json::array();
+  for (int i : nodes) a.push_back(hooks_.name ? hooks_.name(i) : "n" + std::to_string(i + 1));
+  return a;
+}
+
+Status Nemesis::StartFault(const FaultSpec& f) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return StartLocked(f);
+}
+
+Status Nemesis::StopFault() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return StopLocked();
+}
+
+Status Nemesis::StartLocked(const FaultSpec& f) {
+  if (active_) (void)StopLocked();
+  const int n = hooks_.size ? hooks_.size() : 0;
+  std::optional<int> leader = hooks_.leader ? hooks_.leader() : std::nullopt;
+  auto skip = [&](const std::string& reason) -> Status {
+    Record("skip", {{"fault", ToString(f)}, {"reason", reason}});
+    return Error{ToString(f) + ": " + reason};
+  };
+  if (f.kind == FaultKind::kPartition) {
+    if (!net_) return skip("no network backend");
+    PartitionShape shape = f.shape.value_or(PartitionShape::kOne);
+    auto plan =
+        PlanPartition(shape, f.one_way, n, leader, rng_, f.grudge ? &*f.grudge : nullptr);
+    if (!plan.ok()) return skip(plan.error().message);
+    Status s = net_->Apply(plan->grudge);
+    nlohmann::json v = {{"shape", ToString(plan->shape)},
+                        {"one_way", plan->one_way},
+                        {"grudge", GrudgeToJson(plan->grudge, hooks_.name)},
+                        {"net", net_->Name()}};
+    if (!plan->focus.empty()) v["focus"] = Names(plan->focus);
+    if (!s.ok()) v["error"] = s.error().message;
+    Record("start-partition", std::move(v));
+    active_ = Active{f, plan->grudge, {}};
+    return s;
+  }
+  ProcessTarget target = f.target.value_or(ProcessTarget::kOne);
+  std::vector<int> nodes = SelectTargets(target, n, leader, rng_);
+  if (nodes.empty())
+    return skip(n == 0 ? "no nodes" : "no leader known for target '" + std::string(ToString(target)) + "'");
+  std::vector<int> hit, missed;
+  nlohmann::json pids = nlohmann::json::object();
+  for (int i : nodes) {
+    int pid = hooks_.pid ? hooks_.pid(i) : -1;
+    bool ok = f.kind == FaultKind::kKill ? (hooks_.kill && hooks_.kill(i))
+                                         : (hooks_.pause && hooks_.pause(i));
+    (ok ? hit : missed).push_back(i);
+    if (ok && pid > 0) pids[hooks_.name ? hooks_.name(i) : std::to_string(i)] = pid;
+    if (ok) (f.kind == FaultKind::kKill ? killed_ : paused_).insert(i);
+  }
+  nlohmann::json v = {{"nodes", Names(hit)}, {"target", ToString(target)}};
+  if (!pids.empty()) v["pids"] = pids;
+  if (!missed.empty()) v["not_running"] = Names(missed);
+  Record(f.kind == FaultKind::kKill ? "kill" : "pause", std::move(v));
+  active_ = Active{f, std::nullopt, hit};
+  return OkStatus();
+}
+
+Status Nemesis::StopLocked() {
+  if (!active_) return OkStatus();
+  Active a = std::move(*active_);
+  active_.reset();
+  Status result = OkStatus();
+  if (a.fault.kind == FaultKind::kPartition) {
+    Status s = net_ ? net_->Heal() : OkStatus();
+    nlohmann::json v = {{"grudge", GrudgeToJson(a.grudge.value_or(Grudge{}), hooks_.name)}};
+    if (!s.ok()) v["error"] = s.error().message;
+    Record("stop-partition", std::move(v));
+    return s;
+  }
+  std::vector<int> done;
+  nlohmann::json errors = nlohmann::json::object();
+  for (int i : a.nodes) {
+    if (a.fault.kind == FaultKind::kKill) {
+      if (!killed_.count(i)) continue;
+      Status s = hooks_.start ? hooks_.start(i) : Status(Error{"no start hook"});
+      if (s.ok()) {
+        killed_.erase(i);
+        done.push_back(i);
+      } else {
+        errors[hooks_.name ? hooks_.name(i) : std::to_string(i)] = s.error().message;
+        if (result.ok()) result = s;
+      }
+    } else {
+      if (!paused_.count(i)) continue;
+      if (hooks_.resume) hooks_.resume(i);
+      paused_.erase(i);
+      done.push_back(i);
+    }
+  }
+  nlohmann::json v = {{"nodes", Names(done)}};
+  if (!errors.empty()) v["errors"] = errors;
+  Record(a.fault.kind == FaultKind::kKill ? "start" : "resume", std::move(v));
+  return result;
+}
+
+Status Nemesis::StopAndHealAll() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+  std::lock_guard<std::mutex> lock(mu_);
+  if (healed_) return OkStatus();
+  healed_ = true;
+  Status result = StopLocked();
+  // Anything still killed or paused (a stop that failed earlier) is restored here.
+  if (!paused_.empty()) {
+    active_ = Active{FaultSpec::Of(FaultKind::kPause), std::nullopt, {paused_.begin(), paused_.end()}};
+    Status s = StopLocked();
+    if (result.ok()) result = s;
+  }
+  if (!killed_.empty()) {
+    active_ = Active{FaultSpec::Of(FaultKind::kKill), std::nullopt, {killed_.begin(), killed_.end()}};
+    Status s = StopLocked();
+    if (result.ok()) result = s;
+  }
+  return result;
+}
+
+std::string Nemesis::ActiveFaults() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!active_) return "";
+  const Active& a = *active_;
+  std::string s = ToString(a.fault.kind);
+  if (a.fault.kind == FaultKind::kPartition) {
+    s += std::string(" ") + ToString(a.fault.shape.value_or(PartitionShape::kOne));
+    if (a.fault.one_way) s += " one-way";
+  } else {
+    for (int i : a.nodes) s += " " + (hooks_.name ? hooks_.name(i) : std::to_string(i));
+  }
+  return s;
+}
+
+}  // namespace tidemark::nemesis

@@ -1,0 +1,110 @@
+// The nemesis: runs a fault schedule against a live cluster and records every action.
+//
+// Ownership: the runner owns the cluster and the network backend; the Nemesis only calls the
+// hooks it is given (NemesisHooks) and the backend's Apply/Heal. It never tears the backend
+// down (the runner calls NetBackend::Teardown on every exit path).
+//
+// Every action is recorded through hooks.record as a nemesis event (process "nemesis", type
+// info) *after* it took effect, with what it did (docs/history-format.md "Nemesis events"):
+//   start-partition {shape, one_way, grudge, focus?}   stop-partition {grudge}
+//   kill {nodes, target, pids?}                         start {nodes, errors?}
+//   pause {nodes, target}                               resume {nodes}
+//   skip {fault, reason}   (a fault that could not be applied, e.g. no leader known)
+// A fault that failed part-way is recorded with an "error" field and still healed later.
+//
+// Threading: Start() launches one thread that sleeps until each step's time and applies it.
+// StartFault/StopFault/StopAndHealAll/ActiveFaults may be called from any thread; actions are
+// serialised by an internal mutex. The hooks are called from the nemesis thread or from the
+// caller of StopAndHealAll/StartFault/StopFault, never concurrently with each other.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "harness/history/history.h"
+#include "harness/history/result.h"
+#include "nemesis/grudge.h"
+#include "nemesis/net.h"
+#include "nemesis/schedule.h"
+
+namespace tidemark::nemesis {
+
+// Supplied by the runner. Node indices are 0-based.
+struct NemesisHooks {
+  std::function<int()> size;
+  std::function<std::string(int)> name;
+  std::function<bool(int)> kill;     // SIGKILL the node; false if it was not running
+  std::function<Status(int)> start;  // restart with the same data dir
+  std::function<bool(int)> pause;    // SIGSTOP; false if not running or already paused
+  std::function<bool(int)> resume;   // SIGCONT; false if not paused
+  std::function<std::optional<int>()> leader;   // current leader index, if known
+  std::function<void(history::Event)> record;   // records a nemesis event (fills index/time)
+  std::function<int(int)> pid;                  // optional: the node's pid (-1 if none)
+};
+
+struct NemesisOptions {
+  std::vector<Step> schedule;  // from MakeSchedule
+  uint64_t seed = 0;           // run seed: target choice uses Rng::Derive(seed, "nemesis-plan")
+};
+
+class Nemesis {
+ public:
+  // `net` may be null when the schedule holds no partition (a partition step then records a
+  // skip). It must outlive the Nemesis.
+  Nemesis(NemesisHooks hooks, NemesisOptions opts, NetBackend* net);
+  ~Nemesis();  // StopAndHealAll()
+  Nemesis(const Nemesis&) = delete;
+  Nemesis& operator=(const Nemesis&) = delete;
+
+  // Starts the schedule thread; step times count from now. At most once.
+  void Start();
+
+  // Stops the schedule thread (an action in progress completes first), then heals everything
+  // this nemesis did: removes the partition, resumes paused nodes, restarts killed ones — each
+  // action recorded. Idempotent. Returns the first error (healing continues past errors).
+  Status StopAndHealAll();
+
+  // Applies one fault now (synchronously): for tests and named schedules. If a fault is already
+  // active it is stopped first. Errors mean the fault could not be applied at all (recorded as
+  // a skip too).
+  Status StartFault(const FaultSpec& f);
+  // Stops the active fault, if any.
+  Status StopFault();
+
+  // "partition majorities-ring", "kill n2", "" when none — for the status line.
+  std::string ActiveFaults() const;
+
+ private:
+  struct Active {
+    FaultSpec fault;
+    std::optional<Grudge> grudge;  // partition
+    std::vector<int> nodes;        // kill/pause
+  };
+  void Loop();
+  Status StartLocked(const FaultSpec& f);
+  Status StopLocked();
+  void Record(const std::string& f, nlohmann::json value);
+  nlohmann::json Names(const std::vector<int>& nodes) const;
+
+  NemesisHooks hooks_;
+  NemesisOptions opts_;
+  NetBackend* net_;
+  Rng rng_;
+
+  mutable std::mutex mu_;  // guards everything below and serialises actions
+  std::condition_variable cv_;
+  bool stop_ = false;
+  bool healed_ = false;
+  std::optional<Active> active_;
+  std::set<int> killed_, paused_;  // nodes this nemesis killed/paused and not yet restored
+  std::thread thread_;
+};
+
+}  // namespace tidemark::nemesis
