@@ -99,6 +99,46 @@ class VisitedTable {
   size_t size_ = 0;
 };
 
+// uint64 -> int32 with open addressing (the sparse transition cache; no per-entry allocation).
+class FlatMap {
+ public:
+  FlatMap() { Rehash(1024); }
+  const int32_t* Find(uint64_t k) const {
+    for (size_t i = SplitMix(k) & mask_;; i = (i + 1) & mask_) {
+      if (keys_[i] == k) return &vals_[i];
+      if (keys_[i] == kEmpty) return nullptr;
+    }
+  }
+  void Put(uint64_t k, int32_t v) {
+    if ((size_ + 1) * 2 > keys_.size()) Rehash(keys_.size() * 2);
+    size_t i = SplitMix(k) & mask_;
+    while (keys_[i] != kEmpty && keys_[i] != k) i = (i + 1) & mask_;
+    if (keys_[i] == kEmpty) ++size_;
+    keys_[i] = k;
+    vals_[i] = v;
+  }
+
+ private:
+  static constexpr uint64_t kEmpty = ~uint64_t{0};
+  void Rehash(size_t cap) {
+    std::vector<uint64_t> ok;
+    std::vector<int32_t> ov;
+    ok.swap(keys_);
+    ov.swap(vals_);
+    keys_.assign(cap, kEmpty);
+    vals_.assign(cap, 0);
+    mask_ = cap - 1;
+    size_ = 0;
+    for (size_t i = 0; i < ok.size(); ++i) {
+      if (ok[i] != kEmpty) Put(ok[i], ov[i]);
+    }
+  }
+  std::vector<uint64_t> keys_;
+  std::vector<int32_t> vals_;
+  size_t mask_ = 0;
+  size_t size_ = 0;
+};
+
 // Interned states and cached transitions (state id, op) -> next id or kIllegal.
 class Transitions {
  public:
@@ -117,15 +157,14 @@ class Transitions {
       int32_t t = table_[static_cast<size_t>(op) * width_ + static_cast<size_t>(s)];
       if (t != kUnknownTrans) return t;
     } else {
-      auto it = sparse_.find(Key(s, op));
-      if (it != sparse_.end()) return it->second;
+      if (const int32_t* t = sparse_.Find(Key(s, op))) return *t;
     }
     std::string next;
-    int32_t t = model_.Step(states_[s], ops_[op].op, &next) ? Intern(next) : kIllegal;
+    int32_t t = model_.Step(*states_[s], ops_[op].op, &next) ? Intern(std::move(next)) : kIllegal;
     if (dense_) {
       table_[static_cast<size_t>(op) * width_ + static_cast<size_t>(s)] = t;
     } else {
-      sparse_.emplace(Key(s, op), t);
+      sparse_.Put(Key(s, op), t);
     }
     return t;
   }
@@ -134,10 +173,10 @@ class Transitions {
   static uint64_t Key(int32_t s, int op) {
     return (static_cast<uint64_t>(s) << 32) | static_cast<uint32_t>(op);
   }
-  int32_t Intern(const std::string& s) {
-    auto [it, fresh] = ids_.emplace(s, static_cast<int32_t>(states_.size()));
+  int32_t Intern(std::string s) {
+    auto [it, fresh] = ids_.emplace(std::move(s), static_cast<int32_t>(states_.size()));
     if (fresh) {
-      states_.push_back(s);
+      states_.push_back(&it->first);
       if (dense_ && states_.size() > width_) SetWidth(width_ * 2);
     }
     return it->second;
@@ -152,7 +191,7 @@ class Transitions {
         for (size_t s = 0; s < width_; ++s) {
           int32_t t = table_[op * width_ + s];
           if (t != kUnknownTrans)
-            sparse_.emplace(Key(static_cast<int32_t>(s), static_cast<int>(op)), t);
+            sparse_.Put(Key(static_cast<int32_t>(s), static_cast<int>(op)), t);
         }
       }
       dense_ = false;
@@ -172,12 +211,12 @@ class Transitions {
   const std::vector<PartitionOp>& ops_;
   std::atomic<int64_t>* budget_;
   int64_t charged_ = 0;
-  std::vector<std::string> states_;
+  std::vector<const std::string*> states_;  // keys of ids_ (stable node addresses)
   std::unordered_map<std::string, int32_t> ids_;
   bool dense_ = true;
   size_t width_ = 0;
   std::vector<int32_t> table_;
-  std::unordered_map<uint64_t, int32_t> sparse_;
+  FlatMap sparse_;
 };
 
 // The orders the search walks: completed ops by call and by return, crashed ops by call.
