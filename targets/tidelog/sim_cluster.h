@@ -50,6 +50,8 @@ class SimCluster {
   // Whether some node ever had (offset, generation) below its HWM.
   bool EverCommitted(uint64_t offset, uint64_t generation) const;
   std::vector<uint64_t> confirmed_reads(const std::string& id) const;
+  // One past the highest offset any node ever had committed (0 if none).
+  uint64_t CommittedEnd() const { return committed_.empty() ? 0 : committed_.rbegin()->first + 1; }
 
  private:
   struct Disk {
