@@ -83,11 +83,17 @@ struct ReplicaLog {
   std::vector<ReplicaEntry> entries;
 };
 
-// Reads one node's dump. Accepted shape (field aliases in docs/anomalies.md "Replica dumps"):
-//   {"node": "n1", "hwm": 300, "entries": [{"offset": 0, "generation": 1, "value": "v1-1"},
-//                                          {"offset": 1, "generation": 2, "value": null}, ...]}
-// An entry may also be an array [offset, generation, value]. Errors name the bad field.
-Result<ReplicaLog> ReplicaLogFromJson(const nlohmann::json& j);
+// Reads one node's dump. `node` names the replica when the JSON has no "node" field (the
+// output of `tidelog dump DATA_DIR` does not). Accepted shapes:
+//   `tidelog dump`: {"generation": 3, "hwm_hint": 300, "entries": [{"offset": 0,
+//                    "generation": 1, "kind": "noop", "client_id": "", "seq": 0, "payload": ""},
+//                    {"offset": 1, "generation": 1, "kind": "append", ..., "payload": "v1-1"}]}
+//   generic:        {"node": "n1", "hwm": 300, "entries": [{"offset": 0, "generation": 1,
+//                    "value": null}, [1, 1, "v1-1"], ...]}   (an entry object or a triple)
+// Field aliases: hwm | commit_index | commit | hwm_hint; entries | log; offset | index;
+// generation | term | gen. An entry whose kind/type is not "append" holds no client value.
+// Errors name the replica and the bad field.
+Result<ReplicaLog> ReplicaLogFromJson(const nlohmann::json& j, const std::string& node = "");
 // Reads every node's dump: an array of ReplicaLog objects, an object {"replicas": [...]} or
 // {"nodes": [...]}, or an object keyed by node id ({"n1": {...}, ...}; `node` defaults to the key).
 Result<std::vector<ReplicaLog>> ReplicaLogsFromJson(const nlohmann::json& j);

@@ -51,7 +51,7 @@ Result<ReplicaLog> ParseOne(const json& j, const std::string& default_node) {
     return Error{"a replica log needs a string \"node\""};
   }
   std::string where = "replica " + r.node + ": ";
-  if (!GetInt(FindAny(j, {"hwm", "commit_index", "commit"}), &r.hwm)) {
+  if (!GetInt(FindAny(j, {"hwm", "commit_index", "commit", "hwm_hint"}), &r.hwm)) {
     return Error{where + "needs an integer \"hwm\" >= 0 (its commit index)"};
   }
   const json* entries = FindAny(j, {"entries", "log"});
@@ -70,10 +70,15 @@ Result<ReplicaLog> ParseOne(const json& j, const std::string& default_node) {
         return Error{where + "entry " + e.dump() + " needs integer \"offset\" and \"generation\""};
       }
       value = FindAny(e, {"value"});
-      // An entry of another kind (no-op, kv operation) holds no client log value.
-      if (const json* kind = FindAny(e, {"type", "kind"});
-          kind && kind->is_string() && *kind != "append" && *kind != "log") {
-        value = nullptr;
+      // `tidelog dump` entries: {"offset","generation","kind","client_id","seq","payload"}; an
+      // append's payload is the client value. Entries of another kind (noop, kv-write, kv-cas)
+      // hold no client log value.
+      if (const json* kind = FindAny(e, {"kind", "type"}); kind && kind->is_string()) {
+        if (*kind != "append" && *kind != "log") {
+          value = nullptr;
+        } else if (!value) {
+          value = FindAny(e, {"payload"});
+        }
       }
     } else {
       return Error{where + "entry " + e.dump() +
@@ -96,7 +101,9 @@ Result<ReplicaLog> ParseOne(const json& j, const std::string& default_node) {
 
 }  // namespace
 
-Result<ReplicaLog> ReplicaLogFromJson(const nlohmann::json& j) { return ParseOne(j, ""); }
+Result<ReplicaLog> ReplicaLogFromJson(const nlohmann::json& j, const std::string& node) {
+  return ParseOne(j, node);
+}
 
 Result<std::vector<ReplicaLog>> ReplicaLogsFromJson(const nlohmann::json& j) {
   std::vector<ReplicaLog> out;

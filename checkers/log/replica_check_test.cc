@@ -116,6 +116,30 @@ TEST(ReplicaCheckTest, FromJsonShapes) {
   EXPECT_FALSE(n->entries[0].value.has_value());
 }
 
+TEST(ReplicaCheckTest, ReadsTidelogDumpOutput) {
+  // The shape `tidelog dump DATA_DIR` prints (targets/tidelog/main.cc).
+  json dump = json::parse(R"({"generation":2,"voted_for":"n1","hwm_hint":3,"records":9,
+    "valid_bytes":512,"corruption":null,"entries":[
+    {"offset":0,"generation":1,"kind":"noop","client_id":"","seq":0,"payload":""},
+    {"offset":1,"generation":1,"kind":"append","client_id":"w0","seq":1,"payload":"a"},
+    {"offset":2,"generation":2,"kind":"kv-write","client_id":"w1","seq":1,"payload":"{}"},
+    {"offset":3,"generation":2,"kind":"append","client_id":"w0","seq":2,"payload":"b"}]})");
+  auto r = ReplicaLogFromJson(dump, "n2");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->node, "n2");
+  EXPECT_EQ(r->hwm, 3);
+  ASSERT_EQ(r->entries.size(), 4u);
+  EXPECT_FALSE(r->entries[0].value.has_value());
+  EXPECT_EQ(r->entries[1].value, "a");
+  EXPECT_FALSE(r->entries[2].value.has_value());
+  EXPECT_EQ(r->entries[3].value, "b");  // at hwm 3: uncommitted
+  auto all = ReplicaLogsFromJson(json{{"n1", dump}, {"n2", dump}});
+  ASSERT_TRUE(all.ok());
+  LogHistory h;
+  h.AppendOk(0, "a", 1, 2, 1, 2);
+  EXPECT_EQ(CheckReplicas(*all, h.Ops()).verdict, Verdict::kValid);
+}
+
 TEST(ReplicaCheckTest, MalformedDumpsAreErrorsOrUnknown) {
   EXPECT_FALSE(ReplicaLogFromJson(json{{"node", "n1"}, {"entries", json::array()}}).ok());
   EXPECT_FALSE(
