@@ -1,0 +1,27 @@
+// STORE/index.html: every run in the store, newest first, coloured by verdict (DESIGN.md §7).
+//
+// Self-contained (inline CSS, no script needed, no request to any other file or host). Each row
+// links with a relative URL to the run's report.html (or, when the run has no report yet, to its
+// directory) and shows the test name, start time, seed, verdict and op counts read from the
+// run's test.json and results.json; a run without results.json is listed as "incomplete".
+//
+// Threading: no shared state; two concurrent writers for the same store both write a complete
+// file (the last rename wins).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "harness/history/result.h"
+#include "harness/store/store.h"
+
+namespace tidemark::reports {
+
+// Writes STORE/index.html atomically. Errors: store_root is not a directory, or the file cannot
+// be written.
+Status WriteStoreIndex(const std::string& store_root);
+
+// The index page for `runs` (in the order given; ListRuns gives newest first).
+std::string RenderStoreIndex(const std::vector<store::RunDir>& runs);
+
+}  // namespace tidemark::reports

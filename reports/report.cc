@@ -1,0 +1,331 @@
+#include "reports/report.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "reports/html.h"
+#include "reports/kReportTemplate.inc"
+
+namespace tidemark::reports {
+namespace {
+
+using nlohmann::json;
+using history::EventType;
+
+// The text of j[key] for display: strings as is, other JSON compact, "" when absent or null.
+std::string Text(const json& j, const std::string& key) {
+  if (!j.is_object() || !j.contains(key) || j[key].is_null()) return "";
+  const json& v = j[key];
+  if (v.is_string()) return v.get<std::string>();
+  return v.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string Compact(const json& v) {
+  return v.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string Seconds(int64_t ns) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.6f", static_cast<double>(ns) / 1e9);
+  return buf;
+}
+
+std::string Shorten(const std::string& s, size_t max) {
+  if (s.size() <= max) return s;
+  size_t cut = max;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  return s.substr(0, cut) + "…";
+}
+
+const char* StatusName(EventType t) {
+  return t == EventType::kOk ? "ok" : t == EventType::kFail ? "fail" : "info";
+}
+
+// "p3 append v3-17 → ok": a short, escaped label for an op link.
+std::string OpLabel(const RunData& run, int64_t id) {
+  if (id < 0 || static_cast<size_t>(id) >= run.ops.size()) return "op " + std::to_string(id);
+  const auto& op = run.ops[static_cast<size_t>(id)];
+  std::string label = "op " + std::to_string(id) + " (p" + std::to_string(op.process) + " " +
+                      op.f + (op.key ? " " + *op.key : "") + " " +
+                      Shorten(Compact(op.invoke_value), 40) + " → " + StatusName(op.status);
+  if (op.status == EventType::kOk && op.value != op.invoke_value)
+    label += " " + Shorten(Compact(op.value), 40);
+  return label + ")";
+}
+
+std::string OpLink(const RunData& run, int64_t id) {
+  std::string n = std::to_string(id);
+  return "<a class=\"oplink\" href=\"#op-" + n + "\" data-op=\"" + n + "\">" +
+         EscapeHtml(OpLabel(run, id)) + "</a>";
+}
+
+std::string OpLinks(const RunData& run, const json& ids) {
+  std::string out;
+  if (!ids.is_array()) return out;
+  for (const auto& x : ids) {
+    int64_t id = -1;
+    if (x.is_number_integer()) id = x.get<int64_t>();
+    if (x.is_object() && x.contains("op") && x["op"].is_number_integer())
+      id = x["op"].get<int64_t>();
+    if (id < 0) continue;
+    if (!out.empty()) out += " ";
+    out += OpLink(run, id);
+  }
+  return out;
+}
+
+std::string VerdictBadge(const std::string& v) {
+  std::string safe = v == "valid" || v == "invalid" ? v : "unknown";
+  return "<span class=\"badge v-" + safe + "\">" + EscapeHtml(safe) + "</span>";
+}
+
+std::string Header(const RunData& run) {
+  const json& t = run.test;
+  const json& r = run.results;
+  std::string verdict = OverallVerdict(run);
+  size_t ok = 0, fail = 0, info = 0;
+  for (const auto& op : run.ops)
+    (op.status == EventType::kOk ? ok : op.status == EventType::kFail ? fail : info)++;
+  size_t nemesis = 0;
+  int64_t last_ns = 0;
+  for (const auto& e : run.events) {
+    if (e.process == history::kNemesisProcess) ++nemesis;
+    last_ns = std::max(last_ns, e.time_ns);
+  }
+  std::string duration = r.is_object() && r.contains("duration_s") && r["duration_s"].is_number()
+                             ? Text(r, "duration_s") + " s"
+                             : Seconds(last_ns) + " s (last event)";
+  std::string name = Text(t, "name");
+  if (name.empty()) name = Text(r, "test");
+  if (name.empty()) name = std::filesystem::path(run.run_dir).filename().string();
+  json workload = t.is_object() && t.contains("workload") ? t["workload"] : json();
+  std::string workload_text = Text(workload, "name");
+  if (workload.is_object() && workload.contains("concurrency"))
+    workload_text += ", concurrency " + Text(workload, "concurrency") + ", rate " +
+                     Text(workload, "rate") + "/s, time limit " + Text(workload, "time_limit_s") +
+                     " s";
+  json nem = t.is_object() && t.contains("nemesis") ? t["nemesis"] : json();
+  std::string nemesis_text = Text(nem, "faults");
+  if (nem.is_object() && nem.contains("interval_s"))
+    nemesis_text += ", interval " + Text(nem, "interval_s") + " s";
+  json target = t.is_object() && t.contains("target") ? t["target"] : json();
+  std::string target_text = Text(target, "name");
+  if (t.is_object() && t.contains("cluster"))
+    target_text += ", " + Text(t["cluster"], "nodes") + " nodes";
+  if (t.is_object() && t.contains("cluster") && t["cluster"].is_object() &&
+      t["cluster"].contains("bugs") && t["cluster"]["bugs"].is_array() &&
+      !t["cluster"]["bugs"].empty())
+    target_text += ", bugs " + Compact(t["cluster"]["bugs"]);
+  std::string seed = Text(t, "seed");
+  if (seed.empty()) seed = Text(r, "seed");
+
+  std::ostringstream h;
+  h << "<header id=\"summary\" class=\"v-" << verdict << "\">\n"
+    << "<div class=\"verdict\" id=\"verdict\">" << EscapeHtml(verdict) << "</div>\n"
+    << "<div class=\"title\"><h1>" << EscapeHtml(name) << "</h1>";
+  if (r.is_object() && r.contains("interrupted") && r["interrupted"] == true)
+    h << "<p class=\"warn\">The run was interrupted.</p>";
+  h << "</div>\n<dl class=\"facts\">\n";
+  auto fact = [&](const std::string& k, const std::string& v, const std::string& id = "") {
+    h << "<dt>" << k << "</dt><dd" << (id.empty() ? "" : " id=\"" + id + "\"") << ">"
+      << (v.empty() ? "<span class=\"dim\">unknown</span>" : EscapeHtml(v)) << "</dd>\n";
+  };
+  fact("target", target_text, "fact-target");
+  fact("workload", workload_text, "fact-workload");
+  fact("nemesis", nemesis_text, "fact-nemesis");
+  fact("seed", seed, "fact-seed");
+  fact("started", Text(t, "started"));
+  fact("duration", duration);
+  h << "<dt>ops</dt><dd id=\"fact-ops\"><span class=\"c-ok\">" << ok
+    << " ok</span> · <span class=\"c-fail\">" << fail << " fail</span> · <span class=\"c-info\">"
+    << info << " info</span> · " << run.ops.size() << " total · " << nemesis
+    << " nemesis events</dd>\n</dl>\n";
+  std::string repeat = Text(t, "repeat");
+  if (!repeat.empty())
+    h << "<div class=\"repeat\">repeat this run: <code id=\"repeat\">" << EscapeHtml(repeat)
+      << "</code> <button type=\"button\" id=\"copy-repeat\">copy</button></div>\n";
+  h << "</header>\n";
+  for (const auto& w : run.warnings) h << "<p class=\"warning\">⚠ " << EscapeHtml(w) << "</p>\n";
+  return h.str();
+}
+
+std::string LogAnomalies(const RunData& run, const json& d, size_t checker_index) {
+  std::ostringstream h;
+  for (const auto& [name, a] : d["anomalies"].items()) {
+    if (!a.is_object()) continue;
+    h << "<div class=\"anomaly\" id=\"anomaly-" << checker_index << "-" << EscapeHtml(name)
+      << "\"><h4>" << EscapeHtml(name) << " <span class=\"count\">×" << EscapeHtml(Text(a, "count"))
+      << "</span></h4>\n";
+    if (a.contains("examples") && a["examples"].is_array()) {
+      h << "<ol class=\"examples\">\n";
+      size_t j = 0;
+      for (const auto& ex : a["examples"]) {
+        h << "<li><p class=\"explanation\">" << EscapeHtml(Text(ex, "explanation")) << "</p>";
+        if (ex.is_object() && ex.contains("ops"))
+          h << "<p class=\"ops\">ops: " << OpLinks(run, ex["ops"]) << "</p>";
+        if (ex.is_object() && ex.contains("events"))
+          h << "<p class=\"dim\">history events: " << EscapeHtml(Compact(ex["events"])) << "</p>";
+        h << "<div class=\"log-drawing\" data-checker=\"" << checker_index << "\" data-anomaly=\""
+          << EscapeHtml(name) << "\" data-example=\"" << j << "\"></div></li>\n";
+        ++j;
+      }
+      h << "</ol>\n";
+    }
+    if (a.contains("summary") && a["summary"].is_object()) {
+      const json& s = a["summary"];
+      h << "<div class=\"rest\"><p>" << EscapeHtml(Text(a, "omitted"))
+        << " more not explained in full";
+      if (s.contains("offsets") && s["offsets"].is_array())
+        h << "; offsets " << EscapeHtml(Compact(s["offsets"]));
+      if (s.contains("time_s")) h << "; time (s) " << EscapeHtml(Compact(s["time_s"]));
+      if (s.contains("by_node")) h << "; by node " << EscapeHtml(Compact(s["by_node"]));
+      h << ".</p>";
+      if (s.contains("ops"))
+        h << "<details><summary>their ops" << (s.value("ops_truncated", false) ? " (truncated)" : "")
+          << "</summary><p class=\"ops\">" << OpLinks(run, s["ops"]) << "</p></details>";
+      h << "</div>\n";
+    }
+    h << "</div>\n";
+  }
+  return h.str();
+}
+
+std::string Linearizability(const RunData& run, const json& d, size_t checker_index) {
+  std::ostringstream h;
+  if (d.contains("key"))
+    h << "<p>Failing key: <code id=\"lin-key\">" << EscapeHtml(Text(d, "key")) << "</code>";
+  if (d.contains("linearized_ok"))
+    h << " — the search placed at most " << EscapeHtml(Text(d, "linearized_ok")) << " of "
+      << EscapeHtml(Text(d, "ok_ops")) << " completed ops";
+  h << "</p>\n";
+  if (d.contains("blocked") && d["blocked"].is_array()) {
+    h << "<p>Could not be placed next (model state <code>" << EscapeHtml(Text(d, "state"))
+      << "</code>):</p><ul class=\"blocked\">";
+    for (const auto& b : d["blocked"]) {
+      int64_t id = b.is_object() && b.contains("op") && b["op"].is_number_integer()
+                       ? b["op"].get<int64_t>()
+                       : -1;
+      h << "<li>" << OpLink(run, id) << ": " << EscapeHtml(Text(b, "could_return")) << "</li>";
+    }
+    h << "</ul>\n";
+  }
+  if (d.contains("must") && d["must"].is_number_integer())
+    h << "<p>It returned first, so it had to be placed next: "
+      << OpLink(run, d["must"].get<int64_t>()) << "</p>\n";
+  if (d.contains("linearized") && d["linearized"].is_array())
+    h << "<details><summary>Deepest linearization found (" << d["linearized"].size()
+      << " ops, in order)</summary><p class=\"ops\">" << OpLinks(run, d["linearized"])
+      << "</p></details>\n";
+  if (d.contains("core") && d["core"].is_array())
+    h << "<p>Counterexample core" << (d.value("core_verified", false) ? " (re-checked invalid)" : "")
+      << ": " << OpLinks(run, d["core"]) << "</p>\n";
+  h << "<div class=\"lin-drawing\" data-checker=\"" << checker_index << "\"></div>\n";
+  return h.str();
+}
+
+std::string Checkers(const RunData& run) {
+  std::ostringstream h;
+  h << "<section id=\"checkers\"><h2>Checkers</h2>\n";
+  const json& r = run.results;
+  if (!r.is_object() || !r.contains("checkers") || !r["checkers"].is_array() ||
+      r["checkers"].empty()) {
+    h << "<p class=\"dim\">No checker results" << (r.is_object() ? "" : " (no results.json)")
+      << ".</p>";
+  } else {
+    size_t i = 0;
+    for (const auto& c : r["checkers"]) {
+      std::string v = Text(c, "verdict");
+      h << "<div class=\"checker v-" << (v == "valid" || v == "invalid" ? v : "unknown")
+        << "\" id=\"checker-" << i << "\"><h3>" << EscapeHtml(Text(c, "checker")) << " "
+        << VerdictBadge(v) << "</h3>\n<p class=\"summary\">" << EscapeHtml(Text(c, "summary"))
+        << "</p>\n";
+      json d = c.is_object() && c.contains("details") ? c["details"] : json::object();
+      if (!d.is_object()) d = json::object();
+      if (d.contains("reason"))
+        h << "<p>reason: <code>" << EscapeHtml(Text(d, "reason")) << "</code></p>\n";
+      if (d.contains("anomalies") && d["anomalies"].is_object() && !d["anomalies"].empty())
+        h << LogAnomalies(run, d, i);
+      if (v == "invalid" && d.contains("linearized")) h << Linearizability(run, d, i);
+      std::string expl = Text(c, "explanation");
+      if (!expl.empty())
+        h << "<details><summary>Full explanation</summary><pre>" << EscapeHtml(expl)
+          << "</pre></details>\n";
+      h << "<details><summary>Raw details (JSON)</summary><pre>"
+        << EscapeHtml(d.dump(1, ' ', false, json::error_handler_t::replace))
+        << "</pre></details>\n</div>\n";
+      ++i;
+    }
+  }
+  h << "</section>\n";
+  return h.str();
+}
+
+std::string InvolvedOps(const RunData& run) {
+  std::set<int64_t> ids = ReferencedOps(run.results);
+  std::ostringstream h;
+  h << "<section id=\"involved\"><h2>Ops involved in the results</h2>\n";
+  if (ids.empty()) {
+    h << "<p class=\"dim\">None.</p></section>\n";
+    return h.str();
+  }
+  h << "<table class=\"ops\"><thead><tr><th>op</th><th>process</th><th>node</th><th>f</th>"
+       "<th>key</th><th>invoked</th><th>status</th><th>result</th><th>error</th><th>call s</th>"
+       "<th>return s</th><th>events</th></tr></thead><tbody>\n";
+  auto cell = [&](const std::string& s) {
+    if (s.size() <= 160) return "<td>" + EscapeHtml(s) + "</td>";
+    return "<td><details><summary>" + EscapeHtml(Shorten(s, 80)) + "</summary><code>" +
+           EscapeHtml(s) + "</code></details></td>";
+  };
+  for (int64_t id : ids) {
+    if (id < 0 || static_cast<size_t>(id) >= run.ops.size()) continue;
+    const auto& op = run.ops[static_cast<size_t>(id)];
+    h << "<tr id=\"op-" << id << "\" class=\"s-" << StatusName(op.status) << "\"><td>"
+      << "<a class=\"oplink\" href=\"#op-" << id << "\" data-op=\"" << id << "\">" << id
+      << "</a></td><td>" << op.process << "</td>" << cell(op.node.value_or("")) << cell(op.f)
+      << cell(op.key.value_or("")) << cell(Compact(op.invoke_value)) << "<td>"
+      << StatusName(op.status) << "</td>" << cell(Compact(op.value))
+      << cell(op.error.value_or("")) << "<td>" << Seconds(op.call_ns) << "</td><td>"
+      << (op.return_ns == history::kNever ? "never" : Seconds(op.return_ns)) << "</td><td>"
+      << op.invoke_index << "–" << op.complete_index << "</td></tr>\n";
+  }
+  h << "</tbody></table></section>\n";
+  return h.str();
+}
+
+}  // namespace
+
+std::string RenderReport(const RunData& run) {
+  std::string page(kReportTemplate);
+  std::string title = Text(run.test, "name");
+  if (title.empty()) title = std::filesystem::path(run.run_dir).filename().string();
+  // Inserted text is escaped, so it can hold no placeholder (they all start with '<').
+  ReplaceAll(page, "<!--@TITLE@-->", EscapeHtml(OverallVerdict(run) + " — " + title));
+  ReplaceAll(page, "<!--@HEADER@-->", Header(run));
+  ReplaceAll(page, "<!--@CHECKERS@-->", Checkers(run));
+  ReplaceAll(page, "<!--@INVOLVED@-->", InvolvedOps(run));
+  ReplaceAll(page, "<!--@DATA@-->", ScriptJson(ReportData(run)));
+  return page;
+}
+
+Status WriteReport(const std::string& run_dir) {
+  auto run = LoadRun(run_dir);
+  if (!run.ok()) return run.error();
+  std::string page = RenderReport(*run);
+  std::string path = run_dir + "/report.html";
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    if (!f) return Error{"cannot write " + tmp};
+    f << page;
+    f.flush();
+    if (!f) return Error{"cannot write " + tmp + " (disk full?)"};
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return Error{"cannot rename " + tmp + " to " + path + ": " + ec.message()};
+  return OkStatus();
+}
+
+}  // namespace tidemark::reports

@@ -1,0 +1,245 @@
+#include "reports/report_data.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <unordered_map>
+
+#include "harness/history/jsonl.h"
+#include "harness/store/store.h"
+
+namespace tidemark::reports {
+namespace fs = std::filesystem;
+using history::EventType;
+
+namespace {
+
+// Pairs what can be paired when PairOps refuses the history: a second invoke closes the first as
+// info, an orphan completion is skipped. Same ids as PairOps on a well-formed history.
+std::vector<history::Op> LenientPair(const history::History& h) {
+  std::vector<history::Op> ops;
+  std::unordered_map<int64_t, size_t> pending;
+  for (const auto& e : h) {
+    if (e.process == history::kNemesisProcess) continue;
+    if (e.type == EventType::kInvoke) {
+      pending.erase(e.process);
+      history::Op op;
+      op.id = static_cast<int64_t>(ops.size());
+      op.process = e.process;
+      op.f = e.f;
+      op.key = e.key;
+      op.invoke_value = e.value;
+      op.value = e.value;
+      op.call_ns = e.time_ns;
+      op.invoke_index = e.index;
+      op.node = e.node;
+      pending[e.process] = ops.size();
+      ops.push_back(std::move(op));
+      continue;
+    }
+    auto it = pending.find(e.process);
+    if (it == pending.end()) continue;
+    history::Op& op = ops[it->second];
+    pending.erase(it);
+    op.status = e.type;
+    if (!e.value.is_null()) {
+      op.value = e.value;
+    } else if (e.type == EventType::kOk && (op.f == "read" || op.f == "get")) {
+      op.value = nullptr;
+    }
+    op.return_ns = e.type == EventType::kInfo ? history::kNever : e.time_ns;
+    op.complete_index = e.index;
+    if (e.error) op.error = e.error;
+  }
+  return ops;
+}
+
+void CollectOpIds(const nlohmann::json& arr, std::set<int64_t>& out) {
+  if (!arr.is_array()) return;
+  for (const auto& x : arr) {
+    if (x.is_number_integer()) {
+      out.insert(x.get<int64_t>());
+    } else if (x.is_object() && x.contains("op") && x["op"].is_number_integer()) {
+      out.insert(x["op"].get<int64_t>());
+    }
+  }
+}
+
+}  // namespace
+
+Result<RunData> LoadRun(const std::string& run_dir) {
+  std::error_code ec;
+  if (!fs::is_directory(run_dir, ec)) return Error{run_dir + ": not a run directory"};
+  RunData run;
+  run.run_dir = run_dir;
+
+  std::string test_path = run_dir + "/test.json";
+  if (fs::exists(test_path, ec)) {
+    auto t = store::ReadJsonFile(test_path);
+    if (t.ok() && t->is_object()) {
+      run.test = *t;
+    } else {
+      run.warnings.push_back("test.json is unreadable or not a JSON object; the run's "
+                             "configuration is unknown");
+    }
+  } else {
+    run.warnings.push_back("test.json is missing; the run's configuration is unknown");
+  }
+
+  std::string results_path = run_dir + "/results.json";
+  if (fs::exists(results_path, ec)) {
+    auto r = store::ReadJsonFile(results_path);
+    if (r.ok() && r->is_object()) {
+      run.results = *r;
+    } else {
+      run.warnings.push_back("results.json is unreadable (partially written?): the verdict is "
+                             "unknown; the history below is shown as recorded");
+    }
+  } else {
+    run.warnings.push_back("results.json is missing: the run did not finish checking (crashed "
+                           "or interrupted?); the verdict is unknown and the history below is "
+                           "shown as recorded");
+  }
+
+  // Read line by line with ParseJsonlLine rather than JsonlReader: a torn last line or a bad
+  // line in the middle ends the read with a warning and keeps every event before it.
+  std::string history_path = run_dir + "/history.jsonl";
+  std::ifstream in(history_path, std::ios::binary);
+  if (!in) {
+    run.warnings.push_back("history.jsonl cannot be read (" + history_path +
+                           "): the report shows no ops");
+  } else {
+    std::string line;
+    size_t lineno = 0;
+    while (std::getline(in, line)) {
+      ++lineno;
+      bool last_unterminated = in.eof();
+      auto e = history::ParseJsonlLine(line);
+      std::string where = "history.jsonl:" + std::to_string(lineno) + ": ";
+      if (!e.ok()) {
+        run.warnings.push_back(
+            last_unterminated
+                ? where + "dropped an incomplete last line (the run was killed mid-write?): " +
+                      e.error().message
+                : "history.jsonl was read up to the error " + where + e.error().message +
+                      "; the events after it are not shown");
+        break;
+      }
+      if (!e->has_value()) continue;
+      if (!run.events.empty() && (*e)->index <= run.events.back().index) {
+        run.warnings.push_back("history.jsonl was read up to the error " + where + "index " +
+                               std::to_string((*e)->index) +
+                               " does not increase; the events after it are not shown");
+        break;
+      }
+      run.events.push_back(std::move(**e));
+    }
+  }
+
+  auto ops = history::PairOps(run.events);
+  if (ops.ok()) {
+    run.ops = std::move(*ops);
+  } else {
+    run.warnings.push_back("the history does not pair cleanly (" + ops.error().message +
+                           "); ops were paired leniently and their ids may differ from the "
+                           "checkers'");
+    run.ops = LenientPair(run.events);
+  }
+  std::unordered_map<int64_t, int64_t> time_of_index;
+  for (const auto& op : run.ops)
+    if (op.status == EventType::kInfo && op.complete_index >= 0)
+      time_of_index[op.complete_index] = -1;
+  if (!time_of_index.empty())
+    for (const auto& e : run.events)
+      if (auto it = time_of_index.find(e.index); it != time_of_index.end()) it->second = e.time_ns;
+  run.info_ns.assign(run.ops.size(), -1);
+  for (size_t i = 0; i < run.ops.size(); ++i) {
+    const auto& op = run.ops[i];
+    if (op.status == EventType::kInfo && op.complete_index >= 0)
+      run.info_ns[i] = time_of_index[op.complete_index];
+  }
+  return run;
+}
+
+std::string OverallVerdict(const RunData& run) {
+  if (run.results.is_object() && run.results.contains("verdict") &&
+      run.results["verdict"].is_string()) {
+    std::string v = run.results["verdict"].get<std::string>();
+    if (v == "valid" || v == "invalid" || v == "unknown") return v;
+  }
+  return "unknown";
+}
+
+std::set<int64_t> ReferencedOps(const nlohmann::json& results) {
+  std::set<int64_t> out;
+  if (!results.is_object() || !results.contains("checkers") || !results["checkers"].is_array())
+    return out;
+  for (const auto& c : results["checkers"]) {
+    if (!c.is_object() || !c.contains("details") || !c["details"].is_object()) continue;
+    const auto& d = c["details"];
+    if (d.contains("anomalies") && d["anomalies"].is_object()) {
+      for (const auto& [name, a] : d["anomalies"].items()) {
+        if (!a.is_object()) continue;
+        if (a.contains("examples") && a["examples"].is_array())
+          for (const auto& ex : a["examples"])
+            if (ex.is_object() && ex.contains("ops")) CollectOpIds(ex["ops"], out);
+        if (a.contains("summary") && a["summary"].is_object() && a["summary"].contains("ops"))
+          CollectOpIds(a["summary"]["ops"], out);
+      }
+    }
+    for (const char* k : {"blocked", "core", "core_context"})
+      if (d.contains(k)) CollectOpIds(d[k], out);
+    if (d.contains("must") && d["must"].is_number_integer()) out.insert(d["must"].get<int64_t>());
+  }
+  return out;
+}
+
+nlohmann::json ReportData(const RunData& run) {
+  std::vector<std::string> strings;
+  std::map<std::string, int> string_ids;
+  auto intern = [&](const std::string& s) {
+    auto [it, inserted] = string_ids.emplace(s, static_cast<int>(strings.size()));
+    if (inserted) strings.push_back(s);
+    return it->second;
+  };
+  std::set<int64_t> referenced = ReferencedOps(run.results);
+  auto embed_value = [&](const nlohmann::json& v, bool whole) -> nlohmann::json {
+    if (whole || v.is_primitive()) return v;
+    std::string text = v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    if (text.size() <= kMaxEmbeddedValueBytes) return v;
+    // Cut on a UTF-8 boundary so the head stays valid text.
+    size_t cut = 200;
+    while (cut < text.size() && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) ++cut;
+    return nlohmann::json{{"$truncated", text.size()}, {"head", text.substr(0, cut)}};
+  };
+
+  nlohmann::json ops = nlohmann::json::array();
+  for (size_t i = 0; i < run.ops.size(); ++i) {
+    const auto& op = run.ops[i];
+    bool whole = referenced.count(op.id) > 0;
+    int status = op.status == EventType::kOk ? 0 : op.status == EventType::kFail ? 1 : 2;
+    ops.push_back(nlohmann::json::array(
+        {op.process, intern(op.f), op.key ? intern(*op.key) : -1, status, op.call_ns,
+         op.return_ns == history::kNever ? -1 : op.return_ns, op.node ? intern(*op.node) : -1,
+         op.invoke_index, op.complete_index, embed_value(op.invoke_value, whole),
+         embed_value(op.value, whole), op.error ? nlohmann::json(*op.error) : nlohmann::json(),
+         run.info_ns[i]}));
+  }
+  nlohmann::json nemesis = nlohmann::json::array();
+  int64_t end_ns = 0;
+  for (const auto& e : run.events) {
+    end_ns = std::max(end_ns, e.time_ns);
+    if (e.process == history::kNemesisProcess)
+      nemesis.push_back(nlohmann::json::array({e.index, e.time_ns, e.f, embed_value(e.value, false)}));
+  }
+  nlohmann::json checkers = nlohmann::json::array();
+  if (run.results.is_object() && run.results.contains("checkers") &&
+      run.results["checkers"].is_array())
+    checkers = run.results["checkers"];
+  return nlohmann::json{{"strings", strings},     {"ops", std::move(ops)},
+                        {"nemesis", nemesis},     {"end_ns", end_ns},
+                        {"checkers", checkers},   {"referenced", referenced}};
+}
+
+}  // namespace tidemark::reports

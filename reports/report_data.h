@@ -1,0 +1,63 @@
+// Loading a run directory for the reports, tolerating what a crashed run leaves behind.
+//
+// LoadRun reads RUN_DIR/test.json, results.json and history.jsonl. None of them is required: a
+// missing or unparsable file, or a history whose last line is torn, becomes a warning (shown in
+// the report) and the data read so far is kept. Ops are paired with history::PairOps, so op ids
+// are the ones the checkers used in results.json; if pairing fails (a malformed history), a
+// lenient pairing is used instead and a warning says that ids may differ.
+//
+// ReportData turns a loaded run into the compact JSON the report page embeds (see
+// report_template.html for the reader of that format).
+//
+// Threading: pure functions apart from reading files; no shared state.
+#pragma once
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "harness/history/history.h"
+#include "harness/history/result.h"
+
+namespace tidemark::reports {
+
+struct RunData {
+  std::string run_dir;
+  nlohmann::json test = nlohmann::json::object();  // test.json, {} when absent
+  nlohmann::json results;                          // results.json, null when absent/unreadable
+  history::History events;                         // every event read (up to a torn line)
+  std::vector<history::Op> ops;                    // paired client ops, Op::id == position
+  // For an info op: the time (ns) its `info` completion was recorded, -1 if it never completed.
+  std::vector<int64_t> info_ns;
+  std::vector<std::string> warnings;  // plain text, shown at the top of the report
+};
+
+// Errors only when run_dir is not a directory.
+Result<RunData> LoadRun(const std::string& run_dir);
+
+// The overall verdict: results.json "verdict" if present and known, else "unknown".
+std::string OverallVerdict(const RunData& run);
+
+// Op ids named by the checkers' results (anomaly examples and summaries, linearizability's
+// blocked/core/must ops), in increasing order.
+std::set<int64_t> ReferencedOps(const nlohmann::json& results);
+
+// Values longer than this (compact JSON bytes) are shortened in the embedded history, except for
+// the ops ReferencedOps names, which are always embedded whole.
+inline constexpr size_t kMaxEmbeddedValueBytes = 1500;
+
+// The compact history embedded in report.html:
+//   {"strings": [..],                         // f, key and node names, referenced by index
+//    "ops": [[process, f, key|-1, status(0 ok,1 fail,2 info), call_ns, return_ns|-1,
+//             node|-1, invoke_index, complete_index|-1, invoke_value, value, error|null,
+//             info_ns|-1], ...],              // position == op id
+//    "nemesis": [[index, time_ns, f, value], ...],
+//    "end_ns": last event time, "checkers": results.json "checkers" (or []),
+//    "referenced": [op ids]}
+// A shortened value is {"$truncated": total_bytes, "head": first bytes of its JSON}.
+nlohmann::json ReportData(const RunData& run);
+
+}  // namespace tidemark::reports

@@ -1,0 +1,252 @@
+#include "reports/report.h"
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include <gtest/gtest.h>
+
+#include "harness/history/jsonl.h"
+#include "harness/store/store.h"
+
+namespace tidemark::reports {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+const std::string kEvil = "</script><script>alert(\"pwned\")</script><!--";
+
+class ReportTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("tm-report-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  void WriteHistory(const std::vector<std::string>& lines, const std::string& tail = "") {
+    std::ofstream f(dir_ / "history.jsonl");
+    for (const auto& l : lines) f << l << "\n";
+    f << tail;
+  }
+  // A small log history: two appends (one acknowledged, one info), a read, a partition.
+  std::vector<std::string> LogHistory() {
+    json evil_value = kEvil;
+    return {
+        R"({"index":0,"time":1000000,"process":0,"type":"invoke","f":"append","value":"v0-1","node":"n1"})",
+        R"({"index":1,"time":2000000,"process":0,"type":"ok","f":"append","value":{"value":"v0-1","offset":1,"hwm":2},"node":"n1"})",
+        R"({"index":2,"time":2500000,"process":"nemesis","type":"info","f":"start-partition","value":{"grudge":{"n1":["n2","n3"]}}})",
+        R"({"index":3,"time":3000000,"process":1,"type":"invoke","f":"append","value":)" +
+            evil_value.dump() + R"(,"node":"n2\"><b>"})",
+        R"({"index":4,"time":4000000,"process":1,"type":"info","f":"append","error":"timeout <i>","node":"n2"})",
+        R"({"index":5,"time":6000000,"process":"nemesis","type":"info","f":"stop-partition","value":null})",
+        R"({"index":6,"time":7000000,"process":2,"type":"invoke","f":"read","value":{"from":0,"consistency":"linearizable","final":true},"node":"n2"})",
+        R"({"index":7,"time":7200000,"process":2,"type":"ok","f":"read","value":{"from":0,"to":3,"hwm":3,"consistency":"linearizable","entries":[[2,"x"]]},"node":"n2"})",
+    };
+  }
+  json Results() {
+    return json{{"verdict", "invalid"},
+                {"duration_s", 0.0072},
+                {"checkers",
+                 {{{"checker", "log-prefix"},
+                   {"verdict", "invalid"},
+                   {"summary", "invalid: lost-write ×1"},
+                   {"explanation", "lost " + kEvil},
+                   {"details",
+                    {{"anomalies",
+                      {{"lost-write",
+                        {{"count", 1},
+                         {"examples",
+                          {{{"explanation", "append v0-1 was acknowledged " + kEvil},
+                            {"ops", {0, 2}},
+                            {"offset", 1},
+                            {"events", {0, 1, 6, 7}}}}},
+                         {"omitted", 0}}}}}}}}}}};
+  }
+  void WriteRun(bool with_results = true) {
+    ASSERT_TRUE(store::WriteJsonFile((dir_ / "test.json").string(),
+                                     json{{"name", "tidelog-log-" + kEvil},
+                                          {"seed", 1234},
+                                          {"repeat", "tidemark run --seed 1234 --bug '<x>'"},
+                                          {"target", {{"name", "tidelog"}}},
+                                          {"workload", {{"name", "log"}}},
+                                          {"nemesis", {{"faults", "partition"}}}})
+                    .ok());
+    WriteHistory(LogHistory());
+    if (with_results) {
+      ASSERT_TRUE(store::WriteJsonFile((dir_ / "results.json").string(), Results()).ok());
+    }
+  }
+  std::string Report() {
+    Status s = WriteReport(dir_.string());
+    EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().message);
+    std::ifstream f(dir_ / "report.html");
+    return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  }
+  static json EmbeddedData(const std::string& page) {
+    const std::string open = "<script type=\"application/json\" id=\"tm-data\">";
+    size_t a = page.find(open);
+    if (a == std::string::npos) return json();
+    a += open.size();
+    size_t b = page.find("</script>", a);
+    return json::parse(page.substr(a, b - a), nullptr, false);
+  }
+  fs::path dir_;
+};
+
+TEST_F(ReportTest, HasEveryExpectedSection) {
+  WriteRun();
+  std::string page = Report();
+  for (const char* needle :
+       {"<body data-status=\"loading\">", "id=\"summary\"", "id=\"verdict\">invalid<",
+        "id=\"checkers\"", "id=\"timeline\"", "id=\"latency\"", "id=\"throughput\"",
+        "id=\"involved\"", "id=\"ops-section\"", "id=\"tm-data\"", "class=\"log-drawing\"",
+        "id=\"fact-seed\">1234<", "id=\"repeat\">tidemark run --seed 1234 --bug &#39;&lt;x&gt;&#39;<",
+        "lost-write", "href=\"#op-0\"", "href=\"#op-2\"", "<tr id=\"op-0\"", "<tr id=\"op-2\"",
+        "2 ok</span>", "0 fail</span>", "1 info</span>"}) {
+    EXPECT_NE(page.find(needle), std::string::npos) << "missing: " << needle;
+  }
+  EXPECT_EQ(page.find("<!--@"), std::string::npos) << "a placeholder was left unfilled";
+}
+
+TEST_F(ReportTest, EveryStringFromTheRunIsEscaped) {
+  WriteRun();
+  std::string page = Report();
+  // kEvil appears in the test name, a value, an explanation: never raw.
+  EXPECT_EQ(page.find(kEvil), std::string::npos);
+  EXPECT_EQ(page.find("alert(\"pwned\")"), std::string::npos);
+  EXPECT_EQ(page.find("<script>alert"), std::string::npos);
+  EXPECT_NE(page.find("&lt;/script&gt;&lt;script&gt;alert(&quot;pwned&quot;)"), std::string::npos);
+  EXPECT_EQ(page.find("n2\"><b>"), std::string::npos);
+  EXPECT_EQ(page.find("timeout <i>"), std::string::npos);
+  // Exactly the template's two <script> elements and their two closing tags.
+  std::regex open("<script[ >]"), close("</script>");
+  auto count = [&](const std::regex& r) {
+    return std::distance(std::sregex_iterator(page.begin(), page.end(), r), std::sregex_iterator());
+  };
+  EXPECT_EQ(count(open), 2);
+  EXPECT_EQ(count(close), 2);
+  // The embedded JSON still holds the exact values.
+  json data = EmbeddedData(page);
+  ASSERT_TRUE(data.is_object());
+  ASSERT_EQ(data["ops"].size(), 3u);
+  EXPECT_EQ(data["ops"][1][9], kEvil);
+  EXPECT_EQ(data["ops"][1][11], "timeout <i>");
+}
+
+TEST_F(ReportTest, EmbedsOpsAndNemesisCompactly) {
+  WriteRun();
+  json data = EmbeddedData(Report());
+  ASSERT_TRUE(data.is_object());
+  const json& s = data["strings"];
+  const json& op0 = data["ops"][0];
+  EXPECT_EQ(op0[0], 0);                 // process
+  EXPECT_EQ(s[op0[1].get<int>()], "append");
+  EXPECT_EQ(op0[3], 0);                 // ok
+  EXPECT_EQ(op0[4], 1000000);           // call
+  EXPECT_EQ(op0[5], 2000000);           // return
+  EXPECT_EQ(data["ops"][1][3], 2);      // info
+  EXPECT_EQ(data["ops"][1][5], -1);     // no return
+  EXPECT_EQ(data["ops"][1][12], 4000000);  // when the client gave up
+  ASSERT_EQ(data["nemesis"].size(), 2u);
+  EXPECT_EQ(data["nemesis"][0][2], "start-partition");
+  EXPECT_EQ(data["end_ns"], 7200000);
+  EXPECT_EQ(data["referenced"], json({0, 2}));
+}
+
+TEST_F(ReportTest, CrashedRunWithTornLineAndNoResultsStillRenders) {
+  ASSERT_TRUE(store::WriteJsonFile((dir_ / "test.json").string(), json{{"name", "crashed"}}).ok());
+  auto lines = LogHistory();
+  lines.resize(7);  // the read's invoke is the last complete line
+  WriteHistory(lines, R"({"index":7,"time":7200000,"process":2,"ty)");
+  std::string page = Report();
+  EXPECT_NE(page.find("results.json is missing"), std::string::npos);
+  EXPECT_NE(page.find("history.jsonl:8: dropped an incomplete last line"), std::string::npos);
+  EXPECT_NE(page.find("id=\"verdict\">unknown<"), std::string::npos);
+  EXPECT_NE(page.find("id=\"timeline\""), std::string::npos);
+  json data = EmbeddedData(page);
+  ASSERT_TRUE(data.is_object());
+  ASSERT_EQ(data["ops"].size(), 3u);
+  EXPECT_EQ(data["ops"][2][3], 2);  // the read never completed: info
+  EXPECT_EQ(data["ops"][2][8], -1);
+}
+
+TEST_F(ReportTest, EmptyDirectoryRendersWarnings) {
+  std::string page = Report();
+  EXPECT_NE(page.find("test.json is missing"), std::string::npos);
+  EXPECT_NE(page.find("results.json is missing"), std::string::npos);
+  EXPECT_NE(page.find("history.jsonl cannot be read"), std::string::npos);
+  json data = EmbeddedData(page);
+  ASSERT_TRUE(data.is_object());
+  EXPECT_EQ(data["ops"].size(), 0u);
+}
+
+TEST_F(ReportTest, BadLineInTheMiddleStopsTheReadWithAWarning) {
+  auto lines = LogHistory();
+  lines.insert(lines.begin() + 2, "{not json");
+  WriteHistory(lines);
+  std::string page = Report();
+  EXPECT_NE(page.find("history.jsonl was read up to the error history.jsonl:3:"), std::string::npos);
+  json data = EmbeddedData(page);
+  ASSERT_TRUE(data.is_object());
+  EXPECT_EQ(data["ops"].size(), 1u);
+}
+
+TEST_F(ReportTest, PartialResultsJsonIsAWarning) {
+  WriteRun(false);
+  std::ofstream(dir_ / "results.json") << "{\"verdict\": \"inva";
+  std::string page = Report();
+  EXPECT_NE(page.find("results.json is unreadable"), std::string::npos);
+  EXPECT_NE(page.find("id=\"verdict\">unknown<"), std::string::npos);
+}
+
+TEST_F(ReportTest, LargeValuesAreShortenedUnlessAChecker_NamesTheOp) {
+  std::string big(5000, 'z');
+  WriteHistory({
+      R"({"index":0,"time":1,"process":0,"type":"invoke","f":"write","value":")" + big + R"("})",
+      R"({"index":1,"time":2,"process":0,"type":"ok","f":"write","value":")" + big + R"("})",
+      R"({"index":2,"time":3,"process":1,"type":"invoke","f":"write","value":[")" + big + R"("]})",
+      R"({"index":3,"time":4,"process":1,"type":"ok","f":"write"})",
+  });
+  ASSERT_TRUE(store::WriteJsonFile(
+                  (dir_ / "results.json").string(),
+                  json{{"verdict", "invalid"},
+                       {"checkers",
+                        {{{"checker", "linearizability"},
+                          {"verdict", "invalid"},
+                          {"details",
+                           {{"key", "k"}, {"linearized", json::array()}, {"must", 1},
+                            {"blocked", {{{"op", 1}, {"could_return", "x"}}}}}}}}}})
+                  .ok());
+  json data = EmbeddedData(Report());
+  ASSERT_TRUE(data.is_object());
+  EXPECT_EQ(data["ops"][0][9], big);  // a string is primitive: kept
+  EXPECT_EQ(data["ops"][1][9], json::array({big}));  // referenced: whole
+  data = json();
+  // Not referenced any more: shortened.
+  ASSERT_TRUE(store::WriteJsonFile((dir_ / "results.json").string(),
+                                   json{{"verdict", "valid"}, {"checkers", json::array()}})
+                  .ok());
+  data = EmbeddedData(Report());
+  ASSERT_TRUE(data["ops"][1][9].is_object());
+  EXPECT_EQ(data["ops"][1][9]["$truncated"], big.size() + 4);
+}
+
+TEST_F(ReportTest, NoNetworkUrlsInTheTemplate) {
+  WriteRun();
+  std::string page = Report();
+  std::regex url("(src|href)\\s*=\\s*[\"']?\\s*(https?:)?//", std::regex::icase);
+  EXPECT_FALSE(std::regex_search(page, url));
+  EXPECT_EQ(page.find("<link"), std::string::npos);
+  EXPECT_EQ(page.find("@import"), std::string::npos);
+  EXPECT_EQ(page.find("url("), std::string::npos);
+}
+
+TEST(ReportErrorTest, NotADirectory) { EXPECT_FALSE(WriteReport("/nonexistent/run").ok()); }
+
+}  // namespace
+}  // namespace tidemark::reports
