@@ -105,7 +105,7 @@ struct PairHash {
 class Analysis {
  public:
   Analysis(const std::vector<Op>& ops, const LogOps& l, const LogCheckOptions& opts)
-      : ops_(ops), l_(l), report_(ops, opts) {
+      : ops_(ops), l_(l), opts_(opts), report_(ops, opts) {
     BuildIndexes();
   }
 
@@ -266,6 +266,7 @@ class Analysis {
 
   const std::vector<Op>& ops_;
   const LogOps& l_;
+  LogCheckOptions opts_;
   Report report_;
   std::vector<Obs> obs_;
   std::vector<size_t> bucket_;  // offset -> first index in obs_ (dense offsets only)
@@ -778,6 +779,7 @@ void Analysis::NonmonotonicReads() {
   std::vector<Instance> out;
   for (size_t ri = 0; ri < l_.reads.size(); ++ri) {
     const ReadRec& r = l_.reads[ri];
+    if (!r.linearizable && !opts_.local_reads_monotonic) continue;
     const Op& op = OpOf(r.op);
     // Linearizable reads promise monotonicity across nodes; local reads only per node.
     int32_t node = -1;

@@ -45,6 +45,10 @@ struct LogCheckOptions {
   // Ops whose `f` is neither "append" nor "read" make the verdict kUnknown (the history is not a
   // log history) unless this is set, in which case they are skipped.
   bool ignore_other_ops = false;
+  // nonmonotonic-read also covers `local` reads of one process from one node (a node's committed
+  // log never shrinks). A target that forgets its HWM across a restart, then re-learns it, shows
+  // such regressions without losing data; set false to check only `linearizable` reads.
+  bool local_reads_monotonic = true;
 };
 
 // Checks a `log` workload history. `ops` are the paired client ops (history::PairOps), in

@@ -306,6 +306,9 @@ TEST(LogPrefixTest, NonmonotonicLocalReadsOnOneNode) {
   h.FinalRead(3, 2, {{0, "a"}, {1, "b"}}, 30, 31);
   auto r = h.Check();
   EXPECT_EQ(Names(r), V{"nonmonotonic-read"}) << Dump(r);
+  LogCheckOptions opts;
+  opts.local_reads_monotonic = false;
+  EXPECT_EQ(h.Check(opts).verdict, Verdict::kValid);
 }
 
 TEST(LogPrefixTest, AckAboveHwm) {
