@@ -285,7 +285,8 @@ void Consensus::HandleAppend(const Message& m, uint64_t now_ms) {
   r.generation = hs_.generation;
   r.ctx = m.ctx;
   if (m.generation < hs_.generation) {
-    if (!cfg_.bugs.no_generation_fence) {
+    // The bug is a follower's; a leader still fences (its own log must never shrink).
+    if (!cfg_.bugs.no_generation_fence || role_ == Role::kLeader) {
       Send(std::move(r));  // the fence: the old leader learns the newer generation
       return;
     }
@@ -354,7 +355,7 @@ void Consensus::MaybeAdvanceHwm() {
   std::vector<uint64_t> ends = {log_.size()};
   for (auto& [id, p] : peers_) ends.push_back(p.match);
   std::sort(ends.rbegin(), ends.rend());
-  uint64_t n = ends[Quorum() - 1];  // the largest end stored on a quorum
+  uint64_t n = std::min<uint64_t>(ends[Quorum() - 1], log_.size());  // stored on a quorum
   if (n <= hwm_) return;
   // Raft §5.4.2: count replicas only for an entry of the current generation; older entries
   // commit indirectly below it. The bug counts them directly.
