@@ -146,6 +146,44 @@ TEST(TidelogE2eTest, BadRequestsGetDefinite4xxAndTheNodeSurvives) {
   EXPECT_EQ(r.status, 200) << r.body << r.error;
 }
 
+TEST(TidelogE2eTest, CorruptWalTailIsReportedCutAndNeverServed) {
+  LocalCluster c(TIDELOG_BINARY, 1, BaseDir("corrupt"));
+  ASSERT_TRUE(c.StartAll());
+  ASSERT_TRUE(c.WaitForLeader(10000));
+  {
+    HttpClient h(c.port(0), 3000);
+    for (uint64_t seq = 1; seq <= 5; ++seq)
+      ASSERT_EQ(h.Post("/v1/log/append",
+                       {{"value", "c" + std::to_string(seq)}, {"client_id", "c"}, {"seq", seq}})
+                    .status,
+                200);
+  }
+  c.Kill(0, SIGKILL);
+  {
+    // A torn record: a header promising more bytes than follow.
+    std::FILE* f = std::fopen((c.data_dir(0) + "/wal").c_str(), "ab");
+    ASSERT_TRUE(f);
+    const char junk[] = "\x40\x00\x00\x00\xde\xad\xbe\xefgarbage";
+    std::fwrite(junk, 1, sizeof junk - 1, f);
+    std::fclose(f);
+  }
+  ASSERT_TRUE(c.Start(0));
+  ASSERT_TRUE(c.WaitForLeader(10000));
+  HttpClient h(c.port(0), 3000);
+  HttpResult r = h.Post("/v1/log/read", {{"from", 0}});
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.body["entries"].size(), 5u) << r.body;
+  json d = json::parse(RunDump(c.data_dir(0)), nullptr, false);
+  EXPECT_TRUE(d["corruption"].is_null()) << "the tail was cut on recovery: " << d["corruption"];
+  std::FILE* log =
+      std::fopen((std::filesystem::path(c.data_dir(0)).parent_path() / "n1.log").c_str(), "r");
+  ASSERT_TRUE(log);
+  std::string text(1 << 16, '\0');
+  text.resize(std::fread(text.data(), 1, text.size(), log));
+  std::fclose(log);
+  EXPECT_NE(text.find("cutting"), std::string::npos) << text;
+}
+
 TEST(TidelogE2eTest, ValuesNearTheBodyLimitReplicate) {
   // Concurrent near-1 MiB appends make peer batches far above the client body limit.
   LocalCluster c(TIDELOG_BINARY, 3, BaseDir("large"),
