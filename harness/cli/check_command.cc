@@ -69,14 +69,15 @@ int RunCheckCommand(const CheckCommandOptions& opts, std::ostream& out, std::ost
     return 254;
   }
   const auto start = std::chrono::steady_clock::now();
-  auto hist = history::ImportFile(opts.file, *format);
+  auto hist = history::ImportFileLocated(opts.file, *format);
   if (!hist.ok()) {
     err << "tidemark check: cannot read history: " << hist.error().message << "\n";
     return 255;
   }
+  for (const std::string& w : hist->warnings) err << "tidemark check: warning: " << w << "\n";
   auto ops = history::PairOps(*hist);
   if (!ops.ok()) {
-    err << "tidemark check: " << opts.file << ": " << ops.error().message << "\n";
+    err << "tidemark check: " << ops.error().message << "\n";
     return 255;
   }
   const double parse_s = SecondsSince(start);
@@ -122,6 +123,7 @@ int RunCheckCommand(const CheckCommandOptions& opts, std::ostream& out, std::ost
   const double total_s = SecondsSince(start);
 
   nlohmann::json doc = {{"file", opts.file},
+                        {"warnings", hist->warnings},
                         {"format", history::ToString(*format)},
                         {"model", model},
                         {"ops", ops->size()},

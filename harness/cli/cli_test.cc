@@ -59,7 +59,8 @@ TEST(CheckCommandTest, LogExamplesGetTheirVerdicts) {
 TEST(CheckCommandTest, WritesResultsJson) {
   auto path = std::filesystem::temp_directory_path() / "tidemark_cli_test_results.json";
   std::filesystem::remove(path);
-  CliRun r = Tidemark("check " + Example("register-stale-read.jsonl") + " --results " + path.string());
+  CliRun r =
+      Tidemark("check " + Example("register-stale-read.jsonl") + " --results " + path.string());
   EXPECT_EQ(r.exit_code, 1) << r.output;
   std::ifstream f(path);
   auto doc = nlohmann::json::parse(f, nullptr, false);
@@ -90,6 +91,23 @@ TEST(CheckCommandTest, MalformedInputExits255WithFileAndLine) {
   CliRun r = Tidemark("check " + path.string() + " --format jsonl");
   EXPECT_EQ(r.exit_code, 255) << r.output;
   EXPECT_NE(r.output.find(path.filename().string() + ":2"), std::string::npos) << r.output;
+  std::filesystem::remove(path);
+}
+
+TEST(CheckCommandTest, TornLastLineOfACrashedRunIsCheckedWithAWarning) {
+  auto path = std::filesystem::temp_directory_path() / "tidemark_cli_test_torn.jsonl";
+  {
+    std::ofstream f(path);
+    f << R"({"index":0,"time":1,"process":0,"type":"invoke","f":"write","key":"k","value":1})"
+      << "\n";
+    f << R"({"index":1,"time":2,"process":0,"type":"ok","f":"write","key":"k","value":1})"
+      << "\n";
+    f << R"({"index":2,"time":3,"process":1,"type":"invo)";  // killed mid-write: no newline
+  }
+  CliRun r = Tidemark("check " + path.string());
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("warning:"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("incomplete last line"), std::string::npos) << r.output;
   std::filesystem::remove(path);
 }
 

@@ -84,6 +84,9 @@ struct LocatedHistory {
   std::string source;  // the file name, or the name given for in-memory text
   History events;
   std::vector<size_t> lines;  // lines[i]: 1-based line where events[i] starts (same size)
+  // Things the reader tolerated and the user should hear of, e.g. a torn last line dropped
+  // ("FILE:LINE: ..."). Empty for a clean file.
+  std::vector<std::string> warnings;
 };
 
 // PairOps on a located history; errors read "SOURCE:LINE: event N: <PairOps reason>".

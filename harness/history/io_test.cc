@@ -141,6 +141,32 @@ TEST(JsonlTest, MalformedInputsReportFileAndLine) {
   }
 }
 
+TEST(JsonlTest, TornLastLineIsDroppedWithAWarningButATornMiddleLineIsAnError) {
+  const std::string ok0 = R"({"index":0,"time":0,"process":0,"type":"invoke","f":"read"})";
+  const std::string torn = R"({"index":1,"time":1,"process":0,"type":"ok","f":"re)";
+  // A controller killed mid-write leaves a last line with no newline.
+  auto h = ReadJsonlText(ok0 + "\n" + torn, "h.jsonl");
+  ASSERT_TRUE(h.ok()) << h.error().message;
+  EXPECT_EQ(h->events.size(), 1u);
+  ASSERT_EQ(h->warnings.size(), 1u);
+  EXPECT_NE(h->warnings[0].find("h.jsonl:2: dropped an incomplete last line"), std::string::npos);
+  TempFile f("torn.jsonl");
+  f.Write(ok0 + "\n" + torn);
+  auto hf = ReadJsonlFile(f.path());
+  ASSERT_TRUE(hf.ok()) << hf.error().message;
+  EXPECT_EQ(hf->events.size(), 1u);
+  ASSERT_EQ(hf->warnings.size(), 1u);
+  EXPECT_NE(hf->warnings[0].find(f.path() + ":2:"), std::string::npos) << hf->warnings[0];
+  // The same line followed by a newline was written whole: that is corruption, not a tear.
+  ExpectError(ReadJsonlText(ok0 + "\n" + torn + "\n", "h.jsonl"), {"h.jsonl:2:", "invalid JSON"});
+  f.Write(ok0 + "\n" + torn + "\n" + ok0 + "\n");
+  ExpectError(ReadJsonlFile(f.path()), {f.path() + ":2:", "invalid JSON"});
+  // A clean file has no warning.
+  auto clean = ReadJsonlText(ok0 + "\n", "h.jsonl");
+  ASSERT_TRUE(clean.ok());
+  EXPECT_TRUE(clean->warnings.empty());
+}
+
 TEST(JsonlTest, ValidationNamesLineOfUnpairedCompletionAndDuplicateInvoke) {
   TempFile f("pairs.jsonl");
   f.Write(R"({"index":0,"time":0,"process":0,"type":"invoke","f":"read"})"

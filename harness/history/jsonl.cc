@@ -234,6 +234,13 @@ Result<std::optional<Event>> JsonlReader::Next() {
   while (std::getline(in_, buf_)) {
     ++line_;
     auto e = NextFromLine(buf_, line_, path_, &last_index_);
+    if (!e && in_.eof() && !buf_.empty()) {
+      // getline stopped at end of file, not at a newline: the last write never finished.
+      torn_tail_ = path_ + ":" + std::to_string(line_) +
+                   ": dropped an incomplete last line (the writer was killed mid-write?): " +
+                   e.error().message;
+      return std::optional<Event>();
+    }
     if (!e) {
       error_ = e.error();
       return *error_;
@@ -262,6 +269,7 @@ Result<LocatedHistory> ReadJsonlFile(const std::string& path) {
     out.events.push_back(std::move(**e));
     out.lines.push_back((*reader)->line());
   }
+  if (!(*reader)->torn_tail().empty()) out.warnings.push_back((*reader)->torn_tail());
   return out;
 }
 
@@ -276,6 +284,13 @@ Result<LocatedHistory> ReadJsonlText(std::string_view text, const std::string& s
     if (end == std::string_view::npos) end = text.size();
     ++lineno;
     auto e = NextFromLine(text.substr(pos, end - pos), lineno, source_name, &last_index);
+    if (!e && end == text.size()) {
+      out.warnings.push_back(source_name + ":" + std::to_string(lineno) +
+                             ": dropped an incomplete last line (the writer was killed "
+                             "mid-write?): " +
+                             e.error().message);
+      break;
+    }
     if (!e) return e.error();
     if (*e) {
       out.events.push_back(std::move(**e));

@@ -50,6 +50,9 @@ class JsonlReader {
   // finished (Next keeps returning the same error).
   Result<std::optional<Event>> Next();
 
+  // A final line that has no newline and does not parse is what a writer killed mid-write
+  // leaves: it is dropped (Next returns end of stream) and described here; "" otherwise.
+  const std::string& torn_tail() const { return torn_tail_; }
   // 1-based line of the event last returned by Next (0 before the first).
   size_t line() const { return event_line_; }
   const std::string& path() const { return path_; }
@@ -64,6 +67,7 @@ class JsonlReader {
   size_t event_line_ = 0;
   std::optional<int64_t> last_index_;
   std::optional<Error> error_;
+  std::string torn_tail_;
 };
 
 // Reads a whole JSONL file / text with the same checks as JsonlReader. `source_name` is used in
