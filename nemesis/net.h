@@ -95,11 +95,18 @@ bool NetnsAvailable(std::string* why_not = nullptr);
 // error naming the reason.
 Result<NetKind> ResolveNetKind(NetKind requested);
 
+class CleanupRegistry;  // nemesis/clean.h
+
 struct NetOptions {
-  std::string run_id;   // unique per run (e.g. the run dir's timestamp); names derive from it
-  std::string run_dir;  // RUN_DIR: the cleanup registry lives at RUN_DIR/cleanup.json
+  // Unique per run; names and the netns subnet derive from it (use the run directory's path:
+  // test name + timestamp, so parallel runs differ).
+  std::string run_id;
   int nodes = 3;
   bool proxy_reset = false;  // proxy: a cut resets connections instead of blackholing them
+  // Where the netns backend records what it creates before creating it (RUN_DIR/cleanup.json);
+  // may be null (then a SIGKILLed controller's leftovers cannot be found by CleanLeftovers).
+  // Must outlive the backend.
+  CleanupRegistry* registry = nullptr;
 };
 
 // Constructs the backend for a resolved kind (kNetns or kProxy). Creates nothing yet.
