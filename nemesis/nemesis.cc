@@ -2,13 +2,40 @@
 
 namespace tidemark::nemesis {
 
+Status CheckSupported(const std::vector<FaultSpec>& faults, const targets::Descriptor& d) {
+  const targets::Capabilities& c = d.capabilities;
+  for (const FaultSpec& f : faults) {
+    auto no = [&](const std::string& key) -> Status {
+      return Error{"--nemesis " + ToString(f) + ": target '" + d.name + "' does not support it (" +
+                   d.path + ": capabilities." + key + " is false)"};
+    };
+    if (f.kind == FaultKind::kKill && !c.kill) return no("kill");
+    if (f.kind == FaultKind::kPause && !c.pause) return no("pause");
+    if (f.kind == FaultKind::kPartition && !c.partition) return no("partition");
+    bool needs_leader = f.shape == PartitionShape::kLeader ||
+                        f.target == ProcessTarget::kLeader ||
+                        f.target == ProcessTarget::kFollowers;
+    if (needs_leader && !c.leader_status) return no("leader_status");
+  }
+  return OkStatus();
+}
+
 Nemesis::Nemesis(NemesisHooks hooks, NemesisOptions opts, NetBackend* net)
     : hooks_(std::move(hooks)),
       opts_(std::move(opts)),
       net_(net),
       rng_(Rng::Derive(opts_.seed, "nemesis-plan")) {}
 
-Nemesis::~Nemesis() { (void)StopAndHealAll(); }
+Nemesis::~Nemesis() { StopThread(); }
+
+void Nemesis::StopThread() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+}
 
 void Nemesis::Start() {
   std::lock_guard<std::mutex> lock(mu_);
@@ -143,12 +170,7 @@ Status Nemesis::StopLocked() {
 }
 
 Status Nemesis::StopAndHealAll() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+  StopThread();
   std::lock_guard<std::mutex> lock(mu_);
   if (healed_) return OkStatus();
   healed_ = true;

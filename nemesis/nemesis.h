@@ -36,6 +36,11 @@
 
 namespace tidemark::nemesis {
 
+// Checks a --nemesis list against what the target can take (descriptor capabilities): kill,
+// pause, partition, and leader_status for leader/followers targets and the leader shape. The
+// error names the fault, the target and the descriptor key.
+Status CheckSupported(const std::vector<FaultSpec>& faults, const targets::Descriptor& d);
+
 // Supplied by the runner. Node indices are 0-based.
 struct NemesisHooks {
   std::function<int()> size;
@@ -59,7 +64,9 @@ class Nemesis {
   // `net` may be null when the schedule holds no partition (a partition step then records a
   // skip). It must outlive the Nemesis.
   Nemesis(NemesisHooks hooks, NemesisOptions opts, NetBackend* net);
-  ~Nemesis();  // StopAndHealAll()
+  // Stops the schedule thread but does *not* heal: the cluster the hooks point at may be gone
+  // by now. Call StopAndHealAll explicitly while the cluster is alive.
+  ~Nemesis();
   Nemesis(const Nemesis&) = delete;
   Nemesis& operator=(const Nemesis&) = delete;
 
@@ -88,6 +95,7 @@ class Nemesis {
     std::vector<int> nodes;        // kill/pause
   };
   void Loop();
+  void StopThread();
   Status StartLocked(const FaultSpec& f);
   Status StopLocked();
   void Record(const std::string& f, nlohmann::json value);

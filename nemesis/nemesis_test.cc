@@ -202,5 +202,22 @@ TEST(NemesisTest, PartitionWithoutBackendIsSkipped) {
   EXPECT_EQ(fake.Fs(), (std::vector<std::string>{"skip"}));
 }
 
+TEST(CheckSupportedTest, NamesTheMissingCapability) {
+  targets::Descriptor d;
+  d.name = "etcd";
+  d.path = "targets/etcd.json";
+  d.capabilities.kill = true;
+  d.capabilities.pause = true;
+  EXPECT_TRUE(CheckSupported(*ParseNemesis("kill,pause:one"), d).ok());
+  auto part = CheckSupported(*ParseNemesis("kill,partition"), d);
+  ASSERT_FALSE(part.ok());
+  EXPECT_NE(part.error().message.find("capabilities.partition"), std::string::npos);
+  auto leader = CheckSupported(*ParseNemesis("kill:leader"), d);
+  ASSERT_FALSE(leader.ok());
+  EXPECT_NE(leader.error().message.find("leader_status"), std::string::npos);
+  d.capabilities.leader_status = true;
+  EXPECT_TRUE(CheckSupported(*ParseNemesis("kill:leader,pause:followers"), d).ok());
+}
+
 }  // namespace
 }  // namespace tidemark::nemesis

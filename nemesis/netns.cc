@@ -131,11 +131,13 @@ class NetnsBackend : public NetBackend {
 
   Status DoPrepare() {
     // Refuse to adopt names that exist already (a leftover of a crashed run with the same id).
-    if (auto r = RunCommand({"ip", "netns", "list"}); r.ok())
-      for (const auto& ns : ns_)
-        if (r->out.find(ns) != std::string::npos)
-          return Error{"netns: namespace " + ns + " exists already (a leftover? run `tidemark "
-                       "clean`)"};
+    for (const auto& ns : ns_)
+      if (access(("/run/netns/" + ns).c_str(), F_OK) == 0)
+        return Error{"netns: namespace " + ns + " exists already (a leftover? run `tidemark "
+                     "clean`)"};
+    if (access(("/sys/class/net/" + bridge_).c_str(), F_OK) == 0)
+      return Error{"netns: interface " + bridge_ + " exists already (a leftover? run `tidemark "
+                   "clean`)"};
     if (opts_.registry) (void)opts_.registry->AddLink(bridge_);
     if (Status s = Ip({"link", "add", bridge_, "type", "bridge"}); !s.ok()) return s;
     bridge_made_ = true;

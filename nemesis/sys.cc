@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -59,6 +61,12 @@ Result<CommandResult> RunCommand(const std::vector<std::string>& argv, const std
   }
   close(in[0]);
   close(out[1]);
+  // A command that exits before reading all its input must not SIGPIPE the controller: block
+  // SIGPIPE on this thread while writing and swallow a pending one afterwards.
+  sigset_t pipe_set, old_set;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_set, &old_set);
   // Write stdin and read output together so neither side can block on a full pipe.
   size_t written = 0;
   if (input.empty()) {
@@ -95,6 +103,10 @@ Result<CommandResult> RunCommand(const std::vector<std::string>& argv, const std
   }
   if (in[1] >= 0) close(in[1]);
   close(out[0]);
+  timespec zero{0, 0};
+  while (sigtimedwait(&pipe_set, nullptr, &zero) > 0) {
+  }
+  pthread_sigmask(SIG_SETMASK, &old_set, nullptr);
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }

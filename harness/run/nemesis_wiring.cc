@@ -1,0 +1,156 @@
+#include "harness/run/nemesis_wiring.h"
+
+#include <algorithm>
+
+namespace tidemark::run {
+namespace {
+
+// Does the start template pass peer addresses the harness computes (so a proxy can sit there)?
+bool PeersInArgv(const targets::Descriptor& d) {
+  auto has = [](const std::vector<std::string>& v) {
+    return std::any_of(v.begin(), v.end(), [](const std::string& a) {
+      return a.find("{peers}") != std::string::npos || a.find("{per_peer}") != std::string::npos ||
+             a.find("{cluster}") != std::string::npos || a.find("{peer_") != std::string::npos;
+    });
+  };
+  return has(d.argv) || has(d.per_peer);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<NemesisWiring>> NemesisWiring::Create(const NemesisConfig& cfg,
+                                                             const targets::Descriptor& desc) {
+  auto faults = nemesis::ParseNemesis(cfg.nemesis);
+  if (!faults.ok()) return faults.error();
+  if (!(cfg.interval_s > 0))
+    return Error{"--nemesis-interval must be a number of seconds > 0"};
+  if (Status s = nemesis::CheckSupported(*faults, desc); !s.ok()) return s.error();
+  auto requested = nemesis::ParseNetKind(cfg.net);
+  if (!requested.ok()) return requested.error();
+
+  std::unique_ptr<NemesisWiring> w(new NemesisWiring());
+  w->cfg_ = cfg;
+  w->faults_ = *faults;
+  w->peer_port_ = desc.peer_port;
+  bool partitions = std::any_of(faults->begin(), faults->end(), [](const nemesis::FaultSpec& f) {
+    return f.kind == nemesis::FaultKind::kPartition;
+  });
+  if (partitions) {
+    auto kind = nemesis::ResolveNetKind(*requested);
+    if (!kind.ok()) return kind.error();
+    if (*kind == nemesis::NetKind::kProxy && !PeersInArgv(desc))
+      return Error{"--nemesis partition with the proxy backend needs a target whose start argv "
+                   "passes peer addresses ({peers}, {per_peer} or {cluster}); '" +
+                   desc.name + "' does not (" + desc.path + "). Use --net netns (needs root)."};
+    w->net_kind_ = *kind;
+  }
+  w->schedule_ = nemesis::MakeSchedule(
+      w->faults_, {.seed = cfg.seed, .interval_s = cfg.interval_s, .duration_s = cfg.duration_s});
+  if (!cfg.run_dir.empty())
+    w->registry_ = std::make_unique<nemesis::CleanupRegistry>(cfg.run_dir + "/cleanup.json");
+  if (w->net_kind_) {
+    nemesis::NetOptions no;
+    no.run_id = cfg.run_dir;
+    no.nodes = cfg.nodes;
+    no.registry = w->registry_.get();
+    auto net = nemesis::MakeNetBackend(*w->net_kind_, no);
+    if (!net.ok()) return net.error();
+    w->net_ = std::move(*net);
+  }
+  return w;
+}
+
+NemesisWiring::~NemesisWiring() {
+  // The nemesis thread must not outlive the cluster it points at; ~Nemesis stops it without
+  // healing (the cluster may be gone already).
+  nemesis_.reset();
+  Teardown();
+}
+
+void NemesisWiring::ConfigureCluster(ClusterOptions& co) const {
+  if (net_) {
+    if (auto host_of = net_->HostOf()) co.host_of = host_of;
+  }
+}
+
+Status NemesisWiring::AttachCluster(Cluster& cluster) {
+  if (!net_) return OkStatus();
+  nemesis::NetCluster nc;
+  nc.peer_port = peer_port_;  // the descriptor's port that peers dial
+  for (int i = 0; i < cluster.size(); ++i) nc.nodes.push_back(cluster.State(i).address);
+  if (Status s = net_->Prepare(nc); !s.ok()) return s;
+  if (auto pa = net_->PeerAddress()) cluster.SetPeerAddress(pa);
+  if (auto ic = net_->InChild()) cluster.SetInChild(ic);
+  return OkStatus();
+}
+
+void NemesisWiring::NodesStarted(Cluster& cluster) {
+  if (!registry_) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (int i = 0; i < cluster.size(); ++i) {
+    pid_t pid = cluster.State(i).pid;
+    if (pid > 0 && std::find(registered_.begin(), registered_.end(), pid) == registered_.end()) {
+      (void)registry_->AddProcess(pid);
+      registered_.push_back(pid);
+    }
+  }
+}
+
+void NemesisWiring::Start(Cluster& cluster, std::function<std::optional<int>()> leader,
+                          std::function<void(history::Event)> record) {
+  if (faults_.empty() || nemesis_) return;
+  nemesis::NemesisHooks h;
+  h.size = [&cluster] { return cluster.size(); };
+  h.name = [&cluster](int i) { return cluster.Name(i); };
+  h.kill = [&cluster](int i) { return cluster.Kill(i); };
+  h.start = [this, &cluster](int i) {
+    Status s = cluster.Start(i);
+    if (s.ok()) NodesStarted(cluster);
+    return s;
+  };
+  h.pause = [&cluster](int i) { return cluster.Pause(i); };
+  h.resume = [&cluster](int i) { return cluster.Resume(i); };
+  h.leader = std::move(leader);
+  h.record = std::move(record);
+  h.pid = [&cluster](int i) { return static_cast<int>(cluster.State(i).pid); };
+  nemesis::NemesisOptions o;
+  o.schedule = schedule_;
+  o.seed = cfg_.seed;
+  nemesis_ = std::make_unique<nemesis::Nemesis>(std::move(h), std::move(o), net_.get());
+  nemesis_->Start();
+}
+
+Status NemesisWiring::HealAll() { return nemesis_ ? nemesis_->StopAndHealAll() : OkStatus(); }
+
+void NemesisWiring::Teardown() {
+  if (net_) net_->Teardown();
+  if (registry_) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (pid_t pid : registered_) (void)registry_->RemoveProcess(pid);
+    registered_.clear();
+  }
+}
+
+std::string NemesisWiring::ActiveFaults() const {
+  return nemesis_ ? nemesis_->ActiveFaults() : "";
+}
+
+std::string NemesisWiring::NetName() const { return net_ ? net_->Name() : "none"; }
+
+nlohmann::json NemesisWiring::Describe() const {
+  nlohmann::json steps = nlohmann::json::array();
+  for (const auto& s : schedule_)
+    steps.push_back({{"at_s", s.at_s}, {"action", s.start ? "start" : "stop"},
+                     {"fault", nemesis::ToString(s.fault)}});
+  nlohmann::json faults = nlohmann::json::array();
+  for (const auto& f : faults_) faults.push_back(nemesis::ToString(f));
+  return {{"faults", faults},
+          {"spec", cfg_.nemesis},
+          {"interval_s", cfg_.interval_s},
+          {"net_requested", cfg_.net},
+          {"net", NetName()},
+          {"backend", net_ ? net_->Describe() : nlohmann::json()},
+          {"schedule", steps}};
+}
+
+}  // namespace tidemark::run
