@@ -58,13 +58,13 @@ struct ChromeRun {
 // Runs headless Chromium on a file:// URL with the flags of PLATFORM-NOTES.md. `timeout` ends it
 // (and only it) if it hangs; its helper processes exit with it.
 ChromeRun Chromium(const fs::path& user_data_dir, const std::string& mode_flag,
-                   const fs::path& html) {
+                   const fs::path& html, const std::string& fragment = "") {
   std::string cmd = "timeout -k 5 300 " + std::string(kChromium) +
                     " --headless --no-sandbox --disable-gpu --disable-dev-shm-usage"
                     " --disable-background-networking --hide-scrollbars --window-size=1400,2800"
                     " --user-data-dir=" +
                     Quote(user_data_dir.string()) + " " + mode_flag + " " +
-                    Quote("file://" + fs::absolute(html).string()) + " 2>/dev/null";
+                    Quote("file://" + fs::absolute(html).string() + fragment) + " 2>/dev/null";
   ChromeRun r;
   auto start = Clock::now();
   FILE* p = ::popen(cmd.c_str(), "r");
@@ -104,7 +104,7 @@ class ReportBrowserTest : public ::testing::Test {
                  {"repeat", "tidemark run --workload " + workload + " --seed " +
                                 std::to_string(seed)},
                  {"target", {{"name", "synthetic"}}},
-                 {"workload", {{"name", workload}}},
+                 {"workload", {{"name", workload}, {"concurrency", 10}}},
                  {"nemesis", {{"faults", nemesis}}}};
     ASSERT_TRUE(store::WriteJsonFile((dir_ / "test.json").string(), test).ok());
   }
@@ -321,6 +321,16 @@ TEST_F(ReportBrowserTest, Generated100kOps) {
   GeneratedRun(100'000, 100);
   RenderAndOpen({"data-ops=\"100000\"", "href=\"#op-50000\"", "<tr id=\"op-50001\""});
   SkipWithoutChromium();
+  // Opening report.html#op-50000 selects that op and zooms the timeline to it.
+  ChromeRun focused = Chromium(dir_ / "chrome-profile", "--dump-dom", dir_ / "report.html",
+                               "#op-50000");
+  EXPECT_NE(focused.out.find("data-status=\"ok\""), std::string::npos);
+  EXPECT_NE(focused.out.find("<pre id=\"selected\" class=\"\">op 50000 · process"),
+            std::string::npos);
+  ChromeRun shot = Chromium(dir_ / "chrome-profile",
+                            "--screenshot=" + Quote((dir_ / "screenshot-op-50000.png").string()),
+                            dir_ / "report.html", "#op-50000");
+  EXPECT_EQ(shot.exit_code, 0);
 }
 
 }  // namespace

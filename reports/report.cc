@@ -102,10 +102,12 @@ std::string Header(const RunData& run) {
   if (name.empty()) name = std::filesystem::path(run.run_dir).filename().string();
   json workload = t.is_object() && t.contains("workload") ? t["workload"] : json();
   std::string workload_text = Text(workload, "name");
-  if (workload.is_object() && workload.contains("concurrency"))
-    workload_text += ", concurrency " + Text(workload, "concurrency") + ", rate " +
-                     Text(workload, "rate") + "/s, time limit " + Text(workload, "time_limit_s") +
-                     " s";
+  if (std::string c = Text(workload, "concurrency"); !c.empty())
+    workload_text += ", concurrency " + c;
+  if (std::string rate = Text(workload, "rate"); !rate.empty())
+    workload_text += ", rate " + rate + "/s";
+  if (std::string limit = Text(workload, "time_limit_s"); !limit.empty())
+    workload_text += ", time limit " + limit + " s";
   json nem = t.is_object() && t.contains("nemesis") ? t["nemesis"] : json();
   std::string nemesis_text = Text(nem, "faults");
   if (nem.is_object() && nem.contains("interval_s"))

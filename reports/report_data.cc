@@ -237,7 +237,13 @@ nlohmann::json ReportData(const RunData& run) {
   if (run.results.is_object() && run.results.contains("checkers") &&
       run.results["checkers"].is_array())
     checkers = run.results["checkers"];
+  nlohmann::json concurrency;  // null when test.json does not say
+  if (run.test.contains("workload") && run.test["workload"].is_object() &&
+      run.test["workload"].contains("concurrency") &&
+      run.test["workload"]["concurrency"].is_number_integer())
+    concurrency = run.test["workload"]["concurrency"];
   return nlohmann::json{{"strings", strings},     {"ops", std::move(ops)},
+                        {"concurrency", concurrency},
                         {"nemesis", nemesis},     {"end_ns", end_ns},
                         {"checkers", checkers},   {"referenced", referenced}};
 }
