@@ -99,20 +99,20 @@ class ReportBrowserTest : public ::testing::Test {
   }
 
   void WriteTest(const std::string& workload, const std::string& nemesis, int64_t seed) {
-    json test = {{"name", "browser-" + name_},
-                 {"seed", seed},
-                 {"repeat", "tidemark run --workload " + workload + " --seed " +
-                                std::to_string(seed)},
-                 {"target", {{"name", "synthetic"}}},
-                 {"workload", {{"name", workload}, {"concurrency", 10}}},
-                 {"nemesis", {{"faults", nemesis}}}};
+    json test = {
+        {"name", "browser-" + name_},
+        {"seed", seed},
+        {"repeat", "tidemark run --workload " + workload + " --seed " + std::to_string(seed)},
+        {"target", {{"name", "synthetic"}}},
+        {"workload", {{"name", workload}, {"concurrency", 10}}},
+        {"nemesis", {{"faults", nemesis}}}};
     ASSERT_TRUE(store::WriteJsonFile((dir_ / "test.json").string(), test).ok());
   }
 
   // Copies an example history and checks it with the checker libraries into results.json.
   void ExampleRun(const std::string& example, bool log) {
-    fs::copy_file(fs::path(TIDEMARK_SOURCE_DIR) / "docs/examples" / example,
-                  dir_ / "history.jsonl", fs::copy_options::overwrite_existing);
+    fs::copy_file(fs::path(TIDEMARK_SOURCE_DIR) / "docs/examples" / example, dir_ / "history.jsonl",
+                  fs::copy_options::overwrite_existing);
     auto h = history::ReadJsonlFile((dir_ / "history.jsonl").string());
     ASSERT_TRUE(h.ok()) << h.error().message;
     auto ops = history::PairOps(*h);
@@ -164,7 +164,10 @@ class ReportBrowserTest : public ::testing::Test {
       while (!pending.empty() && pending.front().done <= now) {
         Pending p = pending.front();
         pending.erase(pending.begin());
-        json e = {{"time", p.done}, {"process", proc[p.w]}, {"f", p.f}, {"key", p.key},
+        json e = {{"time", p.done},
+                  {"process", proc[p.w]},
+                  {"f", p.f},
+                  {"key", p.key},
                   {"node", "n" + std::to_string(1 + p.w % 3)}};
         if (p.outcome == 0) {
           e["type"] = "ok";
@@ -181,9 +184,14 @@ class ReportBrowserTest : public ::testing::Test {
         free_at[p.w] = p.done;
       }
       if (now >= next_nemesis) {
-        emit(partitioned ? json{{"time", now}, {"process", "nemesis"}, {"type", "info"},
-                                {"f", "stop-partition"}, {"value", nullptr}}
-                         : json{{"time", now}, {"process", "nemesis"}, {"type", "info"},
+        emit(partitioned ? json{{"time", now},
+                                {"process", "nemesis"},
+                                {"type", "info"},
+                                {"f", "stop-partition"},
+                                {"value", nullptr}}
+                         : json{{"time", now},
+                                {"process", "nemesis"},
+                                {"type", "info"},
                                 {"f", "start-partition"},
                                 {"value", {{"grudge", {{"n1", {"n2", "n3"}}}}}}});
         partitioned = !partitioned;
@@ -200,14 +208,21 @@ class ReportBrowserTest : public ::testing::Test {
       double r = u(rng);
       std::string fname = r < 0.5 ? "read" : r < 0.8 ? "write" : "cas";
       std::string key = "k" + std::to_string(static_cast<int>(u(rng) * 10));
-      json inv = fname == "read"    ? json(nullptr)
-                 : fname == "write" ? json(static_cast<int>(u(rng) * 5))
-                                    : json::array({static_cast<int>(u(rng) * 5),
-                                                   static_cast<int>(u(rng) * 5)});
-      int outcome = fname == "cas" && u(rng) < 0.3 ? 1 : u(rng) < (partitioned ? 0.02 : 0.002) ? 2 : 0;
+      json inv = fname == "read" ? json(nullptr)
+                 : fname == "write"
+                     ? json(static_cast<int>(u(rng) * 5))
+                     : json::array({static_cast<int>(u(rng) * 5), static_cast<int>(u(rng) * 5)});
+      int outcome = fname == "cas" && u(rng) < 0.3          ? 1
+                    : u(rng) < (partitioned ? 0.02 : 0.002) ? 2
+                                                            : 0;
       double lat = latency(rng) * (partitioned ? 3 : 1);
-      emit(json{{"time", now}, {"process", proc[w]}, {"type", "invoke"}, {"f", fname},
-                {"key", key}, {"value", inv}, {"node", "n" + std::to_string(1 + w % 3)}});
+      emit(json{{"time", now},
+                {"process", proc[w]},
+                {"type", "invoke"},
+                {"f", fname},
+                {"key", key},
+                {"value", inv},
+                {"node", "n" + std::to_string(1 + w % 3)}});
       pending.push_back({now + static_cast<int64_t>(lat) + 1, w, inv, fname, key, outcome});
       ++invoked;
     }
@@ -225,8 +240,8 @@ class ReportBrowserTest : public ::testing::Test {
               {{"stale-read",
                 {{"count", 1},
                  {"examples",
-                  {{{"explanation", "synthetic example naming ops " + std::to_string(a) +
-                                        " and " + std::to_string(b)},
+                  {{{"explanation", "synthetic example naming ops " + std::to_string(a) + " and " +
+                                        std::to_string(b)},
                     {"ops", {a, b}}}}}}}}}}}}}}};
     ASSERT_TRUE(store::WriteJsonFile((dir_ / "results.json").string(), results).ok());
     WriteTest("register", "partition", static_cast<int64_t>(seed));
@@ -260,9 +275,9 @@ class ReportBrowserTest : public ::testing::Test {
     EXPECT_EQ(dom.out.find("data-status=\"error\""), std::string::npos);
     EXPECT_NE(dom.out.find("<div id=\"error-banner\" hidden=\"\">"), std::string::npos)
         << "the error banner is visible";
-    for (const char* id : {"id=\"summary\"", "id=\"checkers\"", "id=\"timeline\"",
-                           "id=\"latency\"", "id=\"throughput\"", "id=\"ops-section\"",
-                           "id=\"series-legend\"><label>"}) {
+    for (const char* id :
+         {"id=\"summary\"", "id=\"checkers\"", "id=\"timeline\"", "id=\"latency\"",
+          "id=\"throughput\"", "id=\"ops-section\"", "id=\"series-legend\"><label>"}) {
       EXPECT_NE(dom.out.find(id), std::string::npos) << "missing in the DOM: " << id;
     }
     // The virtual ops table rendered rows.
@@ -295,9 +310,9 @@ TEST_F(ReportBrowserTest, ValidRegisterRun) {
 
 TEST_F(ReportBrowserTest, InvalidLogRunShowsAnomalyLinksAndDrawing) {
   ExampleRun("log-lost-write.jsonl", true);
-  std::string dom = RenderAndOpen({"id=\"verdict\">invalid<", "class=\"oplink\"",
-                                   "href=\"#op-1\"", "<tr id=\"op-1\"",
-                                   "class=\"log-drawing\"", "<svg", "@2 (hwm 3)"});
+  std::string dom =
+      RenderAndOpen({"id=\"verdict\">invalid<", "class=\"oplink\"", "href=\"#op-1\"",
+                     "<tr id=\"op-1\"", "class=\"log-drawing\"", "<svg", "@2 (hwm 3)"});
   SkipWithoutChromium();
   // The log drawing shows what the final read says about offset 2.
   EXPECT_NE(dom.find("@2 = nothing"), std::string::npos);
@@ -305,8 +320,8 @@ TEST_F(ReportBrowserTest, InvalidLogRunShowsAnomalyLinksAndDrawing) {
 
 TEST_F(ReportBrowserTest, InvalidRegisterRunShowsTheLinearizationDrawing) {
   ExampleRun("register-stale-read.jsonl", false);
-  std::string dom = RenderAndOpen({"id=\"verdict\">invalid<", "class=\"lin-drawing\"",
-                                   "href=\"#op-2\"", "cannot be placed"});
+  std::string dom = RenderAndOpen(
+      {"id=\"verdict\">invalid<", "class=\"lin-drawing\"", "href=\"#op-2\"", "cannot be placed"});
   SkipWithoutChromium();
   EXPECT_NE(dom.find("✗ cannot be placed: a read here would return 2"), std::string::npos);
 }
@@ -322,8 +337,8 @@ TEST_F(ReportBrowserTest, Generated100kOps) {
   RenderAndOpen({"data-ops=\"100000\"", "href=\"#op-50000\"", "<tr id=\"op-50001\""});
   SkipWithoutChromium();
   // Opening report.html#op-50000 selects that op and zooms the timeline to it.
-  ChromeRun focused = Chromium(dir_ / "chrome-profile", "--dump-dom", dir_ / "report.html",
-                               "#op-50000");
+  ChromeRun focused =
+      Chromium(dir_ / "chrome-profile", "--dump-dom", dir_ / "report.html", "#op-50000");
   EXPECT_NE(focused.out.find("data-status=\"ok\""), std::string::npos);
   EXPECT_NE(focused.out.find("<pre id=\"selected\" class=\"\">op 50000 · process"),
             std::string::npos);

@@ -12,19 +12,25 @@ TEST(EscapeHtmlTest, ScriptTagAndQuotesBecomeText) {
 }
 
 TEST(EscapeHtmlTest, InvalidUtf8IsReplaced) {
-  EXPECT_EQ(EscapeHtml(std::string("a\xff" "b")), "a\xEF\xBF\xBD" "b");
+  EXPECT_EQ(EscapeHtml(std::string("a\xff"
+                                   "b")),
+            "a\xEF\xBF\xBD"
+            "b");
   EXPECT_EQ(ValidUtf8("héllo ✓"), "héllo ✓");
   EXPECT_EQ(ValidUtf8(std::string("\xC0\x80")), "\xEF\xBF\xBD\xEF\xBF\xBD");  // overlong NUL
 }
 
 TEST(EscapeXmlTest, EscapesAndDropsControlCharacters) {
-  EXPECT_EQ(EscapeXml("<a b=\"c\">'&'</a>"), "&lt;a b=&quot;c&quot;&gt;&apos;&amp;&apos;&lt;/a&gt;");
+  EXPECT_EQ(EscapeXml("<a b=\"c\">'&'</a>"),
+            "&lt;a b=&quot;c&quot;&gt;&apos;&amp;&apos;&lt;/a&gt;");
   EXPECT_EQ(EscapeXml(std::string("x\x01y\tz\n")), "x\xEF\xBF\xBDy\tz\n");
 }
 
 TEST(ScriptJsonTest, CannotCloseTheScriptOrOpenAComment) {
-  nlohmann::json j = {{"v", "</script><script>alert(1)</script>"}, {"c", "<!-- x -->"},
-                      {"a", "a&b"}, {"ls", "x\u2028y"}};
+  nlohmann::json j = {{"v", "</script><script>alert(1)</script>"},
+                      {"c", "<!-- x -->"},
+                      {"a", "a&b"},
+                      {"ls", "x\u2028y"}};
   std::string s = ScriptJson(j);
   EXPECT_EQ(s.find("</"), std::string::npos) << s;
   EXPECT_EQ(s.find("<!--"), std::string::npos) << s;

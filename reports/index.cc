@@ -79,20 +79,20 @@ std::string RenderStoreIndex(const std::vector<store::RunDir>& runs) {
     std::string nemesis =
         test.is_object() && test.contains("nemesis") ? Str(test["nemesis"], "faults") : "";
     rows << "<tr class=\"v-" << verdict << "\"><td><span class=\"badge v-" << verdict << "\">"
-         << verdict << "</span></td><td><a href=\"" << EscapeHtml(href) << "\">"
-         << EscapeHtml(name) << "</a>" << (has_report ? "" : " <span class=\"dim\">(no report)</span>")
-         << "</td><td>" << EscapeHtml(ReadableTime(run.timestamp)) << "</td><td>"
-         << EscapeHtml(nemesis) << "</td><td class=\"num\">" << EscapeHtml(Str(test, "seed"))
-         << "</td>" << counts << "<td class=\"num\">" << EscapeHtml(duration) << "</td></tr>\n";
+         << verdict << "</span></td><td><a href=\"" << EscapeHtml(href) << "\">" << EscapeHtml(name)
+         << "</a>" << (has_report ? "" : " <span class=\"dim\">(no report)</span>") << "</td><td>"
+         << EscapeHtml(ReadableTime(run.timestamp)) << "</td><td>" << EscapeHtml(nemesis)
+         << "</td><td class=\"num\">" << EscapeHtml(Str(test, "seed")) << "</td>" << counts
+         << "<td class=\"num\">" << EscapeHtml(duration) << "</td></tr>\n";
   }
   std::ostringstream summary;
   summary << runs.size() << " run" << (runs.size() == 1 ? "" : "s");
   for (const auto& [v, n] : totals) summary << " · " << n << " " << v;
   std::string page(kIndexTemplate);
   ReplaceAll(page, "<!--@SUMMARY@-->", EscapeHtml(summary.str()));
-  ReplaceAll(page, "<!--@ROWS@-->",
-             runs.empty() ? "<tr><td colspan=\"9\" class=\"dim\">No runs yet.</td></tr>"
-                          : rows.str());
+  ReplaceAll(
+      page, "<!--@ROWS@-->",
+      runs.empty() ? "<tr><td colspan=\"9\" class=\"dim\">No runs yet.</td></tr>" : rows.str());
   return page;
 }
 

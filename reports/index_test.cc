@@ -22,9 +22,9 @@ class StoreIndexTest : public ::testing::Test {
   void AddRun(const std::string& test, const std::string& ts, const json& results, bool report) {
     fs::path p = root_ / test / ts;
     fs::create_directories(p);
-    ASSERT_TRUE(store::WriteJsonFile((p / "test.json").string(),
-                                     json{{"name", test + "<i>"}, {"seed", 42}})
-                    .ok());
+    ASSERT_TRUE(
+        store::WriteJsonFile((p / "test.json").string(), json{{"name", test + "<i>"}, {"seed", 42}})
+            .ok());
     if (!results.is_null()) {
       ASSERT_TRUE(store::WriteJsonFile((p / "results.json").string(), results).ok());
     }
@@ -64,7 +64,9 @@ TEST_F(StoreIndexTest, NewestFirstWithRelativeLinksAndVerdicts) {
   EXPECT_EQ(page.find("https://"), std::string::npos);
 }
 
-TEST_F(StoreIndexTest, EmptyStoreSaysSo) { EXPECT_NE(Page().find("No runs yet."), std::string::npos); }
+TEST_F(StoreIndexTest, EmptyStoreSaysSo) {
+  EXPECT_NE(Page().find("No runs yet."), std::string::npos);
+}
 
 TEST(StoreIndexErrorTest, MissingRootIsAnError) {
   EXPECT_FALSE(WriteStoreIndex("/nonexistent/tidemark-store").ok());

@@ -90,9 +90,8 @@ std::string RenderJUnit(const std::string& test_name, const json& results) {
   x << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
     << "<testsuites name=\"tidemark\" tests=\"" << tests << "\" failures=\"" << failures
     << "\" errors=\"" << errors << "\" skipped=\"" << skipped << "\">\n"
-    << "  <testsuite name=\"" << EscapeXml(test_name) << "\" tests=\"" << tests
-    << "\" failures=\"" << failures << "\" errors=\"" << errors << "\" skipped=\"" << skipped
-    << "\"";
+    << "  <testsuite name=\"" << EscapeXml(test_name) << "\" tests=\"" << tests << "\" failures=\""
+    << failures << "\" errors=\"" << errors << "\" skipped=\"" << skipped << "\"";
   if (results.is_object() && results.contains("duration_s") && results["duration_s"].is_number())
     x << " time=\"" << results["duration_s"].get<double>() << "\"";
   x << ">\n" << cases.str() << "  </testsuite>\n</testsuites>\n";

@@ -44,7 +44,8 @@ TEST(JUnitTest, OneTestcasePerCheckerWithFailureAndSkipped) {
   EXPECT_EQ(Count(x, "<testcase "), 3u) << x;
   EXPECT_EQ(Count(x, "<failure "), 1u) << x;
   EXPECT_EQ(Count(x, "<skipped "), 1u) << x;
-  EXPECT_NE(x.find("tests=\"3\" failures=\"1\" errors=\"0\" skipped=\"1\""), std::string::npos) << x;
+  EXPECT_NE(x.find("tests=\"3\" failures=\"1\" errors=\"0\" skipped=\"1\""), std::string::npos)
+      << x;
   EXPECT_NE(x.find("name=\"log-replicas\"/>"), std::string::npos) << x;
   // The failure message is the first anomaly, escaped.
   EXPECT_NE(x.find("message=\"lost-write: append &lt;/script&gt; was lost\""), std::string::npos)

@@ -11,8 +11,8 @@
 namespace tidemark::reports {
 namespace {
 
-using nlohmann::json;
 using history::EventType;
+using nlohmann::json;
 
 // The text of j[key] for display: strings as is, other JSON compact, "" when absent or null.
 std::string Text(const json& j, const std::string& key) {
@@ -47,9 +47,9 @@ const char* StatusName(EventType t) {
 std::string OpLabel(const RunData& run, int64_t id) {
   if (id < 0 || static_cast<size_t>(id) >= run.ops.size()) return "op " + std::to_string(id);
   const auto& op = run.ops[static_cast<size_t>(id)];
-  std::string label = "op " + std::to_string(id) + " (p" + std::to_string(op.process) + " " +
-                      op.f + (op.key ? " " + *op.key : "") + " " +
-                      Shorten(Compact(op.invoke_value), 40) + " → " + StatusName(op.status);
+  std::string label = "op " + std::to_string(id) + " (p" + std::to_string(op.process) + " " + op.f +
+                      (op.key ? " " + *op.key : "") + " " + Shorten(Compact(op.invoke_value), 40) +
+                      " → " + StatusName(op.status);
   if (op.status == EventType::kOk && op.value != op.invoke_value)
     label += " " + Shorten(Compact(op.value), 40);
   return label + ")";
@@ -185,7 +185,8 @@ std::string LogAnomalies(const RunData& run, const json& d, size_t checker_index
       if (s.contains("by_node")) h << "; by node " << EscapeHtml(Compact(s["by_node"]));
       h << ".</p>";
       if (s.contains("ops"))
-        h << "<details><summary>their ops" << (s.value("ops_truncated", false) ? " (truncated)" : "")
+        h << "<details><summary>their ops"
+          << (s.value("ops_truncated", false) ? " (truncated)" : "")
           << "</summary><p class=\"ops\">" << OpLinks(run, s["ops"]) << "</p></details>";
       h << "</div>\n";
     }
@@ -221,8 +222,9 @@ std::string Linearizability(const RunData& run, const json& d, size_t checker_in
       << " ops, in order)</summary><p class=\"ops\">" << OpLinks(run, d["linearized"])
       << "</p></details>\n";
   if (d.contains("core") && d["core"].is_array())
-    h << "<p>Counterexample core" << (d.value("core_verified", false) ? " (re-checked invalid)" : "")
-      << ": " << OpLinks(run, d["core"]) << "</p>\n";
+    h << "<p>Counterexample core"
+      << (d.value("core_verified", false) ? " (re-checked invalid)" : "") << ": "
+      << OpLinks(run, d["core"]) << "</p>\n";
   h << "<div class=\"lin-drawing\" data-checker=\"" << checker_index << "\"></div>\n";
   return h.str();
 }
@@ -287,8 +289,8 @@ std::string InvolvedOps(const RunData& run) {
       << "<a class=\"oplink\" href=\"#op-" << id << "\" data-op=\"" << id << "\">" << id
       << "</a></td><td>" << op.process << "</td>" << cell(op.node.value_or("")) << cell(op.f)
       << cell(op.key.value_or("")) << cell(Compact(op.invoke_value)) << "<td>"
-      << StatusName(op.status) << "</td>" << cell(Compact(op.value))
-      << cell(op.error.value_or("")) << "<td>" << Seconds(op.call_ns) << "</td><td>"
+      << StatusName(op.status) << "</td>" << cell(Compact(op.value)) << cell(op.error.value_or(""))
+      << "<td>" << Seconds(op.call_ns) << "</td><td>"
       << (op.return_ns == history::kNever ? "never" : Seconds(op.return_ns)) << "</td><td>"
       << op.invoke_index << "–" << op.complete_index << "</td></tr>\n";
   }

@@ -80,8 +80,9 @@ Result<RunData> LoadRun(const std::string& run_dir) {
     if (t.ok() && t->is_object()) {
       run.test = *t;
     } else {
-      run.warnings.push_back("test.json is unreadable or not a JSON object; the run's "
-                             "configuration is unknown");
+      run.warnings.push_back(
+          "test.json is unreadable or not a JSON object; the run's "
+          "configuration is unknown");
     }
   } else {
     run.warnings.push_back("test.json is missing; the run's configuration is unknown");
@@ -93,13 +94,15 @@ Result<RunData> LoadRun(const std::string& run_dir) {
     if (r.ok() && r->is_object()) {
       run.results = *r;
     } else {
-      run.warnings.push_back("results.json is unreadable (partially written?): the verdict is "
-                             "unknown; the history below is shown as recorded");
+      run.warnings.push_back(
+          "results.json is unreadable (partially written?): the verdict is "
+          "unknown; the history below is shown as recorded");
     }
   } else {
-    run.warnings.push_back("results.json is missing: the run did not finish checking (crashed "
-                           "or interrupted?); the verdict is unknown and the history below is "
-                           "shown as recorded");
+    run.warnings.push_back(
+        "results.json is missing: the run did not finish checking (crashed "
+        "or interrupted?); the verdict is unknown and the history below is "
+        "shown as recorded");
   }
 
   // Read line by line with ParseJsonlLine rather than JsonlReader: a torn last line or a bad
@@ -231,7 +234,8 @@ nlohmann::json ReportData(const RunData& run) {
   for (const auto& e : run.events) {
     end_ns = std::max(end_ns, e.time_ns);
     if (e.process == history::kNemesisProcess)
-      nemesis.push_back(nlohmann::json::array({e.index, e.time_ns, e.f, embed_value(e.value, false)}));
+      nemesis.push_back(
+          nlohmann::json::array({e.index, e.time_ns, e.f, embed_value(e.value, false)}));
   }
   nlohmann::json checkers = nlohmann::json::array();
   if (run.results.is_object() && run.results.contains("checkers") &&
@@ -242,10 +246,10 @@ nlohmann::json ReportData(const RunData& run) {
       run.test["workload"].contains("concurrency") &&
       run.test["workload"]["concurrency"].is_number_integer())
     concurrency = run.test["workload"]["concurrency"];
-  return nlohmann::json{{"strings", strings},     {"ops", std::move(ops)},
-                        {"concurrency", concurrency},
-                        {"nemesis", nemesis},     {"end_ns", end_ns},
-                        {"checkers", checkers},   {"referenced", referenced}};
+  return nlohmann::json{{"strings", strings},         {"ops", std::move(ops)},
+                        {"concurrency", concurrency}, {"nemesis", nemesis},
+                        {"end_ns", end_ns},           {"checkers", checkers},
+                        {"referenced", referenced}};
 }
 
 }  // namespace tidemark::reports

@@ -55,8 +55,8 @@ inline constexpr size_t kMaxEmbeddedValueBytes = 1500;
 //             node|-1, invoke_index, complete_index|-1, invoke_value, value, error|null,
 //             info_ns|-1], ...],              // position == op id
 //    "nemesis": [[index, time_ns, f, value], ...],
-//    "end_ns": last event time, "concurrency": test.json's workload concurrency or null, "checkers": results.json "checkers" (or []),
-//    "referenced": [op ids]}
+//    "end_ns": last event time, "concurrency": test.json's workload concurrency or null,
+//    "checkers": results.json "checkers" (or []), "referenced": [op ids]}
 // A shortened value is {"$truncated": total_bytes, "head": first bytes of its JSON}.
 nlohmann::json ReportData(const RunData& run);
 

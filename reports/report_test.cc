@@ -101,13 +101,27 @@ class ReportTest : public ::testing::Test {
 TEST_F(ReportTest, HasEveryExpectedSection) {
   WriteRun();
   std::string page = Report();
-  for (const char* needle :
-       {"<body data-status=\"loading\">", "id=\"summary\"", "id=\"verdict\">invalid<",
-        "id=\"checkers\"", "id=\"timeline\"", "id=\"latency\"", "id=\"throughput\"",
-        "id=\"involved\"", "id=\"ops-section\"", "id=\"tm-data\"", "class=\"log-drawing\"",
-        "id=\"fact-seed\">1234<", "id=\"repeat\">tidemark run --seed 1234 --bug &#39;&lt;x&gt;&#39;<",
-        "lost-write", "href=\"#op-0\"", "href=\"#op-2\"", "<tr id=\"op-0\"", "<tr id=\"op-2\"",
-        "2 ok</span>", "0 fail</span>", "1 info</span>"}) {
+  for (const char* needle : {"<body data-status=\"loading\">",
+                             "id=\"summary\"",
+                             "id=\"verdict\">invalid<",
+                             "id=\"checkers\"",
+                             "id=\"timeline\"",
+                             "id=\"latency\"",
+                             "id=\"throughput\"",
+                             "id=\"involved\"",
+                             "id=\"ops-section\"",
+                             "id=\"tm-data\"",
+                             "class=\"log-drawing\"",
+                             "id=\"fact-seed\">1234<",
+                             "id=\"repeat\">tidemark run --seed 1234 --bug &#39;&lt;x&gt;&#39;<",
+                             "lost-write",
+                             "href=\"#op-0\"",
+                             "href=\"#op-2\"",
+                             "<tr id=\"op-0\"",
+                             "<tr id=\"op-2\"",
+                             "2 ok</span>",
+                             "0 fail</span>",
+                             "1 info</span>"}) {
     EXPECT_NE(page.find(needle), std::string::npos) << "missing: " << needle;
   }
   EXPECT_EQ(page.find("<!--@"), std::string::npos) << "a placeholder was left unfilled";
@@ -144,13 +158,13 @@ TEST_F(ReportTest, EmbedsOpsAndNemesisCompactly) {
   ASSERT_TRUE(data.is_object());
   const json& s = data["strings"];
   const json& op0 = data["ops"][0];
-  EXPECT_EQ(op0[0], 0);                 // process
+  EXPECT_EQ(op0[0], 0);  // process
   EXPECT_EQ(s[op0[1].get<int>()], "append");
-  EXPECT_EQ(op0[3], 0);                 // ok
-  EXPECT_EQ(op0[4], 1000000);           // call
-  EXPECT_EQ(op0[5], 2000000);           // return
-  EXPECT_EQ(data["ops"][1][3], 2);      // info
-  EXPECT_EQ(data["ops"][1][5], -1);     // no return
+  EXPECT_EQ(op0[3], 0);                    // ok
+  EXPECT_EQ(op0[4], 1000000);              // call
+  EXPECT_EQ(op0[5], 2000000);              // return
+  EXPECT_EQ(data["ops"][1][3], 2);         // info
+  EXPECT_EQ(data["ops"][1][5], -1);        // no return
   EXPECT_EQ(data["ops"][1][12], 4000000);  // when the client gave up
   ASSERT_EQ(data["nemesis"].size(), 2u);
   EXPECT_EQ(data["nemesis"][0][2], "start-partition");
@@ -190,7 +204,8 @@ TEST_F(ReportTest, BadLineInTheMiddleStopsTheReadWithAWarning) {
   lines.insert(lines.begin() + 2, "{not json");
   WriteHistory(lines);
   std::string page = Report();
-  EXPECT_NE(page.find("history.jsonl was read up to the error history.jsonl:3:"), std::string::npos);
+  EXPECT_NE(page.find("history.jsonl was read up to the error history.jsonl:3:"),
+            std::string::npos);
   json data = EmbeddedData(page);
   ASSERT_TRUE(data.is_object());
   EXPECT_EQ(data["ops"].size(), 1u);
@@ -212,19 +227,21 @@ TEST_F(ReportTest, LargeValuesAreShortenedUnlessAChecker_NamesTheOp) {
       R"({"index":2,"time":3,"process":1,"type":"invoke","f":"write","value":[")" + big + R"("]})",
       R"({"index":3,"time":4,"process":1,"type":"ok","f":"write"})",
   });
-  ASSERT_TRUE(store::WriteJsonFile(
-                  (dir_ / "results.json").string(),
-                  json{{"verdict", "invalid"},
-                       {"checkers",
-                        {{{"checker", "linearizability"},
-                          {"verdict", "invalid"},
-                          {"details",
-                           {{"key", "k"}, {"linearized", json::array()}, {"must", 1},
-                            {"blocked", {{{"op", 1}, {"could_return", "x"}}}}}}}}}})
-                  .ok());
+  ASSERT_TRUE(
+      store::WriteJsonFile((dir_ / "results.json").string(),
+                           json{{"verdict", "invalid"},
+                                {"checkers",
+                                 {{{"checker", "linearizability"},
+                                   {"verdict", "invalid"},
+                                   {"details",
+                                    {{"key", "k"},
+                                     {"linearized", json::array()},
+                                     {"must", 1},
+                                     {"blocked", {{{"op", 1}, {"could_return", "x"}}}}}}}}}})
+          .ok());
   json data = EmbeddedData(Report());
   ASSERT_TRUE(data.is_object());
-  EXPECT_EQ(data["ops"][0][9], big);  // a string is primitive: kept
+  EXPECT_EQ(data["ops"][0][9], big);                 // a string is primitive: kept
   EXPECT_EQ(data["ops"][1][9], json::array({big}));  // referenced: whole
   data = json();
   // Not referenced any more: shortened.
