@@ -78,12 +78,18 @@ std::string RenderStoreIndex(const std::vector<store::RunDir>& runs) {
     }
     std::string nemesis =
         test.is_object() && test.contains("nemesis") ? Str(test["nemesis"], "faults") : "";
+    std::string bugs;
+    if (test.is_object() && test.contains("cluster") && test["cluster"].is_object() &&
+        test["cluster"].contains("bugs") && test["cluster"]["bugs"].is_array())
+      for (const auto& b : test["cluster"]["bugs"])
+        if (b.is_string()) bugs += (bugs.empty() ? "" : ", ") + b.get<std::string>();
+    if (!bugs.empty()) bugs = " <span class=\"bug\">bug: " + EscapeHtml(bugs) + "</span>";
     rows << "<tr class=\"v-" << verdict << "\"><td><span class=\"badge v-" << verdict << "\">"
          << verdict << "</span></td><td><a href=\"" << EscapeHtml(href) << "\">" << EscapeHtml(name)
-         << "</a>" << (has_report ? "" : " <span class=\"dim\">(no report)</span>") << "</td><td>"
-         << EscapeHtml(ReadableTime(run.timestamp)) << "</td><td>" << EscapeHtml(nemesis)
-         << "</td><td class=\"num\">" << EscapeHtml(Str(test, "seed")) << "</td>" << counts
-         << "<td class=\"num\">" << EscapeHtml(duration) << "</td></tr>\n";
+         << "</a>" << bugs << (has_report ? "" : " <span class=\"dim\">(no report)</span>")
+         << "</td><td>" << EscapeHtml(ReadableTime(run.timestamp)) << "</td><td>"
+         << EscapeHtml(nemesis) << "</td><td class=\"num\">" << EscapeHtml(Str(test, "seed"))
+         << "</td>" << counts << "<td class=\"num\">" << EscapeHtml(duration) << "</td></tr>\n";
   }
   std::ostringstream summary;
   summary << runs.size() << " run" << (runs.size() == 1 ? "" : "s");

@@ -22,9 +22,11 @@ class StoreIndexTest : public ::testing::Test {
   void AddRun(const std::string& test, const std::string& ts, const json& results, bool report) {
     fs::path p = root_ / test / ts;
     fs::create_directories(p);
-    ASSERT_TRUE(
-        store::WriteJsonFile((p / "test.json").string(), json{{"name", test + "<i>"}, {"seed", 42}})
-            .ok());
+    ASSERT_TRUE(store::WriteJsonFile((p / "test.json").string(),
+                                     json{{"name", test + "<i>"},
+                                          {"seed", 42},
+                                          {"cluster", {{"bugs", {"ack-before-quorum"}}}}})
+                    .ok());
     if (!results.is_null()) {
       ASSERT_TRUE(store::WriteJsonFile((p / "results.json").string(), results).ok());
     }
@@ -59,6 +61,7 @@ TEST_F(StoreIndexTest, NewestFirstWithRelativeLinksAndVerdicts) {
   EXPECT_NE(page.find("beta&lt;i&gt;"), std::string::npos);
   EXPECT_EQ(page.find("beta<i>"), std::string::npos);
   EXPECT_NE(page.find("3 runs"), std::string::npos);
+  EXPECT_NE(page.find("bug: ack-before-quorum"), std::string::npos);
   EXPECT_NE(page.find("2026-11-22 12:00:00 UTC"), std::string::npos);
   EXPECT_EQ(page.find("http://"), std::string::npos);
   EXPECT_EQ(page.find("https://"), std::string::npos);
