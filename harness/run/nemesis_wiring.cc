@@ -98,7 +98,7 @@ void NemesisWiring::NodesStarted(Cluster& cluster) {
 
 void NemesisWiring::Start(Cluster& cluster, std::function<std::optional<int>()> leader,
                           std::function<void(history::Event)> record) {
-  if (faults_.empty() || nemesis_) return;
+  if (nemesis_) return;
   nemesis::NemesisHooks h;
   h.size = [&cluster] { return cluster.size(); };
   h.name = [&cluster](int i) { return cluster.Name(i); };
@@ -119,6 +119,13 @@ void NemesisWiring::Start(Cluster& cluster, std::function<std::optional<int>()> 
   nemesis_ = std::make_unique<nemesis::Nemesis>(std::move(h), std::move(o), net_.get());
   nemesis_->Start();
 }
+
+Status NemesisWiring::StartFault(const nemesis::FaultSpec& f) {
+  if (!nemesis_) return Error{"nemesis: StartFault before Start"};
+  return nemesis_->StartFault(f);
+}
+
+Status NemesisWiring::StopFault() { return nemesis_ ? nemesis_->StopFault() : OkStatus(); }
 
 Status NemesisWiring::HealAll() { return nemesis_ ? nemesis_->StopAndHealAll() : OkStatus(); }
 

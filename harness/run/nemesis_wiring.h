@@ -66,10 +66,13 @@ class NemesisWiring {
   Status AttachCluster(Cluster& cluster);
   // After StartAll: records the node pids in the cleanup registry.
   void NodesStarted(Cluster& cluster);
-  // Starts the schedule (no-op for --nemesis none). `leader` returns the watcher's current
+  // Starts the schedule (an empty one for --nemesis none). `leader` returns the watcher's current
   // leader; `record` appends a nemesis event to the history.
   void Start(Cluster& cluster, std::function<std::optional<int>()> leader,
              std::function<void(history::Event)> record);
+  // Applies / stops one fault now, outside the schedule (named schedules, tests). Needs Start.
+  Status StartFault(const nemesis::FaultSpec& f);
+  Status StopFault();
   // Stops the schedule and heals everything (partition, paused, killed), recording each action.
   Status HealAll();
   // Removes listeners, namespaces, bridge; empties the registry. Idempotent.
