@@ -164,10 +164,24 @@ std::string DescribeOp(const Op& op) {
   return s;
 }
 
-void ExplainViolation(const Model& model, const PartitionInput& part, const SearchResult& result,
-                      const SearchBudget& budget, bool shrink, CheckResult* out) {
+void ExplainViolation(const Model& model, const PartitionInput& part,
+                      const SearchResult& pruned_result, const SearchBudget& budget, bool shrink,
+                      CheckResult* out) {
   const auto& sops = part.search_ops;
   nlohmann::json& d = out->details;
+  // With pruning, the deepest configuration often stops where a later get became impossible,
+  // before the op that could not be placed: for the report, search again without pruning (in a
+  // slice of the budget), keeping the pruned result when that does not finish.
+  SearchResult plain = pruned_result;
+  if (budget.prune_dead) {
+    SearchBudget b = budget;
+    b.prune_dead = false;
+    b.deadline = std::min(budget.deadline,
+                          std::chrono::steady_clock::now() + std::chrono::milliseconds(300));
+    SearchResult r = SearchPartition(model, sops, b);
+    if (r.outcome == SearchOutcome::kViolation) plain = std::move(r);
+  }
+  const SearchResult& result = plain;
   Frontier fr = AnalyzeFrontier(model, sops, result.deepest);
   d["key"] = part.key;
   nlohmann::json lin = nlohmann::json::array();
@@ -235,7 +249,11 @@ void ExplainViolation(const Model& model, const PartitionInput& part, const Sear
     for (size_t i = 0; i < sops.size(); ++i) {
       if (shrinker.modes()[i] != Shrinker::kDropped) weak_to_sops.push_back(static_cast<int>(i));
     }
-    SearchResult cr = SearchPartition(model, weak, budget);
+    // Without pruning the deepest configuration ends at the impossible step itself; but with many
+    // optional context ops that search can be huge, so it is used only for small contexts.
+    SearchBudget core_budget = budget;
+    core_budget.prune_dead = context.size() > 16;
+    SearchResult cr = SearchPartition(model, weak, core_budget);
     if (cr.outcome == SearchOutcome::kViolation) {
       Frontier cf = AnalyzeFrontier(model, weak, cr.deepest);
       text << "At best, after";

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <memory>
 #include <numeric>
 #include <unordered_map>
 
@@ -109,6 +110,7 @@ class FlatMap {
       if (keys_[i] == kEmpty) return nullptr;
     }
   }
+  size_t bytes() const { return keys_.size() * (sizeof(uint64_t) + sizeof(int32_t)); }
   void Put(uint64_t k, int32_t v) {
     if ((size_ + 1) * 2 > keys_.size()) Rehash(keys_.size() * 2);
     size_t i = SplitMix(k) & mask_;
@@ -139,18 +141,31 @@ class FlatMap {
   size_t size_ = 0;
 };
 
-// Interned states and cached transitions (state id, op) -> next id or kIllegal.
+// Interned states (the model's StateSpace) and cached transitions (state id, op) -> next id or
+// kIllegal. The state space's own memory is charged to the budget as it grows; when it cannot be,
+// out_of_memory() turns true and the search stops with kMemory.
 class Transitions {
  public:
   Transitions(const Model& model, const std::vector<PartitionOp>& ops, std::atomic<int64_t>* b)
-      : model_(model), ops_(ops), budget_(b) {
-    Intern(model.Init());
+      : ops_(ops), budget_(b) {
+    std::vector<const ModelOp*> mops;
+    std::vector<int64_t> calls;
+    mops.reserve(ops.size());
+    for (const PartitionOp& p : ops) {
+      mops.push_back(&p.op);
+      calls.push_back(p.call_ns);
+    }
+    space_ = model.NewStateSpace(mops, calls);
     SetWidth(16);
   }
   ~Transitions() {
     if (budget_) budget_->fetch_add(charged_);
   }
-  size_t states() const { return states_.size(); }
+  size_t states() const { return space_->size(); }
+  bool Dead(int32_t s, int last, const uint8_t* placed, int64_t placed_before) {
+    return space_->Dead(s, last, placed, placed_before);
+  }
+  bool out_of_memory() const { return oom_; }
 
   int32_t Next(int32_t s, int op) {
     if (dense_) {
@@ -159,27 +174,35 @@ class Transitions {
     } else {
       if (const int32_t* t = sparse_.Find(Key(s, op))) return *t;
     }
-    std::string next;
-    int32_t t = model_.Step(*states_[s], ops_[op].op, &next) ? Intern(std::move(next)) : kIllegal;
-    if (dense_) {
-      table_[static_cast<size_t>(op) * width_ + static_cast<size_t>(s)] = t;
-    } else {
-      sparse_.Put(Key(s, op), t);
-    }
-    return t;
+    return Miss(s, op);
   }
 
  private:
+  int32_t Miss(int32_t s, int op) {
+    int32_t t = space_->Step(s, op);
+    if (t < 0) t = kIllegal;
+    if (dense_) {
+      table_[static_cast<size_t>(op) * width_ + static_cast<size_t>(s)] = t;
+      while (dense_ && space_->size() > width_) SetWidth(width_ * 2);
+    } else {
+      sparse_.Put(Key(s, op), t);
+      if ((++misses_ & 1023) == 0) ChargeSparse();
+    }
+    return t;
+  }
+  void ChargeSparse() {
+    int64_t want = static_cast<int64_t>(space_->bytes() + sparse_.bytes());
+    if (want > sparse_charged_) {
+      if (!Charge(budget_, want - sparse_charged_)) {
+        oom_ = true;
+        return;
+      }
+      charged_ += want - sparse_charged_;
+      sparse_charged_ = want;
+    }
+  }
   static uint64_t Key(int32_t s, int op) {
     return (static_cast<uint64_t>(s) << 32) | static_cast<uint32_t>(op);
-  }
-  int32_t Intern(std::string s) {
-    auto [it, fresh] = ids_.emplace(std::move(s), static_cast<int32_t>(states_.size()));
-    if (fresh) {
-      states_.push_back(&it->first);
-      if (dense_ && states_.size() > width_) SetWidth(width_ * 2);
-    }
-    return it->second;
   }
   // Re-lays the dense table out with room for `w` states per op, or switches to the sparse map
   // when that would exceed kDenseCapEntries.
@@ -207,12 +230,13 @@ class Transitions {
     width_ = w;
   }
 
-  const Model& model_;
   const std::vector<PartitionOp>& ops_;
   std::atomic<int64_t>* budget_;
+  std::unique_ptr<StateSpace> space_;
   int64_t charged_ = 0;
-  std::vector<const std::string*> states_;  // keys of ids_ (stable node addresses)
-  std::unordered_map<std::string, int32_t> ids_;
+  int64_t sparse_charged_ = 0;
+  int64_t misses_ = 0;
+  bool oom_ = false;
   bool dense_ = true;
   size_t width_ = 0;
   std::vector<int32_t> table_;
@@ -334,6 +358,7 @@ class Search {
           return SearchOutcome::kCancelled;
         }
         if (std::chrono::steady_clock::now() >= budget_.deadline) return SearchOutcome::kTimeout;
+        if (trans_.out_of_memory()) return SearchOutcome::kMemory;
       }
       if (f.cand_pos == f.cand_end) {
         if (frames_.size() == 1) return SearchOutcome::kViolation;
@@ -359,6 +384,13 @@ class Search {
       lin_[c] = 1;
       Frame nf{c, ns, f.r_idx, f.lo_idx, f.info_lo, f.nok + (ops_[c].op.ok ? 1 : 0), 0, 0, 0};
       Advance(&nf);
+      // Dead end: the model knows an unplaced ok op can never take effect from here.
+      if (budget_.prune_dead && nf.r_idx < n_ok &&
+          trans_.Dead(ns, c, lin_.data(), ops_[ord_.okc[nf.lo_idx]].call_ns)) {
+        lin_[c] = 0;
+        Flip(c);
+        continue;
+      }
       Candidates(&nf);
       frames_.push_back(nf);
       if (nf.nok > best_ok_) RecordBest();

@@ -35,6 +35,9 @@ struct SearchBudget {
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   const std::atomic<bool>* cancel = nullptr;    // stop early when it becomes true
   std::atomic<int64_t>* memory_left = nullptr;  // bytes still available; nullptr = unlimited
+  // Prune configurations the model's StateSpace::Dead rejects (same verdicts, far fewer steps;
+  // but the deepest configuration then often stops before the op that could not be placed).
+  bool prune_dead = true;
 };
 
 enum class SearchOutcome { kLinearizable, kViolation, kTimeout, kMemory, kCancelled };

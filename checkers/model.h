@@ -40,6 +40,33 @@ struct ModelOp {
   std::string key;        // the op's key (used only when partitioning is off)
 };
 
+// The search's view of a model's states (optional fast path): states are dense integer ids
+// (0 = the initial state) that the state space interns itself, so a step never has to build or
+// hash an encoded state. Equal ids must mean equal states (the search memoizes on ids); equal
+// states may, rarely, get different ids (only costs search work). `ops` given at creation are
+// the partition's ops (with their call times); Step's `op` indexes them.
+class StateSpace {
+ public:
+  virtual ~StateSpace() = default;
+  // The state after `op` from state `s`, or -1 when the op cannot take effect there.
+  virtual int32_t Step(int32_t s, int op) = 0;
+  // The encoded state (as Model::Step would have produced it).
+  virtual std::string Encode(int32_t s) const = 0;
+  virtual size_t size() const = 0;   // states interned so far
+  virtual size_t bytes() const = 0;  // approximate memory held
+  // A pruning hint: true when the search configuration "state `s`, the ops with placed[i] != 0
+  // placed" can never place every completed op (e.g. kv: an unplaced completed get of a string
+  // that does not extend `s`, with no unplaced put that could restart the string towards it).
+  // Every completed op called before `placed_before` is placed. `last` is the op just placed to
+  // reach the configuration from one that was not dead (only what it touched needs checking);
+  // `to_global` maps this space's op indices to indices into `placed` (nullptr: the same). Must
+  // be sound; may always answer false.
+  virtual bool Dead(int32_t /*s*/, int /*last*/, const uint8_t* /*placed*/,
+                    int64_t /*placed_before*/, const int* /*to_global*/ = nullptr) {
+    return false;
+  }
+};
+
 class Model {
  public:
   virtual ~Model() = default;
@@ -66,7 +93,16 @@ class Model {
   // What `op` would have observed in `state` ("read would have returned 3"), or "" when the
   // question does not apply (a write can always take effect).
   virtual std::string CouldReturn(const std::string& state, const ModelOp& op) const = 0;
+
+  // A state space for the search over `ops` (kept alive by the caller while it is used). The
+  // default interns encoded states (Step over strings); models with large states override it.
+  virtual std::unique_ptr<StateSpace> NewStateSpace(const std::vector<const ModelOp*>& ops,
+                                                    const std::vector<int64_t>& call_ns) const;
 };
+
+// The default state space: encoded states interned by their bytes, transitions via Model::Step.
+std::unique_ptr<StateSpace> NewStringStateSpace(const Model& model,
+                                                const std::vector<const ModelOp*>& ops);
 
 // The model called `name` ("register", "cas-register", "kv", "kv-append", "log"), or nullptr.
 std::unique_ptr<Model> MakeModel(std::string_view name);
