@@ -185,7 +185,8 @@ CleanReport CleanRegistryFile(const std::string& path, bool force) {
   }
   for (int i = 0; i < 50 && !victims.empty(); ++i) {
     bool alive = false;
-    for (const auto& v : victims) alive = alive || (kill(v.value("pid", -1), 0) == 0 && SameProcess(v));
+    for (const auto& v : victims)
+      alive = alive || (kill(v.value("pid", -1), 0) == 0 && SameProcess(v));
     if (!alive) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }

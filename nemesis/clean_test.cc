@@ -15,8 +15,8 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string TempDir(const std::string& name) {
-  fs::path p = fs::temp_directory_path() /
-               ("tidemark-nemesis-" + name + "-" + std::to_string(getpid()));
+  fs::path p =
+      fs::temp_directory_path() / ("tidemark-nemesis-" + name + "-" + std::to_string(getpid()));
   fs::remove_all(p);
   fs::create_directories(p);
   return p.string();

@@ -112,7 +112,8 @@ Grudge MajoritiesRing(int n, Rng& rng) {
   Grudge g;
   for (int i = 0; i < n; ++i) {
     std::set<int> window;
-    for (int k = 0; k < m; ++k) window.insert(ring[static_cast<size_t>(((i - back + k) % n + n) % n)]);
+    for (int k = 0; k < m; ++k)
+      window.insert(ring[static_cast<size_t>(((i - back + k) % n + n) % n)]);
     int self = ring[static_cast<size_t>(i)];
     for (int other = 0; other < n; ++other)
       if (!window.count(other)) g[self].insert(other);
@@ -164,8 +165,8 @@ Result<PartitionPlan> PlanPartition(PartitionShape shape, bool one_way, int n,
     case PartitionShape::kHalves: {
       auto [minority, majority] = RandomHalves(n, rng);
       p.focus = minority;
-      p.grudge = one_way ? OneWayCut(minority, majority)
-                         : CompletePartition(n, {minority, majority});
+      p.grudge =
+          one_way ? OneWayCut(minority, majority) : CompletePartition(n, {minority, majority});
       break;
     }
     case PartitionShape::kMajoritiesRing:
@@ -182,8 +183,8 @@ Result<PartitionPlan> PlanPartition(PartitionShape shape, bool one_way, int n,
     case PartitionShape::kExplicit: {
       if (!explicit_grudge) return Error{"an explicit partition needs a grudge"};
       for (const auto& [to, drops] : *explicit_grudge) {
-        if (to < 0 || to >= n) return Error{"grudge names node " + DefaultName(to) + " of " +
-                                            std::to_string(n)};
+        if (to < 0 || to >= n)
+          return Error{"grudge names node " + DefaultName(to) + " of " + std::to_string(n)};
         for (int a : drops) {
           if (a < 0 || a >= n)
             return Error{"grudge names node " + DefaultName(a) + " of " + std::to_string(n)};
@@ -288,9 +289,9 @@ std::optional<ProcessTarget> ParseProcessTarget(std::string_view s) {
 const std::vector<ProcessTarget>& RandomProcessTargets() {
   // "all" and "majority" are left out of the random mix: they stop progress for the whole fault
   // window, which is rarely what a plain --nemesis kill wants; name them explicitly.
-  static const std::vector<ProcessTarget> kTargets = {
-      ProcessTarget::kOne, ProcessTarget::kMinority, ProcessTarget::kLeader,
-      ProcessTarget::kFollowers};
+  static const std::vector<ProcessTarget> kTargets = {ProcessTarget::kOne, ProcessTarget::kMinority,
+                                                      ProcessTarget::kLeader,
+                                                      ProcessTarget::kFollowers};
   return kTargets;
 }
 

@@ -11,9 +11,9 @@
 // Threading: value types and pure functions; thread-compatible.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
-#include <functional>
 #include <set>
 #include <string>
 #include <vector>
@@ -99,8 +99,7 @@ bool Symmetric(const Grudge& g);
 Grudge Normalize(Grudge g);
 
 // History/JSON form: {"n1":["n2","n3"], ...} with node names from `name` (default "n<i+1>").
-nlohmann::json GrudgeToJson(const Grudge& g,
-                            const std::function<std::string(int)>& name = nullptr);
+nlohmann::json GrudgeToJson(const Grudge& g, const std::function<std::string(int)>& name = nullptr);
 // Parses {"n1":["n2"],...} (names n<k>, 1-based) into a Grudge for n nodes; errors name the key.
 Result<Grudge> GrudgeFromJson(const nlohmann::json& j, int n);
 

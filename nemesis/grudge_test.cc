@@ -38,12 +38,14 @@ TEST(GrudgeTest, IsolateNodeAndOneWay) {
   for (int n : {2, 3, 5, 7}) {
     for (int x = 0; x < n; ++x) {
       Grudge g = IsolateNode(n, x);
-      ExpectLinks(g, n, [&](int a, int b) { return a == x || b == x; }, "isolate");
+      ExpectLinks(
+          g, n, [&](int a, int b) { return a == x || b == x; }, "isolate");
       EXPECT_EQ(Sees(g, n, x), std::set<int>{x});
     }
   }
   Grudge g = OneWayCut({0}, {1, 2});
-  ExpectLinks(g, 3, [](int a, int b) { return a == 0 && b != 0; }, "one-way");
+  ExpectLinks(
+      g, 3, [](int a, int b) { return a == 0 && b != 0; }, "one-way");
   EXPECT_FALSE(Symmetric(g));
 }
 
@@ -119,7 +121,8 @@ TEST(GrudgeTest, BridgeSeesBothHalvesAndHalvesDoNotSeeEachOther) {
       EXPECT_EQ(Sees(g, n, b), All(n)) << "seed " << seed;
       std::set<int> a(split.a.begin(), split.a.end()), c(split.c.begin(), split.c.end());
       ExpectLinks(
-          g, n, [&](int x, int y) { return (a.count(x) && c.count(y)) || (c.count(x) && a.count(y)); },
+          g, n,
+          [&](int x, int y) { return (a.count(x) && c.count(y)) || (c.count(x) && a.count(y)); },
           "bridge seed " + std::to_string(seed));
       // For odd n both sides plus the bridge are majorities.
       if (n % 2 == 1) {
@@ -135,11 +138,13 @@ TEST(GrudgeTest, LeaderShapeNeedsALeaderAndIsolatesIt) {
   EXPECT_FALSE(PlanPartition(PartitionShape::kLeader, false, 3, std::nullopt, rng).ok());
   auto p = PlanPartition(PartitionShape::kLeader, false, 3, 2, rng);
   ASSERT_TRUE(p.ok());
-  ExpectLinks(p->grudge, 3, [](int a, int b) { return a == 2 || b == 2; }, "leader");
+  ExpectLinks(
+      p->grudge, 3, [](int a, int b) { return a == 2 || b == 2; }, "leader");
   auto q = PlanPartition(PartitionShape::kLeader, true, 3, 2, rng);
   ASSERT_TRUE(q.ok());
   // One-way: the leader's messages are lost; it still hears the others.
-  ExpectLinks(q->grudge, 3, [](int a, int b) { return a == 2 && b != 2; }, "leader one-way");
+  ExpectLinks(
+      q->grudge, 3, [](int a, int b) { return a == 2 && b != 2; }, "leader one-way");
 }
 
 TEST(GrudgeTest, OneWayVariantsCutOnlyFromTheFocusSide) {
@@ -231,8 +236,7 @@ TEST(SelectTargetsTest, DeterministicForASeedAndNotConstant) {
 }
 
 TEST(ShapeNamesTest, RoundTrip) {
-  for (PartitionShape s : RandomPartitionShapes())
-    EXPECT_EQ(ParsePartitionShape(ToString(s)), s);
+  for (PartitionShape s : RandomPartitionShapes()) EXPECT_EQ(ParsePartitionShape(ToString(s)), s);
   EXPECT_EQ(ParsePartitionShape("explicit"), PartitionShape::kExplicit);
   EXPECT_FALSE(ParsePartitionShape("ring").has_value());
   EXPECT_EQ(ParseProcessTarget("followers"), ProcessTarget::kFollowers);

@@ -12,8 +12,7 @@ Status CheckSupported(const std::vector<FaultSpec>& faults, const targets::Descr
     if (f.kind == FaultKind::kKill && !c.kill) return no("kill");
     if (f.kind == FaultKind::kPause && !c.pause) return no("pause");
     if (f.kind == FaultKind::kPartition && !c.partition) return no("partition");
-    bool needs_leader = f.shape == PartitionShape::kLeader ||
-                        f.target == ProcessTarget::kLeader ||
+    bool needs_leader = f.shape == PartitionShape::kLeader || f.target == ProcessTarget::kLeader ||
                         f.target == ProcessTarget::kFollowers;
     if (needs_leader && !c.leader_status) return no("leader_status");
   }
@@ -95,8 +94,7 @@ Status Nemesis::StartLocked(const FaultSpec& f) {
   if (f.kind == FaultKind::kPartition) {
     if (!net_) return skip("no network backend");
     PartitionShape shape = f.shape.value_or(PartitionShape::kOne);
-    auto plan =
-        PlanPartition(shape, f.one_way, n, leader, rng_, f.grudge ? &*f.grudge : nullptr);
+    auto plan = PlanPartition(shape, f.one_way, n, leader, rng_, f.grudge ? &*f.grudge : nullptr);
     if (!plan.ok()) return skip(plan.error().message);
     Status s = net_->Apply(plan->grudge);
     nlohmann::json v = {{"shape", ToString(plan->shape)},
@@ -106,13 +104,14 @@ Status Nemesis::StartLocked(const FaultSpec& f) {
     if (!plan->focus.empty()) v["focus"] = Names(plan->focus);
     if (!s.ok()) v["error"] = s.error().message;
     Record("start-partition", std::move(v));
-    active_ = Active{f, plan->grudge, {}};
+    SetActive(Active{f, plan->grudge, {}});
     return s;
   }
   ProcessTarget target = f.target.value_or(ProcessTarget::kOne);
   std::vector<int> nodes = SelectTargets(target, n, leader, rng_);
   if (nodes.empty())
-    return skip(n == 0 ? "no nodes" : "no leader known for target '" + std::string(ToString(target)) + "'");
+    return skip(n == 0 ? "no nodes"
+                       : "no leader known for target '" + std::string(ToString(target)) + "'");
   std::vector<int> hit, missed;
   nlohmann::json pids = nlohmann::json::object();
   for (int i : nodes) {
@@ -127,14 +126,14 @@ Status Nemesis::StartLocked(const FaultSpec& f) {
   if (!pids.empty()) v["pids"] = pids;
   if (!missed.empty()) v["not_running"] = Names(missed);
   Record(f.kind == FaultKind::kKill ? "kill" : "pause", std::move(v));
-  active_ = Active{f, std::nullopt, hit};
+  SetActive(Active{f, std::nullopt, hit});
   return OkStatus();
 }
 
 Status Nemesis::StopLocked() {
   if (!active_) return OkStatus();
   Active a = std::move(*active_);
-  active_.reset();
+  SetActive(std::nullopt);
   Status result = OkStatus();
   if (a.fault.kind == FaultKind::kPartition) {
     Status s = net_ ? net_->Heal() : OkStatus();
@@ -177,30 +176,39 @@ Status Nemesis::StopAndHealAll() {
   Status result = StopLocked();
   // Anything still killed or paused (a stop that failed earlier) is restored here.
   if (!paused_.empty()) {
-    active_ = Active{FaultSpec::Of(FaultKind::kPause), std::nullopt, {paused_.begin(), paused_.end()}};
+    SetActive(
+        Active{FaultSpec::Of(FaultKind::kPause), std::nullopt, {paused_.begin(), paused_.end()}});
     Status s = StopLocked();
     if (result.ok()) result = s;
   }
   if (!killed_.empty()) {
-    active_ = Active{FaultSpec::Of(FaultKind::kKill), std::nullopt, {killed_.begin(), killed_.end()}};
+    SetActive(
+        Active{FaultSpec::Of(FaultKind::kKill), std::nullopt, {killed_.begin(), killed_.end()}});
     Status s = StopLocked();
     if (result.ok()) result = s;
   }
   return result;
 }
 
-std::string Nemesis::ActiveFaults() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (!active_) return "";
-  const Active& a = *active_;
-  std::string s = ToString(a.fault.kind);
-  if (a.fault.kind == FaultKind::kPartition) {
-    s += std::string(" ") + ToString(a.fault.shape.value_or(PartitionShape::kOne));
-    if (a.fault.one_way) s += " one-way";
-  } else {
-    for (int i : a.nodes) s += " " + (hooks_.name ? hooks_.name(i) : std::to_string(i));
+void Nemesis::SetActive(std::optional<Active> a) {
+  std::string text;
+  if (a) {
+    text = ToString(a->fault.kind);
+    if (a->fault.kind == FaultKind::kPartition) {
+      text += std::string(" ") + ToString(a->fault.shape.value_or(PartitionShape::kOne));
+      if (a->fault.one_way) text += " one-way";
+    } else {
+      for (int i : a->nodes) text += " " + (hooks_.name ? hooks_.name(i) : std::to_string(i));
+    }
   }
-  return s;
+  active_ = std::move(a);
+  std::lock_guard<std::mutex> lock(text_mu_);
+  active_text_ = std::move(text);
+}
+
+std::string Nemesis::ActiveFaults() const {
+  std::lock_guard<std::mutex> lock(text_mu_);
+  return active_text_;
 }
 
 }  // namespace tidemark::nemesis

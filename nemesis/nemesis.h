@@ -45,13 +45,13 @@ Status CheckSupported(const std::vector<FaultSpec>& faults, const targets::Descr
 struct NemesisHooks {
   std::function<int()> size;
   std::function<std::string(int)> name;
-  std::function<bool(int)> kill;     // SIGKILL the node; false if it was not running
-  std::function<Status(int)> start;  // restart with the same data dir
-  std::function<bool(int)> pause;    // SIGSTOP; false if not running or already paused
-  std::function<bool(int)> resume;   // SIGCONT; false if not paused
-  std::function<std::optional<int>()> leader;   // current leader index, if known
-  std::function<void(history::Event)> record;   // records a nemesis event (fills index/time)
-  std::function<int(int)> pid;                  // optional: the node's pid (-1 if none)
+  std::function<bool(int)> kill;               // SIGKILL the node; false if it was not running
+  std::function<Status(int)> start;            // restart with the same data dir
+  std::function<bool(int)> pause;              // SIGSTOP; false if not running or already paused
+  std::function<bool(int)> resume;             // SIGCONT; false if not paused
+  std::function<std::optional<int>()> leader;  // current leader index, if known
+  std::function<void(history::Event)> record;  // records a nemesis event (fills index/time)
+  std::function<int(int)> pid;                 // optional: the node's pid (-1 if none)
 };
 
 struct NemesisOptions {
@@ -85,7 +85,8 @@ class Nemesis {
   // Stops the active fault, if any.
   Status StopFault();
 
-  // "partition majorities-ring", "kill n2", "" when none — for the status line.
+  // "partition majorities-ring", "kill n2", "" when none — for the status line. Never waits for
+  // an action in progress (a kill can take seconds).
   std::string ActiveFaults() const;
 
  private:
@@ -111,7 +112,10 @@ class Nemesis {
   bool stop_ = false;
   bool healed_ = false;
   std::optional<Active> active_;
-  std::set<int> killed_, paused_;  // nodes this nemesis killed/paused and not yet restored
+  std::set<int> killed_, paused_;           // nodes this nemesis killed/paused and not yet restored
+  void SetActive(std::optional<Active> a);  // with mu_ held: updates active_ and active_text_
+  mutable std::mutex text_mu_;              // guards active_text_ only
+  std::string active_text_;
   std::thread thread_;
 };
 

@@ -125,18 +125,19 @@ class NetnsBackend : public NetBackend {
     return RunOk(args);
   }
   Status Nft(int node, const std::string& script) {
-    return RunOk({"ip", "netns", "exec", ns_[static_cast<size_t>(node)], "nft", "-f", "-"},
-                 script);
+    return RunOk({"ip", "netns", "exec", ns_[static_cast<size_t>(node)], "nft", "-f", "-"}, script);
   }
 
   Status DoPrepare() {
     // Refuse to adopt names that exist already (a leftover of a crashed run with the same id).
     for (const auto& ns : ns_)
       if (access(("/run/netns/" + ns).c_str(), F_OK) == 0)
-        return Error{"netns: namespace " + ns + " exists already (a leftover? run `tidemark "
+        return Error{"netns: namespace " + ns +
+                     " exists already (a leftover? run `tidemark "
                      "clean`)"};
     if (access(("/sys/class/net/" + bridge_).c_str(), F_OK) == 0)
-      return Error{"netns: interface " + bridge_ + " exists already (a leftover? run `tidemark "
+      return Error{"netns: interface " + bridge_ +
+                   " exists already (a leftover? run `tidemark "
                    "clean`)"};
     if (opts_.registry) (void)opts_.registry->AddLink(bridge_);
     if (Status s = Ip({"link", "add", bridge_, "type", "bridge"}); !s.ok()) return s;
@@ -156,8 +157,8 @@ class NetnsBackend : public NetBackend {
         return s;
       made_veth_.push_back(hv);
       if (Status s = Ip({"link", "set", hv, "master", bridge_, "up"}); !s.ok()) return s;
-      if (Status s = Ip({"-n", ns, "addr", "add", prefix_ + std::to_string(i + 2) + "/24", "dev",
-                         nv});
+      if (Status s =
+              Ip({"-n", ns, "addr", "add", prefix_ + std::to_string(i + 2) + "/24", "dev", nv});
           !s.ok())
         return s;
       if (Status s = Ip({"-n", ns, "link", "set", nv, "up"}); !s.ok()) return s;
@@ -182,7 +183,8 @@ class NetnsBackend : public NetBackend {
     // Deleting a namespace destroys its veth end, and with it the host end.
     for (const auto& ns : made_ns_) {
       Status s = Ip({"netns", "del", ns});
-      if (!s.ok()) std::fprintf(stderr, "tidemark: netns teardown: %s\n", s.error().message.c_str());
+      if (!s.ok())
+        std::fprintf(stderr, "tidemark: netns teardown: %s\n", s.error().message.c_str());
       if (opts_.registry) (void)opts_.registry->RemoveNamespace(ns);
     }
     made_ns_.clear();
@@ -193,7 +195,8 @@ class NetnsBackend : public NetBackend {
     made_veth_.clear();
     if (bridge_made_) {
       Status s = Ip({"link", "del", bridge_});
-      if (!s.ok()) std::fprintf(stderr, "tidemark: netns teardown: %s\n", s.error().message.c_str());
+      if (!s.ok())
+        std::fprintf(stderr, "tidemark: netns teardown: %s\n", s.error().message.c_str());
       bridge_made_ = false;
     }
     if (opts_.registry) (void)opts_.registry->RemoveLink(bridge_);

@@ -24,10 +24,10 @@ using testing::ConnectTo;
 using testing::RecvFor;
 using testing::SendAll;
 
-#define SKIP_UNLESS_NETNS()                                 \
-  do {                                                      \
-    std::string why;                                        \
-    if (!NetnsAvailable(&why)) GTEST_SKIP() << why;         \
+#define SKIP_UNLESS_NETNS()                         \
+  do {                                              \
+    std::string why;                                \
+    if (!NetnsAvailable(&why)) GTEST_SKIP() << why; \
   } while (0)
 
 std::string Out(const std::vector<std::string>& argv) {
@@ -106,8 +106,8 @@ struct Servers {
 
 TEST(NetnsTest, CutBlocksHealRestoresTeardownRemovesEverything) {
   SKIP_UNLESS_NETNS();
-  std::string store = (fs::temp_directory_path() / ("tm-netns-" + std::to_string(getpid())))
-                          .string();
+  std::string store =
+      (fs::temp_directory_path() / ("tm-netns-" + std::to_string(getpid()))).string();
   fs::create_directories(store);
   CleanupRegistry reg(store + "/cleanup.json");
   NetOptions o;
@@ -210,8 +210,8 @@ TEST(NetnsTest, NamesFitInterfaceLimitsAndDifferPerRun) {
 
 TEST(CleanNetnsTest, RemovesALeftoverNamespaceAndBridge) {
   SKIP_UNLESS_NETNS();
-  std::string store = (fs::temp_directory_path() / ("tm-clean-" + std::to_string(getpid())))
-                          .string();
+  std::string store =
+      (fs::temp_directory_path() / ("tm-clean-" + std::to_string(getpid()))).string();
   fs::create_directories(store + "/run");
   std::string reg_path = store + "/run/cleanup.json";
   std::string id = NetnsShortId("clean-test-" + std::to_string(getpid()));

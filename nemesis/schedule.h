@@ -54,9 +54,9 @@ Result<std::vector<FaultSpec>> ParseNemesis(std::string_view value);
 Result<double> ParseInterval(std::string_view value);
 
 struct ScheduleOptions {
-  uint64_t seed = 0;         // the run seed (the stream "nemesis" is derived from it)
-  double interval_s = 10;    // mean gap between steps, seconds (> 0)
-  double duration_s = 60;    // steps are planned for [0, duration_s) of the main phase
+  uint64_t seed = 0;       // the run seed (the stream "nemesis" is derived from it)
+  double interval_s = 10;  // mean gap between steps, seconds (> 0)
+  double duration_s = 60;  // steps are planned for [0, duration_s) of the main phase
 };
 
 struct Step {

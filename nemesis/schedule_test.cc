@@ -35,10 +35,9 @@ TEST(ParseNemesisTest, Vocabulary) {
 }
 
 TEST(ParseNemesisTest, ErrorsNameTheItem) {
-  for (const char* bad : {"partiton", "kill:everyone", "partition:ring", "none,kill",
-                          "kill,,pause", "partition:one-way:bridge",
-                          "partition:majorities-ring:one-way", "kill:one:two",
-                          "partition:explicit"}) {
+  for (const char* bad : {"partiton", "kill:everyone", "partition:ring", "none,kill", "kill,,pause",
+                          "partition:one-way:bridge", "partition:majorities-ring:one-way",
+                          "kill:one:two", "partition:explicit"}) {
     auto r = ParseNemesis(bad);
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_NE(r.error().message.find("--nemesis"), std::string::npos) << r.error().message;
@@ -111,17 +110,17 @@ TEST(ScheduleTest, RandomChoicesCoverEveryKindAndShape) {
   auto steps = MakeSchedule(faults, {.seed = 7, .interval_s = 1, .duration_s = 2000});
   std::set<std::string> seen;
   for (const auto& s : steps) seen.insert(ToString(s.fault));
-  for (const char* want : {"partition:one", "partition:halves", "partition:majorities-ring",
-                           "partition:bridge", "partition:leader", "kill:one", "kill:leader",
-                           "pause:followers", "pause:minority"})
+  for (const char* want :
+       {"partition:one", "partition:halves", "partition:majorities-ring", "partition:bridge",
+        "partition:leader", "kill:one", "kill:leader", "pause:followers", "pause:minority"})
     EXPECT_TRUE(seen.count(want)) << want << " never scheduled (seed 7)";
   EXPECT_FALSE(seen.count("kill:all")) << "kill:all is only scheduled when asked for";
 }
 
 TEST(ScheduleTest, EmptyWhenNoFaults) {
   EXPECT_TRUE(MakeSchedule({}, {.seed = 1, .interval_s = 1, .duration_s = 100}).empty());
-  EXPECT_TRUE(MakeSchedule(*ParseNemesis("kill"), {.seed = 1, .interval_s = 0, .duration_s = 100})
-                  .empty());
+  EXPECT_TRUE(
+      MakeSchedule(*ParseNemesis("kill"), {.seed = 1, .interval_s = 0, .duration_s = 100}).empty());
 }
 
 }  // namespace

@@ -63,8 +63,7 @@ TEST_P(WiringE2eTest, LeaderIsolationElectsANewLeaderAndHealReunites) {
   auto desc = targets::LoadDescriptor("tidelog", {TIDEMARK_SOURCE_DIR "/targets"});
   ASSERT_TRUE(desc.ok()) << desc.error().message;
   std::string run_dir =
-      (fs::temp_directory_path() / ("tm-wiring-" + net + "-" + std::to_string(getpid())))
-          .string();
+      (fs::temp_directory_path() / ("tm-wiring-" + net + "-" + std::to_string(getpid()))).string();
   fs::remove_all(run_dir);
   fs::create_directories(run_dir);
 
@@ -105,12 +104,19 @@ TEST_P(WiringE2eTest, LeaderIsolationElectsANewLeaderAndHealReunites) {
     w.NodesStarted(cluster);
 
     View before;
-    ASSERT_TRUE(WaitFor([&] { return (before = Poll(cluster, {0, 1, 2})).leader.has_value(); }, 20))
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          return (before = Poll(cluster, {0, 1, 2})).leader.has_value();
+        },
+        20))
         << "no leader elected";
     const int old_leader = *before.leader;
 
     w.Start(
-        cluster, [&] { return Poll(cluster, {0, 1, 2}).leader; },
+        cluster,
+        [&] {
+          return Poll(cluster, {0, 1, 2}).leader;
+        },
         [&](history::Event e) {
           std::lock_guard<std::mutex> lock(events_mu);
           events.push_back(std::move(e));

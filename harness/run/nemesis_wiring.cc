@@ -22,8 +22,7 @@ Result<std::unique_ptr<NemesisWiring>> NemesisWiring::Create(const NemesisConfig
                                                              const targets::Descriptor& desc) {
   auto faults = nemesis::ParseNemesis(cfg.nemesis);
   if (!faults.ok()) return faults.error();
-  if (!(cfg.interval_s > 0))
-    return Error{"--nemesis-interval must be a number of seconds > 0"};
+  if (!(cfg.interval_s > 0)) return Error{"--nemesis-interval must be a number of seconds > 0"};
   if (Status s = nemesis::CheckSupported(*faults, desc); !s.ok()) return s.error();
   auto requested = nemesis::ParseNetKind(cfg.net);
   if (!requested.ok()) return requested.error();
@@ -39,9 +38,10 @@ Result<std::unique_ptr<NemesisWiring>> NemesisWiring::Create(const NemesisConfig
     auto kind = nemesis::ResolveNetKind(*requested);
     if (!kind.ok()) return kind.error();
     if (*kind == nemesis::NetKind::kProxy && !PeersInArgv(desc))
-      return Error{"--nemesis partition with the proxy backend needs a target whose start argv "
-                   "passes peer addresses ({peers}, {per_peer} or {cluster}); '" +
-                   desc.name + "' does not (" + desc.path + "). Use --net netns (needs root)."};
+      return Error{
+          "--nemesis partition with the proxy backend needs a target whose start argv "
+          "passes peer addresses ({peers}, {per_peer} or {cluster}); '" +
+          desc.name + "' does not (" + desc.path + "). Use --net netns (needs root)."};
     w->net_kind_ = *kind;
   }
   w->schedule_ = nemesis::MakeSchedule(
@@ -138,16 +138,15 @@ void NemesisWiring::Teardown() {
   }
 }
 
-std::string NemesisWiring::ActiveFaults() const {
-  return nemesis_ ? nemesis_->ActiveFaults() : "";
-}
+std::string NemesisWiring::ActiveFaults() const { return nemesis_ ? nemesis_->ActiveFaults() : ""; }
 
 std::string NemesisWiring::NetName() const { return net_ ? net_->Name() : "none"; }
 
 nlohmann::json NemesisWiring::Describe() const {
   nlohmann::json steps = nlohmann::json::array();
   for (const auto& s : schedule_)
-    steps.push_back({{"at_s", s.at_s}, {"action", s.start ? "start" : "stop"},
+    steps.push_back({{"at_s", s.at_s},
+                     {"action", s.start ? "start" : "stop"},
                      {"fault", nemesis::ToString(s.fault)}});
   nlohmann::json faults = nlohmann::json::array();
   for (const auto& f : faults_) faults.push_back(nemesis::ToString(f));
