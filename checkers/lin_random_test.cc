@@ -27,7 +27,8 @@ struct GOp {
 };
 
 // A real register applied at a random point inside each op, then (sometimes) lied about.
-std::vector<GOp> Generate(std::mt19937_64& rng) {
+// crash_heavy: a third of the ops crash (exercises the crashed-op subsumption of the search).
+std::vector<GOp> Generate(std::mt19937_64& rng, bool crash_heavy = false) {
   auto rnd = [&](int n) { return static_cast<int>(rng() % static_cast<uint64_t>(n)); };
   const int procs = 2 + rnd(4), target = 3 + rnd(5), keys = 1 + rnd(2);
   std::vector<GOp> ops;
@@ -62,7 +63,7 @@ std::vector<GOp> Generate(std::mt19937_64& rng) {
     }
     GOp& o = ops[pe.op];
     if (!pe.applied && rnd(10) < 6) {
-      if (rnd(10) == 0) {  // crash before taking effect
+      if (rnd(crash_heavy ? 6 : 10) == 0) {  // crash before taking effect
         o.status = EventType::kInfo;
         pe.op = -1;
         pid[p] = next_pid++;
@@ -81,8 +82,8 @@ std::vector<GOp> Generate(std::mt19937_64& rng) {
     if (!pe.applied) continue;
     o.ret = t;
     o.status = o.f == kCas && !pe.cas_ok ? EventType::kFail : EventType::kOk;
-    if (rnd(8) == 0) o.status = EventType::kInfo;            // crash after taking effect
-    if (o.f == kRead && rnd(7) == 0) o.result = rnd(4) - 1;  // a lie
+    if (rnd(crash_heavy ? 4 : 8) == 0) o.status = EventType::kInfo;  // crash after effect
+    if (o.f == kRead && rnd(7) == 0) o.result = rnd(4) - 1;          // a lie
     if (o.f == kCas && rnd(15) == 0) {
       o.status = o.status == EventType::kFail ? EventType::kOk : EventType::kFail;  // a lie
     }
@@ -165,8 +166,8 @@ TEST(LinearizabilityRandomTest, AgreesWithBruteForceOracle) {
   const uint64_t seed = 20240601;
   std::mt19937_64 rng(seed);
   int valid = 0, invalid = 0;
-  for (int iter = 0; iter < 4000; ++iter) {
-    std::vector<GOp> g = Generate(rng);
+  for (int iter = 0; iter < 6000; ++iter) {
+    std::vector<GOp> g = Generate(rng, /*crash_heavy=*/iter >= 4000);
     bool expect = OracleValid(g);
     (expect ? valid : invalid)++;
     std::vector<history::Op> ops = ToOps(g);

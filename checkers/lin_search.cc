@@ -49,27 +49,32 @@ bool Charge(std::atomic<int64_t>* left, int64_t bytes) {
   return true;
 }
 
-// Visited (set, state) fingerprints: 128 bits per entry, open addressing, linear probing.
+// Visited configurations: a 128-bit fingerprint of (placed completed ops and unmasked crashed
+// ops, state) plus a bitmask of the placed crashed ops (up to 64 of them), open addressing with
+// linear probing; one key may hold several masks. A configuration is *subsumed* by a stored one
+// with the same key and a subset of its placed crashed ops: the stored one had every option the
+// new one has (same state, same completed ops placed, more crashed ops still available), so if it
+// led to success the search has stopped, and if it is still on the stack any success from the new
+// one is also reachable from it (docs/checker.md has the argument).
 class VisitedTable {
  public:
   explicit VisitedTable(std::atomic<int64_t>* budget) : budget_(budget) {}
   ~VisitedTable() {
     if (budget_) budget_->fetch_add(static_cast<int64_t>(slots_.size() * sizeof(Slot)));
   }
-  // 1: inserted, 0: already present, -1: out of memory.
-  int Insert(uint64_t a, uint64_t b) {
+  // 1: inserted, 0: subsumed by a stored configuration, -1: out of memory.
+  int Insert(uint64_t a, uint64_t b, uint64_t mask) {
     if (a == 0) a = 1;
     if ((size_ + 1) * 2 > slots_.size() && !Grow()) return -1;
     size_t i = SplitMix(a) & mask_;
     while (true) {
       Slot& s = slots_[i];
       if (s.a == 0) {
-        s.a = a;
-        s.b = b;
+        s = Slot{a, b, mask};
         ++size_;
         return 1;
       }
-      if (s.a == a && s.b == b) return 0;
+      if (s.a == a && s.b == b && (s.mask & ~mask) == 0) return 0;
       i = (i + 1) & mask_;
     }
   }
@@ -77,7 +82,7 @@ class VisitedTable {
 
  private:
   struct Slot {
-    uint64_t a = 0, b = 0;
+    uint64_t a = 0, b = 0, mask = 0;
   };
   bool Grow() {
     size_t cap = slots_.empty() ? 1024 : slots_.size() * 2;
@@ -273,6 +278,13 @@ class Search {
         lin_(ops.size(), 0) {
     rnd_.resize(ops.size() * 2);
     for (size_t i = 0; i < rnd_.size(); ++i) rnd_[i] = SplitMix(0x7469646Dull * (i + 1));
+    // The first 64 crashed ops (in call order) are tracked as mask bits, not hashed.
+    bit_.assign(ops.size(), 0);
+    for (size_t k = 0; k < ord_.infc.size() && k < 64; ++k) {
+      int op = ord_.infc[k];
+      bit_[op] = uint64_t{1} << k;
+      rnd_[2 * op] = rnd_[2 * op + 1] = 0;
+    }
   }
 
   SearchResult Run() {
@@ -342,6 +354,7 @@ class Search {
   void Flip(int op) {
     h1_ ^= rnd_[2 * op];
     h2_ ^= rnd_[2 * op + 1];
+    crashed_ ^= bit_[op];
   }
 
   SearchOutcome Loop() {
@@ -375,7 +388,7 @@ class Search {
       Flip(c);
       uint64_t a = h1_ ^ SplitMix(static_cast<uint64_t>(ns) + 0x51ull);
       uint64_t b = h2_ + static_cast<uint64_t>(ns) * 0xC2B2AE3D27D4EB4Full;
-      int ins = visited_.Insert(a, b);
+      int ins = visited_.Insert(a, b, crashed_);
       if (ins <= 0) {
         Flip(c);
         if (ins < 0) return SearchOutcome::kMemory;
@@ -412,7 +425,8 @@ class Search {
   VisitedTable visited_;
   std::vector<uint8_t> lin_;
   std::vector<uint64_t> rnd_;
-  uint64_t h1_ = 0, h2_ = 0;
+  std::vector<uint64_t> bit_;  // per op: its mask bit (crashed ops), or 0
+  uint64_t h1_ = 0, h2_ = 0, crashed_ = 0;
   std::vector<Frame> frames_;
   std::vector<int> cand_;
   int64_t steps_ = 0;
