@@ -170,16 +170,24 @@ void ExplainViolation(const Model& model, const PartitionInput& part,
   const auto& sops = part.search_ops;
   nlohmann::json& d = out->details;
   // With pruning, the deepest configuration often stops where a later get became impossible,
-  // before the op that could not be placed: for the report, search again without pruning (in a
-  // slice of the budget), keeping the pruned result when that does not finish.
+  // before the op that could not be placed (no candidate is blocked there): for the report,
+  // search again without pruning (in a slice of the budget), keeping the pruned result when
+  // that does not finish.
   SearchResult plain = pruned_result;
   if (budget.prune_dead) {
-    SearchBudget b = budget;
-    b.prune_dead = false;
-    b.deadline = std::min(budget.deadline,
-                          std::chrono::steady_clock::now() + std::chrono::milliseconds(300));
-    SearchResult r = SearchPartition(model, sops, b);
-    if (r.outcome == SearchOutcome::kViolation) plain = std::move(r);
+    Frontier pf = AnalyzeFrontier(model, sops, pruned_result.deepest);
+    bool blocked = false;
+    for (size_t k = 0; k < pf.candidates.size(); ++k) {
+      blocked = blocked || (!pf.legal[k] && sops[pf.candidates[k]].op.ok);
+    }
+    if (!blocked) {
+      SearchBudget b = budget;
+      b.prune_dead = false;
+      b.deadline = std::min(budget.deadline,
+                            std::chrono::steady_clock::now() + std::chrono::milliseconds(300));
+      SearchResult r = SearchPartition(model, sops, b);
+      if (r.outcome == SearchOutcome::kViolation) plain = std::move(r);
+    }
   }
   const SearchResult& result = plain;
   Frontier fr = AnalyzeFrontier(model, sops, result.deepest);

@@ -71,6 +71,39 @@ TEST(ModelTest, KvAppendConcatenates) {
   EXPECT_FALSE(m->Step(s, ops[2], &next));
 }
 
+// The kv state space interns exactly: the same string built along different paths is one id,
+// different strings are different ids, and Encode rebuilds the string.
+TEST(ModelTest, KvStateSpaceInternsStringsExactly) {
+  auto m = MakeModel("kv");
+  testing::OpsBuilder b;
+  b.Ok(0, "append", "ab", "ab", 0, 1)      // 0
+      .Ok(0, "append", "c", "c", 0, 1)     // 1
+      .Ok(0, "append", "a", "a", 0, 1)     // 2
+      .Ok(0, "append", "bc", "bc", 0, 1)   // 3
+      .Ok(0, "put", "abc", "abc", 0, 1)    // 4
+      .Ok(0, "get", nullptr, "abc", 0, 1)  // 5
+      .Ok(0, "get", nullptr, "acb", 0, 1)  // 6
+      .Ok(0, "append", "", "", 0, 1);      // 7
+  std::vector<char> keep;
+  auto ops = Prepare(*m, b.ops(), &keep);
+  std::vector<const ModelOp*> ptrs;
+  for (const auto& op : ops) ptrs.push_back(&op);
+  auto space = m->NewStateSpace(ptrs, std::vector<int64_t>(ops.size(), 0));
+  int32_t x = space->Step(space->Step(0, 0), 1);  // "ab" + "c"
+  int32_t y = space->Step(space->Step(0, 2), 3);  // "a" + "bc"
+  int32_t z = space->Step(0, 4);                  // put "abc"
+  EXPECT_EQ(x, y);
+  EXPECT_EQ(x, z);
+  EXPECT_EQ(space->Encode(x), "abc");
+  EXPECT_EQ(space->Step(x, 5), x);
+  EXPECT_EQ(space->Step(x, 6), -1);
+  EXPECT_EQ(space->Step(x, 7), x);
+  int32_t w = space->Step(space->Step(0, 2), 1);  // "ac"
+  EXPECT_NE(w, x);
+  EXPECT_EQ(space->Encode(w), "ac");
+  EXPECT_EQ(space->Step(w, 5), -1);
+}
+
 TEST(ModelTest, MultiKeyModelKeepsKeysApart) {
   auto m = MakeMultiKeyModel(MakeModel("kv"));
   testing::OpsBuilder b;
