@@ -85,7 +85,7 @@ CLI::App* AddRunCommand(CLI::App& app, RunCommandOptions& o) {
       ->check(CLI::PositiveNumber)
       ->group(kWorkload);
   cmd->add_option("--nemesis", r.nemesis,
-                  "Faults: none (more arrive with the nemesis: partition, kill, pause, all)")
+                  "Faults: none, partition, kill, pause, all, or a comma list (docs/nemesis.md)")
       ->capture_default_str()
       ->group(kNemesis);
   cmd->add_option("--nemesis-interval", r.nemesis_interval_s, "Mean seconds between faults")
@@ -117,7 +117,8 @@ CLI::App* AddRunCommand(CLI::App& app, RunCommandOptions& o) {
       "\nExamples:\n"
       "  tidemark run                                       # 3 tidelog nodes, log workload, 30 s\n"
       "  tidemark run --workload register --time-limit 60 --concurrency 20\n"
-      "  tidemark run --bug ack-before-quorum --seed 42     # watch the checker catch a bug\n"
+      "  tidemark run --nemesis partition,kill --time-limit 60\n"
+      "  tidemark run --bug ack-before-quorum --nemesis partition --seed 42  # catch a bug\n"
       "  tidemark run --target my-target.json --nodes 5     # your own system "
       "(docs/writing-a-target.md)\n\n"
       "Every run is stored under --store as <test>/<UTC time>/ with test.json (config, seed, the\n"
@@ -130,11 +131,6 @@ CLI::App* AddRunCommand(CLI::App& app, RunCommandOptions& o) {
 
 int RunRunCommand(RunCommandOptions& o, int argc, char** argv) {
   run::RunOptions& r = o.run;
-  if (r.nemesis != "none") {
-    std::cerr << "tidemark run: --nemesis " << r.nemesis
-              << " is not available yet; this build supports --nemesis none\n";
-    return 254;
-  }
   o.seed_given = o.seed_given || r.seed != 0;
   if (!o.seed_given) r.seed = RandomSeed();
 
@@ -170,8 +166,10 @@ int RunRunCommand(RunCommandOptions& o, int argc, char** argv) {
     std::cout << "seed: " << r.seed << "\n" << std::flush;
     auto outcome = run::RunTest(r, std::cout);
     if (!outcome.ok()) {
-      std::cerr << "tidemark run: " << outcome.error().message << "\n";
-      return 255;
+      const std::string& msg = outcome.error().message;
+      bool usage = msg.rfind("bad usage: ", 0) == 0;
+      std::cerr << "tidemark run: " << (usage ? msg.substr(11) : msg) << "\n";
+      return usage ? 254 : 255;
     }
     std::cout << "\nverdict: " << checkers::ToString(outcome->verdict) << "\n"
               << "results: " << outcome->report_path << "\n"

@@ -19,9 +19,13 @@
 #include "harness/history/history.h"
 #include "harness/process/supervisor.h"
 #include "harness/run/cluster.h"
+#include "harness/run/nemesis_wiring.h"
 #include "harness/run/recorder.h"
 #include "harness/run/workers.h"
 #include "harness/store/store.h"
+#include "reports/index.h"
+#include "reports/junit.h"
+#include "reports/report.h"
 #include "targets/adapters/client.h"
 #include "targets/target.h"
 #include "workloads/rng.h"
@@ -117,8 +121,9 @@ class Watcher {
 class StatusLine {
  public:
   StatusLine(std::ostream& out, bool tty, Recorder& rec, Watcher& watcher, Cluster& cluster,
-             double time_limit_s)
-      : out_(out),
+             double time_limit_s, std::function<std::string()> faults)
+      : faults_fn_(std::move(faults)),
+        out_(out),
         tty_(tty),
         rec_(rec),
         watcher_(watcher),
@@ -138,10 +143,6 @@ class StatusLine {
   void SetPhase(const std::string& phase) {
     std::lock_guard<std::mutex> lock(mu_);
     phase_ = phase;
-  }
-  void SetFaults(const std::string& faults) {
-    std::lock_guard<std::mutex> lock(mu_);
-    faults_ = faults;
   }
 
  private:
@@ -165,7 +166,7 @@ class StatusLine {
       std::string line = "[" + phase_ + "] " + Fixed(static_cast<double>(rec_.NowNs()) / 1e9, 1) +
                          "/" + Fixed(time_limit_s_, 0) + " s  " + Fixed(rate, 0) + " ops/s  ok " +
                          std::to_string(c.ok) + "  fail " + std::to_string(c.fail) + "  info " +
-                         std::to_string(c.info) + "  leader " + leader + "  faults: " + faults_;
+                         std::to_string(c.info) + "  leader " + leader + "  faults: " + Faults();
       if (tty_) {
         out_ << "\r\033[K" << line << std::flush;
       } else if (now - last_plain >= std::chrono::seconds(5)) {
@@ -175,6 +176,12 @@ class StatusLine {
     }
   }
 
+  std::string Faults() const {
+    std::string f = faults_fn_ ? faults_fn_() : "";
+    return f.empty() ? "none" : f;
+  }
+
+  std::function<std::string()> faults_fn_;
   std::ostream& out_;
   bool tty_;
   Recorder& rec_;
@@ -185,7 +192,6 @@ class StatusLine {
   std::condition_variable cv_;
   bool stop_ = false;
   std::string phase_ = "start";
-  std::string faults_ = "none";
   std::thread thread_;
 };
 
@@ -415,6 +421,22 @@ Result<RunOutcome> RunTest(const RunOptions& opts, std::ostream& out) {
   auto rec = Recorder::Open(run->path + "/history.jsonl");
   if (!rec.ok()) return rec.error();
 
+  NemesisConfig nc;
+  nc.nemesis = opts.nemesis;
+  nc.interval_s = opts.nemesis_interval_s;
+  nc.net = opts.net;
+  nc.duration_s = opts.time_limit_s;
+  nc.seed = opts.seed;
+  nc.nodes = opts.nodes;
+  nc.run_dir = run->path;
+  // Declared before the cluster so that nodes stop before the network they live in goes away.
+  auto nemesis = NemesisWiring::Create(nc, *desc);
+  if (!nemesis.ok()) return Error{"bad usage: " + nemesis.error().message};
+  test["nemesis"] = (*nemesis)->Describe();
+  if (Status s = write_test(); !s.ok()) return s.error();
+  if ((*nemesis)->NetName() != "none")
+    out << "network backend for partitions: " << (*nemesis)->NetName() << "\n";
+
   process::Supervisor::BecomeSubreaper();
   process::Supervisor sup;
   ClusterOptions co;
@@ -423,8 +445,13 @@ Result<RunOutcome> RunTest(const RunOptions& opts, std::ostream& out) {
   co.run_dir = run->path;
   co.bin_dir = opts.bin_dir;
   co.bugs = opts.bugs;
+  (*nemesis)->ConfigureCluster(co);
   Cluster cluster(sup, co);
   if (Status s = cluster.Prepare(); !s.ok()) return s.error();
+  if (Status s = (*nemesis)->AttachCluster(cluster); !s.ok()) {
+    (*nemesis)->Teardown();
+    return Error{"cannot set up the network for faults: " + s.error().message};
+  }
 
   auto status_client = targets::MakeStatusClient(desc->adapter, 500);
   if (!status_client.ok()) return status_client.error();
@@ -435,8 +462,10 @@ Result<RunOutcome> RunTest(const RunOptions& opts, std::ostream& out) {
       cluster.StartAll([&](int i) { return (*status_client)->Status(cluster.ClientUrl(i)).ok(); });
   test["nodes"] = cluster.Describe();
   (void)write_test();
+  if (started.ok()) (*nemesis)->NodesStarted(cluster);
   if (!started.ok()) {
     cluster.StopAll();
+    (*nemesis)->Teardown();
     return Error{"the cluster did not start: " + started.error().message +
                  "\n(node logs are under " + run->path + "/nodes/)"};
   }
@@ -461,11 +490,19 @@ Result<RunOutcome> RunTest(const RunOptions& opts, std::ostream& out) {
   Driver driver(**rec, workers, cluster, watcher, opts.concurrency, opts.seed);
   bool completed = true;
   {
-    StatusLine status(out, opts.status_tty, **rec, watcher, cluster, opts.time_limit_s);
+    StatusLine status(out, opts.status_tty, **rec, watcher, cluster, opts.time_limit_s,
+                      [&] { return (*nemesis)->ActiveFaults(); });
     status.SetPhase("main");
+    (*nemesis)->Start(
+        cluster, [&] { return watcher.View().leader; },
+        [&](history::Event e) { (**rec).Record(std::move(e)); });
     int64_t main_deadline =
         (*rec)->NowNs() + static_cast<int64_t>((opts.time_limit_s + opts.op_timeout_s + 5) * 1e9);
     completed = driver.Drive((*workload)->Main(), main_deadline);
+    status.SetPhase("heal");
+    // Heal everything (partitions, paused and killed nodes) before recovery and final reads.
+    if (Status s = (*nemesis)->HealAll(); !s.ok())
+      out << "warning: healing after the main phase: " << s.error().message << "\n";
     if (completed) {
       status.SetPhase("recover");
       for (auto until = Clock::now() + milliseconds(static_cast<int64_t>(opts.recovery_s * 1000));
@@ -491,7 +528,9 @@ Result<RunOutcome> RunTest(const RunOptions& opts, std::ostream& out) {
       final_hwm[static_cast<size_t>(i)] = st->hwm;
   }
   cluster.StopAll();
+  (*nemesis)->Teardown();
   test["nodes"] = cluster.Describe();
+  test["nemesis"] = (*nemesis)->Describe();
   (void)write_test();
 
   // Check what was recorded.
@@ -517,7 +556,12 @@ Result<RunOutcome> RunTest(const RunOptions& opts, std::ostream& out) {
                     "",
                     {}});
   } else if (opts.workload == "log") {
-    add(checkers::CheckLogPrefix(*ops));
+    checkers::LogCheckOptions lo;
+    // A killed node restarts knowing only its durable state and relearns the HWM, so its local
+    // reads may legitimately go back; monotonicity is then promised for linearizable reads only.
+    lo.local_reads_monotonic = opts.nemesis.find("kill") == std::string::npos &&
+                               opts.nemesis.find("all") == std::string::npos;
+    add(checkers::CheckLogPrefix(*ops, lo));
     if (!desc->capabilities.dump_argv.empty()) {
       std::vector<checkers::ReplicaLog> replicas;
       std::string dump_error;
@@ -537,7 +581,7 @@ Result<RunOutcome> RunTest(const RunOptions& opts, std::ostream& out) {
         replicas.push_back(std::move(*r));
       }
       if (dump_error.empty()) {
-        add(checkers::CheckReplicas(replicas, *ops));
+        add(checkers::CheckReplicas(replicas, *ops, lo));
       } else {
         add(CheckResult{"log-replicas",
                         Verdict::kUnknown,
@@ -571,6 +615,15 @@ Result<RunOutcome> RunTest(const RunOptions& opts, std::ostream& out) {
   outcome.verdict = verdict;
   outcome.results = results;
   outcome.report_path = run->path + "/results.json";
+  if (Status s = reports::WriteReport(run->path); s.ok()) {
+    outcome.report_path = run->path + "/report.html";
+  } else {
+    out << "warning: could not write the report: " << s.error().message << "\n";
+  }
+  if (Status s = reports::WriteJUnit(run->path); !s.ok())
+    out << "warning: could not write junit.xml: " << s.error().message << "\n";
+  if (Status s = reports::WriteStoreIndex(opts.store); !s.ok())
+    out << "warning: could not update the store index: " << s.error().message << "\n";
   return outcome;
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "targets/adapters/curl_post.h"
+#include "targets/adapters/etcd_v3.h"
 #include "targets/adapters/tidelog_http.h"
 
 namespace tidemark::targets {
@@ -92,8 +93,8 @@ class TidelogHttpClient : public Client {
 }  // namespace
 
 Result<std::unique_ptr<Client>> MakeClient(const std::string& adapter, const ClientOptions& opts) {
-  if (adapter != "tidelog-http") {
-    return Error{"unknown client adapter '" + adapter + "' (known: tidelog-http)"};
+  if (adapter != "tidelog-http" && adapter != "etcd-v3") {
+    return Error{"unknown client adapter '" + adapter + "' (known: tidelog-http, etcd-v3)"};
   }
   if (opts.client_id.empty()) return Error{"client adapter needs a non-empty client_id"};
   if (opts.timeout_ms <= 0 || opts.connect_timeout_ms <= 0) {
@@ -101,6 +102,7 @@ Result<std::unique_ptr<Client>> MakeClient(const std::string& adapter, const Cli
   }
   auto poster = CurlPoster::Create();
   if (!poster.ok()) return poster.error();
+  if (adapter == "etcd-v3") return etcd_v3::NewClient(opts, std::move(poster).value());
   return std::unique_ptr<Client>(
       std::make_unique<TidelogHttpClient>(opts, std::move(poster).value()));
 }
@@ -137,12 +139,13 @@ class TidelogStatusClient : public StatusClient {
 }  // namespace
 
 Result<std::unique_ptr<StatusClient>> MakeStatusClient(const std::string& adapter, int timeout_ms) {
-  if (adapter != "tidelog-http") {
-    return Error{"adapter '" + adapter + "' has no status call (known: tidelog-http)"};
+  if (adapter != "tidelog-http" && adapter != "etcd-v3") {
+    return Error{"adapter '" + adapter + "' has no status call (known: tidelog-http, etcd-v3)"};
   }
   if (timeout_ms <= 0) return Error{"status timeout must be positive (ms)"};
   auto poster = CurlPoster::Create();
   if (!poster.ok()) return poster.error();
+  if (adapter == "etcd-v3") return etcd_v3::NewStatusClient(timeout_ms, std::move(poster).value());
   return std::unique_ptr<StatusClient>(
       std::make_unique<TidelogStatusClient>(timeout_ms, std::move(poster).value()));
 }

@@ -137,8 +137,10 @@ std::optional<json> OkValue(const OpRequest& op, const json& body) {
   std::string consistency = op.value.value("consistency", std::string("linearizable"));
   auto c = body.find("consistency");
   if (c != body.end() && c->is_string()) consistency = c->get<std::string>();
+  // A node whose HWM is below `from` (e.g. just restarted) answers with to = hwm < from: the
+  // read covered nothing, which the history says as an empty range [from, from).
   return json{{"from", *from},
-              {"to", *to},
+              {"to", std::max(*to, *from)},
               {"hwm", *hwm},
               {"consistency", consistency},
               {"entries", std::move(out)}};

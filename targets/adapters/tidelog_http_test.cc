@@ -191,6 +191,18 @@ TEST(MapOutcomeTest, OkValuesHaveTheHistoryFormatShapes) {
                   {"consistency", "local"},
                   {"entries", json::array({json::array({3, "v1-1"}), json::array({7, "v2-2"})})}}));
 
+  // A restarted node with hwm below `from` answers to = hwm: recorded as the empty range.
+  Completion behind = MapOutcome(
+      LogRead("local"),
+      Http(200,
+           Envelope(
+               {{"from", 787}, {"to", 10}, {"consistency", "local"}, {"entries", json::array()}})),
+      "n3");
+  EXPECT_EQ(behind.type, EventType::kOk);
+  EXPECT_EQ(behind.value["from"], 787);
+  EXPECT_EQ(behind.value["to"], 787);
+  EXPECT_EQ(behind.value["hwm"], 10);
+
   EXPECT_EQ(MapOutcome(KvRead(), Http(200, Envelope({{"value", 4}})), "n1").value, json(4));
   Completion unset = MapOutcome(KvRead(), Http(200, Envelope({{"value", nullptr}})), "n1");
   EXPECT_EQ(unset.type, EventType::kOk);

@@ -1,0 +1,377 @@
+#include "targets/adapters/etcd_v3.h"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+
+#include "targets/adapters/curl_post.h"
+
+namespace tidemark::targets::etcd_v3 {
+namespace {
+
+using nlohmann::json;
+using tidelog_http::HttpOutcome;
+
+constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+// etcd returns int64 fields as strings; tolerate numbers too.
+int64_t Int64Field(const json& j, const char* key) {
+  if (!j.is_object() || !j.contains(key)) return 0;
+  const json& v = j[key];
+  if (v.is_number_integer()) return v.get<int64_t>();
+  if (v.is_string()) {
+    try {
+      return std::stoll(v.get<std::string>());
+    } catch (...) {
+      return 0;
+    }
+  }
+  return 0;
+}
+
+std::string PrefixEnd(const std::string& prefix) {
+  std::string end = prefix;
+  end.back() = static_cast<char>(end.back() + 1);
+  return end;
+}
+
+}  // namespace
+
+std::string Base64Encode(const std::string& s) {
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < s.size(); i += 3) {
+    uint32_t v = static_cast<uint32_t>(static_cast<unsigned char>(s[i])) << 16 |
+                 static_cast<uint32_t>(static_cast<unsigned char>(s[i + 1])) << 8 |
+                 static_cast<unsigned char>(s[i + 2]);
+    for (int k = 3; k >= 0; --k) out += kAlphabet[(v >> (6 * k)) & 63];
+  }
+  if (i < s.size()) {
+    uint32_t v = static_cast<uint32_t>(static_cast<unsigned char>(s[i])) << 16;
+    if (i + 1 < s.size()) v |= static_cast<uint32_t>(static_cast<unsigned char>(s[i + 1])) << 8;
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += i + 1 < s.size() ? kAlphabet[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+Result<std::string> Base64Decode(const std::string& s) {
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : s) {
+    if (c == '=') break;
+    const char* p = std::find(kAlphabet, kAlphabet + 64, c);
+    if (p == kAlphabet + 64) return Error{"not base64: '" + s + "'"};
+    acc = acc << 6 | static_cast<uint32_t>(p - kAlphabet);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((acc >> bits) & 0xFF);
+    }
+  }
+  return out;
+}
+
+std::string EntryKey(int64_t offset) {
+  std::array<char, 64> buf;
+  std::snprintf(buf.data(), buf.size(), "tidemark/log/e/%020lld", static_cast<long long>(offset));
+  return buf.data();
+}
+
+Request RangeRequest(const std::string& key, bool serializable) {
+  json body = {{"key", Base64Encode(key)}};
+  if (serializable) body["serializable"] = true;
+  return {"/v3/kv/range", body};
+}
+
+Request PutRequest(const std::string& key, const std::string& value) {
+  return {"/v3/kv/put", {{"key", Base64Encode(key)}, {"value", Base64Encode(value)}}};
+}
+
+Request CasRequest(const std::string& key, const std::string& from, const std::string& to) {
+  json cmp = {{"key", Base64Encode(key)},
+              {"target", "VALUE"},
+              {"result", "EQUAL"},
+              {"value", Base64Encode(from)}};
+  json put = {{"request_put", {{"key", Base64Encode(key)}, {"value", Base64Encode(to)}}}};
+  return {"/v3/kv/txn", {{"compare", json::array({cmp})}, {"success", json::array({put})}}};
+}
+
+Request AppendTxn(int64_t n, int64_t tail_mod_revision, const std::string& value) {
+  json cmp = tail_mod_revision == 0 ? json{{"key", Base64Encode(kTailKey)},
+                                           {"target", "VERSION"},
+                                           {"result", "EQUAL"},
+                                           {"version", "0"}}
+                                    : json{{"key", Base64Encode(kTailKey)},
+                                           {"target", "MOD"},
+                                           {"result", "EQUAL"},
+                                           {"mod_revision", std::to_string(tail_mod_revision)}};
+  json put_tail = {
+      {"request_put",
+       {{"key", Base64Encode(kTailKey)}, {"value", Base64Encode(std::to_string(n + 1))}}}};
+  json put_entry = {
+      {"request_put", {{"key", Base64Encode(EntryKey(n))}, {"value", Base64Encode(value)}}}};
+  return {"/v3/kv/txn",
+          {{"compare", json::array({cmp})}, {"success", json::array({put_tail, put_entry})}}};
+}
+
+Request LogReadTxn(int64_t from, bool serializable) {
+  json tail = {{"key", Base64Encode(kTailKey)}};
+  json entries = {{"key", Base64Encode(EntryKey(from))},
+                  {"range_end", Base64Encode(PrefixEnd("tidemark/log/e/"))}};
+  if (serializable) {
+    tail["serializable"] = true;
+    entries["serializable"] = true;
+  }
+  return {"/v3/kv/txn",
+          {{"success",
+            json::array({json{{"request_range", tail}}, json{{"request_range", entries}}})}}};
+}
+
+Result<std::optional<KeyValue>> ParseRange(const json& body) {
+  if (!body.is_object() || !body.contains("header"))
+    return Error{"range answer without a header: " + body.dump()};
+  if (!body.contains("kvs") || body["kvs"].empty()) return std::optional<KeyValue>();
+  const json& kv = body["kvs"][0];
+  auto value = Base64Decode(kv.value("value", ""));
+  if (!value.ok()) return value.error();
+  return std::optional<KeyValue>(KeyValue{*value, Int64Field(kv, "mod_revision")});
+}
+
+bool TxnSucceeded(const json& body) { return body.is_object() && body.value("succeeded", false); }
+
+Result<LogSnapshot> ParseLogRead(const json& body, int64_t from) {
+  if (!body.is_object() || !body.contains("responses") || body["responses"].size() != 2)
+    return Error{"log read answer without two responses: " + body.dump().substr(0, 200)};
+  LogSnapshot snap;
+  const json& tail = body["responses"][0].value("response_range", json::object());
+  if (tail.contains("kvs") && !tail["kvs"].empty()) {
+    auto v = Base64Decode(tail["kvs"][0].value("value", ""));
+    if (!v.ok()) return v.error();
+    try {
+      snap.tail = std::stoll(*v);
+    } catch (...) {
+      return Error{"log tail is not a number: '" + *v + "'"};
+    }
+  }
+  const json& entries = body["responses"][1].value("response_range", json::object());
+  if (entries.contains("kvs")) {
+    for (const json& kv : entries["kvs"]) {
+      auto key = Base64Decode(kv.value("key", ""));
+      auto value = Base64Decode(kv.value("value", ""));
+      if (!key.ok()) return key.error();
+      if (!value.ok()) return value.error();
+      int64_t offset;
+      try {
+        offset = std::stoll(key->substr(std::string("tidemark/log/e/").size()));
+      } catch (...) {
+        return Error{"unexpected log key '" + *key + "'"};
+      }
+      // Only entries below the tail of the same revision are part of the log prefix.
+      if (offset >= from && offset < snap.tail)
+        snap.entries.push_back(json::array({offset, *value}));
+    }
+  }
+  return snap;
+}
+
+bool DefinitelyNotApplied(const HttpOutcome& out) {
+  if (out.curl_code != 0) return !out.request_sent;
+  if (out.http_status == 200) return false;
+  json body = json::parse(out.body, nullptr, false);
+  return body.is_object() && body.value("code", -1) == 3;  // gRPC InvalidArgument
+}
+
+std::string Reason(const HttpOutcome& out) {
+  if (out.curl_code != 0) {
+    if (out.curl_code == CURLE_OPERATION_TIMEDOUT) return "timeout";
+    if (out.curl_code == CURLE_COULDNT_CONNECT) return "connection refused";
+    return std::string("transport: ") + curl_easy_strerror(static_cast<CURLcode>(out.curl_code));
+  }
+  json body = json::parse(out.body, nullptr, false);
+  std::string msg = body.is_object() ? body.value("message", body.value("error", "")) : "";
+  return "http " + std::to_string(out.http_status) + (msg.empty() ? "" : ": " + msg);
+}
+
+Result<NodeStatus> ParseStatus(const json& status, const json& members) {
+  if (!status.is_object() || !status.contains("header"))
+    return Error{"status answer without a header"};
+  NodeStatus st;
+  st.raw = status;
+  std::string self_id = status["header"].value("member_id", "");
+  std::string leader_id = status.value("leader", "");
+  st.generation = Int64Field(status, "raftTerm");
+  st.hwm = Int64Field(status, "raftIndex");
+  auto name_of = [&](const std::string& id) -> std::optional<std::string> {
+    if (members.is_object() && members.contains("members")) {
+      for (const json& m : members["members"])
+        if (m.value("ID", "") == id && !m.value("name", "").empty()) return m.value("name", "");
+    }
+    return std::nullopt;
+  };
+  st.node = name_of(self_id).value_or(self_id);
+  if (!leader_id.empty() && leader_id != "0") st.leader = name_of(leader_id).value_or(leader_id);
+  st.role = !leader_id.empty() && leader_id == self_id ? "leader" : "follower";
+  return st;
+}
+
+namespace {
+
+Completion Make(history::EventType type, json value, std::optional<std::string> error,
+                const std::string& node) {
+  Completion c;
+  c.type = type;
+  c.value = std::move(value);
+  c.error = std::move(error);
+  c.node = node;
+  return c;
+}
+
+class EtcdClient : public Client {
+ public:
+  EtcdClient(ClientOptions opts, std::unique_ptr<CurlPoster> poster)
+      : opts_(std::move(opts)), poster_(std::move(poster)) {}
+
+  Completion Invoke(const OpRequest& op, const std::string& node,
+                    const std::string& base_url) override {
+    base_ = base_url;
+    node_ = node;
+    if (op.key) return Register(op);
+    if (op.f == "append") return Append(op);
+    if (op.f == "read") return LogRead(op);
+    return Make(history::EventType::kFail, op.value, "not sent: unknown op '" + op.f + "'", node);
+  }
+
+ private:
+  HttpOutcome Post(const Request& r) {
+    return poster_->Post(base_ + r.path, r.body.dump(), opts_.timeout_ms,
+                         std::min(opts_.connect_timeout_ms, opts_.timeout_ms));
+  }
+  static json Body(const HttpOutcome& out) { return json::parse(out.body, nullptr, false); }
+  bool Ok(const HttpOutcome& out) const { return out.curl_code == 0 && out.http_status == 200; }
+  Completion Failed(const OpRequest& op, const HttpOutcome& out, bool mutating) {
+    bool definite = !mutating || DefinitelyNotApplied(out);
+    return Make(definite ? history::EventType::kFail : history::EventType::kInfo, op.value,
+                Reason(out), node_);
+  }
+
+  Completion Register(const OpRequest& op) {
+    const std::string& key = *op.key;
+    if (op.f == "read") {
+      bool local = op.value.is_object() && op.value.value("consistency", "") == "local";
+      HttpOutcome out = Post(RangeRequest(key, local));
+      if (!Ok(out)) return Failed(op, out, false);
+      auto kv = ParseRange(Body(out));
+      if (!kv.ok()) return Make(history::EventType::kFail, nullptr, kv.error().message, node_);
+      if (!*kv) return Make(history::EventType::kOk, nullptr, std::nullopt, node_);
+      try {
+        return Make(history::EventType::kOk, std::stoll((*kv)->value), std::nullopt, node_);
+      } catch (...) {
+        return Make(history::EventType::kOk, (*kv)->value, std::nullopt, node_);
+      }
+    }
+    if (op.f == "write") {
+      HttpOutcome out = Post(PutRequest(key, op.value.dump()));
+      if (!Ok(out)) return Failed(op, out, true);
+      return Make(history::EventType::kOk, op.value, std::nullopt, node_);
+    }
+    if (op.f == "cas" && op.value.is_array() && op.value.size() == 2) {
+      HttpOutcome out = Post(CasRequest(key, op.value[0].dump(), op.value[1].dump()));
+      if (!Ok(out)) return Failed(op, out, true);
+      if (!TxnSucceeded(Body(out)))
+        return Make(history::EventType::kFail, op.value, "cas_failed", node_);
+      return Make(history::EventType::kOk, op.value, std::nullopt, node_);
+    }
+    return Make(history::EventType::kFail, op.value, "not sent: malformed " + op.f, node_);
+  }
+
+  Completion Append(const OpRequest& op) {
+    if (!op.value.is_string())
+      return Make(history::EventType::kFail, op.value, "not sent: append needs a string", node_);
+    for (int attempt = 0; attempt < 20; ++attempt) {
+      HttpOutcome tail = Post(RangeRequest(kTailKey, false));
+      // Nothing was proposed yet: a failed tail read is a definite failure of the append.
+      if (!Ok(tail)) return Failed(op, tail, false);
+      auto kv = ParseRange(Body(tail));
+      if (!kv.ok()) return Make(history::EventType::kFail, op.value, kv.error().message, node_);
+      int64_t n = 0, rev = 0;
+      if (*kv) {
+        try {
+          n = std::stoll((*kv)->value);
+        } catch (...) {
+          return Make(history::EventType::kFail, op.value, "log tail is not a number", node_);
+        }
+        rev = (*kv)->mod_revision;
+      }
+      HttpOutcome out = Post(AppendTxn(n, rev, op.value.get<std::string>()));
+      if (!Ok(out)) return Failed(op, out, true);
+      if (TxnSucceeded(Body(out)))
+        return Make(history::EventType::kOk, {{"value", op.value}, {"offset", n}, {"hwm", n + 1}},
+                    std::nullopt, node_);
+      // Another append won the race for offset n; nothing of ours was applied: try again.
+    }
+    return Make(history::EventType::kFail, op.value, "contention: 20 lost races for the tail",
+                node_);
+  }
+
+  Completion LogRead(const OpRequest& op) {
+    int64_t from = op.value.is_object() ? op.value.value("from", int64_t{0}) : 0;
+    std::string consistency =
+        op.value.is_object() ? op.value.value("consistency", "linearizable") : "linearizable";
+    HttpOutcome out = Post(LogReadTxn(from, consistency == "local"));
+    if (!Ok(out)) return Failed(op, out, false);
+    auto snap = ParseLogRead(Body(out), from);
+    if (!snap.ok()) return Make(history::EventType::kFail, op.value, snap.error().message, node_);
+    return Make(history::EventType::kOk,
+                {{"from", from},
+                 {"to", std::max(from, snap->tail)},
+                 {"hwm", snap->tail},
+                 {"consistency", consistency},
+                 {"entries", snap->entries}},
+                std::nullopt, node_);
+  }
+
+  ClientOptions opts_;
+  std::unique_ptr<CurlPoster> poster_;
+  std::string base_;
+  std::string node_;
+};
+
+class EtcdStatusClient : public StatusClient {
+ public:
+  EtcdStatusClient(int timeout_ms, std::unique_ptr<CurlPoster> poster)
+      : timeout_ms_(timeout_ms), poster_(std::move(poster)) {}
+  Result<NodeStatus> Status(const std::string& base_url) override {
+    HttpOutcome st =
+        poster_->Post(base_url + "/v3/maintenance/status", "{}", timeout_ms_, timeout_ms_);
+    if (st.curl_code != 0 || st.http_status != 200)
+      return Error{base_url + ": status: " + Reason(st)};
+    HttpOutcome members =
+        poster_->Post(base_url + "/v3/cluster/member/list", "{}", timeout_ms_, timeout_ms_);
+    json m = members.curl_code == 0 && members.http_status == 200
+                 ? json::parse(members.body, nullptr, false)
+                 : json();
+    return ParseStatus(json::parse(st.body, nullptr, false), m);
+  }
+
+ private:
+  int timeout_ms_;
+  std::unique_ptr<CurlPoster> poster_;
+};
+
+}  // namespace
+
+std::unique_ptr<Client> NewClient(const ClientOptions& opts, std::unique_ptr<CurlPoster> poster) {
+  return std::make_unique<EtcdClient>(opts, std::move(poster));
+}
+
+std::unique_ptr<StatusClient> NewStatusClient(int timeout_ms, std::unique_ptr<CurlPoster> poster) {
+  return std::make_unique<EtcdStatusClient>(timeout_ms, std::move(poster));
+}
+
+}  // namespace tidemark::targets::etcd_v3
