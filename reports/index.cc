@@ -1,5 +1,7 @@
 #include "reports/index.h"
 
+#include <cctype>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
