@@ -7,6 +7,7 @@
 #include "harness/cli/check_command.h"
 #include "harness/cli/export_command.h"
 #include "harness/cli/run_command.h"
+#include "nemesis/clean.h"
 
 namespace {
 
@@ -89,6 +90,18 @@ int main(int argc, char** argv) {
   export_cmd->footer(
       "\nExample:\n  tidemark export store/latest/history.jsonl --to jepsen-edn -o history.edn\n");
 
+  std::string clean_store = "store";
+  CLI::App* clean_cmd = app.add_subcommand(
+      "clean", "Remove what crashed runs left behind: node processes, network namespaces, bridges");
+  clean_cmd->add_option("--store", clean_store, "The store whose runs to sweep")
+      ->capture_default_str();
+  clean_cmd->footer(
+      "\nEvery run records what it creates in RUN_DIR/cleanup.json as it goes. A run whose\n"
+      "controller is gone (e.g. SIGKILLed) is swept: its processes are killed only if\n"
+      "/proc/<pid>/cmdline still matches what was recorded, then its namespaces and bridge are\n"
+      "deleted. Runs still in progress are left alone. Exit 0 when nothing failed, 255 "
+      "otherwise.\n");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -101,6 +114,15 @@ int main(int argc, char** argv) {
     return 254;
   }
 
+  if (clean_cmd->parsed()) {
+    auto report = tidemark::nemesis::CleanLeftovers(clean_store);
+    for (const auto& r : report.removed) std::cout << "removed: " << r << "\n";
+    for (const auto& r : report.skipped) std::cout << "skipped: " << r << "\n";
+    for (const auto& r : report.errors) std::cerr << "error: " << r << "\n";
+    if (report.removed.empty() && report.errors.empty())
+      std::cout << "nothing to clean under " << clean_store << "\n";
+    return report.errors.empty() ? 0 : 255;
+  }
   if (run_cmd->parsed()) return tidemark::cli::RunRunCommand(run_opts, argc, argv);
   if (check_cmd->parsed()) return tidemark::cli::RunCheckCommand(check, std::cout, std::cerr);
   if (export_cmd->parsed()) return tidemark::cli::RunExportCommand(exp, std::cout, std::cerr);

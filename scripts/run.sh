@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # tidemark's main job: installs dependencies, builds, then runs a default test against tidelog —
-# three real tidelog processes on loopback, concurrent clients appending to and reading the
-# replicated log for 30 s, final reads from every node, then the log-prefix checkers and the
-# replica cross-check. Ends with the verdict and where the results are (store/latest/).
+# three real tidelog processes, concurrent clients appending to and reading the replicated log
+# for 30 s while the nemesis partitions the network (network namespaces when run as root, else
+# userspace proxies) and SIGKILLs/restarts nodes, then heals, waits for a leader, reads the
+# final log from every node, and runs the log-prefix checkers and the replica cross-check.
+# Ends with the verdict and the report's path (store/latest/report.html).
 # Extra arguments go to `tidemark run` (see build/tidemark run --help), e.g.
 #   scripts/run.sh --workload register --time-limit 60
 #   scripts/run.sh --bug ack-before-quorum
@@ -10,4 +12,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 echo
-exec ./build/tidemark run --store store "$@"
+exec ./build/tidemark run --store store --nemesis partition,kill --nemesis-interval 5 "$@"

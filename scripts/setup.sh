@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(cmake g++ ninja-build pkg-config libboost-dev libboost-filesystem-dev
   libcurl4-openssl-dev nlohmann-json3-dev librange-v3-dev libgtest-dev libgmock-dev
   libbenchmark-dev libcli11-dev libspdlog-dev libfmt-dev iproute2 nftables
-  clang libclang-rt-14-dev clang-format)
+  clang libclang-rt-14-dev clang-format chromium)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -133,6 +133,15 @@ TEST(ExportCommandTest, ExportsJepsenEdn) {
   EXPECT_NE(r.output.find(":process :nemesis"), std::string::npos) << r.output;
 }
 
+TEST(CleanCommandTest, SweepsAStoreWithNothingLeftOver) {
+  auto store = std::filesystem::temp_directory_path() / "tidemark_cli_test_clean_store";
+  std::filesystem::create_directories(store);
+  CliRun r = Tidemark("clean --store " + store.string());
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("nothing to clean"), std::string::npos) << r.output;
+  std::filesystem::remove_all(store);
+}
+
 TEST(GuessModelTest, RecognisesWorkloads) {
   auto op = [](std::string f, nlohmann::json v) {
     history::Op o;
