@@ -1,4 +1,5 @@
 // tidemark: the command-line entry point. Each subcommand lives in harness/cli/.
+#include <filesystem>
 #include <iostream>
 #include <string>
 
@@ -8,6 +9,9 @@
 #include "harness/cli/export_command.h"
 #include "harness/cli/run_command.h"
 #include "nemesis/clean.h"
+#include "reports/index.h"
+#include "reports/junit.h"
+#include "reports/report.h"
 
 namespace {
 
@@ -90,6 +94,13 @@ int main(int argc, char** argv) {
   export_cmd->footer(
       "\nExample:\n  tidemark export store/latest/history.jsonl --to jepsen-edn -o history.edn\n");
 
+  std::string report_dir;
+  CLI::App* report_cmd = app.add_subcommand(
+      "report", "Re-render a run's report.html and junit.xml (and its store's index.html)");
+  report_cmd->add_option("run_dir", report_dir, "A run directory, e.g. store/latest")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+
   std::string clean_store = "store";
   CLI::App* clean_cmd = app.add_subcommand(
       "clean", "Remove what crashed runs left behind: node processes, network namespaces, bridges");
@@ -114,6 +125,28 @@ int main(int argc, char** argv) {
     return 254;
   }
 
+  if (report_cmd->parsed()) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    fs::path run = fs::canonical(report_dir, ec);
+    if (ec) run = report_dir;
+    int rc = 0;
+    for (const auto& [what, status] : {std::pair<const char*, tidemark::Status>{
+                                           "report.html", tidemark::reports::WriteReport(run)},
+                                       {"junit.xml", tidemark::reports::WriteJUnit(run)}}) {
+      if (status.ok()) {
+        std::cout << "wrote " << (run / what).string() << "\n";
+      } else {
+        std::cerr << "tidemark report: " << status.error().message << "\n";
+        rc = 255;
+      }
+    }
+    // store/<test>/<timestamp>: the store root is two levels up.
+    fs::path store = run.parent_path().parent_path();
+    if (fs::exists(store / "latest") && tidemark::reports::WriteStoreIndex(store).ok())
+      std::cout << "wrote " << (store / "index.html").string() << "\n";
+    return rc;
+  }
   if (clean_cmd->parsed()) {
     auto report = tidemark::nemesis::CleanLeftovers(clean_store);
     for (const auto& r : report.removed) std::cout << "removed: " << r << "\n";

@@ -142,6 +142,25 @@ TEST(CleanCommandTest, SweepsAStoreWithNothingLeftOver) {
   std::filesystem::remove_all(store);
 }
 
+TEST(ReportCommandTest, RendersARunDirectory) {
+  namespace fs = std::filesystem;
+  fs::path run =
+      fs::temp_directory_path() / "tidemark_cli_test_report" / "t" / "20260101T000000.000Z";
+  fs::remove_all(run.parent_path().parent_path());
+  fs::create_directories(run);
+  fs::copy_file(Example("register-stale-read.jsonl"), run / "history.jsonl");
+  {
+    std::ofstream f(run / "test.json");
+    f << R"({"name":"t","seed":1})";
+  }
+  CliRun r = Tidemark("report " + run.string());
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(fs::exists(run / "report.html")) << r.output;
+  EXPECT_TRUE(fs::exists(run / "junit.xml")) << r.output;
+  EXPECT_EQ(Tidemark("report /nonexistent/run").exit_code, 254);
+  fs::remove_all(run.parent_path().parent_path());
+}
+
 TEST(GuessModelTest, RecognisesWorkloads) {
   auto op = [](std::string f, nlohmann::json v) {
     history::Op o;

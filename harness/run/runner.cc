@@ -466,6 +466,7 @@ Result<RunOutcome> RunTest(const RunOptions& opts, std::ostream& out) {
   if (!started.ok()) {
     cluster.StopAll();
     (*nemesis)->Teardown();
+    (void)reports::WriteReport(run->path);  // a report of what there is: config and node logs
     return Error{"the cluster did not start: " + started.error().message +
                  "\n(node logs are under " + run->path + "/nodes/)"};
   }
