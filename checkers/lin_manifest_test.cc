@@ -4,9 +4,12 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
+#include "checkers/lin_search.h"
 #include "checkers/linearizability.h"
+#include "checkers/model.h"
 #include "harness/history/import.h"
 
 namespace tidemark::checkers {
@@ -95,6 +98,51 @@ TEST(LinearizabilityManifestTest, KvC50BadYieldsASmallVerifiedCore) {
   for (const auto& c : r.details["core"]) add(c["op"].get<size_t>(), false);
   for (const auto& c : r.details["core_context"]) add(c.get<size_t>(), true);
   EXPECT_EQ(CheckLinearizability(core, o).verdict, Verdict::kInvalid) << r.explanation;
+}
+
+// The kv Dead pruning changes how much is searched, never the outcome: every key of every kv
+// corpus history gives the same SearchPartition outcome with pruning on and off. (The c50
+// histories are left out: some of their keys take minutes without pruning. A key whose unpruned
+// search does not finish in its budget is not compared; at least half must be.)
+TEST(LinearizabilityManifestTest, KvPruningNeverChangesAKeysOutcome) {
+  auto model = MakeModel("kv");
+  int all = 0, keys = 0, violations = 0;
+  for (const char* name : {"c01-ok", "c01-bad", "c10-ok", "c10-bad"}) {
+    Row row{std::string("porcupine-kv/") + name + ".txt", "jepsen-edn-lines", "kv", ""};
+    if (!std::filesystem::exists(HistoriesDir() + "/" + row.path)) {
+      GTEST_SKIP() << "no " << row.path << " under " << HistoriesDir();
+    }
+    auto ops = Load(row);
+    ASSERT_TRUE(ops.ok()) << ops.error().message;
+    std::map<std::string, std::vector<const history::Op*>> by_key;
+    for (const auto& op : *ops) {
+      if (op.status != history::EventType::kFail) by_key[op.key.value_or("")].push_back(&op);
+    }
+    for (const auto& [key, group] : by_key) {
+      std::vector<ModelOp> mops;
+      std::vector<char> keep;
+      ASSERT_TRUE(model->Prepare(group, &mops, &keep).ok());
+      std::vector<PartitionOp> part;
+      for (size_t i = 0; i < group.size(); ++i) {
+        if (!keep[i]) continue;
+        bool ok = mops[i].ok;
+        part.push_back(PartitionOp{group[i]->call_ns, ok ? group[i]->return_ns : history::kNever,
+                                   std::move(mops[i])});
+      }
+      SearchBudget pruned, plain;
+      plain.prune_dead = false;
+      plain.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+      SearchOutcome a = SearchPartition(*model, part, pruned).outcome;
+      SearchOutcome b = SearchPartition(*model, part, plain).outcome;
+      ++all;
+      if (b == SearchOutcome::kTimeout) continue;
+      EXPECT_EQ(ToString(a), ToString(b)) << name << " key " << key;
+      ++keys;
+      violations += a == SearchOutcome::kViolation;
+    }
+  }
+  EXPECT_GE(keys, all / 2) << all << " keys";
+  EXPECT_GE(violations, 1) << keys << " keys compared";
 }
 
 }  // namespace
