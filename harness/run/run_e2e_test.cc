@@ -71,7 +71,7 @@ class RunE2ETest : public ::testing::Test {
 
 TEST_F(RunE2ETest, LogWorkloadRunsChecksAndStoresEverything) {
   CliRun r = Tidemark(
-      "run --workload log --time-limit 4 --rate 100 --concurrency 4 --seed 7 "
+      "run --workload log --time-limit 8 --rate 300 --concurrency 8 --seed 7 "
       "--store " +
       store_);
   ASSERT_EQ(r.exit_code, 0) << r.output;
@@ -88,7 +88,11 @@ TEST_F(RunE2ETest, LogWorkloadRunsChecksAndStoresEverything) {
   EXPECT_EQ(test["nodes"].size(), 3u);
   nlohmann::json results = ReadJson(run / "results.json");
   EXPECT_EQ(results["verdict"], "valid");
-  EXPECT_GT(results["counts"]["ok"].get<int>(), 50);
+  EXPECT_GT(results["counts"]["ok"].get<int>(), 1000);  // thousands of ops
+  // Every invoke was paired with a completion.
+  EXPECT_EQ(results["counts"]["invoke"].get<int>(), results["counts"]["ok"].get<int>() +
+                                                        results["counts"]["fail"].get<int>() +
+                                                        results["counts"]["info"].get<int>());
   std::vector<std::string> checkers;
   for (const auto& c : results["checkers"]) checkers.push_back(c["checker"]);
   EXPECT_EQ(checkers, (std::vector<std::string>{"log-prefix", "log-replicas"}));
@@ -129,6 +133,43 @@ TEST_F(RunE2ETest, BadUsageExits254) {
   CliRun r = Tidemark("run --target nosuch --store " + store_);
   EXPECT_EQ(r.exit_code, 255) << r.output;
   EXPECT_NE(r.output.find("no target descriptor 'nosuch'"), std::string::npos) << r.output;
+}
+
+TEST_F(RunE2ETest, KilledControllerTakesEveryNodeWithItAndLeavesACheckableHistory) {
+  fs::create_directories(store_);
+  std::string out = store_ + "/out.txt";
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    freopen(out.c_str(), "w", stdout);
+    freopen(out.c_str(), "a", stderr);
+    execl(TIDEMARK_BIN, TIDEMARK_BIN, "run", "--time-limit", "60", "--store", store_.c_str(),
+          "--seed", "9", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  fs::path history;
+  for (int i = 0; i < 300 && history.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    for (auto& e : fs::recursive_directory_iterator(store_))
+      if (e.path().filename() == "history.jsonl" && fs::file_size(e.path()) > 5000)
+        history = e.path();
+  }
+  ASSERT_FALSE(history.empty()) << "the run never started recording";
+  ASSERT_GT(SurvivingNodes(store_), 0) << "nodes should be running before the kill";
+  kill(pid, SIGKILL);  // no handler, no teardown: only PR_SET_PDEATHSIG stands between us and
+  int status = 0;      // orphaned nodes
+  waitpid(pid, &status, 0);
+  int left = 0;
+  for (int i = 0; i < 100; ++i) {
+    left = SurvivingNodes(store_);
+    if (left == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(left, 0) << "nodes outlived their controller";
+  CliRun again = Tidemark("check " + history.string() + " --quiet");
+  EXPECT_NE(again.exit_code, 255) << "the history written up to the kill must be readable: "
+                                  << again.output;
+  EXPECT_NE(again.exit_code, 254) << again.output;
 }
 
 TEST_F(RunE2ETest, SigintTearsDownAndKeepsTheHistory) {
