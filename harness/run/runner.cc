@@ -1,5 +1,6 @@
 #include "harness/run/runner.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -521,6 +522,12 @@ Result<RunOutcome> RunTest(const RunOptions& opts, std::ostream& out) {
   }
   outcome.interrupted = !completed;
   workers.Stop();
+  // The controller's own CPU (all its threads, not the nodes) while it drove the run.
+  rusage self_usage{};
+  getrusage(RUSAGE_SELF, &self_usage);
+  const double harness_cpu_s =
+      static_cast<double>(self_usage.ru_utime.tv_sec + self_usage.ru_stime.tv_sec) +
+      static_cast<double>(self_usage.ru_utime.tv_usec + self_usage.ru_stime.tv_usec) / 1e6;
   // Each node's HWM just before shutdown bounds its committed prefix for the replica check.
   std::vector<std::optional<int64_t>> final_hwm(static_cast<size_t>(cluster.size()));
   for (int i = 0; i < cluster.size(); ++i) {
@@ -610,6 +617,11 @@ Result<RunOutcome> RunTest(const RunOptions& opts, std::ostream& out) {
                        {"info", counts.info},
                        {"nemesis", counts.nemesis}};
   results["duration_s"] = static_cast<double>((*rec)->NowNs()) / 1e9;
+  const int64_t completed_ops = counts.ok + counts.fail + counts.info;
+  results["harness"] = {
+      {"cpu_s", harness_cpu_s},
+      {"cpu_us_per_op",
+       completed_ops > 0 ? harness_cpu_s * 1e6 / static_cast<double>(completed_ops) : 0.0}};
   if (Status s = store::WriteJsonFile(run->path + "/results.json", results); !s.ok())
     return s.error();
   (void)store::UpdateLatestLinks(*run);
