@@ -53,6 +53,31 @@ int SurvivingNodes(const std::string& store) {
   return n;
 }
 
+// Starts `tidemark run` (60 s, seed) in the background with its output in STORE/out.txt and
+// waits until its history holds more than `min_bytes`. Returns the pid and the history path
+// (empty if recording never started).
+std::pair<pid_t, fs::path> StartRunAndWaitForHistory(const std::string& store, const char* seed,
+                                                     uintmax_t min_bytes) {
+  fs::create_directories(store);
+  std::string out = store + "/out.txt";
+  pid_t pid = fork();
+  if (pid == 0) {
+    freopen(out.c_str(), "w", stdout);
+    freopen(out.c_str(), "a", stderr);
+    execl(TIDEMARK_BIN, TIDEMARK_BIN, "run", "--time-limit", "60", "--store", store.c_str(),
+          "--seed", seed, static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  fs::path history;
+  for (int i = 0; i < 300 && history.empty() && pid > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    for (auto& e : fs::recursive_directory_iterator(store))
+      if (e.path().filename() == "history.jsonl" && fs::file_size(e.path()) > min_bytes)
+        history = e.path();
+  }
+  return {pid, history};
+}
+
 class RunE2ETest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -136,24 +161,8 @@ TEST_F(RunE2ETest, BadUsageExits254) {
 }
 
 TEST_F(RunE2ETest, KilledControllerTakesEveryNodeWithItAndLeavesACheckableHistory) {
-  fs::create_directories(store_);
-  std::string out = store_ + "/out.txt";
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    freopen(out.c_str(), "w", stdout);
-    freopen(out.c_str(), "a", stderr);
-    execl(TIDEMARK_BIN, TIDEMARK_BIN, "run", "--time-limit", "60", "--store", store_.c_str(),
-          "--seed", "9", static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  fs::path history;
-  for (int i = 0; i < 300 && history.empty(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    for (auto& e : fs::recursive_directory_iterator(store_))
-      if (e.path().filename() == "history.jsonl" && fs::file_size(e.path()) > 5000)
-        history = e.path();
-  }
+  auto [pid, history] = StartRunAndWaitForHistory(store_, "9", 5000);
+  ASSERT_GT(pid, 0);
   ASSERT_FALSE(history.empty()) << "the run never started recording";
   ASSERT_GT(SurvivingNodes(store_), 0) << "nodes should be running before the kill";
   kill(pid, SIGKILL);  // no handler, no teardown: only PR_SET_PDEATHSIG stands between us and
@@ -173,26 +182,9 @@ TEST_F(RunE2ETest, KilledControllerTakesEveryNodeWithItAndLeavesACheckableHistor
 }
 
 TEST_F(RunE2ETest, SigintTearsDownAndKeepsTheHistory) {
-  fs::create_directories(store_);
-  std::string out = store_ + "/out.txt";
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    freopen(out.c_str(), "w", stdout);
-    freopen(out.c_str(), "a", stderr);
-    execl(TIDEMARK_BIN, TIDEMARK_BIN, "run", "--time-limit", "60", "--store", store_.c_str(),
-          "--seed", "5", static_cast<char*>(nullptr));
-    _exit(127);
-  }
   // Wait until the main phase is recording, then interrupt.
-  fs::path history;
-  for (int i = 0; i < 300; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    for (auto& e : fs::recursive_directory_iterator(store_))
-      if (e.path().filename() == "history.jsonl" && fs::file_size(e.path()) > 2000)
-        history = e.path();
-    if (!history.empty()) break;
-  }
+  auto [pid, history] = StartRunAndWaitForHistory(store_, "5", 2000);
+  ASSERT_GT(pid, 0);
   ASSERT_FALSE(history.empty()) << "the run never started recording";
   kill(pid, SIGINT);
   int status = 0;
