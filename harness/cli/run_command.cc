@@ -47,6 +47,8 @@ CLI::App* AddRunCommand(CLI::App& app, RunCommandOptions& o) {
   run::RunOptions& r = o.run;
   CLI::App* cmd = app.add_subcommand(
       "run", "Start a cluster, drive clients with faults, record the history, check it");
+  // A later flag overrides an earlier one, so wrappers (scripts/run.sh) can set defaults.
+  cmd->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   const char* kCluster = "Cluster";
   const char* kWorkload = "Workload";
   const char* kNemesis = "Nemesis";
@@ -62,6 +64,7 @@ CLI::App* AddRunCommand(CLI::App& app, RunCommandOptions& o) {
       ->group(kCluster);
   cmd->add_option("--bug", r.bugs,
                   "tidelog only: switch on a deliberate bug (repeatable; see docs/bug-zoo.md)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
       ->group(kCluster);
   cmd->add_option("--workload", r.workload, "log (appends and reads) or register (read/write/cas)")
       ->capture_default_str()

@@ -137,6 +137,16 @@ TEST_F(RunE2ETest, RegisterWorkloadIsLinearizable) {
   EXPECT_EQ(results["verdict"], "valid");
 }
 
+TEST_F(RunE2ETest, LaterFlagOverridesEarlierSoWrappersCanSetDefaults) {
+  // scripts/run.sh passes its defaults first and the user's flags after them.
+  CliRun r = Tidemark(
+      "run --workload register --time-limit 60 --store /nonexistent/x --workload log "
+      "--time-limit 2 --rate 50 --store " +
+      store_);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(fs::exists(fs::path(store_) / "tidelog-log-none" / "latest" / "results.json"));
+}
+
 TEST_F(RunE2ETest, NodeThatCannotStartIsAClearHarnessError) {
   fs::create_directories(store_);
   std::string desc = store_ + "/broken.json";
