@@ -12,27 +12,17 @@
 #include <thread>
 
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
+#include "harness/testing/run_command.h"
 
 namespace {
 namespace fs = std::filesystem;
 
-struct CliRun {
-  int exit_code = -1;
-  std::string output;
-};
+using tidemark::test_util::CliRun;
 
 CliRun Tidemark(const std::string& args) {
-  std::string cmd = std::string(TIDEMARK_BIN) + " " + args + " 2>&1";
-  CliRun r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
-  int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  return tidemark::test_util::RunCommand(std::string(TIDEMARK_BIN) + " " + args);
 }
 
 nlohmann::json ReadJson(const fs::path& p) {
