@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 PACKAGES=(cmake g++ ninja-build pkg-config libboost-dev libboost-filesystem-dev
   libcurl4-openssl-dev nlohmann-json3-dev librange-v3-dev libgtest-dev libgmock-dev
   libbenchmark-dev libcli11-dev libspdlog-dev libfmt-dev iproute2 nftables
-  clang libclang-rt-14-dev clang-format chromium)
+  clang libclang-rt-14-dev clang-format chromium
+  etcd-server etcd-client)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -20,6 +21,18 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # etcd-server's postinst starts a system etcd (systemd unit, or /etc/init.d/etcd where no
+  # policy-rc.d forbids it) on 127.0.0.1:2379/2380. tidemark starts its own members on free
+  # ports in 20000-32767, so it would not clash, but it is not ours to leave running: stop and
+  # disable the one this install started (an etcd that was installed before is left alone).
+  if [[ " ${missing[*]} " == *" etcd-server "* ]]; then
+    if [ -d /run/systemd/system ]; then
+      $SUDO systemctl disable --now etcd.service >/dev/null 2>&1 || true
+    elif [ -x /etc/init.d/etcd ]; then
+      $SUDO /etc/init.d/etcd stop >/dev/null 2>&1 || true
+      $SUDO update-rc.d etcd disable >/dev/null 2>&1 || true
+    fi
+  fi
 fi
 
 JOBS=$(nproc)
