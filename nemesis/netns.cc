@@ -163,8 +163,16 @@ class NetnsBackend : public NetBackend {
         return s;
       if (Status s = Ip({"-n", ns, "link", "set", nv, "up"}); !s.ok()) return s;
       if (Status s = Ip({"-n", ns, "link", "set", "lo", "up"}); !s.ok()) return s;
+      // The `track` chain's only job is to switch connection tracking on in this namespace
+      // now, before any node connects: the drop rules match `ct direction original`, and a
+      // connection that conntrack first sees mid-stream (because tracking began with the first
+      // drop rule) gets its direction from whichever packet comes first. A leader's long-lived
+      // peer connection could then be taken for the follower's and pass the cut (seen: an
+      // isolated leader kept its quorum through four partitions). Heal flushes only `input`.
       if (Status s = Nft(i,
                          "table inet tidemark {\n"
+                         "  chain track { type filter hook prerouting priority -300; "
+                         "policy accept; ct state new counter; }\n"
                          "  chain input { type filter hook input priority 0; policy accept; }\n"
                          "}\n");
           !s.ok())

@@ -5,7 +5,9 @@
 //                      node through it; X.Y derived from the id, moved on if the /24 is in use)
 //   per node tm<id>-n<i>  namespace, with lo up and veth tm<id>p<i> = 10.X.Y.(i+1)/24 whose peer
 //                      tm<id>v<i> is enslaved to the bridge
-//   nftables table `inet tidemark` in every namespace, chain `input` (policy accept).
+//   nftables table `inet tidemark` in every namespace, chain `input` (policy accept), and a chain
+//   `track` whose one `ct` rule turns connection tracking on before any node connects (the
+//   drop rules match on a connection's direction, which conntrack must see from the SYN).
 // Nodes are started inside their namespace: InChild() returns a setns() on an fd opened at
 // Prepare (async-signal-safe in the child); HostOf() gives the namespace address.
 //

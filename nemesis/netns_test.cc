@@ -179,6 +179,82 @@ TEST(NetnsTest, CutBlocksHealRestoresTeardownRemovesEverything) {
   fs::remove_all(store);
 }
 
+// A connection made before the first cut must be cut too. Conntrack that starts tracking only
+// when the first drop rule arrives picks such a connection up mid-stream, with its direction
+// taken from whichever packet it sees first; here the first packet after the cut is the
+// server's push, so the client's later bytes would count as "replies" and cross the cut.
+TEST(NetnsTest, CutAlsoBlocksAConnectionMadeBeforeIt) {
+  SKIP_UNLESS_NETNS();
+  NetOptions o;
+  o.run_id = "netns-old-conn-" + std::to_string(getpid());
+  o.nodes = 2;
+  std::string id = NetnsShortId(o.run_id);
+  auto net = MakeNetnsBackend(o);
+  auto host = net->HostOf();
+  NetCluster c;
+  for (int i = 0; i < 2; ++i) {
+    targets::NodeAddress a;
+    a.name = "n" + std::to_string(i + 1);
+    a.host = host(i);
+    c.nodes.push_back(a);
+  }
+  ASSERT_TRUE(net->Prepare(c).ok());
+  const int port = 7100;
+  // Server in n2: echo one byte, push "p" 400 ms later, then exit 0 iff an "x" arrives.
+  auto in_n2 = net->InChild()(1);
+  pid_t server = fork();
+  if (server == 0) {
+    if (!in_n2()) _exit(9);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    inet_pton(AF_INET, host(1).c_str(), &a.sin_addr);
+    if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) _exit(8);
+    listen(fd, 4);
+    int conn = accept(fd, nullptr, nullptr);
+    if (RecvFor(conn, 1, 5000) != "a" || !SendAll(conn, "a")) _exit(7);
+    usleep(400 * 1000);
+    if (!SendAll(conn, "p")) _exit(6);
+    _exit(RecvFor(conn, 1, 2000) == "x" ? 0 : 1);
+  }
+  int ready[2], go[2];
+  ASSERT_EQ(pipe(ready), 0);
+  ASSERT_EQ(pipe(go), 0);
+  auto in_n1 = net->InChild()(0);
+  pid_t client = fork();
+  if (client == 0) {
+    if (!in_n1()) _exit(9);
+    int fd = -1;
+    for (int i = 0; i < 100 && fd < 0; ++i) {
+      fd = ConnectTo(host(1), port, 200);
+      if (fd < 0) usleep(20000);
+    }
+    if (fd < 0 || !SendAll(fd, "a") || RecvFor(fd, 1, 5000) != "a") _exit(8);
+    char b = 1;
+    if (write(ready[1], &b, 1) != 1 || read(go[0], &b, 1) != 1) _exit(7);
+    usleep(700 * 1000);  // after the server's push
+    (void)SendAll(fd, "x");
+    usleep(2500 * 1000);
+    _exit(0);
+  }
+  char b = 0;
+  ASSERT_EQ(read(ready[0], &b, 1), 1) << "the client never connected";
+  ASSERT_TRUE(net->Apply(IsolateNode(2, 1)).ok());
+  ASSERT_EQ(write(go[1], &b, 1), 1);
+  int st = 0;
+  waitpid(server, &st, 0);
+  waitpid(client, nullptr, 0);
+  for (int fd : {ready[0], ready[1], go[0], go[1]}) close(fd);
+  ASSERT_TRUE(WIFEXITED(st)) << st;
+  EXPECT_EQ(WEXITSTATUS(st), 1) << "n1's bytes crossed the cut on a connection made before it "
+                                   "(exit 0), or the server failed (exit > 1)";
+  net->Teardown();
+  ExpectNothingLeft(id);
+}
+
 TEST(NetnsTest, DestructorTearsDown) {
   SKIP_UNLESS_NETNS();
   NetOptions o;
