@@ -43,6 +43,11 @@ void Nemesis::Start() {
 }
 
 void Nemesis::Loop() {
+  if (opts_.scenario) {
+    Rng rng = Rng::Derive(opts_.seed, "scenario");
+    RunScenario(*opts_.scenario, *this, rng);
+    return;
+  }
   const auto t0 = std::chrono::steady_clock::now();
   std::unique_lock<std::mutex> lock(mu_);
   for (const Step& step : opts_.schedule) {
@@ -96,14 +101,7 @@ Status Nemesis::StartLocked(const FaultSpec& f) {
     PartitionShape shape = f.shape.value_or(PartitionShape::kOne);
     auto plan = PlanPartition(shape, f.one_way, n, leader, rng_, f.grudge ? &*f.grudge : nullptr);
     if (!plan.ok()) return skip(plan.error().message);
-    Status s = net_->Apply(plan->grudge);
-    nlohmann::json v = {{"shape", ToString(plan->shape)},
-                        {"one_way", plan->one_way},
-                        {"grudge", GrudgeToJson(plan->grudge, hooks_.name)},
-                        {"net", net_->Name()}};
-    if (!plan->focus.empty()) v["focus"] = Names(plan->focus);
-    if (!s.ok()) v["error"] = s.error().message;
-    Record("start-partition", std::move(v));
+    Status s = PartitionLocked(plan->grudge, ToString(plan->shape), plan->one_way, plan->focus);
     SetActive(Active{f, plan->grudge, {}});
     return s;
   }
@@ -112,20 +110,7 @@ Status Nemesis::StartLocked(const FaultSpec& f) {
   if (nodes.empty())
     return skip(n == 0 ? "no nodes"
                        : "no leader known for target '" + std::string(ToString(target)) + "'");
-  std::vector<int> hit, missed;
-  nlohmann::json pids = nlohmann::json::object();
-  for (int i : nodes) {
-    int pid = hooks_.pid ? hooks_.pid(i) : -1;
-    bool ok = f.kind == FaultKind::kKill ? (hooks_.kill && hooks_.kill(i))
-                                         : (hooks_.pause && hooks_.pause(i));
-    (ok ? hit : missed).push_back(i);
-    if (ok && pid > 0) pids[hooks_.name ? hooks_.name(i) : std::to_string(i)] = pid;
-    if (ok) (f.kind == FaultKind::kKill ? killed_ : paused_).insert(i);
-  }
-  nlohmann::json v = {{"nodes", Names(hit)}, {"target", ToString(target)}};
-  if (!pids.empty()) v["pids"] = pids;
-  if (!missed.empty()) v["not_running"] = Names(missed);
-  Record(f.kind == FaultKind::kKill ? "kill" : "pause", std::move(v));
+  std::vector<int> hit = SignalLocked(f.kind, nodes, ToString(target));
   SetActive(Active{f, std::nullopt, hit});
   return OkStatus();
 }
@@ -134,18 +119,63 @@ Status Nemesis::StopLocked() {
   if (!active_) return OkStatus();
   Active a = std::move(*active_);
   SetActive(std::nullopt);
-  Status result = OkStatus();
-  if (a.fault.kind == FaultKind::kPartition) {
-    Status s = net_ ? net_->Heal() : OkStatus();
-    nlohmann::json v = {{"grudge", GrudgeToJson(a.grudge.value_or(Grudge{}), hooks_.name)}};
-    if (!s.ok()) v["error"] = s.error().message;
-    Record("stop-partition", std::move(v));
-    return s;
+  if (a.fault.kind == FaultKind::kPartition) return HealLocked();
+  return RestoreLocked(a.fault.kind, a.nodes);
+}
+
+Status Nemesis::PartitionLocked(const Grudge& g, const std::string& shape, bool one_way,
+                                const std::vector<int>& focus) {
+  if (!net_) {
+    Record("skip", {{"fault", "partition:" + shape}, {"reason", "no network backend"}});
+    return Error{"partition:" + shape + ": no network backend"};
   }
+  Status s = net_->Apply(g);
+  partition_ = g;
+  nlohmann::json v = {{"shape", shape},
+                      {"one_way", one_way},
+                      {"grudge", GrudgeToJson(g, hooks_.name)},
+                      {"net", net_->Name()}};
+  if (!focus.empty()) v["focus"] = Names(focus);
+  if (!s.ok()) v["error"] = s.error().message;
+  Record("start-partition", std::move(v));
+  return s;
+}
+
+Status Nemesis::HealLocked() {
+  if (!partition_) return OkStatus();
+  Status s = net_ ? net_->Heal() : OkStatus();
+  nlohmann::json v = {{"grudge", GrudgeToJson(*partition_, hooks_.name)}};
+  partition_.reset();
+  if (!s.ok()) v["error"] = s.error().message;
+  Record("stop-partition", std::move(v));
+  return s;
+}
+
+std::vector<int> Nemesis::SignalLocked(FaultKind kind, const std::vector<int>& nodes,
+                                       const std::string& target) {
+  std::vector<int> hit, missed;
+  nlohmann::json pids = nlohmann::json::object();
+  for (int i : nodes) {
+    int pid = hooks_.pid ? hooks_.pid(i) : -1;
+    bool ok = kind == FaultKind::kKill ? (hooks_.kill && hooks_.kill(i))
+                                       : (hooks_.pause && hooks_.pause(i));
+    (ok ? hit : missed).push_back(i);
+    if (ok && pid > 0) pids[hooks_.name ? hooks_.name(i) : std::to_string(i)] = pid;
+    if (ok) (kind == FaultKind::kKill ? killed_ : paused_).insert(i);
+  }
+  nlohmann::json v = {{"nodes", Names(hit)}, {"target", target}};
+  if (!pids.empty()) v["pids"] = pids;
+  if (!missed.empty()) v["not_running"] = Names(missed);
+  Record(kind == FaultKind::kKill ? "kill" : "pause", std::move(v));
+  return hit;
+}
+
+Status Nemesis::RestoreLocked(FaultKind kind, const std::vector<int>& nodes) {
+  Status result = OkStatus();
   std::vector<int> done;
   nlohmann::json errors = nlohmann::json::object();
-  for (int i : a.nodes) {
-    if (a.fault.kind == FaultKind::kKill) {
+  for (int i : nodes) {
+    if (kind == FaultKind::kKill) {
       if (!killed_.count(i)) continue;
       Status s = hooks_.start ? hooks_.start(i) : Status(Error{"no start hook"});
       if (s.ok()) {
@@ -162,9 +192,21 @@ Status Nemesis::StopLocked() {
       done.push_back(i);
     }
   }
+  if (done.empty() && errors.empty()) return result;
   nlohmann::json v = {{"nodes", Names(done)}};
   if (!errors.empty()) v["errors"] = errors;
-  Record(a.fault.kind == FaultKind::kKill ? "start" : "resume", std::move(v));
+  Record(kind == FaultKind::kKill ? "start" : "resume", std::move(v));
+  return result;
+}
+
+Status Nemesis::RestoreAllLocked() {
+  Status result = HealLocked();
+  // Resume before restarting: a restarted node should find its peers running.
+  for (FaultKind k : {FaultKind::kPause, FaultKind::kKill}) {
+    const std::set<int>& set = k == FaultKind::kPause ? paused_ : killed_;
+    Status s = RestoreLocked(k, {set.begin(), set.end()});
+    if (result.ok()) result = s;
+  }
   return result;
 }
 
@@ -174,20 +216,68 @@ Status Nemesis::StopAndHealAll() {
   if (healed_) return OkStatus();
   healed_ = true;
   Status result = StopLocked();
-  // Anything still killed or paused (a stop that failed earlier) is restored here.
-  if (!paused_.empty()) {
-    SetActive(
-        Active{FaultSpec::Of(FaultKind::kPause), std::nullopt, {paused_.begin(), paused_.end()}});
-    Status s = StopLocked();
-    if (result.ok()) result = s;
-  }
-  if (!killed_.empty()) {
-    SetActive(
-        Active{FaultSpec::Of(FaultKind::kKill), std::nullopt, {killed_.begin(), killed_.end()}});
-    Status s = StopLocked();
-    if (result.ok()) result = s;
-  }
+  // Anything else still cut, killed or paused (a scenario's, or a stop that failed earlier).
+  Status s = RestoreAllLocked();
+  if (result.ok()) result = s;
+  std::lock_guard<std::mutex> text_lock(text_mu_);
+  active_text_.clear();
   return result;
+}
+
+// --- ScenarioActions ----------------------------------------------------------------------------
+
+int Nemesis::Size() { return hooks_.size ? hooks_.size() : 0; }
+
+std::optional<int> Nemesis::Leader() { return hooks_.leader ? hooks_.leader() : std::nullopt; }
+
+bool Nemesis::Sleep(double seconds) {
+  std::unique_lock<std::mutex> lock(mu_);
+  auto d = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(std::max(0.0, seconds)));
+  return !cv_.wait_for(lock, d, [&] { return stop_; });
+}
+
+Status Nemesis::Partition(const Grudge& g, const std::string& shape,
+                          const std::vector<int>& focus) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return PartitionLocked(g, shape, !Symmetric(g), focus);
+}
+
+Status Nemesis::Heal() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return HealLocked();
+}
+
+Status Nemesis::Kill(const std::vector<int>& nodes, const std::string& target) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SignalLocked(FaultKind::kKill, nodes, target);
+  return OkStatus();
+}
+
+Status Nemesis::Restart(const std::vector<int>& nodes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return RestoreLocked(FaultKind::kKill, nodes);
+}
+
+Status Nemesis::Pause(const std::vector<int>& nodes, const std::string& target) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SignalLocked(FaultKind::kPause, nodes, target);
+  return OkStatus();
+}
+
+Status Nemesis::Resume(const std::vector<int>& nodes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return RestoreLocked(FaultKind::kPause, nodes);
+}
+
+Status Nemesis::RestoreAll() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return RestoreAllLocked();
+}
+
+void Nemesis::Note(const std::string& step) {
+  std::lock_guard<std::mutex> lock(text_mu_);
+  active_text_ = step;
 }
 
 void Nemesis::SetActive(std::optional<Active> a) {

@@ -32,6 +32,7 @@
 #include "harness/history/result.h"
 #include "nemesis/grudge.h"
 #include "nemesis/net.h"
+#include "nemesis/scenario.h"
 #include "nemesis/schedule.h"
 
 namespace tidemark::nemesis {
@@ -56,10 +57,13 @@ struct NemesisHooks {
 
 struct NemesisOptions {
   std::vector<Step> schedule;  // from MakeSchedule
-  uint64_t seed = 0;           // run seed: target choice uses Rng::Derive(seed, "nemesis-plan")
+  // When set, the thread runs this scenario in rounds instead of `schedule` (scenario.h); its
+  // random choices use Rng::Derive(seed, "scenario").
+  const ScenarioInfo* scenario = nullptr;
+  uint64_t seed = 0;  // run seed: target choice uses Rng::Derive(seed, "nemesis-plan")
 };
 
-class Nemesis {
+class Nemesis : private ScenarioActions {
  public:
   // `net` may be null when the schedule holds no partition (a partition step then records a
   // skip). It must outlive the Nemesis.
@@ -89,7 +93,24 @@ class Nemesis {
   // an action in progress (a kill can take seconds).
   std::string ActiveFaults() const;
 
+  // The actions scenarios use (scenario.h), for tests that drive a scenario step by step.
+  ScenarioActions& Actions() { return *this; }
+
  private:
+  // ScenarioActions: each locks mu_ for the action (never while sleeping).
+  int Size() override;
+  std::optional<int> Leader() override;
+  bool Sleep(double seconds) override;
+  Status Partition(const Grudge& g, const std::string& shape,
+                   const std::vector<int>& focus) override;
+  Status Heal() override;
+  Status Kill(const std::vector<int>& nodes, const std::string& target) override;
+  Status Restart(const std::vector<int>& nodes) override;
+  Status Pause(const std::vector<int>& nodes, const std::string& target) override;
+  Status Resume(const std::vector<int>& nodes) override;
+  Status RestoreAll() override;
+  void Note(const std::string& step) override;
+
   struct Active {
     FaultSpec fault;
     std::optional<Grudge> grudge;  // partition
@@ -99,6 +120,14 @@ class Nemesis {
   void StopThread();
   Status StartLocked(const FaultSpec& f);
   Status StopLocked();
+  // The effects, with mu_ held; each records its event.
+  Status PartitionLocked(const Grudge& g, const std::string& shape, bool one_way,
+                         const std::vector<int>& focus);
+  Status HealLocked();
+  std::vector<int> SignalLocked(FaultKind kind, const std::vector<int>& nodes,
+                                const std::string& target);  // kill/pause; returns those hit
+  Status RestoreLocked(FaultKind kind, const std::vector<int>& nodes);  // restart/resume
+  Status RestoreAllLocked();
   void Record(const std::string& f, nlohmann::json value);
   nlohmann::json Names(const std::vector<int>& nodes) const;
 
@@ -112,6 +141,7 @@ class Nemesis {
   bool stop_ = false;
   bool healed_ = false;
   std::optional<Active> active_;
+  std::optional<Grudge> partition_;         // the partition in force (schedule or scenario)
   std::set<int> killed_, paused_;           // nodes this nemesis killed/paused and not yet restored
   void SetActive(std::optional<Active> a);  // with mu_ held: updates active_ and active_text_
   mutable std::mutex text_mu_;              // guards active_text_ only

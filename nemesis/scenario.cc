@@ -1,0 +1,213 @@
+#include "nemesis/scenario.h"
+
+#include <algorithm>
+
+namespace tidemark::nemesis {
+namespace {
+
+std::string Name(int i) { return "n" + std::to_string(i + 1); }
+
+std::vector<int> AllBut(int n, const std::vector<int>& except) {
+  std::vector<int> v;
+  for (int i = 0; i < n; ++i)
+    if (std::find(except.begin(), except.end(), i) == except.end()) v.push_back(i);
+  return v;
+}
+
+// A random node other than `leader`.
+int PickFollower(int n, int leader, workloads::Rng& rng) {
+  std::vector<int> f = AllBut(n, {leader});
+  return f[static_cast<size_t>(rng.Uniform(f.size()))];
+}
+
+// Every node alone.
+Grudge AllIsolated(int n) {
+  std::vector<std::vector<int>> parts;
+  for (int i = 0; i < n; ++i) parts.push_back({i});
+  return CompletePartition(n, parts);
+}
+
+// The start of most rounds: a leader, or a short wait and an empty round.
+std::optional<int> LeaderOrIdle(ScenarioActions& a, const std::string& name) {
+  a.Note(name + ": waiting for a leader");
+  return WaitForLeader(a, 5);
+}
+
+// The end of every round: heal everything, then a quiet gap in which clients see the result.
+bool EndRound(ScenarioActions& a, const std::string& name, double quiet_s) {
+  (void)a.RestoreAll();
+  a.Note(name + ": quiet");
+  return a.Sleep(quiet_s);
+}
+
+bool IsolateLeader(ScenarioActions& a, workloads::Rng&) {
+  const std::string name = "isolate-leader";
+  auto l = LeaderOrIdle(a, name);
+  if (!l) return a.Sleep(1);
+  a.Note(name + ": " + Name(*l) + " isolated");
+  (void)a.Partition(IsolateNode(a.Size(), *l), "leader", {*l});
+  if (!a.Sleep(4)) return false;
+  return EndRound(a, name, 3);
+}
+
+bool CutLeaderLink(ScenarioActions& a, workloads::Rng& rng) {
+  const std::string name = "cut-leader-link";
+  auto l = LeaderOrIdle(a, name);
+  if (!l) return a.Sleep(1);
+  int f = PickFollower(a.Size(), *l, rng);
+  a.Note(name + ": " + Name(*l) + " x " + Name(f));
+  (void)a.Partition(Grudge{{*l, {f}}, {f, {*l}}}, "leader-link", {*l, f});
+  if (!a.Sleep(5)) return false;
+  return EndRound(a, name, 3);
+}
+
+bool StaleFollowerWins(ScenarioActions& a, workloads::Rng& rng) {
+  const std::string name = "stale-follower-wins";
+  auto l = LeaderOrIdle(a, name);
+  if (!l) return a.Sleep(1);
+  int f = PickFollower(a.Size(), *l, rng);
+  a.Note(name + ": " + Name(f) + " isolated");
+  (void)a.Partition(IsolateNode(a.Size(), f), "one", {f});
+  if (!a.Sleep(3)) return false;  // appends committed without f; f's generation climbs
+  a.Note(name + ": " + Name(*l) + " killed, " + Name(f) + " back");
+  (void)a.Kill({*l}, "leader");
+  (void)a.Heal();
+  if (!a.Sleep(4)) return false;  // the election: f must not win with its short log
+  return EndRound(a, name, 3);
+}
+
+bool RestartFollowerKillLeader(ScenarioActions& a, workloads::Rng& rng) {
+  const std::string name = "restart-follower-kill-leader";
+  auto l = LeaderOrIdle(a, name);
+  if (!l) return a.Sleep(1);
+  const int n = a.Size();
+  int away = PickFollower(n, *l, rng);
+  std::vector<int> stay = AllBut(n, {*l, away});
+  a.Note(name + ": " + Name(away) + " isolated");
+  (void)a.Partition(IsolateNode(n, away), "one", {away});
+  if (!a.Sleep(2)) return false;  // commits now need the other followers
+  // The leader and the followers that stored the latest entries crash together; the followers
+  // come back at once (restart recovery runs now), the leader stays down.
+  std::vector<int> crash = stay;
+  crash.push_back(*l);
+  a.Note(name + ": crash " + Name(*l) + " and followers, restart followers");
+  (void)a.Kill(crash, "leader+followers");
+  (void)a.Restart(stay);
+  (void)a.Heal();
+  if (!a.Sleep(4)) return false;  // the restarted followers and `away` elect a leader
+  return EndRound(a, name, 3);
+}
+
+bool KillAll(ScenarioActions& a, workloads::Rng&) {
+  const std::string name = "kill-all";
+  a.Note(name + ": running");
+  if (!a.Sleep(2)) return false;
+  a.Note(name + ": power cut");
+  std::vector<int> all = AllBut(a.Size(), {});
+  (void)a.Kill(all, "all");
+  (void)a.Restart(all);
+  return EndRound(a, name, 3);
+}
+
+// Raft's Figure 8 (docs/bug-zoo.md, commit-old-generation): an entry X of an old generation is
+// copied to a majority by a later leader, then overwritten by a node that holds a newer entry Y.
+bool Figure8(ScenarioActions& a, workloads::Rng&) {
+  const std::string name = "figure8";
+  auto l = LeaderOrIdle(a, name);
+  if (!l) return a.Sleep(1);
+  const int n = a.Size();
+  a.Note(name + ": all isolated, X lands on " + Name(*l) + " only");
+  (void)a.Partition(AllIsolated(n), "all-isolated", {*l});
+  if (!a.Sleep(0.5)) return false;
+  // The others elect a leader m; isolate it at once so its entry Y stays on m only.
+  (void)a.Partition(IsolateNode(n, *l), "leader", {*l});
+  a.Note(name + ": waiting for a new leader");
+  auto m = WaitForLeader(a, 4, [&](int i) { return i != *l; });
+  if (!m) return EndRound(a, name, 2);
+  a.Note(name + ": Y lands on " + Name(*m) + " only");
+  (void)a.Partition(AllIsolated(n), "all-isolated", {*m});
+  if (!a.Sleep(0.5)) return false;
+  (void)a.Kill({*m}, "leader");
+  // l and the rest reconnect: l (longest log) wins and copies X; kill it as soon as it leads,
+  // before entries of its own generation reach the others.
+  a.Note(name + ": " + Name(*l) + " back with the others");
+  (void)a.Heal();
+  auto back = WaitForLeader(a, 4, [&](int i) { return i == *l; });
+  if (back) (void)a.Kill({*l}, "leader");
+  a.Note(name + ": " + Name(*m) + " returns");
+  (void)a.Restart({*m});
+  if (!a.Sleep(4)) return false;  // m (newest last generation) may win and overwrite X
+  return EndRound(a, name, 3);
+}
+
+bool PauseFollowers(ScenarioActions& a, workloads::Rng&) {
+  const std::string name = "pause-followers";
+  auto l = LeaderOrIdle(a, name);
+  if (!l) return a.Sleep(1);
+  std::vector<int> f = AllBut(a.Size(), {*l});
+  a.Note(name + ": followers paused");
+  (void)a.Pause(f, "followers");
+  if (!a.Sleep(3)) return false;  // appends wait for a quorum; clients time out and retry
+  return EndRound(a, name, 3);
+}
+
+}  // namespace
+
+std::optional<int> WaitForLeader(ScenarioActions& a, double timeout_s,
+                                 const std::function<bool(int)>& accept) {
+  for (double waited = 0; waited <= timeout_s; waited += 0.05) {
+    if (auto l = a.Leader(); l && (!accept || accept(*l))) return l;
+    if (!a.Sleep(0.05)) return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+const std::vector<ScenarioInfo>& Scenarios() {
+  static const std::vector<ScenarioInfo> kAll = {
+      {"isolate-leader",
+       "isolate the leader from the other nodes for 4 s (clients still reach it), heal, 3 s quiet",
+       "ack-before-quorum, stale-leader-read, read-above-hwm", true, false, false, 3,
+       IsolateLeader},
+      {"cut-leader-link",
+       "cut only the link between the leader and one follower for 5 s (both still see the "
+       "third node), heal, 3 s quiet",
+       "no-generation-fence", true, false, false, 3, CutLeaderLink},
+      {"stale-follower-wins",
+       "isolate a follower for 3 s, kill the leader and heal at once, 4 s for the election, "
+       "restart, 3 s quiet",
+       "vote-without-log-check", true, true, false, 3, StaleFollowerWins},
+      {"restart-follower-kill-leader",
+       "isolate one follower for 2 s, crash the leader and the other followers together, "
+       "restart the followers and heal at once, 4 s, restart the leader, 3 s quiet",
+       "truncate-to-local-hwm", true, true, false, 3, RestartFollowerKillLeader},
+      {"kill-all", "2 s of traffic, SIGKILL every node at once and restart them, 3 s quiet",
+       "lazy-fsync", false, true, false, 1, KillAll},
+      {"figure8",
+       "Raft's Figure 8: isolate everyone (X on the leader only), let the others elect m and "
+       "isolate it (Y on m only), kill m, reconnect, kill the old leader as soon as it leads "
+       "again, restart m; 3 s quiet",
+       "commit-old-generation", true, true, false, 3, Figure8},
+      {"pause-followers",
+       "pause every follower for 3 s (appends cannot commit; clients time out), resume, 3 s "
+       "quiet",
+       "no-idempotency", false, false, true, 2, PauseFollowers},
+  };
+  return kAll;
+}
+
+Result<const ScenarioInfo*> FindScenario(std::string_view name) {
+  std::string names;
+  for (const ScenarioInfo& s : Scenarios()) {
+    if (s.name == name) return &s;
+    names += (names.empty() ? "" : ", ") + s.name;
+  }
+  return Error{"--scenario: unknown scenario '" + std::string(name) + "' (one of: " + names +
+               "; docs/nemesis.md describes each)"};
+}
+
+void RunScenario(const ScenarioInfo& s, ScenarioActions& a, workloads::Rng& rng) {
+  while (s.round(a, rng)) {
+  }
+}
+
+}  // namespace tidemark::nemesis
