@@ -51,6 +51,13 @@ class TidelogHttpClient : public Client {
                           opts_.connect_timeout_ms);
     }
     if (op.f == "read" && !op.key) out = ReadRemainingPages(*req, url, std::move(out));
+    if (seq > 0) {
+      for (int retry = 0; retry < opts_.retry_indefinite; ++retry) {
+        if (th::MapOutcome(op, out, node).type != history::EventType::kInfo) break;
+        out = poster_->Post(url + req->path, req->body.dump(), opts_.timeout_ms,
+                            opts_.connect_timeout_ms);
+      }
+    }
     return th::MapOutcome(op, out, node);
   }
 

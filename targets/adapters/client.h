@@ -59,6 +59,12 @@ struct ClientOptions {
   // the runner decides where to send the next op.
   std::map<std::string, std::string> node_urls;
   int max_leader_hops = 1;
+  // How many times a mutating request whose outcome is unknown (kInfo: timed out, 504,
+  // connection lost after sending) is sent again, same client_id and seq, to the same node —
+  // what an idempotent client library does. The history records one op with the last outcome.
+  // A target that deduplicates applies it once; one that does not shows a `duplicate`. 0 (the
+  // default): never re-send.
+  int retry_indefinite = 0;
 };
 
 class Client {
@@ -95,7 +101,7 @@ struct NodeStatus {
 class StatusClient {
  public:
   virtual ~StatusClient() = default;
-  // Asks the node at `base_url` (fresh connection, bounded by the timeout given at creation).
+  // Asks the node at `base_url` (bounded by the timeout given at creation).
   // Errors (as Result): the node could not be reached, timed out, or answered something that is
   // not a status; the message says which. Never blocks longer than the timeout.
   virtual Result<NodeStatus> Status(const std::string& base_url) = 0;
