@@ -89,10 +89,10 @@ std::string Header(const RunData& run) {
   size_t ok = 0, fail = 0, info = 0;
   for (const auto& op : run.ops)
     (op.status == EventType::kOk ? ok : op.status == EventType::kFail ? fail : info)++;
-  size_t nemesis = 0;
+  size_t nemesis = 0, leader = 0;  // fault actions; the watcher's leader observations
   int64_t last_ns = 0;
   for (const auto& e : run.events) {
-    if (e.process == history::kNemesisProcess) ++nemesis;
+    if (e.process == history::kNemesisProcess) ++(e.f == "leader" ? leader : nemesis);
     last_ns = std::max(last_ns, e.time_ns);
   }
   std::string duration = r.is_object() && r.contains("duration_s") && r["duration_s"].is_number()
@@ -143,8 +143,16 @@ std::string Header(const RunData& run) {
   fact("duration", duration);
   h << "<dt>ops</dt><dd id=\"fact-ops\"><span class=\"c-ok\">" << ok
     << " ok</span> · <span class=\"c-fail\">" << fail << " fail</span> · <span class=\"c-info\">"
-    << info << " info</span> · " << run.ops.size() << " total · " << nemesis
-    << " nemesis events</dd>\n</dl>\n";
+    << info << " info</span> · " << run.ops.size() << " total · " << nemesis << " nemesis events";
+  if (leader > 0) {
+    std::string changes =
+        r.is_object() && r.contains("faults") ? Text(r["faults"], "leader_changes") : "";
+    h << " · <a href=\"#faults\">"
+      << (changes.empty() ? std::to_string(leader) + " leader observations"
+                          : EscapeHtml(changes) + " leader changes")
+      << "</a>";
+  }
+  h << "</dd>\n</dl>\n";
   std::string repeat = Text(t, "repeat");
   if (!repeat.empty())
     h << "<div class=\"repeat\">repeat this run: <code id=\"repeat\">" << EscapeHtml(repeat)
@@ -299,6 +307,69 @@ std::string InvolvedOps(const RunData& run) {
   return h.str();
 }
 
+// Does the nemesis bite? results.json "faults" (harness/run/fault_summary.h) as a table: one
+// row per fault window with the ops that completed inside it and the time to recover.
+std::string Faults(const RunData& run) {
+  const json& r = run.results;
+  if (!r.is_object() || !r.contains("faults") || !r["faults"].is_object()) return "";
+  const json& f = r["faults"];
+  const json windows = f.contains("windows") && f["windows"].is_array() ? f["windows"] : json();
+  std::ostringstream h;
+  h << "<section id=\"faults\"><h2>Faults</h2>\n<p id=\"faults-summary\">"
+    << EscapeHtml(Text(f, "leader_changes")) << " leader changes ("
+    << EscapeHtml(Text(f, "leaderless_observations")) << " times no leader seen)";
+  auto counts = [&](const char* key) {
+    const json c = f.contains(key) ? f[key] : json();
+    return "<span class=\"c-ok\">" + EscapeHtml(Text(c, "ok")) +
+           " ok</span> · <span class=\"c-fail\">" + EscapeHtml(Text(c, "fail")) +
+           " fail</span> · <span class=\"c-info\">" + EscapeHtml(Text(c, "info")) + " info</span>";
+  };
+  h << "; ops completed during faults: " << counts("in_faults")
+    << "; outside them: " << counts("outside");
+  if (std::string skipped = Text(f, "skipped"); !skipped.empty() && skipped != "0")
+    h << "; " << EscapeHtml(skipped) << " scheduled faults skipped";
+  h << ".</p>\n";
+  auto secs = [&](const json& j, const char* key) {
+    std::string t = Text(j, key);
+    return t.empty() ? std::string("<span class=\"dim\">never</span>") : EscapeHtml(t) + " s";
+  };
+  if (f.contains("final_heal") && f["final_heal"].is_object()) {
+    const json& fh = f["final_heal"];
+    h << "<p id=\"faults-final\">After the final heal at " << EscapeHtml(Text(fh, "time_s"))
+      << " s: first ok op "
+      << (Text(fh, "first_ok_f").empty() ? "" : "(" + EscapeHtml(Text(fh, "first_ok_f")) + ") ")
+      << "after " << secs(fh, "first_ok_s") << ", a leader after " << secs(fh, "leader_s")
+      << ".</p>\n";
+  }
+  if (windows.empty()) {
+    h << "<p class=\"dim\">No fault windows.</p></section>\n";
+    return h.str();
+  }
+  h << "<table class=\"faults\"><thead><tr><th>#</th><th>fault</th><th>target</th>"
+       "<th>start s</th><th>stop s</th><th>ok</th><th>fail</th><th>info</th>"
+       "<th title=\"from the stop to the first ok mutating op (until the next fault)\">recovered"
+       " after</th><th title=\"from the stop until a leader was seen\">leader after</th></tr>"
+       "</thead><tbody>\n";
+  size_t i = 0;
+  for (const auto& w : windows) {
+    bool stopped = w.is_object() && w.value("stopped", false);
+    h << "<tr><td class=\"num\">" << ++i << "</td><td>" << EscapeHtml(Text(w, "fault"))
+      << "</td><td>" << EscapeHtml(Text(w, "what")) << "</td><td class=\"num\">"
+      << EscapeHtml(Text(w, "start_s")) << "</td><td class=\"num\">"
+      << (stopped ? EscapeHtml(Text(w, "stop_s")) : "never stopped") << "</td>";
+    for (const char* k : {"ok", "fail", "info"})
+      h << "<td class=\"num c-" << k << "\">" << EscapeHtml(Text(w, k)) << "</td>";
+    h << "<td class=\"num\">" << (stopped ? secs(w, "recovery_s") : "") << "</td><td class=\"num\">"
+      << (stopped ? secs(w, "leader_s") : "") << "</td></tr>\n";
+  }
+  h << "</tbody></table>\n<p class=\"dim\">Ops are counted by when they completed; an "
+       "<em>info</em> op may still take effect later. \"recovered after\": from the stop to the "
+       "first <em>ok</em> op that changes state (not a read), looked for until the next fault "
+       "starts. \"leader after\": until the runner's status watcher saw a leader (0: one was "
+       "known at the stop).</p></section>\n";
+  return h.str();
+}
+
 }  // namespace
 
 std::string RenderReport(const RunData& run) {
@@ -309,6 +380,7 @@ std::string RenderReport(const RunData& run) {
   ReplaceAll(page, "<!--@TITLE@-->", EscapeHtml(OverallVerdict(run) + " — " + title));
   ReplaceAll(page, "<!--@HEADER@-->", Header(run));
   ReplaceAll(page, "<!--@CHECKERS@-->", Checkers(run));
+  ReplaceAll(page, "<!--@FAULTS@-->", Faults(run));
   ReplaceAll(page, "<!--@INVOLVED@-->", InvolvedOps(run));
   ReplaceAll(page, "<!--@DATA@-->", ScriptJson(ReportData(run)));
   return page;

@@ -168,6 +168,65 @@ TEST_F(ReportTest, EmbedsOpsAndNemesisCompactly) {
   EXPECT_EQ(data["referenced"], json({0, 2}));
 }
 
+TEST_F(ReportTest, FaultTableAndLeaderObservations) {
+  WriteRun();
+  auto lines = LogHistory();
+  lines.push_back(
+      R"({"index":8,"time":7300000,"process":"nemesis","type":"info","f":"leader","value":{"node":"n2","generation":3}})");
+  lines.push_back(
+      R"({"index":9,"time":7400000,"process":"nemesis","type":"info","f":"leader","value":{"node":null}})");
+  WriteHistory(lines);
+  json results = Results();
+  results["faults"] = {
+      {"leader_changes", 2},
+      {"leaderless_observations", 1},
+      {"leader_observations", 2},
+      {"skipped", 0},
+      {"windows",
+       {{{"fault", "partition"},
+         {"what", kEvil},
+         {"start_s", 0.003},
+         {"stop_s", 0.006},
+         {"stopped", true},
+         {"ok", 0},
+         {"fail", 0},
+         {"info", 17},
+         {"recovery_s", 0.25},
+         {"leader_s", nullptr}},
+        {{"fault", "kill"},
+         {"what", "leader n1"},
+         {"start_s", 0.007},
+         {"stop_s", 0.0072},
+         {"stopped", false},
+         {"ok", 1},
+         {"fail", 0},
+         {"info", 0},
+         {"recovery_s", nullptr},
+         {"leader_s", nullptr}}}},
+      {"in_faults", {{"ok", 1}, {"fail", 0}, {"info", 17}}},
+      {"outside", {{"ok", 5}, {"fail", 2}, {"info", 0}}},
+      {"final_heal",
+       {{"time_s", 0.006}, {"first_ok_s", 0.0012}, {"first_ok_f", "read"}, {"leader_s", 0.5}}}};
+  ASSERT_TRUE(store::WriteJsonFile((dir_ / "results.json").string(), results).ok());
+  std::string page = Report();
+  for (const char* needle :
+       {"id=\"faults\"", "href=\"#faults\">2 leader changes</a>", "2 nemesis events",
+        "<table class=\"faults\">", "<td class=\"num c-info\">17</td>", "0.25 s", "never stopped",
+        "first ok op (read) after 0.0012 s, a leader after 0.5 s",
+        "17 info</span>; outside them"}) {
+    EXPECT_NE(page.find(needle), std::string::npos) << "missing: " << needle;
+  }
+  EXPECT_EQ(page.find(kEvil), std::string::npos) << "a fault's target must be escaped";
+  // Leader observations reach the page's data (the timeline draws them as ticks).
+  json data = EmbeddedData(page);
+  ASSERT_EQ(data["nemesis"].size(), 4u);
+  EXPECT_EQ(data["nemesis"][2][2], "leader");
+  EXPECT_EQ(data["nemesis"][2][3]["node"], "n2");
+  // A run without a fault summary has no fault section.
+  ASSERT_TRUE(store::WriteJsonFile((dir_ / "results.json").string(), Results()).ok());
+  EXPECT_EQ(Report().find("id=\"faults\""), std::string::npos);
+}
+
 TEST_F(ReportTest, CrashedRunWithTornLineAndNoResultsStillRenders) {
   ASSERT_TRUE(store::WriteJsonFile((dir_ / "test.json").string(), json{{"name", "crashed"}}).ok());
   auto lines = LogHistory();

@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 #include "harness/testing/run_command.h"
+#include "harness/testing/tidemark_run.h"
 
 namespace {
 namespace fs = std::filesystem;
@@ -25,58 +26,20 @@ CliRun Tidemark(const std::string& args) {
   return tidemark::test_util::RunCommand(std::string(TIDEMARK_BIN) + " " + args);
 }
 
-nlohmann::json ReadJson(const fs::path& p) {
-  std::ifstream f(p);
-  return nlohmann::json::parse(f, nullptr, false);
-}
+using tidemark::test_util::ReadJsonFile;
+using tidemark::test_util::SurvivingNodes;
 
-// No tidelog process of this test's store may survive the run.
-int SurvivingNodes(const std::string& store) {
-  int n = 0;
-  for (const auto& e : fs::directory_iterator("/proc")) {
-    std::ifstream f(e.path() / "cmdline");
-    std::string cmdline;
-    std::getline(f, cmdline, '\0');
-    std::string rest((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    if (cmdline.find("tidelog") != std::string::npos && rest.find(store) != std::string::npos) ++n;
-  }
-  return n;
-}
-
-// Starts `tidemark run` (60 s, seed) in the background with its output in STORE/out.txt and
-// waits until its history holds more than `min_bytes`. Returns the pid and the history path
-// (empty if recording never started).
+// `tidemark run` (60 s, seed) in the background, once its history holds more than `min_bytes`.
 std::pair<pid_t, fs::path> StartRunAndWaitForHistory(const std::string& store, const char* seed,
                                                      uintmax_t min_bytes) {
-  fs::create_directories(store);
-  std::string out = store + "/out.txt";
-  pid_t pid = fork();
-  if (pid == 0) {
-    freopen(out.c_str(), "w", stdout);
-    freopen(out.c_str(), "a", stderr);
-    execl(TIDEMARK_BIN, TIDEMARK_BIN, "run", "--time-limit", "60", "--store", store.c_str(),
-          "--seed", seed, static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  fs::path history;
-  for (int i = 0; i < 300 && history.empty() && pid > 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    for (auto& e : fs::recursive_directory_iterator(store))
-      if (e.path().filename() == "history.jsonl" && fs::file_size(e.path()) > min_bytes)
-        history = e.path();
-  }
-  return {pid, history};
+  auto r = tidemark::test_util::StartRunInBackground(
+      TIDEMARK_BIN, store, {"--time-limit", "60", "--seed", seed}, min_bytes);
+  return {r.pid, r.history};
 }
 
 class RunE2ETest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    store_ = (fs::temp_directory_path() /
-              ("tidemark_run_e2e_" + std::to_string(getpid()) + "_" +
-               ::testing::UnitTest::GetInstance()->current_test_info()->name()))
-                 .string();
-    fs::remove_all(store_);
-  }
+  void SetUp() override { store_ = tidemark::test_util::FreshTestStore("tidemark_run_e2e"); }
   void TearDown() override {
     EXPECT_EQ(SurvivingNodes(store_), 0) << "tidelog nodes left running";
     if (!HasFailure()) fs::remove_all(store_);
@@ -97,11 +60,11 @@ TEST_F(RunE2ETest, LogWorkloadRunsChecksAndStoresEverything) {
   for (const char* f :
        {"test.json", "history.jsonl", "results.json", "nodes/n1/stderr.log", "nodes/n3/dump.json"})
     EXPECT_TRUE(fs::exists(run / f)) << f;
-  nlohmann::json test = ReadJson(run / "test.json");
+  nlohmann::json test = ReadJsonFile(run / "test.json");
   EXPECT_EQ(test["seed"], 7);
   EXPECT_NE(test["repeat"].get<std::string>().find("--seed 7"), std::string::npos);
   EXPECT_EQ(test["nodes"].size(), 3u);
-  nlohmann::json results = ReadJson(run / "results.json");
+  nlohmann::json results = ReadJsonFile(run / "results.json");
   EXPECT_EQ(results["verdict"], "valid");
   EXPECT_GT(results["counts"]["ok"].get<int>(), 1000);  // thousands of ops
   // Every invoke was paired with a completion.
@@ -122,7 +85,7 @@ TEST_F(RunE2ETest, RegisterWorkloadIsLinearizable) {
       "--seed 11 --store " +
       store_);
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  nlohmann::json results = ReadJson(fs::path(store_) / "latest" / "results.json");
+  nlohmann::json results = ReadJsonFile(fs::path(store_) / "latest" / "results.json");
   EXPECT_EQ(results["checkers"][0]["checker"], "linearizability");
   EXPECT_EQ(results["verdict"], "valid");
 }
@@ -191,7 +154,7 @@ TEST_F(RunE2ETest, SigintTearsDownAndKeepsTheHistory) {
   waitpid(pid, &status, 0);
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 130);
-  nlohmann::json results = ReadJson(history.parent_path() / "results.json");
+  nlohmann::json results = ReadJsonFile(history.parent_path() / "results.json");
   EXPECT_EQ(results["interrupted"], true);
   EXPECT_NE(results["verdict"], "valid");  // an interrupted run proves nothing
   CliRun again = Tidemark("check " + history.string() + " --quiet");

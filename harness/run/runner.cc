@@ -8,10 +8,12 @@
 #include <cmath>
 #include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <iomanip>
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -20,6 +22,7 @@
 #include "harness/history/history.h"
 #include "harness/process/supervisor.h"
 #include "harness/run/cluster.h"
+#include "harness/run/fault_summary.h"
 #include "harness/run/nemesis_wiring.h"
 #include "harness/run/recorder.h"
 #include "harness/run/workers.h"
@@ -58,19 +61,28 @@ struct ClusterView {
 };
 
 // Polls every node's status a few times a second: the leader hint for routing ops, the live
-// status line, and (later) leader-targeted faults. Never ground truth for checkers.
+// status line, and leader-targeted faults. Never ground truth for checkers.
+//
+// Each change of the observed leader (node or generation; "none" when no node that answered
+// says it leads) is recorded through `record` as an observation event: process "nemesis", type
+// info, f "leader", value {"node": "n2"|null, "generation": 7} (docs/history-format.md "Leader
+// observations"). Nothing is recorded until a first leader is seen, nor after Stop().
 class Watcher {
  public:
-  Watcher(Cluster& cluster, const std::string& adapter) : cluster_(cluster), adapter_(adapter) {
+  Watcher(Cluster& cluster, const std::string& adapter, std::function<void(history::Event)> record)
+      : cluster_(cluster), adapter_(adapter), record_(std::move(record)) {
     thread_ = std::thread([this] { Loop(); });
   }
-  ~Watcher() {
+  ~Watcher() { Stop(); }
+  // Ends polling (and recording); View() keeps the last view. Idempotent; call it before the
+  // nodes are stopped, so that their shutdown is not recorded as a leader change.
+  void Stop() {
     {
       std::lock_guard<std::mutex> lock(mu_);
       stop_ = true;
     }
     cv_.notify_all();
-    thread_.join();
+    if (thread_.joinable()) thread_.join();
   }
   ClusterView View() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -104,13 +116,35 @@ class Watcher {
         }
       }
       lock.lock();
+      if (stop_) break;  // Stop() came during the polls: this view may show nodes going down
       view_ = v;
+      RecordLeaderChange(v);
       cv_.wait_for(lock, milliseconds(200), [&] { return stop_; });
     }
   }
 
+  // With mu_ held, so that Stop() returns only after the last event was recorded.
+  void RecordLeaderChange(const ClusterView& v) {
+    const int64_t generation = v.leader ? v.generation : -1;
+    if (v.leader == recorded_leader_ && generation == recorded_generation_) return;
+    recorded_leader_ = v.leader;
+    recorded_generation_ = generation;
+    if (!record_) return;
+    history::Event e;
+    e.process = history::kNemesisProcess;
+    e.type = history::EventType::kInfo;
+    e.f = "leader";
+    e.value = v.leader
+                  ? nlohmann::json{{"node", cluster_.Name(*v.leader)}, {"generation", v.generation}}
+                  : nlohmann::json{{"node", nullptr}};
+    record_(std::move(e));
+  }
+
   Cluster& cluster_;
   std::string adapter_;
+  std::function<void(history::Event)> record_;
+  std::optional<int> recorded_leader_;  // the last leader recorded (none before the first)
+  int64_t recorded_generation_ = -1;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
@@ -483,7 +517,7 @@ Result<RunOutcome> RunTest(const RunOptions& opts, std::ostream& out) {
     return c.ok() ? std::move(*c) : nullptr;
   });
 
-  Watcher watcher(cluster, desc->adapter);
+  Watcher watcher(cluster, desc->adapter, [&](history::Event e) { (**rec).Record(std::move(e)); });
   // Wait (bounded) for a leader before the clock of the main phase starts to matter.
   for (auto until = Clock::now() + std::chrono::seconds(10);
        Clock::now() < until && !watcher.View().leader && !Interrupted();)
@@ -522,6 +556,7 @@ Result<RunOutcome> RunTest(const RunOptions& opts, std::ostream& out) {
   }
   outcome.interrupted = !completed;
   workers.Stop();
+  watcher.Stop();  // before the nodes stop: their shutdown is not a leader change
   // The controller's own CPU (all its threads, not the nodes) while it drove the run.
   rusage self_usage{};
   getrusage(RUSAGE_SELF, &self_usage);
@@ -610,12 +645,18 @@ Result<RunOutcome> RunTest(const RunOptions& opts, std::ostream& out) {
     results["history_write_error"] = err;
   }
   auto counts = (*rec)->counts();
+  // Did the faults bite? (harness/run/fault_summary.h) Leader observations are recorded as
+  // nemesis-process events; "nemesis" counts the nemesis' own actions only.
+  const FaultSummary faults = SummarizeFaults(hist);
+  results["faults"] = FaultSummaryToJson(faults);
+  out << FormatFaultSummary(faults);
   results["verdict"] = checkers::ToString(verdict);
   results["counts"] = {{"invoke", counts.invokes},
                        {"ok", counts.ok},
                        {"fail", counts.fail},
                        {"info", counts.info},
-                       {"nemesis", counts.nemesis}};
+                       {"nemesis", counts.nemesis - faults.leader_observations},
+                       {"leader", faults.leader_observations}};
   results["duration_s"] = static_cast<double>((*rec)->NowNs()) / 1e9;
   const int64_t completed_ops = counts.ok + counts.fail + counts.info;
   results["harness"] = {
