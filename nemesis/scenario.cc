@@ -61,6 +61,24 @@ bool CutLeaderLink(ScenarioActions& a, workloads::Rng& rng) {
   return EndRound(a, name, 3);
 }
 
+// Two leaders at once: pause the leader l until the others elect m, cut l from m (both ways),
+// resume l. l still believes it leads and keeps replicating to the remaining nodes, which now
+// follow m: only their generation check stands between the two leaders.
+bool SplitBrain(ScenarioActions& a, workloads::Rng&) {
+  const std::string name = "split-brain";
+  auto l = LeaderOrIdle(a, name);
+  if (!l) return a.Sleep(1);
+  a.Note(name + ": " + Name(*l) + " paused");
+  (void)a.Pause({*l}, "leader");
+  auto m = WaitForLeader(a, 5, [&](int i) { return i != *l; });
+  if (!m) return EndRound(a, name, 2);
+  a.Note(name + ": " + Name(*l) + " resumed beside leader " + Name(*m));
+  (void)a.Partition(Grudge{{*l, {*m}}, {*m, {*l}}}, "split-brain", {*l, *m});
+  (void)a.Resume({*l});
+  if (!a.Sleep(4)) return false;
+  return EndRound(a, name, 3);
+}
+
 bool StaleFollowerWins(ScenarioActions& a, workloads::Rng& rng) {
   const std::string name = "stale-follower-wins";
   auto l = LeaderOrIdle(a, name);
@@ -172,6 +190,10 @@ const std::vector<ScenarioInfo>& Scenarios() {
        "cut only the link between the leader and one follower for 5 s (both still see the "
        "third node), heal, 3 s quiet",
        "no-generation-fence", true, false, false, 3, CutLeaderLink},
+      {"split-brain",
+       "pause the leader until another node leads, cut the two apart, resume the old leader "
+       "(it still believes it leads) for 4 s, heal, 3 s quiet",
+       "no-generation-fence", true, false, true, 3, SplitBrain},
       {"stale-follower-wins",
        "isolate a follower for 3 s, kill the leader and heal at once, 4 s for the election, "
        "restart, 3 s quiet",

@@ -3,10 +3,10 @@
 # runs every test (unit and end-to-end), an ASan+UBSan build of the unit tests, the format check
 # and a short fuzzing pass over the parsers.
 # Usage: scripts/test.sh            (all stages)
-#        TIDEMARK_STAGES="build unit" scripts/test.sh   (a subset: build unit e2e asan format fuzz)
+#        TIDEMARK_STAGES="build unit" scripts/test.sh   (a subset: build unit e2e zoo asan format fuzz)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-STAGES=${TIDEMARK_STAGES:-"format build unit e2e asan fuzz"}
+STAGES=${TIDEMARK_STAGES:-"format build unit e2e zoo asan fuzz"}
 has() { [[ " $STAGES " == *" $1 "* ]]; }
 JOBS=$(nproc)
 t0=$(date +%s)
@@ -35,13 +35,23 @@ if has e2e; then
   ctest --test-dir build --output-on-failure -L 'e2e|netns' --timeout 900
 fi
 
+if has zoo; then
+  stage "bug-zoo regression gate: a few bugs x 1 run, and correct tidelog (docs/zoo.md)"
+  # Fails if one of these bugs goes undetected or correct tidelog shows an anomaly. The bugs
+  # are the ones whose schedules detect them in (nearly) every run; the nightly covers all.
+  zoo_store=$(mktemp -d /tmp/tidemark-zoo.XXXXXX)
+  build/tidemark zoo --bugs "${TIDEMARK_ZOO_BUGS:-ack-before-quorum,lazy-fsync,vote-without-log-check}" \
+    --runs 1 --correct-runs 1 --time-limit 15 --store "$zoo_store"
+  rm -rf "$zoo_store"
+fi
+
 if has asan; then
   stage "ASan+UBSan build of the unit tests"
   # Only the unit-test binaries (not the binaries, benchmarks, e2e or browser tests), at -O1
   # with line tables: enough for readable reports at a fraction of a -O0 -g build's cost.
   # Warnings as errors are enforced by the main build; -O1 with sanitizers adds false positives.
   UNIT_TESTS=(history_test checkers_test log_checkers_test workloads_test adapters_test
-    tidelog_test process_test store_test targets_test nemesis_test reports_test)
+    tidelog_test process_test store_test targets_test nemesis_test reports_test zoo_test)
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g1" \
     -DTIDEMARK_SANITIZE=ON -DTIDEMARK_BENCH=OFF >/dev/null
   cmake --build build-asan -j"$JOBS" --target "${UNIT_TESTS[@]}"

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -129,6 +130,46 @@ TEST(CleanCommandTest, SweepsAStoreWithNothingLeftOver) {
   CliRun r = Tidemark("clean --store " + store.string());
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("nothing to clean"), std::string::npos) << r.output;
+  std::filesystem::remove_all(store);
+}
+
+TEST(ZooCommandTest, UnknownBugIsBadUsage) {
+  CliRun r = Tidemark("zoo --bugs lazy-fsync,no-such-bug --dry-run");
+  EXPECT_EQ(r.exit_code, 254) << r.output;
+  EXPECT_NE(r.output.find("no-such-bug"), std::string::npos) << r.output;
+}
+
+TEST(ZooCommandTest, DryRunPlansEachRunWithItsScheduleAndSeed) {
+  auto store = std::filesystem::temp_directory_path() / "tidemark_cli_test_zoo_store";
+  CliRun r = Tidemark(
+      "zoo --dry-run --bugs lazy-fsync --runs 2 --correct-runs 1 --seed 100 "
+      "--store " +
+      store.string());
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("3 runs"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("--bug lazy-fsync --scenario kill-all"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("--seed 101"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("--nemesis all"), std::string::npos) << r.output;
+  std::filesystem::remove_all(store);
+}
+
+// Every catalogue row's flags are accepted by `tidemark run` (a typo would be exit 254): the
+// runs below get past the flag parser and stop at the missing descriptor (255).
+TEST(ZooCommandTest, EveryPlannedRunParses) {
+  auto store = std::filesystem::temp_directory_path() / "tidemark_cli_test_zoo_parse";
+  CliRun plan = Tidemark("zoo --dry-run --runs 1 --correct-scenarios --store " + store.string());
+  ASSERT_EQ(plan.exit_code, 0) << plan.output;
+  int checked = 0;
+  std::istringstream lines(plan.output);
+  for (std::string line; std::getline(lines, line);) {
+    size_t at = line.find(" run ");
+    if (at == std::string::npos || line.find("--seed") == std::string::npos) continue;
+    CliRun r = tidemark::test_util::RunCommand(line + " --target /nonexistent/zoo-test.json");
+    EXPECT_EQ(r.exit_code, 255) << line << "\n" << r.output;
+    EXPECT_NE(r.output.find("zoo-test.json"), std::string::npos) << r.output;
+    ++checked;
+  }
+  EXPECT_GE(checked, 10) << plan.output;
   std::filesystem::remove_all(store);
 }
 

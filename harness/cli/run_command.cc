@@ -8,8 +8,10 @@
 #include <fstream>
 #include <iostream>
 #include <random>
+#include <sstream>
 
 #include "checkers/checker.h"
+#include "nemesis/scenario.h"
 
 namespace tidemark::cli {
 namespace {
@@ -66,6 +68,16 @@ CLI::App* AddRunCommand(CLI::App& app, RunCommandOptions& o) {
                   "tidelog only: switch on a deliberate bug (repeatable; see docs/bug-zoo.md)")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
       ->group(kCluster);
+  cmd->add_option_function<std::string>(
+         "--node-args",
+         [&r](const std::string& v) {
+           std::istringstream in(v);
+           for (std::string a; in >> a;) r.node_args.push_back(a);
+         },
+         "Extra arguments appended to every node's start argv, split on spaces, e.g. "
+         "--node-args '--heartbeat-ms 250' (repeatable)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->group(kCluster);
   cmd->add_option("--workload", r.workload, "log (appends and reads) or register (read/write/cas)")
       ->capture_default_str()
       ->check(CLI::IsMember({"log", "register"}))
@@ -82,6 +94,20 @@ CLI::App* AddRunCommand(CLI::App& app, RunCommandOptions& o) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber)
       ->group(kWorkload);
+  cmd->add_option("--client-routing", r.client_routing,
+                  "leader: writes and linearizable reads go to the node the harness sees as "
+                  "leader; node: client process p always talks to node p % nodes, so a deposed "
+                  "leader still gets requests")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"leader", "node"}))
+      ->group(kWorkload);
+  cmd->add_option("--retry-writes", r.retry_writes,
+                  "Re-send a write whose outcome is unknown (timeout) up to N times with the same "
+                  "client id and sequence number, as an idempotent client would; the history keeps "
+                  "one op (exposes targets that apply a retry twice)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 100))
+      ->group(kWorkload);
   cmd->add_option("--op-timeout", r.op_timeout_s,
                   "Client timeout per op, seconds (a timed-out write is recorded as info)")
       ->capture_default_str()
@@ -90,6 +116,12 @@ CLI::App* AddRunCommand(CLI::App& app, RunCommandOptions& o) {
   cmd->add_option("--nemesis", r.nemesis,
                   "Faults: none, partition, kill, pause, all, or a comma list (docs/nemesis.md)")
       ->capture_default_str()
+      ->group(kNemesis);
+  std::string scenarios;
+  for (const auto& s : nemesis::Scenarios()) scenarios += (scenarios.empty() ? "" : ", ") + s.name;
+  cmd->add_option("--scenario", r.scenario,
+                  "A named, leader-aware fault sequence repeated in rounds instead of --nemesis: " +
+                      scenarios + " (docs/nemesis.md)")
       ->group(kNemesis);
   cmd->add_option("--nemesis-interval", r.nemesis_interval_s, "Mean seconds between faults")
       ->capture_default_str()
@@ -122,6 +154,7 @@ CLI::App* AddRunCommand(CLI::App& app, RunCommandOptions& o) {
       "  tidemark run --workload register --time-limit 60 --concurrency 20\n"
       "  tidemark run --nemesis partition,kill --time-limit 60\n"
       "  tidemark run --bug ack-before-quorum --nemesis partition --seed 42  # catch a bug\n"
+      "  tidemark run --bug vote-without-log-check --scenario stale-follower-wins\n"
       "  tidemark run --target my-target.json --nodes 5     # your own system "
       "(docs/writing-a-target.md)\n\n"
       "Every run is stored under --store as <test>/<UTC time>/ with test.json (config, seed, the\n"

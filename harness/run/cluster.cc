@@ -99,6 +99,7 @@ Status Cluster::Start(int node) {
   if (!argv.ok()) return Error{opts_.descriptor.path + ": " + argv.error().message};
   process::SpawnSpec spec;
   spec.argv = *argv;
+  spec.argv.insert(spec.argv.end(), opts_.extra_args.begin(), opts_.extra_args.end());
   spec.stdout_path = (fs::path(n.dir) / "stdout.log").string();
   spec.stderr_path = (fs::path(n.dir) / "stderr.log").string();
   spec.cwd = n.dir;

@@ -45,6 +45,7 @@ struct ClusterOptions {
   std::string run_dir;
   std::string bin_dir;  // where tidemark's binary lives ({bin_dir} in templates)
   std::vector<std::string> bugs;
+  std::vector<std::string> extra_args;  // appended to every node's expanded start argv
   std::string host = "127.0.0.1";
   // Per-node host (a network namespace's address); overrides `host` when set.
   std::function<std::string(int node)> host_of;

@@ -34,6 +34,28 @@ Result<std::unique_ptr<NemesisWiring>> NemesisWiring::Create(const NemesisConfig
   bool partitions = std::any_of(faults->begin(), faults->end(), [](const nemesis::FaultSpec& f) {
     return f.kind == nemesis::FaultKind::kPartition;
   });
+  if (!cfg.scenario.empty()) {
+    if (!faults->empty())
+      return Error{"--scenario " + cfg.scenario + " and --nemesis " + cfg.nemesis +
+                   " both choose the faults: give one of them (a scenario is its own schedule)"};
+    auto sc = nemesis::FindScenario(cfg.scenario);
+    if (!sc.ok()) return sc.error();
+    const targets::Capabilities& c = desc.capabilities;
+    auto no = [&](const std::string& key) {
+      return Error{"--scenario " + cfg.scenario + ": target '" + desc.name +
+                   "' does not support it (" + desc.path + ": capabilities." + key + " is false)"};
+    };
+    if ((*sc)->partitions && !c.partition) return no("partition");
+    if ((*sc)->kills && !c.kill) return no("kill");
+    if ((*sc)->pauses && !c.pause) return no("pause");
+    if (!c.leader_status) return no("leader_status");
+    if (cfg.nodes < (*sc)->min_nodes)
+      return Error{"--scenario " + cfg.scenario + " needs at least " +
+                   std::to_string((*sc)->min_nodes) + " nodes (--nodes " +
+                   std::to_string(cfg.nodes) + ")"};
+    w->scenario_ = *sc;
+    partitions = (*sc)->partitions;
+  }
   if (partitions) {
     auto kind = nemesis::ResolveNetKind(*requested);
     if (!kind.ok()) return kind.error();
@@ -115,6 +137,7 @@ void NemesisWiring::Start(Cluster& cluster, std::function<std::optional<int>()> 
   h.pid = [&cluster](int i) { return static_cast<int>(cluster.State(i).pid); };
   nemesis::NemesisOptions o;
   o.schedule = schedule_;
+  o.scenario = scenario_;
   o.seed = cfg_.seed;
   nemesis_ = std::make_unique<nemesis::Nemesis>(std::move(h), std::move(o), net_.get());
   nemesis_->Start();
@@ -142,6 +165,13 @@ std::string NemesisWiring::ActiveFaults() const { return nemesis_ ? nemesis_->Ac
 
 std::string NemesisWiring::NetName() const { return net_ ? net_->Name() : "none"; }
 
+bool NemesisWiring::KillsNodes() const {
+  if (scenario_) return scenario_->kills;
+  return std::any_of(faults_.begin(), faults_.end(), [](const nemesis::FaultSpec& f) {
+    return f.kind == nemesis::FaultKind::kKill;
+  });
+}
+
 nlohmann::json NemesisWiring::Describe() const {
   nlohmann::json steps = nlohmann::json::array();
   for (const auto& s : schedule_)
@@ -152,6 +182,7 @@ nlohmann::json NemesisWiring::Describe() const {
   for (const auto& f : faults_) faults.push_back(nemesis::ToString(f));
   return {{"faults", faults},
           {"spec", cfg_.nemesis},
+          {"scenario", scenario_ ? nlohmann::json(scenario_->name) : nlohmann::json()},
           {"interval_s", cfg_.interval_s},
           {"net_requested", cfg_.net},
           {"net", NetName()},

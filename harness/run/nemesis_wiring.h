@@ -42,6 +42,7 @@ namespace tidemark::run {
 
 struct NemesisConfig {
   std::string nemesis = "none";  // --nemesis
+  std::string scenario;          // --scenario (exclusive with a --nemesis other than none)
   double interval_s = 10;        // --nemesis-interval
   std::string net = "auto";      // --net
   double duration_s = 30;        // the main phase's time limit (steps are planned within it)
@@ -84,6 +85,9 @@ class NemesisWiring {
   nlohmann::json Describe() const;
   // "netns", "proxy" or "none" (no partition fault scheduled).
   std::string NetName() const;
+  // Whether the faults may kill nodes (a restarted node relearns its HWM, so local reads need
+  // not be monotonic across it).
+  bool KillsNodes() const;
 
  private:
   NemesisWiring() = default;
@@ -91,6 +95,7 @@ class NemesisWiring {
   std::string peer_port_ = "client";
   std::vector<nemesis::FaultSpec> faults_;
   std::vector<nemesis::Step> schedule_;
+  const nemesis::ScenarioInfo* scenario_ = nullptr;
   std::optional<nemesis::NetKind> net_kind_;  // nullopt when no partition is scheduled
   std::unique_ptr<nemesis::CleanupRegistry> registry_;
   std::unique_ptr<nemesis::NetBackend> net_;

@@ -287,12 +287,17 @@ class Driver {
     while (workers_.outstanding() > 0 && Clock::now() < until) Drain(until, nullptr);
   }
 
+  // --client-routing node: process p sends everything to node p % nodes.
+  void BindProcessesToNodes() { bind_to_nodes_ = true; }
+
  private:
   void Invoke(workloads::OpRequest op, workloads::Generator* gen) {
     int slot = static_cast<int>(op.process % concurrency_);
     int node;
     if (op.node) {
       node = *op.node;
+    } else if (bind_to_nodes_) {
+      node = static_cast<int>(op.process % cluster_.size());
     } else if (auto leader = watcher_.View().leader) {
       node = *leader;
     } else {
@@ -363,6 +368,7 @@ class Driver {
   int concurrency_;
   workloads::Rng gen_rng_;
   workloads::Rng route_rng_;
+  bool bind_to_nodes_ = false;
   std::vector<int64_t> process_of_slot_;
   std::vector<bool> busy_;
   std::map<int, Pending> pending_;
@@ -424,7 +430,8 @@ Result<RunOutcome> RunTest(const RunOptions& opts, std::ostream& out) {
   if (!workload.ok()) return workload.error();
 
   std::string test_name = opts.test_name.empty()
-                              ? desc->name + "-" + opts.workload + "-" + opts.nemesis
+                              ? desc->name + "-" + opts.workload + "-" +
+                                    (opts.scenario.empty() ? opts.nemesis : opts.scenario)
                               : opts.test_name;
   auto run = store::CreateRunDir(opts.store, test_name, wall_start);
   if (!run.ok()) return run.error();
@@ -438,15 +445,20 @@ Result<RunOutcome> RunTest(const RunOptions& opts, std::ostream& out) {
       {"command_line", opts.command_line},
       {"repeat", opts.repeat_command},
       {"target", {{"name", desc->name}, {"descriptor", desc->path}, {"adapter", desc->adapter}}},
-      {"cluster", {{"nodes", opts.nodes}, {"bugs", opts.bugs}}},
+      {"cluster", {{"nodes", opts.nodes}, {"bugs", opts.bugs}, {"node_args", opts.node_args}}},
       {"workload",
        {{"name", opts.workload},
         {"concurrency", opts.concurrency},
         {"rate", opts.rate},
         {"time_limit_s", opts.time_limit_s},
-        {"op_timeout_s", opts.op_timeout_s}}},
+        {"op_timeout_s", opts.op_timeout_s},
+        {"client_routing", opts.client_routing},
+        {"retry_writes", opts.retry_writes}}},
       {"nemesis",
-       {{"faults", opts.nemesis}, {"interval_s", opts.nemesis_interval_s}, {"net", opts.net}}},
+       {{"faults", opts.nemesis},
+        {"scenario", opts.scenario},
+        {"interval_s", opts.nemesis_interval_s},
+        {"net", opts.net}}},
       {"checker", {{"timeout_s", opts.check_timeout_s}}},
       {"versions", {{"tidemark", "0.1.0"}}}};
   auto write_test = [&] { return store::WriteJsonFile(run->path + "/test.json", test); };
@@ -458,6 +470,7 @@ Result<RunOutcome> RunTest(const RunOptions& opts, std::ostream& out) {
 
   NemesisConfig nc;
   nc.nemesis = opts.nemesis;
+  nc.scenario = opts.scenario;
   nc.interval_s = opts.nemesis_interval_s;
   nc.net = opts.net;
   nc.duration_s = opts.time_limit_s;
@@ -480,6 +493,7 @@ Result<RunOutcome> RunTest(const RunOptions& opts, std::ostream& out) {
   co.run_dir = run->path;
   co.bin_dir = opts.bin_dir;
   co.bugs = opts.bugs;
+  co.extra_args = opts.node_args;
   (*nemesis)->ConfigureCluster(co);
   Cluster cluster(sup, co);
   if (Status s = cluster.Prepare(); !s.ok()) return s.error();
@@ -511,6 +525,7 @@ Result<RunOutcome> RunTest(const RunOptions& opts, std::ostream& out) {
     targets::ClientOptions copt;
     copt.timeout_ms = static_cast<int>(opts.op_timeout_s * 1000);
     copt.client_id = "tm-" + run_id + "-w" + std::to_string(slot);
+    copt.retry_indefinite = opts.retry_writes;
     // A definite not_leader names the leader: the adapter retries there once (nothing applied).
     for (int i = 0; i < cluster.size(); ++i) copt.node_urls[cluster.Name(i)] = cluster.ClientUrl(i);
     auto c = targets::MakeClient(desc->adapter, copt);
@@ -524,6 +539,7 @@ Result<RunOutcome> RunTest(const RunOptions& opts, std::ostream& out) {
     std::this_thread::sleep_for(milliseconds(50));
 
   Driver driver(**rec, workers, cluster, watcher, opts.concurrency, opts.seed);
+  if (opts.client_routing == "node") driver.BindProcessesToNodes();
   bool completed = true;
   {
     StatusLine status(out, opts.status_tty, **rec, watcher, cluster, opts.time_limit_s,
@@ -602,8 +618,7 @@ Result<RunOutcome> RunTest(const RunOptions& opts, std::ostream& out) {
     checkers::LogCheckOptions lo;
     // A killed node restarts knowing only its durable state and relearns the HWM, so its local
     // reads may legitimately go back; monotonicity is then promised for linearizable reads only.
-    lo.local_reads_monotonic = opts.nemesis.find("kill") == std::string::npos &&
-                               opts.nemesis.find("all") == std::string::npos;
+    lo.local_reads_monotonic = !(*nemesis)->KillsNodes();
     add(checkers::CheckLogPrefix(*ops, lo));
     if (!desc->capabilities.dump_argv.empty()) {
       std::vector<checkers::ReplicaLog> replicas;

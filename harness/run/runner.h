@@ -30,17 +30,24 @@ struct RunOptions {
   // cluster
   std::string target = "tidelog";  // descriptor name (targets/<name>.json) or path
   int nodes = 3;
-  std::vector<std::string> bugs;  // tidelog --bug switches
+  std::vector<std::string> bugs;       // tidelog --bug switches
+  std::vector<std::string> node_args;  // appended to every node's start argv (--node-args)
   // workload
   std::string workload = "log";  // log | register
   int concurrency = 10;
   double rate = 200;         // ops/s over all workers; <= 0 = as fast as possible
   double time_limit_s = 30;  // main phase
   double op_timeout_s = 3;   // client-side timeout per op
-  double recovery_s = 10;    // max wait for a leader after healing
+  // "leader": writes and linearizable reads go to the leader the status watcher sees; "node":
+  // client process p always talks to node p % nodes (Jepsen-style), so a deposed leader that
+  // still believes it leads keeps getting requests.
+  std::string client_routing = "leader";
+  int retry_writes = 0;    // re-sends of a write with an unknown outcome (ClientOptions)
+  double recovery_s = 10;  // max wait for a leader after healing
   double final_timeout_s = 30;
   // nemesis
   std::string nemesis = "none";
+  std::string scenario;  // a named fault scenario (nemesis/scenario.h) instead of `nemesis`
   double nemesis_interval_s = 10;
   std::string net = "auto";
   // checker

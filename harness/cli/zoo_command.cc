@@ -1,0 +1,349 @@
+#include "harness/cli/zoo_command.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <random>
+#include <set>
+#include <sstream>
+
+#include "harness/store/store.h"
+#include "harness/zoo/zoo.h"
+
+extern char** environ;
+
+namespace tidemark::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::atomic<bool> g_zoo_interrupted{false};
+std::atomic<pid_t> g_child{0};
+
+void OnZooSignal(int sig) {
+  g_zoo_interrupted.store(true);
+  pid_t c = g_child.load();
+  // The child tears its cluster down on SIGINT/SIGTERM and exits 130 with what it recorded.
+  if (c > 0) kill(c, sig == SIGINT ? SIGINT : SIGTERM);
+}
+
+std::string Fixed(double v, int digits) {
+  std::ostringstream ss;
+  ss << std::fixed << std::setprecision(digits) << v;
+  return ss.str();
+}
+
+std::string JoinArgs(const std::vector<std::string>& argv) {
+  std::string out;
+  for (const auto& a : argv) {
+    bool plain = !a.empty() && a.find_first_of(" '\"\\$`") == std::string::npos;
+    out += (out.empty() ? "" : " ") + (plain ? a : "'" + a + "'");
+  }
+  return out;
+}
+
+std::vector<std::string> Split(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  for (std::string item; std::getline(in, item, ',');)
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+// Runs argv with stdout and stderr to `log`; returns the exit code (128+signal if killed),
+// or -1 if it could not be spawned.
+int Spawn(const std::vector<std::string>& argv, const std::string& log) {
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, log.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
+  posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  std::vector<char*> cargv;
+  for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
+  cargv.push_back(nullptr);
+  pid_t pid = 0;
+  int rc = posix_spawn(&pid, cargv[0], &fa, nullptr, cargv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) return -1;
+  g_child.store(pid);
+  int st = 0;
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  g_child.store(0);
+  if (WIFEXITED(st)) return WEXITSTATUS(st);
+  if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
+  return -1;
+}
+
+std::string RunDirFromLog(const std::string& log) {
+  std::ifstream in(log);
+  const std::string key = "run directory: ";
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(key, 0) == 0) return line.substr(key.size());
+  return "";
+}
+
+std::string LastLines(const std::string& log, int n) {
+  std::ifstream in(log);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  std::string out;
+  for (size_t i = lines.size() > static_cast<size_t>(n) ? lines.size() - n : 0; i < lines.size();
+       ++i)
+    out += lines[i] + (i + 1 < lines.size() ? " | " : "");
+  return out;
+}
+
+Status WriteFile(const std::string& path, const std::string& text) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << text;
+    if (!out.flush()) return Error{"cannot write " + tmp};
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) return Error{"cannot rename " + tmp + ": " + ec.message()};
+  return OkStatus();
+}
+
+}  // namespace
+
+CLI::App* AddZooCommand(CLI::App& app, ZooCommandOptions& o) {
+  CLI::App* cmd = app.add_subcommand(
+      "zoo",
+      "Run every tidelog bug under the schedule that exposes it, and correct tidelog: "
+      "the detection matrix");
+  std::string bugs;
+  for (const auto& e : zoo::Catalogue())
+    if (!e.bug.empty()) bugs += (bugs.empty() ? "" : ", ") + e.bug;
+  cmd->add_option("--bugs", o.bugs,
+                  "Comma list of bugs, all, or none (correct tidelog only). Bugs: " + bugs)
+      ->capture_default_str();
+  cmd->add_option("--runs", o.runs, "Runs per bug (each with its own seed)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  cmd->add_option("--correct-runs", o.correct_runs,
+                  "Runs of correct tidelog under --nemesis all (default: --runs; 0 = none)")
+      ->check(CLI::Range(0, 1000));
+  cmd->add_option("--time-limit", o.time_limit_s, "Seconds of each run's main phase")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--min-detection", o.min_detection,
+                  "Fraction of a bug's runs that must detect it for its row to pass")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_flag("--correct-scenarios", o.correct_scenarios,
+                "Also run correct tidelog under every bug's named scenario (--correct-runs each)");
+  cmd->add_flag("--nightly", o.nightly,
+                "The nightly budget: --runs 10 --correct-runs 20 --time-limit 60 "
+                "--correct-scenarios (flags given explicitly still win)");
+  cmd->add_option("--seed", o.seed, "Base seed (run i of row k uses seed + 1000 k + i)");
+  cmd->add_option("--store", o.store, "Store for the runs and the matrix")->capture_default_str();
+  cmd->add_option("--net", o.net, "Network backend for partitions: auto, netns, proxy")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "netns", "proxy"}));
+  cmd->add_flag("--dry-run", o.dry_run, "Print the tidemark run commands and exit");
+  cmd->footer(
+      "\nExamples:\n"
+      "  tidemark zoo --runs 1 --time-limit 20                  # every bug once, ~5 min\n"
+      "  tidemark zoo --bugs lazy-fsync,ack-before-quorum --runs 5\n"
+      "  tidemark zoo --nightly --store /var/lib/tidemark       # from cron; see docs/zoo.md\n\n"
+      "Results: STORE/zoo/<UTC time>/ (zoo.json, junit.xml, index.html, matrix.txt, logs/);\n"
+      "STORE/zoo/latest points at the newest. Each run is an ordinary run directory with its\n"
+      "report.\n\n"
+      "Exit codes: 0 every row passed, 1 a bug was detected in fewer than --min-detection of\n"
+      "its runs or correct tidelog showed an anomaly, 130 interrupted, 254 bad usage,\n"
+      "255 harness error.\n");
+  return cmd;
+}
+
+int RunZooCommand(ZooCommandOptions& o, const CLI::App& cmd) {
+  if (o.nightly) {
+    if (!cmd.count("--runs")) o.runs = 10;
+    if (!cmd.count("--correct-runs")) o.correct_runs = 20;
+    if (!cmd.count("--time-limit")) o.time_limit_s = 60;
+    o.correct_scenarios = true;
+  }
+  if (o.correct_runs < 0) o.correct_runs = o.runs;
+  if (o.seed == 0) {
+    std::random_device rd;
+    o.seed = (static_cast<uint64_t>(rd()) << 20 ^ rd()) & ((uint64_t{1} << 50) - 1);
+  }
+
+  // The rows, in catalogue order.
+  std::vector<zoo::ZooEntry> rows;
+  std::set<std::string> wanted;
+  bool all = o.bugs == "all";
+  if (!all && o.bugs != "none") {
+    for (const auto& b : Split(o.bugs)) wanted.insert(b);
+    for (const auto& b : wanted) {
+      bool known = false;
+      for (const auto& e : zoo::Catalogue()) known = known || (!e.bug.empty() && e.bug == b);
+      if (!known) {
+        std::cerr << "tidemark zoo: --bugs: unknown bug '" << b
+                  << "' (see tidemark zoo --help for the list)\n";
+        return 254;
+      }
+    }
+  }
+  for (const auto& e : zoo::Catalogue()) {
+    if (e.bug.empty()) {
+      if (o.correct_runs > 0) rows.push_back(e);
+    } else if (all || wanted.count(e.bug)) {
+      rows.push_back(e);
+    }
+  }
+  if (o.correct_scenarios && o.correct_runs > 0)
+    for (const auto& e : zoo::CorrectUnderScenarios())
+      if (all || wanted.count(e.row.substr(e.row.find(':') + 1))) rows.push_back(e);
+  if (rows.empty()) {
+    std::cerr << "tidemark zoo: nothing to run (--bugs none with --correct-runs 0)\n";
+    return 254;
+  }
+
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) {
+    std::cerr << "tidemark zoo: cannot find this binary (/proc/self/exe): " << ec.message() << "\n";
+    return 255;
+  }
+  auto zoo_dir = store::CreateRunDir(o.store, "zoo", std::chrono::system_clock::now());
+  if (!zoo_dir.ok()) {
+    std::cerr << "tidemark zoo: " << zoo_dir.error().message << "\n";
+    return 255;
+  }
+  const std::string dir = zoo_dir->path;
+  fs::create_directories(dir + "/logs", ec);
+
+  struct Planned {
+    const zoo::ZooEntry* entry;
+    uint64_t seed;
+    std::vector<std::string> argv;
+    std::string log;
+  };
+  std::vector<Planned> plan;
+  for (size_t k = 0; k < rows.size(); ++k) {
+    const zoo::ZooEntry& e = rows[k];
+    int n = e.bug.empty() ? o.correct_runs : o.runs;
+    std::string name = "zoo-" + e.row;
+    for (char& c : name)
+      if (c == ':') c = '-';
+    for (int i = 0; i < n; ++i) {
+      Planned p;
+      p.entry = &rows[k];
+      p.seed = o.seed + 1000 * k + static_cast<uint64_t>(i);
+      p.argv = {self.string(),  "run",
+                "--store",      o.store,
+                "--name",       name,
+                "--time-limit", Fixed(o.time_limit_s, 3),
+                "--seed",       std::to_string(p.seed),
+                "--net",        o.net};
+      if (!e.bug.empty()) p.argv.insert(p.argv.end(), {"--bug", e.bug});
+      p.argv.insert(p.argv.end(), e.run_args.begin(), e.run_args.end());
+      p.log = dir + "/logs/" + name + "-" + std::to_string(i + 1) + ".log";
+      plan.push_back(std::move(p));
+    }
+  }
+
+  std::cout << "zoo: " << plan.size() << " runs of " << Fixed(o.time_limit_s, 0)
+            << " s (+ start, heal, final reads, check each), base seed " << o.seed << "\n"
+            << "results: " << dir << "\n"
+            << std::flush;
+  if (o.dry_run) {
+    for (const auto& p : plan) std::cout << JoinArgs(p.argv) << "\n";
+    return 0;
+  }
+
+  struct sigaction sa {};
+  sa.sa_handler = OnZooSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+
+  nlohmann::json options = {{"bugs", o.bugs},
+                            {"runs", o.runs},
+                            {"correct_runs", o.correct_runs},
+                            {"time_limit_s", o.time_limit_s},
+                            {"min_detection", o.min_detection},
+                            {"correct_scenarios", o.correct_scenarios},
+                            {"nightly", o.nightly},
+                            {"seed", o.seed},
+                            {"store", o.store},
+                            {"net", o.net}};
+  std::vector<zoo::RunRecord> records;
+  auto write_results = [&]() -> Status {
+    auto summary = zoo::Summarize(rows, records, o.min_detection);
+    if (Status s = WriteFile(dir + "/zoo.json", zoo::ToJson(summary, records, options).dump(1));
+        !s.ok())
+      return s;
+    if (Status s = WriteFile(dir + "/junit.xml", zoo::RenderJUnit(summary, records)); !s.ok())
+      return s;
+    if (Status s = WriteFile(dir + "/index.html", zoo::RenderIndexHtml(summary, records, dir));
+        !s.ok())
+      return s;
+    return WriteFile(dir + "/matrix.txt", zoo::RenderMatrix(summary));
+  };
+
+  bool harness_error = false;
+  for (size_t i = 0; i < plan.size() && !g_zoo_interrupted.load(); ++i) {
+    const Planned& p = plan[i];
+    auto t0 = std::chrono::steady_clock::now();
+    int rc = Spawn(p.argv, p.log);
+    double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::string run_dir = RunDirFromLog(p.log);
+    zoo::RunRecord r = run_dir.empty() ? zoo::RunRecord{} : zoo::ReadRun(run_dir);
+    r.row = p.entry->row;
+    r.seed = p.seed;
+    r.exit_code = rc;
+    r.wall_s = wall;
+    if (rc == -1) r.error = "could not start " + p.argv[0];
+    if (rc == 254 || rc == 255 || run_dir.empty())
+      r.error = "tidemark run exited " + std::to_string(rc) + ": " + LastLines(p.log, 3);
+    if (rc == 254) harness_error = true;  // a catalogue entry the run rejects: our bug
+    if (rc == 130 || g_zoo_interrupted.load())
+      r.verdict.clear();  // an interrupted run proves nothing
+    std::string anomalies;
+    for (const auto& [name, n] : r.anomalies)
+      anomalies += (anomalies.empty() ? "" : ", ") + name + " x" + std::to_string(n);
+    std::cout << "[" << i + 1 << "/" << plan.size() << "] " << r.row << " seed " << r.seed << ": "
+              << (r.verdict.empty() ? "no verdict (" + r.error + ")" : r.verdict)
+              << (anomalies.empty() ? "" : " (" + anomalies + ")")
+              << (r.first_detection_s ? ", first at " + Fixed(*r.first_detection_s, 1) + " s" : "")
+              << ", " << Fixed(wall, 0) << " s\n"
+              << std::flush;
+    records.push_back(std::move(r));
+    if (Status s = write_results(); !s.ok()) {
+      std::cerr << "tidemark zoo: " << s.error().message << "\n";
+      return 255;
+    }
+  }
+
+  auto summary = zoo::Summarize(rows, records, o.min_detection);
+  std::cout << "\n" << zoo::RenderMatrix(summary) << "\nmatrix: " << dir << "/index.html\n";
+  fs::path latest = fs::path(o.store) / "zoo" / "latest";
+  fs::path tmp = latest.string() + ".tmp";
+  fs::remove(tmp, ec);
+  fs::create_directory_symlink(fs::path(dir).filename(), tmp, ec);
+  if (!ec) fs::rename(tmp, latest, ec);
+  if (g_zoo_interrupted.load()) {
+    std::cout << "interrupted: the matrix holds the runs finished so far\n";
+    return 130;
+  }
+  if (harness_error) return 255;
+  bool pass = std::all_of(summary.begin(), summary.end(),
+                          [](const zoo::RowSummary& r) { return r.pass || r.runs == 0; });
+  return pass ? 0 : 1;
+}
+
+}  // namespace tidemark::cli
