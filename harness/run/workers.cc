@@ -2,6 +2,8 @@
 
 namespace tidemark::run {
 
+using Clock = std::chrono::steady_clock;
+
 Workers::Workers(int slots, const ClientFactory& make_client) {
   for (int i = 0; i < slots; ++i) {
     auto s = std::make_unique<Slot>();
@@ -15,33 +17,38 @@ Workers::Workers(int slots, const ClientFactory& make_client) {
 Workers::~Workers() { Stop(); }
 
 void Workers::Dispatch(int slot, Job job) {
+  Slot& s = *slots_[static_cast<size_t>(slot)];
   {
     std::lock_guard<std::mutex> lock(mu_);
-    slots_[static_cast<size_t>(slot)]->job = std::move(job);
+    s.job = std::move(job);
   }
   ++outstanding_;
-  work_cv_.notify_all();
+  s.cv.notify_one();
 }
 
 void Workers::Loop(int slot) {
   Slot& s = *slots_[static_cast<size_t>(slot)];
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
-    work_cv_.wait(lock, [&] { return stopping_ || s.job.has_value(); });
+    s.cv.wait(lock, [&] { return stopping_ || s.job.has_value(); });
     if (!s.job) return;  // stopping with nothing to do
-    Job job = *s.job;
+    Job job = std::move(*s.job);
+    s.job.reset();
     lock.unlock();
     targets::Completion c = s.client->Invoke(job.op, job.node_name, job.url);
     lock.lock();
-    s.job.reset();
     done_.push_back(Done{slot, std::move(job), std::move(c)});
-    done_cv_.notify_all();
+    if (waiting_) done_cv_.notify_one();
   }
 }
 
 std::vector<Done> Workers::WaitCompletions(std::chrono::steady_clock::time_point until) {
   std::unique_lock<std::mutex> lock(mu_);
-  done_cv_.wait_until(lock, until, [&] { return !done_.empty(); });
+  if (done_.empty() && Clock::now() < until) {
+    waiting_ = true;
+    done_cv_.wait_until(lock, until, [&] { return !done_.empty(); });
+    waiting_ = false;
+  }
   std::vector<Done> out(std::make_move_iterator(done_.begin()),
                         std::make_move_iterator(done_.end()));
   done_.clear();
@@ -55,7 +62,10 @@ void Workers::Stop() {
     if (stopping_ && slots_.empty()) return;
     stopping_ = true;
   }
-  work_cv_.notify_all();
+  for (auto& s : slots_) {
+    std::lock_guard<std::mutex> lock(mu_);
+    s->cv.notify_one();
+  }
   for (auto& s : slots_)
     if (s->thread.joinable()) s->thread.join();
 }

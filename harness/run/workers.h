@@ -6,6 +6,10 @@
 // the generator thread records the invoke before Dispatch and the completion after draining, so
 // history order follows one thread's view.
 //
+// Wake-ups: Dispatch wakes only the worker it hands the op to (one condition variable per
+// slot; a shared one woke every idle worker per op), and a completion wakes only the generator
+// thread, and only while it waits.
+//
 // Thread safety: Dispatch/WaitCompletions/Stop from the generator thread only.
 #pragma once
 
@@ -54,15 +58,16 @@ class Workers {
  private:
   struct Slot {
     std::unique_ptr<targets::Client> client;
-    std::optional<Job> job;
+    std::optional<Job> job;      // guarded by mu_
+    std::condition_variable cv;  // a job arrived or stopping_
     std::thread thread;
   };
   void Loop(int slot);
 
   std::mutex mu_;
-  std::condition_variable work_cv_;
   std::condition_variable done_cv_;
   bool stopping_ = false;
+  bool waiting_ = false;  // the generator thread waits on done_cv_; guarded by mu_
   std::vector<std::unique_ptr<Slot>> slots_;
   std::deque<Done> done_;
   int outstanding_ = 0;  // generator thread only

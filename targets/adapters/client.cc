@@ -4,6 +4,7 @@
 
 #include "targets/adapters/curl_post.h"
 #include "targets/adapters/etcd_v3.h"
+#include "targets/adapters/raw_http.h"
 #include "targets/adapters/tidelog_http.h"
 
 namespace tidemark::targets {
@@ -17,7 +18,7 @@ constexpr int kMaxPages = 1000;
 
 class TidelogHttpClient : public Client {
  public:
-  TidelogHttpClient(ClientOptions opts, std::unique_ptr<CurlPoster> poster)
+  TidelogHttpClient(ClientOptions opts, std::unique_ptr<HttpPoster> poster)
       : opts_(std::move(opts)), poster_(std::move(poster)) {
     opts_.connect_timeout_ms = std::min(opts_.connect_timeout_ms, opts_.timeout_ms);
   }
@@ -51,11 +52,15 @@ class TidelogHttpClient : public Client {
                           opts_.connect_timeout_ms);
     }
     if (op.f == "read" && !op.key) out = ReadRemainingPages(*req, url, std::move(out));
+    // Once an attempt's outcome is unknown, a later definite failure (e.g. not_leader) says
+    // nothing about the earlier attempt, which may still be applied: the op stays unknown.
     if (seq > 0) {
       for (int retry = 0; retry < opts_.retry_indefinite; ++retry) {
         if (th::MapOutcome(op, out, node).type != history::EventType::kInfo) break;
-        out = poster_->Post(url + req->path, req->body.dump(), opts_.timeout_ms,
-                            opts_.connect_timeout_ms);
+        th::HttpOutcome again = poster_->Post(url + req->path, req->body.dump(), opts_.timeout_ms,
+                                              opts_.connect_timeout_ms);
+        if (th::MapOutcome(op, again, node).type == history::EventType::kFail) break;
+        out = std::move(again);
       }
     }
     return th::MapOutcome(op, out, node);
@@ -93,7 +98,7 @@ class TidelogHttpClient : public Client {
   }
 
   ClientOptions opts_;
-  std::unique_ptr<CurlPoster> poster_;
+  std::unique_ptr<HttpPoster> poster_;
   int64_t seq_ = 0;
 };
 
@@ -107,18 +112,21 @@ Result<std::unique_ptr<Client>> MakeClient(const std::string& adapter, const Cli
   if (opts.timeout_ms <= 0 || opts.connect_timeout_ms <= 0) {
     return Error{"client timeouts must be positive (ms)"};
   }
-  auto poster = CurlPoster::Create();
-  if (!poster.ok()) return poster.error();
-  if (adapter == "etcd-v3") return etcd_v3::NewClient(opts, std::move(poster).value());
+  if (adapter == "etcd-v3") {
+    auto poster = CurlPoster::Create();
+    if (!poster.ok()) return poster.error();
+    return etcd_v3::NewClient(opts, std::move(poster).value());
+  }
+  // Kept-alive raw connections: never a re-send (raw_http.h), a fraction of libcurl's CPU.
   return std::unique_ptr<Client>(
-      std::make_unique<TidelogHttpClient>(opts, std::move(poster).value()));
+      std::make_unique<TidelogHttpClient>(opts, std::make_unique<RawHttpPoster>()));
 }
 
 namespace {
 
 class TidelogStatusClient : public StatusClient {
  public:
-  TidelogStatusClient(int timeout_ms, std::unique_ptr<CurlPoster> poster)
+  TidelogStatusClient(int timeout_ms, std::unique_ptr<HttpPoster> poster)
       : timeout_ms_(timeout_ms), poster_(std::move(poster)) {}
 
   Result<NodeStatus> Status(const std::string& base_url) override {
@@ -140,7 +148,7 @@ class TidelogStatusClient : public StatusClient {
 
  private:
   int timeout_ms_;
-  std::unique_ptr<CurlPoster> poster_;
+  std::unique_ptr<HttpPoster> poster_;
 };
 
 }  // namespace
@@ -150,11 +158,13 @@ Result<std::unique_ptr<StatusClient>> MakeStatusClient(const std::string& adapte
     return Error{"adapter '" + adapter + "' has no status call (known: tidelog-http, etcd-v3)"};
   }
   if (timeout_ms <= 0) return Error{"status timeout must be positive (ms)"};
-  auto poster = CurlPoster::Create();
-  if (!poster.ok()) return poster.error();
-  if (adapter == "etcd-v3") return etcd_v3::NewStatusClient(timeout_ms, std::move(poster).value());
+  if (adapter == "etcd-v3") {
+    auto poster = CurlPoster::Create();
+    if (!poster.ok()) return poster.error();
+    return etcd_v3::NewStatusClient(timeout_ms, std::move(poster).value());
+  }
   return std::unique_ptr<StatusClient>(
-      std::make_unique<TidelogStatusClient>(timeout_ms, std::move(poster).value()));
+      std::make_unique<TidelogStatusClient>(timeout_ms, std::make_unique<RawHttpPoster>()));
 }
 
 Result<NodeStatus> QueryStatus(const std::string& adapter, const std::string& base_url,

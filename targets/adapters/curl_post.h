@@ -13,6 +13,7 @@
 #include <string>
 
 #include "harness/history/result.h"
+#include "targets/adapters/http_poster.h"
 #include "targets/adapters/tidelog_http.h"
 
 namespace tidemark::targets {
@@ -20,18 +21,18 @@ namespace tidemark::targets {
 // Initialises libcurl once per process (thread-safe). Errors: curl_global_init failed.
 tidemark::Status EnsureCurlInitialized();
 
-class CurlPoster {
+class CurlPoster : public HttpPoster {
  public:
   // Errors: the easy handle could not be created.
   static Result<std::unique_ptr<CurlPoster>> Create();
-  ~CurlPoster();
+  ~CurlPoster() override;
   CurlPoster(const CurlPoster&) = delete;
   CurlPoster& operator=(const CurlPoster&) = delete;
 
   // POSTs `body` (JSON text) to `url`. timeout_ms bounds the whole exchange, connect_timeout_ms
   // the TCP connect. Never throws; transport failures are in the outcome.
   tidelog_http::HttpOutcome Post(const std::string& url, const std::string& body, int timeout_ms,
-                                 int connect_timeout_ms);
+                                 int connect_timeout_ms) override;
 
  private:
   CurlPoster(void* handle, void* headers) : handle_(handle), headers_(headers) {}
