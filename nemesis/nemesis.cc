@@ -230,6 +230,10 @@ int Nemesis::Size() { return hooks_.size ? hooks_.size() : 0; }
 
 std::optional<int> Nemesis::Leader() { return hooks_.leader ? hooks_.leader() : std::nullopt; }
 
+std::optional<int> Nemesis::ProbeLeader() {
+  return hooks_.probe_leader ? hooks_.probe_leader() : Leader();
+}
+
 bool Nemesis::Sleep(double seconds) {
   std::unique_lock<std::mutex> lock(mu_);
   auto d = std::chrono::duration_cast<std::chrono::steady_clock::duration>(

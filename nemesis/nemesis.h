@@ -51,8 +51,9 @@ struct NemesisHooks {
   std::function<bool(int)> pause;              // SIGSTOP; false if not running or already paused
   std::function<bool(int)> resume;             // SIGCONT; false if not paused
   std::function<std::optional<int>()> leader;  // current leader index, if known
-  std::function<void(history::Event)> record;  // records a nemesis event (fills index/time)
-  std::function<int(int)> pid;                 // optional: the node's pid (-1 if none)
+  std::function<std::optional<int>()> probe_leader;  // optional: asks the nodes now
+  std::function<void(history::Event)> record;        // records a nemesis event (fills index/time)
+  std::function<int(int)> pid;                       // optional: the node's pid (-1 if none)
 };
 
 struct NemesisOptions {
@@ -100,6 +101,7 @@ class Nemesis : private ScenarioActions {
   // ScenarioActions: each locks mu_ for the action (never while sleeping).
   int Size() override;
   std::optional<int> Leader() override;
+  std::optional<int> ProbeLeader() override;
   bool Sleep(double seconds) override;
   Status Partition(const Grudge& g, const std::string& shape,
                    const std::vector<int>& focus) override;

@@ -129,6 +129,8 @@ bool KillAll(ScenarioActions& a, workloads::Rng&) {
 
 // Raft's Figure 8 (docs/bug-zoo.md, commit-old-generation): an entry X of an old generation is
 // copied to a majority by a later leader, then overwritten by a node that holds a newer entry Y.
+// Two steps must land within milliseconds of an election, before clients find the new leader
+// (they follow the watcher, which polls every 200 ms): they use ProbeLeader and act at once.
 bool Figure8(ScenarioActions& a, workloads::Rng&) {
   const std::string name = "figure8";
   auto l = LeaderOrIdle(a, name);
@@ -137,20 +139,23 @@ bool Figure8(ScenarioActions& a, workloads::Rng&) {
   a.Note(name + ": all isolated, X lands on " + Name(*l) + " only");
   (void)a.Partition(AllIsolated(n), "all-isolated", {*l});
   if (!a.Sleep(0.5)) return false;
-  // The others elect a leader m; isolate it at once so its entry Y stays on m only.
+  // The others elect m. Freeze m the moment it leads, so that nothing of its generation reaches
+  // the others; isolate it; let it take client appends (Y) alone; kill it.
   (void)a.Partition(IsolateNode(n, *l), "leader", {*l});
   a.Note(name + ": waiting for a new leader");
-  auto m = WaitForLeader(a, 4, [&](int i) { return i != *l; });
+  auto m = ProbeForLeader(a, 4, [&](int i) { return i != *l; });
   if (!m) return EndRound(a, name, 2);
-  a.Note(name + ": Y lands on " + Name(*m) + " only");
+  (void)a.Pause({*m}, "leader");
   (void)a.Partition(AllIsolated(n), "all-isolated", {*m});
+  (void)a.Resume({*m});
+  a.Note(name + ": Y lands on " + Name(*m) + " only");
   if (!a.Sleep(0.5)) return false;
   (void)a.Kill({*m}, "leader");
-  // l and the rest reconnect: l (longest log) wins and copies X; kill it as soon as it leads,
+  // l and the rest reconnect: l (longest log) wins and copies X; kill it the moment it leads,
   // before entries of its own generation reach the others.
   a.Note(name + ": " + Name(*l) + " back with the others");
   (void)a.Heal();
-  auto back = WaitForLeader(a, 4, [&](int i) { return i == *l; });
+  auto back = ProbeForLeader(a, 4, [&](int i) { return i == *l; });
   if (back) (void)a.Kill({*l}, "leader");
   a.Note(name + ": " + Name(*m) + " returns");
   (void)a.Restart({*m});
@@ -180,6 +185,15 @@ std::optional<int> WaitForLeader(ScenarioActions& a, double timeout_s,
   return std::nullopt;
 }
 
+std::optional<int> ProbeForLeader(ScenarioActions& a, double timeout_s,
+                                  const std::function<bool(int)>& accept) {
+  for (double waited = 0; waited <= timeout_s; waited += 0.005) {
+    if (auto l = a.ProbeLeader(); l && (!accept || accept(*l))) return l;
+    if (!a.Sleep(0.005)) return std::nullopt;
+  }
+  return std::nullopt;
+}
+
 const std::vector<ScenarioInfo>& Scenarios() {
   static const std::vector<ScenarioInfo> kAll = {
       {"isolate-leader",
@@ -205,10 +219,10 @@ const std::vector<ScenarioInfo>& Scenarios() {
       {"kill-all", "2 s of traffic, SIGKILL every node at once and restart them, 3 s quiet",
        "lazy-fsync", false, true, false, 1, KillAll},
       {"figure8",
-       "Raft's Figure 8: isolate everyone (X on the leader only), let the others elect m and "
-       "isolate it (Y on m only), kill m, reconnect, kill the old leader as soon as it leads "
-       "again, restart m; 3 s quiet",
-       "commit-old-generation", true, true, false, 3, Figure8},
+       "Raft's Figure 8: isolate everyone (X on the leader only), let the others elect m, "
+       "freeze and isolate m the moment it leads (Y on m only), kill m, reconnect, kill the old "
+       "leader the moment it leads again, restart m; 3 s quiet",
+       "commit-old-generation", true, true, true, 3, Figure8},
       {"pause-followers",
        "pause every follower for 3 s (appends cannot commit; clients time out), resume, 3 s "
        "quiet",

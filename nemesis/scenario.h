@@ -37,6 +37,9 @@ class ScenarioActions {
   virtual int Size() = 0;
   // The current leader as the status watcher sees it, if any.
   virtual std::optional<int> Leader() = 0;
+  // A fresh look: asks every running node now (a few ms) instead of the watcher's last poll
+  // (up to ~200 ms old). For steps that must act within milliseconds of an election.
+  virtual std::optional<int> ProbeLeader() { return Leader(); }
   // Sleeps; false when the run is stopping (the scenario must return at once).
   virtual bool Sleep(double seconds) = 0;
   // Replaces the partition in force (if any) with `g`; `shape` and `focus` are for the record.
@@ -77,5 +80,8 @@ void RunScenario(const ScenarioInfo& s, ScenarioActions& a, workloads::Rng& rng)
 // (if given) is true. nullopt on timeout or when stopping.
 std::optional<int> WaitForLeader(ScenarioActions& a, double timeout_s,
                                  const std::function<bool(int)>& accept = nullptr);
+// The same with ProbeLeader() every 5 ms.
+std::optional<int> ProbeForLeader(ScenarioActions& a, double timeout_s,
+                                  const std::function<bool(int)>& accept);
 
 }  // namespace tidemark::nemesis

@@ -176,11 +176,14 @@ TEST(ScenarioTest, RestartFollowerKillLeaderCrashesLeaderAndConnectedFollowerTog
 TEST(ScenarioTest, Figure8FollowsTheLeaderItCreates) {
   SimActions a(3, 1000);
   auto log = OneRound("figure8", a);
-  // n1 leads; all isolated; n1 isolated → the sim elects n2; all isolated; kill n2; heal → n1
+  // n1 leads; all isolated; n1 isolated → the sim elects n2, frozen at once, isolated,
+  // resumed; kill n2; heal → n1
   // leads again (n3 and n1 see a majority); kill n1; restart n2; final restore restarts n1.
   std::vector<std::string> want = {"partition all-isolated n1",
                                    "partition leader n1",
+                                   "pause n2",
                                    "partition all-isolated n2",
+                                   "resume n2",
                                    "kill n2",
                                    "heal",
                                    "kill n1",

@@ -1,6 +1,9 @@
 #include "harness/run/nemesis_wiring.h"
 
 #include <algorithm>
+#include <memory>
+
+#include "targets/adapters/client.h"
 
 namespace tidemark::run {
 namespace {
@@ -31,6 +34,7 @@ Result<std::unique_ptr<NemesisWiring>> NemesisWiring::Create(const NemesisConfig
   w->cfg_ = cfg;
   w->faults_ = *faults;
   w->peer_port_ = desc.peer_port;
+  w->adapter_ = desc.adapter;
   bool partitions = std::any_of(faults->begin(), faults->end(), [](const nemesis::FaultSpec& f) {
     return f.kind == nemesis::FaultKind::kPartition;
   });
@@ -133,6 +137,26 @@ void NemesisWiring::Start(Cluster& cluster, std::function<std::optional<int>()> 
   h.pause = [&cluster](int i) { return cluster.Pause(i); };
   h.resume = [&cluster](int i) { return cluster.Resume(i); };
   h.leader = std::move(leader);
+  // A fresh look at who leads (scenarios that must act within milliseconds of an election).
+  auto status =
+      std::shared_ptr<targets::StatusClient>([&]() -> std::unique_ptr<targets::StatusClient> {
+        auto c = targets::MakeStatusClient(adapter_, 200);
+        return c.ok() ? std::move(*c) : nullptr;
+      }());
+  if (status)
+    h.probe_leader = [&cluster, status]() -> std::optional<int> {
+      std::optional<int> found;
+      int64_t generation = -1;
+      for (int i = 0; i < cluster.size(); ++i) {
+        if (!cluster.Running(i) || cluster.Paused(i)) continue;
+        auto st = status->Status(cluster.ClientUrl(i));
+        if (st.ok() && st->role == "leader" && st->generation > generation) {
+          generation = st->generation;
+          found = i;
+        }
+      }
+      return found;
+    };
   h.record = std::move(record);
   h.pid = [&cluster](int i) { return static_cast<int>(cluster.State(i).pid); };
   nemesis::NemesisOptions o;

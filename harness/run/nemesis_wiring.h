@@ -93,6 +93,7 @@ class NemesisWiring {
   NemesisWiring() = default;
   NemesisConfig cfg_;
   std::string peer_port_ = "client";
+  std::string adapter_;  // the descriptor's client adapter (fresh leader probes)
   std::vector<nemesis::FaultSpec> faults_;
   std::vector<nemesis::Step> schedule_;
   const nemesis::ScenarioInfo* scenario_ = nullptr;
