@@ -173,6 +173,41 @@ TEST(ZooCommandTest, EveryPlannedRunParses) {
   std::filesystem::remove_all(store);
 }
 
+// --from re-reads finished runs into one matrix: a missed bug makes it exit 1.
+TEST(ZooCommandTest, FromRereadsRunsIntoOneMatrix) {
+  namespace fs = std::filesystem;
+  fs::path root = fs::temp_directory_path() / "tidemark_cli_test_zoo_from";
+  fs::remove_all(root);
+  auto make_run = [&](const std::string& name, const std::string& verdict) {
+    fs::path d = root / name;
+    fs::create_directories(d);
+    std::ofstream(d / "results.json")
+        << R"({"verdict":")" << verdict
+        << R"(","checkers":[{"checker":"log-prefix","details":{"counts":{"lost-write":)"
+        << (verdict == "invalid" ? 3 : 0) << "}}}]}";
+    std::ofstream(d / "history.jsonl") << R"({"index":0,"time":5,"process":0,"type":"invoke"})"
+                                       << "\n";
+    return d.string();
+  };
+  std::string caught = make_run("caught", "invalid"), missed = make_run("missed", "valid");
+  auto zoo_json = [&](const std::string& name, const std::string& second) {
+    fs::path p = root / name;
+    std::ofstream(p) << R"({"runs":[{"row":"lazy-fsync","seed":1,"run_dir":")" << caught
+                     << R"("},{"row":"lazy-fsync","seed":2,"run_dir":")" << second << R"("}]})";
+    return p.string();
+  };
+  CliRun ok = Tidemark("zoo --from " + zoo_json("a.json", caught) + " --store " +
+                       (root / "store").string());
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  EXPECT_NE(ok.output.find("2/2"), std::string::npos) << ok.output;
+  CliRun bad = Tidemark("zoo --from " + zoo_json("b.json", missed) + " --store " +
+                        (root / "store").string());
+  EXPECT_EQ(bad.exit_code, 1) << bad.output;
+  EXPECT_NE(bad.output.find("MISSED"), std::string::npos) << bad.output;
+  EXPECT_TRUE(fs::exists(root / "store" / "zoo"));
+  fs::remove_all(root);
+}
+
 TEST(ReportCommandTest, RendersARunDirectory) {
   namespace fs = std::filesystem;
   fs::path run =

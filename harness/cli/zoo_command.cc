@@ -64,8 +64,8 @@ std::vector<std::string> Split(const std::string& s) {
 int Spawn(const std::vector<std::string>& argv, const std::string& log) {
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, log.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
   posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
   posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
   std::vector<char*> cargv;
@@ -154,6 +154,10 @@ CLI::App* AddZooCommand(CLI::App& app, ZooCommandOptions& o) {
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "netns", "proxy"}));
   cmd->add_flag("--dry-run", o.dry_run, "Print the tidemark run commands and exit");
+  cmd->add_option("--from", o.from,
+                  "Run nothing: re-read the runs listed in these zoo.json files (zoos run in "
+                  "parallel, or after upgrading tidemark) and write one matrix of them all")
+      ->check(CLI::ExistingFile);
   cmd->footer(
       "\nExamples:\n"
       "  tidemark zoo --runs 1 --time-limit 20                  # every bug once, ~5 min\n"
@@ -168,7 +172,63 @@ CLI::App* AddZooCommand(CLI::App& app, ZooCommandOptions& o) {
   return cmd;
 }
 
+namespace {
+
+// --from: one matrix from the runs of earlier zoos, each run re-read from its directory.
+int Resummarize(const ZooCommandOptions& o) {
+  std::vector<zoo::RunRecord> records;
+  std::set<std::string> seen_rows;
+  for (const std::string& path : o.from) {
+    std::ifstream in(path);
+    nlohmann::json doc = nlohmann::json::parse(in, nullptr, false);
+    if (!doc.is_object() || !doc.contains("runs") || !doc["runs"].is_array()) {
+      std::cerr << "tidemark zoo: --from " << path << ": not a zoo.json (no \"runs\" array)\n";
+      return 254;
+    }
+    for (const auto& j : doc["runs"]) {
+      std::string dir = j.value("run_dir", "");
+      zoo::RunRecord r = dir.empty() ? zoo::RunRecord{} : zoo::ReadRun(dir);
+      r.row = j.value("row", "");
+      r.seed = j.value("seed", uint64_t{0});
+      r.exit_code = j.value("exit_code", -1);
+      r.wall_s = j.value("wall_s", 0.0);
+      if (dir.empty()) r.error = j.value("error", "");
+      seen_rows.insert(r.row);
+      records.push_back(std::move(r));
+    }
+  }
+  std::vector<zoo::ZooEntry> rows;
+  std::vector<zoo::ZooEntry> all = zoo::Catalogue();
+  for (const auto& e : zoo::CorrectUnderScenarios()) all.push_back(e);
+  for (const auto& e : all)
+    if (seen_rows.count(e.row)) rows.push_back(e);
+  auto dir = store::CreateRunDir(o.store, "zoo", std::chrono::system_clock::now());
+  if (!dir.ok()) {
+    std::cerr << "tidemark zoo: " << dir.error().message << "\n";
+    return 255;
+  }
+  auto summary = zoo::Summarize(rows, records, o.min_detection);
+  nlohmann::json options = {{"from", o.from}, {"min_detection", o.min_detection}};
+  for (const auto& [name, text] : std::vector<std::pair<std::string, std::string>>{
+           {"zoo.json", zoo::ToJson(summary, records, options).dump(1)},
+           {"junit.xml", zoo::RenderJUnit(summary, records)},
+           {"index.html", zoo::RenderIndexHtml(summary, records, dir->path)},
+           {"matrix.txt", zoo::RenderMatrix(summary)}}) {
+    if (Status s = WriteFile(dir->path + "/" + name, text); !s.ok()) {
+      std::cerr << "tidemark zoo: " << s.error().message << "\n";
+      return 255;
+    }
+  }
+  std::cout << zoo::RenderMatrix(summary) << "\nmatrix: " << dir->path << "/index.html\n";
+  bool pass = std::all_of(summary.begin(), summary.end(),
+                          [](const zoo::RowSummary& r) { return r.pass || r.runs == 0; });
+  return pass ? 0 : 1;
+}
+
+}  // namespace
+
 int RunZooCommand(ZooCommandOptions& o, const CLI::App& cmd) {
+  if (!o.from.empty()) return Resummarize(o);
   if (o.nightly) {
     if (!cmd.count("--runs")) o.runs = 10;
     if (!cmd.count("--correct-runs")) o.correct_runs = 20;

@@ -28,6 +28,9 @@ struct ZooCommandOptions {
   std::string store = "store";
   std::string net = "auto";
   bool dry_run = false;  // print the commands, run nothing
+  // Instead of running: re-read the runs listed in these zoo.json files (e.g. zoos run in
+  // parallel, or after a checker upgrade) and write one matrix of them all.
+  std::vector<std::string> from;
 };
 
 CLI::App* AddZooCommand(CLI::App& app, ZooCommandOptions& opts);

@@ -77,6 +77,24 @@ TEST_F(ZooTest, ReadRunTakesAnomaliesAndTheEarliestCompleteEvidence) {
   EXPECT_DOUBLE_EQ(*r.first_detection_s, 3.0);
 }
 
+TEST_F(ZooTest, AReplicaOnlyAnomalyIsDetectedAtTheEndOfTheHistory) {
+  // The replica cross-check cites the early acks (events 1, 2), but it compares logs dumped
+  // after the run: its detection time is the last event (4.5 s), unless the history showed
+  // the anomaly earlier.
+  json res = {{"verdict", "invalid"},
+              {"checkers",
+               {{{"checker", "log-prefix"}, {"details", {{"counts", json::object()}}}},
+                {{"checker", "log-replicas"},
+                 {"details",
+                  {{"counts", {{"lost-write", 1}}},
+                   {"anomalies",
+                    {{"lost-write", {{"count", 1}, {"examples", {{{"events", {1, 2}}}}}}}}}}}}}}};
+  RunRecord r = ReadRun(MakeRun("replicas", res));
+  EXPECT_EQ(r.anomalies.at("lost-write"), 1);
+  ASSERT_TRUE(r.first_detection_s.has_value());
+  EXPECT_DOUBLE_EQ(*r.first_detection_s, 4.5);
+}
+
 TEST_F(ZooTest, ReadRunOfAValidRunAndOfAMissingOne) {
   std::string dir = MakeRun(
       "ok",
