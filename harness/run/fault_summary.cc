@@ -255,6 +255,7 @@ std::string FormatFaultSummary(const FaultSummary& s) {
                     std::to_string(s.leaderless_events) + " leaderless observations)";
   if (s.skipped > 0) out += ", " + std::to_string(s.skipped) + " skipped";
   out += "\n";
+  if (s.windows.empty()) return out;  // e.g. --nemesis none: the leader line is all there is
   for (const FaultWindow& w : s.windows) {
     std::string name = w.fault + (w.what.empty() ? "" : " " + w.what);
     if (name.size() < 24) name.resize(24, ' ');

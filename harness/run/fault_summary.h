@@ -83,8 +83,9 @@ FaultSummary SummarizeFaults(const history::History& h);
 //  "final_heal": {"time_s": 30.2, "first_ok_s": 0.05, "first_ok_f": "read", "leader_s": 0.3}}
 nlohmann::json FaultSummaryToJson(const FaultSummary& s);
 
-// A few lines for the end of `tidemark run`'s output: one per window and the totals. Empty when
-// the history holds no fault and no leader observation.
+// A few lines for the end of `tidemark run`'s output: a headline (windows, leader changes), then
+// one line per window, the totals and the final heal. Only the headline when there is no window;
+// empty when the history holds no fault, skip or leader observation.
 std::string FormatFaultSummary(const FaultSummary& s);
 
 }  // namespace tidemark::run

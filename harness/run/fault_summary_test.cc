@@ -231,6 +231,10 @@ TEST(FaultSummaryTest, JsonAndTextCarryEveryFigure) {
   EXPECT_NE(text.find("final heal at 2.00 s: first ok op (append) after 0.50 s"), std::string::npos)
       << text;
   EXPECT_EQ(FormatFaultSummary(SummarizeFaults(History{})), "");
+  HistoryBuilder quiet;  // --nemesis none: one leader, no fault
+  quiet.Leader(0.1, "n1", 1).Op(0.2, 0.3, 0, EventType::kOk, "append");
+  EXPECT_EQ(FormatFaultSummary(SummarizeFaults(quiet.h())),
+            "faults: 0 windows, 0 leader changes (0 leaderless observations)\n");
 }
 
 // Leader observations are nemesis-process events: pairing, the JSONL reader and both checker
