@@ -155,6 +155,12 @@ class ReportBrowserTest : public ::testing::Test {
       e["index"] = index++;
       f << e.dump() << "\n";
     };
+    // The first leader the runner's watcher saw (a tick on the timeline, not a fault band).
+    emit(json{{"time", now},
+              {"process", "nemesis"},
+              {"type", "info"},
+              {"f", "leader"},
+              {"value", {{"node", "n1"}, {"generation", 1}}}});
     size_t invoked = 0;
     while (invoked < n_ops || !pending.empty()) {
       // the next thing to happen: a completion, a nemesis switch, or an invoke
@@ -195,6 +201,14 @@ class ReportBrowserTest : public ::testing::Test {
                                 {"f", "start-partition"},
                                 {"value", {{"grudge", {{"n1", {"n2", "n3"}}}}}}});
         partitioned = !partitioned;
+        // The runner's watcher sees the leader go and come back (drawn as ticks).
+        emit(json{{"time", now},
+                  {"process", "nemesis"},
+                  {"type", "info"},
+                  {"f", "leader"},
+                  {"value", partitioned ? json{{"node", nullptr}}
+                                        : json{{"node", "n2"},
+                                               {"generation", next_nemesis / 1'000'000'000}}}});
         next_nemesis += 2'000'000'000;
       }
       if (invoked >= n_ops) {
