@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <utility>
+#include <vector>
 
 #include "targets/adapters/curl_post.h"
 
@@ -77,12 +79,6 @@ Result<std::string> Base64Decode(const std::string& s) {
   return out;
 }
 
-std::string EntryKey(int64_t offset) {
-  std::array<char, 64> buf;
-  std::snprintf(buf.data(), buf.size(), "tidemark/log/e/%020lld", static_cast<long long>(offset));
-  return buf.data();
-}
-
 Request RangeRequest(const std::string& key, bool serializable) {
   json body = {{"key", Base64Encode(key)}};
   if (serializable) body["serializable"] = true;
@@ -102,35 +98,19 @@ Request CasRequest(const std::string& key, const std::string& from, const std::s
   return {"/v3/kv/txn", {{"compare", json::array({cmp})}, {"success", json::array({put})}}};
 }
 
-Request AppendTxn(int64_t n, int64_t tail_mod_revision, const std::string& value) {
-  json cmp = tail_mod_revision == 0 ? json{{"key", Base64Encode(kTailKey)},
-                                           {"target", "VERSION"},
-                                           {"result", "EQUAL"},
-                                           {"version", "0"}}
-                                    : json{{"key", Base64Encode(kTailKey)},
-                                           {"target", "MOD"},
-                                           {"result", "EQUAL"},
-                                           {"mod_revision", std::to_string(tail_mod_revision)}};
-  json put_tail = {
-      {"request_put",
-       {{"key", Base64Encode(kTailKey)}, {"value", Base64Encode(std::to_string(n + 1))}}}};
-  json put_entry = {
-      {"request_put", {{"key", Base64Encode(EntryKey(n))}, {"value", Base64Encode(value)}}}};
-  return {"/v3/kv/txn",
-          {{"compare", json::array({cmp})}, {"success", json::array({put_tail, put_entry})}}};
+Request AppendTxn(const std::string& value) {
+  const std::string key = Base64Encode(kLogPrefix + value);
+  json cmp = {{"key", key}, {"target", "CREATE"}, {"result", "EQUAL"}, {"create_revision", "0"}};
+  json put = {{"request_put", {{"key", key}, {"value", Base64Encode(value)}}}};
+  return {"/v3/kv/txn", {{"compare", json::array({cmp})}, {"success", json::array({put})}}};
 }
 
-Request LogReadTxn(int64_t from, bool serializable) {
-  json tail = {{"key", Base64Encode(kTailKey)}};
-  json entries = {{"key", Base64Encode(EntryKey(from))},
-                  {"range_end", Base64Encode(PrefixEnd("tidemark/log/e/"))}};
-  if (serializable) {
-    tail["serializable"] = true;
-    entries["serializable"] = true;
-  }
-  return {"/v3/kv/txn",
-          {{"success",
-            json::array({json{{"request_range", tail}}, json{{"request_range", entries}}})}}};
+Request LogRange(int64_t from, bool serializable) {
+  json body = {{"key", Base64Encode(kLogPrefix)},
+               {"range_end", Base64Encode(PrefixEnd(kLogPrefix))}};
+  if (from > 0) body["min_mod_revision"] = std::to_string(from);
+  if (serializable) body["serializable"] = true;
+  return {"/v3/kv/range", body};
 }
 
 Result<std::optional<KeyValue>> ParseRange(const json& body) {
@@ -145,38 +125,35 @@ Result<std::optional<KeyValue>> ParseRange(const json& body) {
 
 bool TxnSucceeded(const json& body) { return body.is_object() && body.value("succeeded", false); }
 
-Result<LogSnapshot> ParseLogRead(const json& body, int64_t from) {
-  if (!body.is_object() || !body.contains("responses") || body["responses"].size() != 2)
-    return Error{"log read answer without two responses: " + body.dump().substr(0, 200)};
+Result<int64_t> HeaderRevision(const json& body) {
+  if (!body.is_object() || !body.contains("header") || !body["header"].contains("revision"))
+    return Error{"answer without header.revision: " + body.dump().substr(0, 200)};
+  int64_t r = Int64Field(body["header"], "revision");
+  if (r <= 0) return Error{"answer with a bad header.revision: " + body["header"].dump()};
+  return r;
+}
+
+Result<LogSnapshot> ParseLogRange(const json& body, int64_t from) {
+  auto revision = HeaderRevision(body);
+  if (!revision.ok()) return revision.error();
   LogSnapshot snap;
-  const json& tail = body["responses"][0].value("response_range", json::object());
-  if (tail.contains("kvs") && !tail["kvs"].empty()) {
-    auto v = Base64Decode(tail["kvs"][0].value("value", ""));
-    if (!v.ok()) return v.error();
-    try {
-      snap.tail = std::stoll(*v);
-    } catch (...) {
-      return Error{"log tail is not a number: '" + *v + "'"};
-    }
-  }
-  const json& entries = body["responses"][1].value("response_range", json::object());
-  if (entries.contains("kvs")) {
-    for (const json& kv : entries["kvs"]) {
-      auto key = Base64Decode(kv.value("key", ""));
+  snap.revision = *revision;
+  std::vector<std::pair<int64_t, std::string>> entries;
+  if (body.contains("kvs")) {
+    for (const json& kv : body["kvs"]) {
       auto value = Base64Decode(kv.value("value", ""));
-      if (!key.ok()) return key.error();
       if (!value.ok()) return value.error();
-      int64_t offset;
-      try {
-        offset = std::stoll(key->substr(std::string("tidemark/log/e/").size()));
-      } catch (...) {
-        return Error{"unexpected log key '" + *key + "'"};
-      }
-      // Only entries below the tail of the same revision are part of the log prefix.
-      if (offset >= from && offset < snap.tail)
-        snap.entries.push_back(json::array({offset, *value}));
+      // An entry key is created once and never modified: its mod revision is its offset.
+      int64_t offset = Int64Field(kv, "mod_revision");
+      if (offset <= 0) return Error{"log entry without a mod_revision: " + kv.dump()};
+      if (offset > snap.revision)
+        return Error{"log entry at revision " + std::to_string(offset) +
+                     " above the answer's revision " + std::to_string(snap.revision)};
+      if (offset >= from) entries.emplace_back(offset, *value);
     }
   }
+  std::sort(entries.begin(), entries.end());
+  for (auto& [offset, value] : entries) snap.entries.push_back(json::array({offset, value}));
   return snap;
 }
 
@@ -293,44 +270,32 @@ class EtcdClient : public Client {
   Completion Append(const OpRequest& op) {
     if (!op.value.is_string())
       return Make(history::EventType::kFail, op.value, "not sent: append needs a string", node_);
-    for (int attempt = 0; attempt < 20; ++attempt) {
-      HttpOutcome tail = Post(RangeRequest(kTailKey, false));
-      // Nothing was proposed yet: a failed tail read is a definite failure of the append.
-      if (!Ok(tail)) return Failed(op, tail, false);
-      auto kv = ParseRange(Body(tail));
-      if (!kv.ok()) return Make(history::EventType::kFail, op.value, kv.error().message, node_);
-      int64_t n = 0, rev = 0;
-      if (*kv) {
-        try {
-          n = std::stoll((*kv)->value);
-        } catch (...) {
-          return Make(history::EventType::kFail, op.value, "log tail is not a number", node_);
-        }
-        rev = (*kv)->mod_revision;
-      }
-      HttpOutcome out = Post(AppendTxn(n, rev, op.value.get<std::string>()));
-      if (!Ok(out)) return Failed(op, out, true);
-      if (TxnSucceeded(Body(out)))
-        return Make(history::EventType::kOk, {{"value", op.value}, {"offset", n}, {"hwm", n + 1}},
-                    std::nullopt, node_);
-      // Another append won the race for offset n; nothing of ours was applied: try again.
-    }
-    return Make(history::EventType::kFail, op.value, "contention: 20 lost races for the tail",
-                node_);
+    HttpOutcome out = Post(AppendTxn(op.value.get<std::string>()));
+    if (!Ok(out)) return Failed(op, out, true);
+    json body = Body(out);
+    if (!TxnSucceeded(body))
+      return Make(history::EventType::kFail, op.value, "value already appended: nothing written",
+                  node_);
+    // Applied, but without its revision the offset is unknown: ambiguous for the checker.
+    auto r = HeaderRevision(body);
+    if (!r.ok()) return Make(history::EventType::kInfo, op.value, r.error().message, node_);
+    return Make(history::EventType::kOk, {{"value", op.value}, {"offset", *r}, {"hwm", *r + 1}},
+                std::nullopt, node_);
   }
 
   Completion LogRead(const OpRequest& op) {
     int64_t from = op.value.is_object() ? op.value.value("from", int64_t{0}) : 0;
     std::string consistency =
         op.value.is_object() ? op.value.value("consistency", "linearizable") : "linearizable";
-    HttpOutcome out = Post(LogReadTxn(from, consistency == "local"));
+    HttpOutcome out = Post(LogRange(from, consistency == "local"));
     if (!Ok(out)) return Failed(op, out, false);
-    auto snap = ParseLogRead(Body(out), from);
+    auto snap = ParseLogRange(Body(out), from);
     if (!snap.ok()) return Make(history::EventType::kFail, op.value, snap.error().message, node_);
+    const int64_t hwm = snap->revision + 1;
     return Make(history::EventType::kOk,
                 {{"from", from},
-                 {"to", std::max(from, snap->tail)},
-                 {"hwm", snap->tail},
+                 {"to", std::max(from, hwm)},
+                 {"hwm", hwm},
                  {"consistency", consistency},
                  {"entries", snap->entries}},
                 std::nullopt, node_);

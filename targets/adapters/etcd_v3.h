@@ -7,15 +7,18 @@
 //                        write v -> put {key, value: "v"}              ok: v
 //                        cas [a,b] -> txn compare value(key) == "a", success put b
 //                                                                      ok: [a,b]; not taken: fail
-//   log (no key), built from a tail counter and one key per entry:
-//     tidemark/log/tail       -> decimal offset of the next entry (absent = 0)
-//     tidemark/log/e/<20 digits> -> the value at that offset
-//   append v: read the tail (revision r), then txn compare mod_revision(tail) == r (or
-//     version(tail) == 0 when absent) → put tail = n+1 and the entry n = v. A failed compare
-//     applied nothing: re-read and retry (bounded). ok: {value, offset: n, hwm: n+1}.
-//   read {from, consistency}: one txn of two ranges (tail, entries from..), so both come from
-//     one revision; `local` uses serializable ranges (may be stale, never dirty).
-//     ok: {from, to: tail, hwm: tail, consistency, entries: [[offset, value], ...]}.
+//   log (no key): one key per entry, tidemark/log/v/<value> (the harness makes values unique);
+//     etcd's store revision is the log offset. Offsets are therefore sparse (register writes or
+//     anything else that bumps the revision leaves gaps), which docs/history-format.md allows.
+//   append v: txn "if create_revision(key) == 0 then put key = v" — one round trip, no
+//     contention between appenders. ok: {value, offset: r, hwm: r+1} where r is the answer's
+//     header revision (the revision of this put; every revision <= r is committed). A compare
+//     that did not hold means the value was appended before: fail, nothing written.
+//   read {from, consistency}: one range over the prefix with min_mod_revision = from; the
+//     answer's header revision R is the snapshot it was served at. `local` uses a serializable
+//     range (a follower's applied revision: may be stale, never dirty).
+//     ok: {from, to: max(from, R+1), hwm: R+1, consistency, entries: [[offset, value], ...]}
+//     in offset order.
 //
 // Outcome rule (client.h): reads fail on any error; a put/txn whose exchange failed after the
 // request was sent is info (etcd applies timed-out proposals later: PLATFORM-NOTES.md), except a
@@ -40,8 +43,7 @@ std::string Base64Encode(const std::string& s);
 // Errors on characters outside the base64 alphabet.
 Result<std::string> Base64Decode(const std::string& s);
 
-inline constexpr const char* kTailKey = "tidemark/log/tail";
-std::string EntryKey(int64_t offset);  // tidemark/log/e/00000000000000000042
+inline constexpr const char* kLogPrefix = "tidemark/log/v/";
 
 // Requests (path + body).
 struct Request {
@@ -51,10 +53,10 @@ struct Request {
 Request RangeRequest(const std::string& key, bool serializable);
 Request PutRequest(const std::string& key, const std::string& value);
 Request CasRequest(const std::string& key, const std::string& from, const std::string& to);
-// Append at offset n, guarded by the tail's mod revision (0 = tail absent).
-Request AppendTxn(int64_t n, int64_t tail_mod_revision, const std::string& value);
-// Tail and entries [from, ∞) in one revision.
-Request LogReadTxn(int64_t from, bool serializable);
+// Appends `value` as the key kLogPrefix + value, only if that key was never created.
+Request AppendTxn(const std::string& value);
+// Every log entry at offsets (revisions) >= from.
+Request LogRange(int64_t from, bool serializable);
 
 // Parsing etcd answers. Errors name what is missing or malformed.
 struct KeyValue {
@@ -65,12 +67,15 @@ struct KeyValue {
 Result<std::optional<KeyValue>> ParseRange(const nlohmann::json& body);
 // Whether a txn's compare held (etcd omits `succeeded` when false).
 bool TxnSucceeded(const nlohmann::json& body);
-// Tail and entries from a LogReadTxn answer.
+// The store revision an answer was served at (header.revision). Errors when absent.
+Result<int64_t> HeaderRevision(const nlohmann::json& body);
+// A LogRange answer: the snapshot revision and the entries at offsets in [from, revision], in
+// offset order.
 struct LogSnapshot {
-  int64_t tail = 0;
+  int64_t revision = 0;
   nlohmann::json entries = nlohmann::json::array();  // [[offset, value], ...]
 };
-Result<LogSnapshot> ParseLogRead(const nlohmann::json& body, int64_t from);
+Result<LogSnapshot> ParseLogRange(const nlohmann::json& body, int64_t from);
 
 // The outcome class of a failed exchange for a mutating op: true when it definitely applied
 // nothing (never sent, or a gRPC InvalidArgument answer).

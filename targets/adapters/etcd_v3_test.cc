@@ -32,16 +32,30 @@ TEST(EtcdV3Test, CasIsATxnComparingTheValue) {
   EXPECT_EQ(r.body["success"][0]["request_put"]["value"], Base64Encode("5"));
 }
 
-TEST(EtcdV3Test, AppendIsGuardedByTheTailRevision) {
-  Request first = AppendTxn(0, 0, "v1");
-  EXPECT_EQ(first.body["compare"][0]["target"], "VERSION");
-  EXPECT_EQ(first.body["compare"][0]["version"], "0");
-  Request later = AppendTxn(41, 977, "v2");
-  EXPECT_EQ(later.body["compare"][0]["target"], "MOD");
-  EXPECT_EQ(later.body["compare"][0]["mod_revision"], "977");
-  EXPECT_EQ(later.body["success"][0]["request_put"]["value"], Base64Encode("42"));
-  EXPECT_EQ(later.body["success"][1]["request_put"]["key"],
-            Base64Encode("tidemark/log/e/00000000000000000041"));
+TEST(EtcdV3Test, AppendCreatesOneKeyPerValueOnlyIfNeverCreated) {
+  Request r = AppendTxn("v3-17");
+  EXPECT_EQ(r.path, "/v3/kv/txn");
+  const json& cmp = r.body["compare"][0];
+  EXPECT_EQ(cmp["key"], Base64Encode("tidemark/log/v/v3-17"));
+  EXPECT_EQ(cmp["target"], "CREATE");
+  EXPECT_EQ(cmp["result"], "EQUAL");
+  EXPECT_EQ(cmp["create_revision"], "0");
+  ASSERT_EQ(r.body["success"].size(), 1u);
+  EXPECT_EQ(r.body["success"][0]["request_put"]["key"], cmp["key"]);
+  EXPECT_EQ(r.body["success"][0]["request_put"]["value"], Base64Encode("v3-17"));
+  EXPECT_FALSE(r.body.contains("failure"));  // a failed compare writes nothing
+}
+
+TEST(EtcdV3Test, LogRangeFiltersByModRevisionOnlyWhenFromIsPositive) {
+  Request all = LogRange(0, false);
+  EXPECT_EQ(all.path, "/v3/kv/range");
+  EXPECT_EQ(all.body["key"], Base64Encode("tidemark/log/v/"));
+  EXPECT_EQ(all.body["range_end"], Base64Encode("tidemark/log/v0"));  // the prefix's end
+  EXPECT_FALSE(all.body.contains("min_mod_revision"));
+  EXPECT_FALSE(all.body.contains("serializable"));
+  Request local = LogRange(42, true);
+  EXPECT_EQ(local.body["min_mod_revision"], "42");
+  EXPECT_EQ(local.body["serializable"], true);
 }
 
 TEST(EtcdV3Test, ParsesRangeAnswersWithOmittedFields) {
@@ -61,20 +75,43 @@ TEST(EtcdV3Test, ParsesRangeAnswersWithOmittedFields) {
   EXPECT_TRUE(TxnSucceeded(json{{"header", json::object()}, {"succeeded", true}}));
 }
 
-TEST(EtcdV3Test, LogReadKeepsOnlyEntriesBelowTheTailOfTheSameRevision) {
-  auto kv = [](const std::string& k, const std::string& v) {
-    return json{{"key", Base64Encode(k)}, {"value", Base64Encode(v)}};
+TEST(EtcdV3Test, LogRangeAnswerIsOrderedByRevisionAndBoundedByTheHeader) {
+  auto kv = [](const std::string& value, const std::string& rev) {
+    return json{{"key", Base64Encode(std::string(kLogPrefix) + value)},
+                {"value", Base64Encode(value)},
+                {"create_revision", rev},
+                {"mod_revision", rev}};
   };
-  json body = {
-      {"header", json::object()},
-      {"responses",
-       {{{"response_range", {{"kvs", {kv(kTailKey, "3")}}}}},
-        {{"response_range",
-          {{"kvs", {kv(EntryKey(1), "a"), kv(EntryKey(2), "b"), kv(EntryKey(3), "c")}}}}}}}};
-  auto snap = ParseLogRead(body, 1);
+  // etcd returns kvs in key order, not revision order; a min_mod_revision filter is applied by
+  // etcd, and an entry below `from` is still dropped here.
+  json body = {{"header", {{"revision", "9"}}},
+               {"kvs", {kv("b", "7"), kv("a", "3"), kv("c", "5"), kv("z", "2")}},
+               {"count", "4"}};
+  auto snap = ParseLogRange(body, 3);
   ASSERT_TRUE(snap.ok()) << snap.error().message;
-  EXPECT_EQ(snap->tail, 3);
-  EXPECT_EQ(snap->entries, json::parse(R"([[1,"a"],[2,"b"]])"));
+  EXPECT_EQ(snap->revision, 9);
+  EXPECT_EQ(snap->entries, json::parse(R"([[3,"a"],[5,"c"],[7,"b"]])"));
+  // An empty log (kvs omitted) at revision 1.
+  auto empty = ParseLogRange(json{{"header", {{"revision", "1"}}}}, 0);
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->entries.empty());
+  // An entry above the snapshot's revision, or no header revision: malformed.
+  EXPECT_FALSE(
+      ParseLogRange(json{{"header", {{"revision", "4"}}}, {"kvs", {kv("a", "5")}}}, 0).ok());
+  EXPECT_FALSE(ParseLogRange(json{{"header", json::object()}}, 0).ok());
+}
+
+TEST(EtcdV3Test, HeaderRevisionOfATxnIsItsPutsRevision) {
+  // As etcd 3.4 answers a successful create-only append (the put's revision is the header's).
+  json ok = json::parse(
+      R"({"header":{"cluster_id":"7801","member_id":"1345","revision":"3","raft_term":"2"},)"
+      R"("succeeded":true,"responses":[{"response_put":{"header":{"revision":"3"}}}]})");
+  EXPECT_TRUE(TxnSucceeded(ok));
+  EXPECT_EQ(HeaderRevision(ok).value(), 3);
+  // The same append again: the compare fails, `succeeded` is omitted, nothing was written.
+  json again = json::parse(R"({"header":{"revision":"3","raft_term":"2"}})");
+  EXPECT_FALSE(TxnSucceeded(again));
+  EXPECT_FALSE(HeaderRevision(json{{"responses", json::array()}}).ok());
 }
 
 TEST(EtcdV3Test, StatusNamesTheLeaderByMemberName) {
