@@ -257,6 +257,19 @@ class ReportBrowserTest : public ::testing::Test {
                   {{{"explanation", "synthetic example naming ops " + std::to_string(a) + " and " +
                                         std::to_string(b)},
                     {"ops", {a, b}}}}}}}}}}}}}}};
+    // A fault summary with one window, for the faults table's "show" button in the self-test.
+    results["faults"] = {{"leader_changes", 0},
+                         {"windows",
+                          {{{"fault", "partition"},
+                            {"what", "one n1"},
+                            {"start_s", 0.5},
+                            {"stop_s", 1.0},
+                            {"stopped", true},
+                            {"ok", 1},
+                            {"fail", 0},
+                            {"info", 0},
+                            {"recovery_s", 0.01},
+                            {"leader_s", 0.0}}}}};
     ASSERT_TRUE(store::WriteJsonFile((dir_ / "results.json").string(), results).ok());
     WriteTest("register", "partition", static_cast<int64_t>(seed));
   }
@@ -347,8 +360,13 @@ TEST_F(ReportBrowserTest, InvalidRegisterRunShowsTheLinearizationDrawing) {
 
 TEST_F(ReportBrowserTest, Generated10kOps) {
   GeneratedRun(10'000, 10);
-  RenderAndOpen({"data-ops=\"10000\"", "href=\"#op-5000\""});
+  RenderAndOpen({"data-ops=\"10000\"", "href=\"#op-5000\"", "class=\"fault-show\""});
   SkipWithoutChromium();
+  // Zoom, pan, link click, hover and the faults table's "show" button.
+  ChromeRun self =
+      Chromium(dir_ / "chrome-profile", "--dump-dom", dir_ / "report.html", "#selftest");
+  EXPECT_NE(self.out.find("data-selftest=\"ok\""), std::string::npos)
+      << self.out.substr(0, self.out.find("<header"));
 }
 
 TEST_F(ReportBrowserTest, Generated100kOps) {

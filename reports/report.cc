@@ -353,9 +353,12 @@ std::string Faults(const RunData& run) {
   size_t i = 0;
   for (const auto& w : windows) {
     bool stopped = w.is_object() && w.value("stopped", false);
-    h << "<tr><td class=\"num\">" << ++i << "</td><td>" << EscapeHtml(Text(w, "fault"))
-      << "</td><td>" << EscapeHtml(Text(w, "what")) << "</td><td class=\"num\">"
-      << EscapeHtml(Text(w, "start_s")) << "</td><td class=\"num\">"
+    h << "<tr><td class=\"num\">" << ++i
+      << " <button type=\"button\" class=\"fault-show\" data-s=\"" << EscapeHtml(Text(w, "start_s"))
+      << "\" data-e=\"" << EscapeHtml(Text(w, "stop_s"))
+      << "\" title=\"show this window in the timeline\">show</button></td><td>"
+      << EscapeHtml(Text(w, "fault")) << "</td><td>" << EscapeHtml(Text(w, "what"))
+      << "</td><td class=\"num\">" << EscapeHtml(Text(w, "start_s")) << "</td><td class=\"num\">"
       << (stopped ? EscapeHtml(Text(w, "stop_s")) : "never stopped") << "</td>";
     for (const char* k : {"ok", "fail", "info"})
       h << "<td class=\"num c-" << k << "\">" << EscapeHtml(Text(w, k)) << "</td>";

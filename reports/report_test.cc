@@ -212,8 +212,8 @@ TEST_F(ReportTest, FaultTableAndLeaderObservations) {
   for (const char* needle :
        {"id=\"faults\"", "href=\"#faults\">2 leader changes</a>", "2 nemesis events",
         "<table class=\"faults\">", "<td class=\"num c-info\">17</td>", "0.25 s", "never stopped",
-        "first ok op (read) after 0.0012 s, a leader after 0.5 s",
-        "17 info</span>; outside them"}) {
+        "first ok op (read) after 0.0012 s, a leader after 0.5 s", "17 info</span>; outside them",
+        "class=\"fault-show\" data-s=\"0.003\" data-e=\"0.006\""}) {
     EXPECT_NE(page.find(needle), std::string::npos) << "missing: " << needle;
   }
   EXPECT_EQ(page.find(kEvil), std::string::npos) << "a fault's target must be escaped";
