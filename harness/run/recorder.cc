@@ -1,5 +1,8 @@
 #include "harness/run/recorder.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 
@@ -8,16 +11,17 @@
 namespace tidemark::run {
 
 Result<std::unique_ptr<Recorder>> Recorder::Open(const std::string& path) {
-  FILE* f = std::fopen(path.c_str(), "we");  // close-on-exec: nodes must not inherit it
-  if (!f) return Error{"cannot create " + path + ": " + std::strerror(errno)};
-  return std::unique_ptr<Recorder>(new Recorder(path, f));
+  // close-on-exec: nodes must not inherit it
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Error{"cannot create " + path + ": " + std::strerror(errno)};
+  return std::unique_ptr<Recorder>(new Recorder(path, fd));
 }
 
-Recorder::Recorder(std::string path, FILE* f)
-    : path_(std::move(path)), file_(f), start_(std::chrono::steady_clock::now()) {}
+Recorder::Recorder(std::string path, int fd)
+    : path_(std::move(path)), fd_(fd), start_(std::chrono::steady_clock::now()) {}
 
 Recorder::~Recorder() {
-  if (file_) std::fclose(file_);
+  if (fd_ >= 0) ::close(fd_);
 }
 
 int64_t Recorder::NowNs() const {
@@ -26,14 +30,23 @@ int64_t Recorder::NowNs() const {
       .count();
 }
 
-history::Event Recorder::Record(history::Event e) {
-  std::lock_guard<std::mutex> lock(mu_);
+history::Event& Recorder::RecordLocked(history::Event e) {
   e.index = static_cast<int64_t>(events_.size());
   e.time_ns = NowNs();
-  std::string line = history::ToJsonLine(e);
-  line += '\n';
-  if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() || std::fflush(file_) != 0) {
-    if (write_error_.empty()) write_error_ = path_ + ": write failed: " + std::strerror(errno);
+  line_ = history::ToJsonLine(e);
+  line_ += '\n';
+  // One write(2) per line, handed to the kernel before Record returns: a killed controller
+  // loses at most a torn last line. (A short write to a regular file means the disk is full.)
+  size_t off = 0;
+  while (off < line_.size() && write_error_.empty()) {
+    const ssize_t n = ::write(fd_, line_.data() + off, line_.size() - off);
+    if (n > 0) {
+      off += static_cast<size_t>(n);
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      write_error_ = path_ + ": write failed: " + (n < 0 ? std::strerror(errno) : "no space");
+    }
   }
   if (e.process == history::kNemesisProcess) {
     ++counts_.nemesis;
@@ -53,13 +66,23 @@ history::Event Recorder::Record(history::Event e) {
         break;
     }
   }
-  events_.push_back(e);
-  return e;
+  events_.push_back(std::move(e));
+  return events_.back();
+}
+
+history::Event Recorder::Record(history::Event e) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return RecordLocked(std::move(e));
+}
+
+void Recorder::RecordAndUse(history::Event e, const std::function<void(history::Event&)>& use) {
+  std::lock_guard<std::mutex> lock(mu_);
+  use(RecordLocked(std::move(e)));
 }
 
 history::History Recorder::Snapshot() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return events_;
+  return history::History(events_.begin(), events_.end());
 }
 
 size_t Recorder::size() const {

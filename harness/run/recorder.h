@@ -7,11 +7,16 @@
 //
 // Thread safety: Record() may be called from any thread; events are totally ordered by the
 // internal mutex, so `index` order and `time` order agree.
+//
+// Cost: one write(2) per event (no stdio buffer to flush) and one in-memory copy; RecordAndUse
+// avoids even that copy for the caller that needs the event afterwards (a read's value can hold
+// thousands of entries).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
-#include <cstdio>
+#include <deque>
+#include <functional>
 #include <mutex>
 #include <string>
 
@@ -30,6 +35,12 @@ class Recorder {
   // A write error is remembered (see write_error) and the event is still kept in memory.
   history::Event Record(history::Event e);
 
+  // Records `e` like Record (same index, time, line and flush), keeps it without a copy, and
+  // calls `use` with the event as kept, under the recorder's lock (so `use` must be short and
+  // must not call the recorder). `use` may move fields out of the event but must put them back
+  // before it returns: the event is what the checkers get.
+  void RecordAndUse(history::Event e, const std::function<void(history::Event&)>& use);
+
   int64_t NowNs() const;
   history::History Snapshot() const;
   size_t size() const;
@@ -42,12 +53,14 @@ class Recorder {
   Counts counts() const;
 
  private:
-  Recorder(std::string path, FILE* f);
+  Recorder(std::string path, int fd);
+  history::Event& RecordLocked(history::Event e);  // requires mu_
   std::string path_;
-  FILE* file_;
+  int fd_;
   std::chrono::steady_clock::time_point start_;
   mutable std::mutex mu_;
-  history::History events_;
+  std::deque<history::Event> events_;  // a deque: no reallocation, references stay valid
+  std::string line_;                   // reused buffer for the line being written
   Counts counts_;
   std::string write_error_;
 };

@@ -51,50 +51,40 @@ class TidelogHttpClient : public Client {
       out = poster_->Post(url + req->path, req->body.dump(), opts_.timeout_ms,
                           opts_.connect_timeout_ms);
     }
-    if (op.f == "read" && !op.key) out = ReadRemainingPages(*req, url, std::move(out));
-    // Once an attempt's outcome is unknown, a later definite failure (e.g. not_leader) says
-    // nothing about the earlier attempt, which may still be applied: the op stays unknown.
-    if (seq > 0) {
-      for (int retry = 0; retry < opts_.retry_indefinite; ++retry) {
-        if (th::MapOutcome(op, out, node).type != history::EventType::kInfo) break;
-        th::HttpOutcome again = poster_->Post(url + req->path, req->body.dump(), opts_.timeout_ms,
-                                              opts_.connect_timeout_ms);
-        if (th::MapOutcome(op, again, node).type == history::EventType::kFail) break;
-        out = std::move(again);
-      }
-    }
-    return th::MapOutcome(op, out, node);
+    // One parse of each response: the pages are merged into `body`, which MapOutcome consumes.
+    json body = out.curl_code == 0 ? json::parse(out.body, nullptr, false) : json();
+    if (op.f == "read" && !op.key) ReadRemainingPages(*req, url, out, body);
+    return th::MapOutcome(op, out, std::move(body), node);
   }
 
  private:
-  // Follows a paged log read to its end and merges the pages into one response. Any failed
-  // page makes the whole read that failure (a read has no effect, so that is safe).
-  th::HttpOutcome ReadRemainingPages(const th::HttpRequest& req, const std::string& url,
-                                     th::HttpOutcome first) {
-    if (first.curl_code != 0 || first.http_status != 200) return first;
-    json merged = json::parse(first.body, nullptr, false);
-    if (!merged.is_object() || !merged.contains("entries") || !merged["entries"].is_array()) {
-      return first;
-    }
+  // Follows a paged log read to its end, merging the pages' entries into `body` (the first
+  // page, parsed). Any failed page makes the whole read that failure (`out` and `body` become
+  // that page's; a read has no effect, so that is safe).
+  void ReadRemainingPages(const th::HttpRequest& req, const std::string& url, th::HttpOutcome& out,
+                          json& body) {
+    if (out.curl_code != 0 || out.http_status != 200) return;
+    if (!body.is_object() || !body.contains("entries") || !body["entries"].is_array()) return;
     json request = req.body;
-    json page = merged;
     for (int i = 0; i < kMaxPages; ++i) {
-      auto next = th::NextPage(request, page);
+      // NextPage reads only from/to/hwm; `body` carries the latest page's to and hwm.
+      auto next = th::NextPage(request, body);
       if (!next) break;
       request = *next;
-      th::HttpOutcome out =
+      th::HttpOutcome page_out =
           poster_->Post(url + req.path, request.dump(), opts_.timeout_ms, opts_.connect_timeout_ms);
-      if (out.curl_code != 0 || out.http_status != 200) return out;
-      page = json::parse(out.body, nullptr, false);
-      if (!page.is_object() || !page.contains("entries") || !page["entries"].is_array()) {
-        return out;
+      json page = page_out.curl_code == 0 ? json::parse(page_out.body, nullptr, false) : json();
+      if (page_out.curl_code != 0 || page_out.http_status != 200 || !page.is_object() ||
+          !page.contains("entries") || !page["entries"].is_array()) {
+        out = std::move(page_out);
+        body = std::move(page);
+        return;
       }
-      for (auto& e : page["entries"]) merged["entries"].push_back(e);
-      merged["to"] = page.value("to", json());
-      merged["hwm"] = page.value("hwm", json());
+      json& entries = body["entries"];
+      for (auto& e : page["entries"]) entries.push_back(std::move(e));
+      body["to"] = page.value("to", json());
+      body["hwm"] = page.value("hwm", json());
     }
-    first.body = merged.dump();
-    return first;
   }
 
   ClientOptions opts_;

@@ -103,8 +103,9 @@ Completion FromError(const OpRequest& op, const HttpOutcome& o, const json& body
   return Unknown(op, reason, node);
 }
 
-// A 200 response turned into the documented ok value; nullopt when it is malformed.
-std::optional<json> OkValue(const OpRequest& op, const json& body) {
+// A 200 response turned into the documented ok value; nullopt when it is malformed. A log
+// read's entries are moved out of `body`.
+std::optional<json> OkValue(const OpRequest& op, json& body) {
   if (!body.is_object()) return std::nullopt;
   if (op.key) {
     if (op.f == "read") {
@@ -129,11 +130,11 @@ std::optional<json> OkValue(const OpRequest& op, const json& body) {
   const auto hwm = IntField(body, "hwm");
   auto entries = body.find("entries");
   if (!from || !to || !hwm || entries == body.end() || !entries->is_array()) return std::nullopt;
-  json out = json::array();
-  for (const json& e : *entries) {
+  for (json& e : *entries) {
     if (!e.is_array() || e.size() != 2 || !IsInt(e[0])) return std::nullopt;
-    out.push_back(json::array({e[0].get<int64_t>(), e[1]}));
+    if (e[0].is_number_unsigned()) e[0] = e[0].get<int64_t>();  // as int64, like the rest
   }
+  json out = std::move(*entries);
   std::string consistency = op.value.value("consistency", std::string("linearizable"));
   auto c = body.find("consistency");
   if (c != body.end() && c->is_string()) consistency = c->get<std::string>();
@@ -197,7 +198,12 @@ Result<HttpRequest> BuildRequest(const OpRequest& op, const std::string& client_
 
 Completion MapOutcome(const OpRequest& op, const HttpOutcome& o, const std::string& node) {
   if (o.curl_code != 0) return FromTransportError(op, o, node);
-  const json body = json::parse(o.body, nullptr, /*allow_exceptions=*/false);
+  return MapOutcome(op, o, json::parse(o.body, nullptr, /*allow_exceptions=*/false), node);
+}
+
+Completion MapOutcome(const OpRequest& op, const HttpOutcome& o, json body,
+                      const std::string& node) {
+  if (o.curl_code != 0) return FromTransportError(op, o, node);
   if (o.http_status == 200) {
     if (body.is_discarded()) return Unknown(op, "malformed response: not JSON", node);
     auto value = OkValue(op, body);

@@ -52,6 +52,11 @@ struct HttpOutcome {
 // The completion for `op` given how its exchange went, per the outcome rule (client.h).
 // `node` is the node the request went to.
 Completion MapOutcome(const OpRequest& op, const HttpOutcome& outcome, const std::string& node);
+// The same with outcome.body already parsed (json::parse(..., nullptr, false): discarded when
+// it is not JSON; ignored when the transport failed). Consumes `body` (a read's entries are
+// moved into the completion, not copied).
+Completion MapOutcome(const OpRequest& op, const HttpOutcome& outcome, nlohmann::json body,
+                      const std::string& node);
 
 // When `outcome` is a definite not_leader refusal, the leader it names (if any).
 std::optional<std::string> NotLeaderHint(const HttpOutcome& outcome);
