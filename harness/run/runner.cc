@@ -327,30 +327,37 @@ class Driver {
       e.type = d.completion.type;
       e.f = d.job.op.f;
       e.key = d.job.op.key;
-      e.value = d.completion.value;
+      e.value = std::move(d.completion.value);  // a read's value can be large: moved, not copied
       e.node = d.completion.node.empty() ? d.job.node_name : d.completion.node;
       e.error = d.completion.error;
-      e = rec_.Record(std::move(e));
       busy_[static_cast<size_t>(d.slot)] = false;
       if (e.type == history::EventType::kInfo)
         process_of_slot_[static_cast<size_t>(d.slot)] += concurrency_;  // retire the process
       workloads::Generator* owner = p.gen ? p.gen : gen;
-      if (owner) {
-        history::Op op;
-        op.process = e.process;
-        op.f = e.f;
-        op.key = e.key;
-        op.invoke_value = p.op.value;
-        op.value = e.value.is_null() && e.f != "read" ? p.op.value : e.value;
-        op.status = e.type;
-        op.call_ns = p.call_ns;
-        op.return_ns = e.type == history::EventType::kInfo ? history::kNever : e.time_ns;
-        op.invoke_index = p.invoke_index;
-        op.complete_index = e.index;
-        op.node = e.node;
-        op.error = e.error;
-        owner->OnComplete(op);
+      if (!owner) {
+        rec_.Record(std::move(e));
+        continue;
       }
+      // The generator hears of the completion as recorded; the recorded value is lent to it
+      // (moved out and back under the recorder's lock) instead of copied.
+      rec_.RecordAndUse(std::move(e), [&](history::Event& r) {
+        history::Op op;
+        op.process = r.process;
+        op.f = r.f;
+        op.key = r.key;
+        op.invoke_value = p.op.value;
+        const bool lend = !(r.value.is_null() && r.f != "read");
+        op.value = lend ? std::move(r.value) : p.op.value;
+        op.status = r.type;
+        op.call_ns = p.call_ns;
+        op.return_ns = r.type == history::EventType::kInfo ? history::kNever : r.time_ns;
+        op.invoke_index = p.invoke_index;
+        op.complete_index = r.index;
+        op.node = r.node;
+        op.error = r.error;
+        owner->OnComplete(op);
+        if (lend) r.value = std::move(op.value);
+      });
     }
   }
 
