@@ -51,6 +51,13 @@ class TidelogHttpClient : public Client {
       out = poster_->Post(url + req->path, req->body.dump(), opts_.timeout_ms,
                           opts_.connect_timeout_ms);
     }
+    if (seq > 0) {
+      for (int retry = 0; retry < opts_.retry_indefinite; ++retry) {
+        if (th::MapOutcome(op, out, node).type != history::EventType::kInfo) break;
+        out = poster_->Post(url + req->path, req->body.dump(), opts_.timeout_ms,
+                            opts_.connect_timeout_ms);
+      }
+    }
     // One parse of each response: the pages are merged into `body`, which MapOutcome consumes.
     json body = out.curl_code == 0 ? json::parse(out.body, nullptr, false) : json();
     if (op.f == "read" && !op.key) ReadRemainingPages(*req, url, out, body);
