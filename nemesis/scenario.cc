@@ -40,14 +40,23 @@ bool EndRound(ScenarioActions& a, const std::string& name, double quiet_s) {
   return a.Sleep(quiet_s);
 }
 
-bool IsolateLeader(ScenarioActions& a, workloads::Rng&) {
-  const std::string name = "isolate-leader";
+bool IsolateLeaderFor(ScenarioActions& a, const std::string& name, double hold_s) {
   auto l = LeaderOrIdle(a, name);
   if (!l) return a.Sleep(1);
   a.Note(name + ": " + Name(*l) + " isolated");
   (void)a.Partition(IsolateNode(a.Size(), *l), "leader", {*l});
-  if (!a.Sleep(4)) return false;
+  if (!a.Sleep(hold_s)) return false;
   return EndRound(a, name, 3);
+}
+
+bool IsolateLeader(ScenarioActions& a, workloads::Rng&) {
+  return IsolateLeaderFor(a, "isolate-leader", 4);
+}
+
+// A deposed leader that never steps down answers reads for as long as it is cut off: a long
+// cut gives the clients bound to it many chances to read past the new leader's acks.
+bool IsolateLeaderLong(ScenarioActions& a, workloads::Rng&) {
+  return IsolateLeaderFor(a, "isolate-leader-long", 10);
 }
 
 bool CutLeaderLink(ScenarioActions& a, workloads::Rng& rng) {
@@ -200,6 +209,10 @@ const std::vector<ScenarioInfo>& Scenarios() {
        "isolate the leader from the other nodes for 4 s (clients still reach it), heal, 3 s quiet",
        "ack-before-quorum, stale-leader-read, read-above-hwm", true, false, false, 3,
        IsolateLeader},
+      {"isolate-leader-long",
+       "isolate the leader from the other nodes for 10 s (clients still reach it), heal, 3 s "
+       "quiet",
+       "stale-leader-read", true, false, false, 3, IsolateLeaderLong},
       {"cut-leader-link",
        "cut only the link between the leader and one follower for 5 s (both still see the "
        "third node), heal, 3 s quiet",
