@@ -183,6 +183,19 @@ bool PauseFollowers(ScenarioActions& a, workloads::Rng&) {
   return EndRound(a, name, 3);
 }
 
+// Commits stall for less than an election timeout (tidelog's is 300..600 ms), so clients with a
+// shorter timeout re-send while the leader keeps its job and every attempt can still commit.
+bool PauseFollowersBriefly(ScenarioActions& a, workloads::Rng&) {
+  const std::string name = "pause-followers-brief";
+  auto l = LeaderOrIdle(a, name);
+  if (!l) return a.Sleep(1);
+  std::vector<int> f = AllBut(a.Size(), {*l});
+  a.Note(name + ": followers paused");
+  (void)a.Pause(f, "followers");
+  if (!a.Sleep(0.25)) return false;
+  return EndRound(a, name, 1.5);
+}
+
 }  // namespace
 
 std::optional<int> WaitForLeader(ScenarioActions& a, double timeout_s,
@@ -240,6 +253,10 @@ const std::vector<ScenarioInfo>& Scenarios() {
        "pause every follower for 3 s (appends cannot commit; clients time out), resume, 3 s "
        "quiet",
        "no-idempotency", false, false, true, 2, PauseFollowers},
+      {"pause-followers-brief",
+       "pause every follower for 0.25 s, shorter than an election timeout (commits stall, the "
+       "leader stays), resume, 1.5 s quiet",
+       "no-idempotency", false, false, true, 2, PauseFollowersBriefly},
   };
   return kAll;
 }
