@@ -52,10 +52,14 @@ class TidelogHttpClient : public Client {
                           opts_.connect_timeout_ms);
     }
     if (seq > 0) {
+      // Once an attempt's outcome is unknown, a later definite failure (e.g. not_leader) says
+      // nothing about that earlier attempt, which may still be applied: the op stays unknown.
       for (int retry = 0; retry < opts_.retry_indefinite; ++retry) {
         if (th::MapOutcome(op, out, node).type != history::EventType::kInfo) break;
-        out = poster_->Post(url + req->path, req->body.dump(), opts_.timeout_ms,
-                            opts_.connect_timeout_ms);
+        th::HttpOutcome again = poster_->Post(url + req->path, req->body.dump(), opts_.timeout_ms,
+                                              opts_.connect_timeout_ms);
+        if (th::MapOutcome(op, again, node).type == history::EventType::kFail) break;
+        out = std::move(again);
       }
     }
     // One parse of each response: the pages are merged into `body`, which MapOutcome consumes.

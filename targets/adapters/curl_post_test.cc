@@ -287,6 +287,51 @@ TEST(ClientTest, FollowsANotLeaderHintOnceWithTheSameSeq) {
   EXPECT_EQ(refused.error, "not_leader (leader n2)");
 }
 
+// --retry-writes: an unknown outcome is re-sent with the same client id and seq; a later
+// definite failure cannot make the op "fail" (the first attempt may still be applied).
+TEST(ClientTest, RetryIndefiniteResendsTheSameSeqAndNeverEndsInFail) {
+  std::atomic<int> n{0};
+  // 504, then 200: one op, ok, two identical requests.
+  FakeServer server([&n](const std::string&, const json& body) {
+    if (n++ == 0) {
+      json e = {{"code", "timeout"}, {"definite", false}, {"text", "not committed"}};
+      return Reply{Reply::kRespond, 504, Ok({{"error", e}}).dump()};
+    }
+    return Reply{Reply::kRespond, 200, Ok({{"value", body["value"]}, {"offset", 3}}).dump()};
+  });
+  ClientOptions o;
+  o.retry_indefinite = 2;
+  auto c = NewClient(o);
+  Completion got = c->Invoke(Append("v0-1"), "n1", server.url());
+  EXPECT_EQ(got.type, history::EventType::kOk) << got.error.value_or("");
+  auto reqs = server.requests();
+  ASSERT_EQ(reqs.size(), 2u);
+  EXPECT_EQ(reqs[0]["body"], reqs[1]["body"]) << "the re-send must carry the same seq";
+
+  // 504, then a definite 409: the op stays info.
+  std::atomic<int> m{0};
+  FakeServer refusing([&m](const std::string&, const json&) {
+    json e =
+        m++ == 0
+            ? json{{"code", "timeout"}, {"definite", false}, {"text", "not committed"}}
+            : json{{"code", "not_leader"}, {"definite", true}, {"text", "x"}, {"leader", nullptr}};
+    return Reply{Reply::kRespond, m == 1 ? 504 : 409, Ok({{"error", e}}).dump()};
+  });
+  Completion unknown = NewClient(o)->Invoke(Append("v0-2"), "n1", refusing.url());
+  EXPECT_EQ(unknown.type, history::EventType::kInfo) << unknown.error.value_or("");
+  EXPECT_EQ(refusing.requests().size(), 2u);
+
+  // Without the option nothing is re-sent.
+  std::atomic<int> k{0};
+  FakeServer once([&k](const std::string&, const json&) {
+    ++k;
+    json e = {{"code", "timeout"}, {"definite", false}, {"text", "not committed"}};
+    return Reply{Reply::kRespond, 504, Ok({{"error", e}}).dump()};
+  });
+  EXPECT_EQ(NewClient()->Invoke(Append("v0-3"), "n1", once.url()).type, history::EventType::kInfo);
+  EXPECT_EQ(once.requests().size(), 1u);
+}
+
 TEST(ClientTest, PagedLogReadIsMergedIntoOneRead) {
   FakeServer server([](const std::string&, const json& body) {
     const int64_t from = body["from"].get<int64_t>();
