@@ -40,7 +40,7 @@ if has zoo; then
   # Fails if one of these bugs goes undetected or correct tidelog shows an anomaly. The bugs
   # are the ones whose schedules detect them in (nearly) every run; the nightly covers all.
   zoo_store=$(mktemp -d /tmp/tidemark-zoo.XXXXXX)
-  build/tidemark zoo --bugs "${TIDEMARK_ZOO_BUGS:-ack-before-quorum,lazy-fsync,vote-without-log-check}" \
+  build/tidemark zoo --bugs "${TIDEMARK_ZOO_BUGS:-ack-before-quorum,lazy-fsync,vote-without-log-check,no-idempotency}" \
     --runs 1 --correct-runs 1 --time-limit 15 --store "$zoo_store"
   rm -rf "$zoo_store"
 fi
