@@ -41,7 +41,7 @@ if has zoo; then
   # are the ones whose schedules detect them in (nearly) every run; the nightly covers all.
   zoo_store=$(mktemp -d /tmp/tidemark-zoo.XXXXXX)
   build/tidemark zoo --bugs "${TIDEMARK_ZOO_BUGS:-ack-before-quorum,lazy-fsync,vote-without-log-check,no-idempotency}" \
-    --runs 1 --correct-runs 1 --time-limit 15 --store "$zoo_store"
+    --runs 1 --correct-runs 1 --time-limit 20 --store "$zoo_store"
   rm -rf "$zoo_store"
 fi
 
