@@ -117,6 +117,23 @@ Status WriteFile(const std::string& path, const std::string& text) {
   return OkStatus();
 }
 
+// Summarises `records` and writes zoo.json, junit.xml, index.html and matrix.txt into `dir`.
+Result<std::vector<zoo::RowSummary>> WriteMatrix(const std::string& dir,
+                                                 const std::vector<zoo::ZooEntry>& rows,
+                                                 const std::vector<zoo::RunRecord>& records,
+                                                 double min_detection,
+                                                 const nlohmann::json& options) {
+  auto summary = zoo::Summarize(rows, records, min_detection);
+  for (const auto& [name, text] : std::vector<std::pair<std::string, std::string>>{
+           {"zoo.json", zoo::ToJson(summary, records, options).dump(1)},
+           {"junit.xml", zoo::RenderJUnit(summary, records)},
+           {"index.html", zoo::RenderIndexHtml(summary, records, dir)},
+           {"matrix.txt", zoo::RenderMatrix(summary)}}) {
+    if (Status s = WriteFile(dir + "/" + name, text); !s.ok()) return s.error();
+  }
+  return summary;
+}
+
 }  // namespace
 
 CLI::App* AddZooCommand(CLI::App& app, ZooCommandOptions& o) {
@@ -207,22 +224,14 @@ int Resummarize(const ZooCommandOptions& o) {
     std::cerr << "tidemark zoo: " << dir.error().message << "\n";
     return 255;
   }
-  auto summary = zoo::Summarize(rows, records, o.min_detection);
   nlohmann::json options = {{"from", o.from}, {"min_detection", o.min_detection}};
-  for (const auto& [name, text] : std::vector<std::pair<std::string, std::string>>{
-           {"zoo.json", zoo::ToJson(summary, records, options).dump(1)},
-           {"junit.xml", zoo::RenderJUnit(summary, records)},
-           {"index.html", zoo::RenderIndexHtml(summary, records, dir->path)},
-           {"matrix.txt", zoo::RenderMatrix(summary)}}) {
-    if (Status s = WriteFile(dir->path + "/" + name, text); !s.ok()) {
-      std::cerr << "tidemark zoo: " << s.error().message << "\n";
-      return 255;
-    }
+  auto summary = WriteMatrix(dir->path, rows, records, o.min_detection, options);
+  if (!summary.ok()) {
+    std::cerr << "tidemark zoo: " << summary.error().message << "\n";
+    return 255;
   }
-  std::cout << zoo::RenderMatrix(summary) << "\nmatrix: " << dir->path << "/index.html\n";
-  bool pass = std::all_of(summary.begin(), summary.end(),
-                          [](const zoo::RowSummary& r) { return r.pass || r.runs == 0; });
-  return pass ? 0 : 1;
+  std::cout << zoo::RenderMatrix(*summary) << "\nmatrix: " << dir->path << "/index.html\n";
+  return zoo::AllPass(*summary) ? 0 : 1;
 }
 
 }  // namespace
@@ -342,19 +351,6 @@ int RunZooCommand(ZooCommandOptions& o, const CLI::App& cmd) {
                             {"store", o.store},
                             {"net", o.net}};
   std::vector<zoo::RunRecord> records;
-  auto write_results = [&]() -> Status {
-    auto summary = zoo::Summarize(rows, records, o.min_detection);
-    if (Status s = WriteFile(dir + "/zoo.json", zoo::ToJson(summary, records, options).dump(1));
-        !s.ok())
-      return s;
-    if (Status s = WriteFile(dir + "/junit.xml", zoo::RenderJUnit(summary, records)); !s.ok())
-      return s;
-    if (Status s = WriteFile(dir + "/index.html", zoo::RenderIndexHtml(summary, records, dir));
-        !s.ok())
-      return s;
-    return WriteFile(dir + "/matrix.txt", zoo::RenderMatrix(summary));
-  };
-
   bool harness_error = false;
   for (size_t i = 0; i < plan.size() && !g_zoo_interrupted.load(); ++i) {
     const Planned& p = plan[i];
@@ -367,8 +363,9 @@ int RunZooCommand(ZooCommandOptions& o, const CLI::App& cmd) {
     r.seed = p.seed;
     r.exit_code = rc;
     r.wall_s = wall;
-    if (rc == -1) r.error = "could not start " + p.argv[0];
-    if (rc == 254 || rc == 255 || run_dir.empty())
+    if (rc == -1)
+      r.error = "could not start " + p.argv[0];
+    else if (rc == 254 || rc == 255 || run_dir.empty())
       r.error = "tidemark run exited " + std::to_string(rc) + ": " + LastLines(p.log, 3);
     if (rc == 254) harness_error = true;  // a catalogue entry the run rejects: our bug
     if (rc == 130 || g_zoo_interrupted.load())
@@ -383,8 +380,8 @@ int RunZooCommand(ZooCommandOptions& o, const CLI::App& cmd) {
               << ", " << Fixed(wall, 0) << " s\n"
               << std::flush;
     records.push_back(std::move(r));
-    if (Status s = write_results(); !s.ok()) {
-      std::cerr << "tidemark zoo: " << s.error().message << "\n";
+    if (auto written = WriteMatrix(dir, rows, records, o.min_detection, options); !written.ok()) {
+      std::cerr << "tidemark zoo: " << written.error().message << "\n";
       return 255;
     }
   }
@@ -401,9 +398,7 @@ int RunZooCommand(ZooCommandOptions& o, const CLI::App& cmd) {
     return 130;
   }
   if (harness_error) return 255;
-  bool pass = std::all_of(summary.begin(), summary.end(),
-                          [](const zoo::RowSummary& r) { return r.pass || r.runs == 0; });
-  return pass ? 0 : 1;
+  return zoo::AllPass(summary) ? 0 : 1;
 }
 
 }  // namespace tidemark::cli

@@ -287,9 +287,12 @@ json ToJson(const std::vector<RowSummary>& rows, const std::vector<RunRecord>& r
          {"first_detection_s", r.first_detection_s ? json(*r.first_detection_s) : json()},
          {"wall_s", r.wall_s},
          {"error", r.error}});
-  bool pass = std::all_of(rows.begin(), rows.end(),
-                          [](const RowSummary& r) { return r.pass || r.runs == 0; });
-  return {{"options", options}, {"pass", pass}, {"rows", jr}, {"runs", jruns}};
+  return {{"options", options}, {"pass", AllPass(rows)}, {"rows", jr}, {"runs", jruns}};
+}
+
+bool AllPass(const std::vector<RowSummary>& rows) {
+  return std::all_of(rows.begin(), rows.end(),
+                     [](const RowSummary& r) { return r.pass || r.runs == 0; });
 }
 
 std::string RenderJUnit(const std::vector<RowSummary>& rows, const std::vector<RunRecord>& runs) {

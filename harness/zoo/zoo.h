@@ -80,6 +80,9 @@ struct RowSummary {
 std::vector<RowSummary> Summarize(const std::vector<ZooEntry>& rows,
                                   const std::vector<RunRecord>& runs, double min_detection);
 
+// Whether every row that ran passed (rows without runs do not count).
+bool AllPass(const std::vector<RowSummary>& rows);
+
 // The matrix as a fixed-width text table (printed at the end and saved as matrix.txt).
 std::string RenderMatrix(const std::vector<RowSummary>& rows);
 // zoo.json: options, rows, runs.
