@@ -43,6 +43,22 @@ void ExpectNothingLeft(const std::string& id) {
       << Out({"ip", "-br", "link"});
 }
 
+// A listening TCP socket on host:port, or -1. For forked children inside a namespace.
+int ListenOn(const std::string& host, int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  inet_pton(AF_INET, host.c_str(), &a.sin_addr);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(fd, 16) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 // Runs an echo server inside namespace `node`'s netns (a forked child that setns()es, so the
 // test process itself stays in the root namespace). Returns the child's pid.
 pid_t EchoInNamespace(NetBackend& net, int node, const std::string& host, int port) {
@@ -51,15 +67,8 @@ pid_t EchoInNamespace(NetBackend& net, int node, const std::string& host, int po
   if (pid == 0) {
     if (!in_child()) _exit(3);
     // Not a gtest thread: a tiny blocking echo server on host:port.
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(port));
-    inet_pton(AF_INET, host.c_str(), &a.sin_addr);
-    if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) _exit(4);
-    listen(fd, 16);
+    int fd = ListenOn(host, port);
+    if (fd < 0) _exit(4);
     while (true) {
       int c = accept(fd, nullptr, nullptr);
       if (c < 0) continue;
@@ -205,15 +214,8 @@ TEST(NetnsTest, CutAlsoBlocksAConnectionMadeBeforeIt) {
   pid_t server = fork();
   if (server == 0) {
     if (!in_n2()) _exit(9);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    inet_pton(AF_INET, host(1).c_str(), &a.sin_addr);
-    if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) _exit(8);
-    listen(fd, 4);
+    int fd = ListenOn(host(1), port);
+    if (fd < 0) _exit(8);
     int conn = accept(fd, nullptr, nullptr);
     if (RecvFor(conn, 1, 5000) != "a" || !SendAll(conn, "a")) _exit(7);
     usleep(400 * 1000);

@@ -9,6 +9,7 @@
 #include <set>
 #include <thread>
 
+#include "nemesis/fake_cluster.h"
 #include "nemesis/nemesis.h"
 
 namespace tidemark::nemesis {
@@ -215,67 +216,21 @@ TEST(ScenarioTest, WaitForLeaderGivesUpAtTheTimeoutOrTheStop) {
 
 // A scenario run by the Nemesis thread: its actions are recorded as nemesis events and the
 // final heal undoes what the interrupted round left.
-struct Hooked : NetBackend {
-  std::mutex mu;
-  std::vector<std::string> fs;
-  std::optional<Grudge> applied;
-  std::vector<bool> running = std::vector<bool>(3, true);
-  std::string Name() const override { return "fake"; }
-  Status Prepare(const NetCluster&) override { return OkStatus(); }
-  Status Apply(const Grudge& g) override {
-    std::lock_guard<std::mutex> lock(mu);
-    applied = g;
-    return OkStatus();
-  }
-  Status Heal() override {
-    std::lock_guard<std::mutex> lock(mu);
-    applied.reset();
-    return OkStatus();
-  }
-  void Teardown() override {}
-  nlohmann::json Describe() const override { return {}; }
-};
-
 TEST(ScenarioTest, NemesisRunsTheScenarioAndHealsWhatARoundLeft) {
-  Hooked fake;
-  NemesisHooks h;
-  h.size = [] { return 3; };
-  h.name = [](int i) { return N(i); };
-  h.kill = [&](int i) {
-    std::lock_guard<std::mutex> lock(fake.mu);
-    bool was = fake.running[static_cast<size_t>(i)];
-    fake.running[static_cast<size_t>(i)] = false;
-    return was;
-  };
-  h.start = [&](int i) -> Status {
-    std::lock_guard<std::mutex> lock(fake.mu);
-    fake.running[static_cast<size_t>(i)] = true;
-    return OkStatus();
-  };
-  h.leader = [] { return std::optional<int>(0); };
-  h.record = [&](history::Event e) {
-    std::lock_guard<std::mutex> lock(fake.mu);
-    fake.fs.push_back(e.f);
-  };
+  testing::FakeCluster fake;
   NemesisOptions o;
   auto sc = FindScenario("stale-follower-wins");
   ASSERT_TRUE(sc.ok());
   o.scenario = *sc;
-  Nemesis nem(h, o, &fake);
+  Nemesis nem(fake.Hooks(), o, &fake);
   nem.Start();
   // The round isolates a follower at once and kills the leader 3 s later; stop in between.
-  for (int i = 0; i < 100; ++i) {
-    {
-      std::lock_guard<std::mutex> lock(fake.mu);
-      if (!fake.fs.empty()) break;
-    }
+  for (int i = 0; i < 100 && fake.Fs().empty(); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
   EXPECT_NE(nem.ActiveFaults().find("stale-follower-wins"), std::string::npos)
       << nem.ActiveFaults();
   ASSERT_TRUE(nem.StopAndHealAll().ok());
-  std::lock_guard<std::mutex> lock(fake.mu);
-  EXPECT_EQ(fake.fs, (std::vector<std::string>{"start-partition", "stop-partition"}));
+  EXPECT_EQ(fake.Fs(), (std::vector<std::string>{"start-partition", "stop-partition"}));
   EXPECT_FALSE(fake.applied.has_value());
   EXPECT_EQ(nem.ActiveFaults(), "");
 }
