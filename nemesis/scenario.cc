@@ -198,22 +198,31 @@ bool PauseFollowersBriefly(ScenarioActions& a, workloads::Rng&) {
 
 }  // namespace
 
-std::optional<int> WaitForLeader(ScenarioActions& a, double timeout_s,
+namespace {
+
+// Asks `look` every `every_s` until it names an accepted leader, the timeout, or the stop.
+std::optional<int> PollForLeader(ScenarioActions& a, double timeout_s, double every_s,
+                                 const std::function<std::optional<int>()>& look,
                                  const std::function<bool(int)>& accept) {
-  for (double waited = 0; waited <= timeout_s; waited += 0.05) {
-    if (auto l = a.Leader(); l && (!accept || accept(*l))) return l;
-    if (!a.Sleep(0.05)) return std::nullopt;
+  for (double waited = 0; waited <= timeout_s; waited += every_s) {
+    if (auto l = look(); l && (!accept || accept(*l))) return l;
+    if (!a.Sleep(every_s)) return std::nullopt;
   }
   return std::nullopt;
 }
 
+}  // namespace
+
+std::optional<int> WaitForLeader(ScenarioActions& a, double timeout_s,
+                                 const std::function<bool(int)>& accept) {
+  return PollForLeader(
+      a, timeout_s, 0.05, [&] { return a.Leader(); }, accept);
+}
+
 std::optional<int> ProbeForLeader(ScenarioActions& a, double timeout_s,
                                   const std::function<bool(int)>& accept) {
-  for (double waited = 0; waited <= timeout_s; waited += 0.005) {
-    if (auto l = a.ProbeLeader(); l && (!accept || accept(*l))) return l;
-    if (!a.Sleep(0.005)) return std::nullopt;
-  }
-  return std::nullopt;
+  return PollForLeader(
+      a, timeout_s, 0.005, [&] { return a.ProbeLeader(); }, accept);
 }
 
 const std::vector<ScenarioInfo>& Scenarios() {
