@@ -46,7 +46,12 @@ Result<int> FreePort(const std::string& host, const std::vector<int>& avoid) {
 }
 
 Cluster::Cluster(process::Supervisor& sup, ClusterOptions opts)
-    : sup_(sup), opts_(std::move(opts)) {}
+    : sup_(sup), opts_(std::move(opts)) {
+  // Nodes run with their own directory as cwd: every path handed to them ({data_dir}) must be
+  // absolute, whatever --store the user gave (the default, "store", is relative).
+  if (!opts_.run_dir.empty())
+    opts_.run_dir = fs::absolute(opts_.run_dir).lexically_normal().string();
+}
 
 Cluster::~Cluster() { StopAll(); }
 

@@ -100,6 +100,16 @@ TEST_F(RunE2ETest, LaterFlagOverridesEarlierSoWrappersCanSetDefaults) {
   EXPECT_TRUE(fs::exists(fs::path(store_) / "tidelog-log-none" / "latest" / "results.json"));
 }
 
+// The README's main job uses the default `--store store`, relative to where it is run; the
+// nodes run with their own directory as cwd, so the paths handed to them must not be relative.
+TEST_F(RunE2ETest, RelativeStoreWorksLikeTheReadmeMainJob) {
+  fs::create_directories(store_);
+  CliRun r = tidemark::test_util::RunCommand("cd " + store_ + " && " + std::string(TIDEMARK_BIN) +
+                                             " run --time-limit 2 --rate 50 --store rel-store");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(fs::exists(fs::path(store_) / "rel-store" / "latest" / "results.json")) << r.output;
+}
+
 TEST_F(RunE2ETest, NodeThatCannotStartIsAClearHarnessError) {
   fs::create_directories(store_);
   std::string desc = store_ + "/broken.json";
