@@ -15,52 +15,15 @@
 
 #include <curl/curl.h>  // CURLcode values only: HttpOutcome speaks libcurl's codes
 
+#include "targets/adapters/http1.h"
+
 namespace tidemark::targets {
 namespace {
 
 using tidelog_http::HttpOutcome;
 using Clock = std::chrono::steady_clock;
 
-// Same cut-off as CurlPoster (a final read of a huge log pages long before that).
-constexpr size_t kMaxBody = 256u << 20;
-constexpr size_t kMaxHeader = 64u << 10;
-
-struct Url {
-  std::string host;
-  std::string port;
-  std::string authority;  // as written in the URL, for the Host header and the pool
-  std::string path;
-};
-
-std::optional<Url> ParseUrl(const std::string& url) {
-  static const std::string kScheme = "http://";
-  if (url.compare(0, kScheme.size(), kScheme) != 0) return std::nullopt;
-  const size_t slash = url.find('/', kScheme.size());
-  Url u;
-  u.authority = url.substr(kScheme.size(),
-                           slash == std::string::npos ? std::string::npos : slash - kScheme.size());
-  u.path = slash == std::string::npos ? "/" : url.substr(slash);
-  const std::string& a = u.authority;
-  size_t port_at = std::string::npos;
-  if (!a.empty() && a[0] == '[') {  // [IPv6]:port
-    const size_t close = a.find(']');
-    if (close == std::string::npos) return std::nullopt;
-    u.host = a.substr(1, close - 1);
-    if (close + 1 < a.size()) {
-      if (a[close + 1] != ':') return std::nullopt;
-      port_at = close + 2;
-    }
-  } else {
-    const size_t colon = a.find(':');
-    u.host = a.substr(0, colon);
-    if (colon != std::string::npos) port_at = colon + 1;
-  }
-  u.port = port_at == std::string::npos ? "80" : a.substr(port_at);
-  if (u.host.empty() || u.port.empty() || u.port.size() > 5 ||
-      !std::all_of(u.port.begin(), u.port.end(), [](char c) { return c >= '0' && c <= '9'; }))
-    return std::nullopt;
-  return u;
-}
+using http1::ReplyParser;
 
 // poll() for `events` until `deadline`; false when the deadline passed first. Errors and hangups
 // count as ready: the next send/recv reports them.
@@ -77,210 +40,41 @@ bool WaitFor(int fd, short events, Clock::time_point deadline) {
   }
 }
 
-bool IEquals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-bool IContains(std::string_view hay, std::string_view needle) {
-  for (size_t i = 0; i + needle.size() <= hay.size(); ++i)
-    if (IEquals(hay.substr(i, needle.size()), needle)) return true;
-  return false;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-std::optional<size_t> ParseSize(std::string_view s, int base) {
-  s = Trim(s);
-  if (s.empty()) return std::nullopt;
-  size_t v = 0;
-  for (char c : s) {
-    int d;
-    if (c >= '0' && c <= '9') {
-      d = c - '0';
-    } else if (base == 16 && c >= 'a' && c <= 'f') {
-      d = c - 'a' + 10;
-    } else if (base == 16 && c >= 'A' && c <= 'F') {
-      d = c - 'A' + 10;
-    } else {
-      return std::nullopt;
+// Reads one reply from a connection whose request was sent: fills out->http_status and
+// out->body; *keep says whether the connection may carry another request afterwards.
+CURLcode ReadReply(int fd, Clock::time_point deadline, HttpOutcome* out, bool* keep) {
+  ReplyParser parser;
+  *keep = false;
+  while (true) {
+    switch (parser.Parse()) {
+      case ReplyParser::State::kDone:
+        out->http_status = parser.status();
+        out->body = parser.TakeBody();
+        *keep = parser.keep_alive();
+        return CURLE_OK;
+      case ReplyParser::State::kError:
+        return static_cast<CURLcode>(parser.error());
+      case ReplyParser::State::kNeedMore:
+        break;
     }
-    if (v > (kMaxBody + 1) * 16) return kMaxBody + 1;  // saturate: only "too large" matters
-    v = v * static_cast<size_t>(base) + static_cast<size_t>(d);
-  }
-  return v;
-}
-
-// Reads one reply from a connection whose request was sent.
-class ReplyReader {
- public:
-  ReplyReader(int fd, Clock::time_point deadline) : fd_(fd), deadline_(deadline) {}
-
-  // Fills out->http_status and out->body; *keep says whether the connection may carry another
-  // request afterwards.
-  CURLcode Read(HttpOutcome* out, bool* keep) {
-    *keep = false;
-    size_t head = 0;  // start of the current response
-    size_t body_at = 0;
-    bool chunked = false;
-    bool close = false;
-    // Content-Length (a plain pair: GCC 12 warns falsely about an optional here).
-    size_t length = 0;
-    bool has_length = false;
-    while (true) {  // skips 1xx interim responses
-      size_t end;
-      while ((end = in_.find("\r\n\r\n", head)) == std::string::npos) {
-        if (in_.size() - head > kMaxHeader) return CURLE_WEIRD_SERVER_REPLY;
-        if (CURLcode rc = Fill(out); rc != CURLE_OK) return rc;
-        if (eof_) return in_.empty() ? CURLE_GOT_NOTHING : CURLE_RECV_ERROR;
-      }
-      std::string_view h(in_.data() + head, end - head);
-      // Status line: HTTP/1.x NNN reason
-      if (h.size() < 12 || h.substr(0, 7) != "HTTP/1." || h[8] != ' ')
-        return CURLE_WEIRD_SERVER_REPLY;
-      const bool http10 = h[7] == '0';
-      auto status = ParseSize(h.substr(9, 3), 10);
-      if (!status || *status < 100 || *status > 999) return CURLE_WEIRD_SERVER_REPLY;
-      bool keep_alive_header = false;
-      chunked = false;
-      close = false;
-      has_length = false;
-      size_t line = h.find("\r\n");
-      while (line != std::string_view::npos) {
-        const size_t next = h.find("\r\n", line + 2);
-        std::string_view field = h.substr(
-            line + 2, next == std::string_view::npos ? std::string_view::npos : next - line - 2);
-        line = next;
-        const size_t colon = field.find(':');
-        if (colon == std::string_view::npos) return CURLE_WEIRD_SERVER_REPLY;
-        const std::string_view name = field.substr(0, colon);
-        const std::string_view value = Trim(field.substr(colon + 1));
-        if (IEquals(name, "content-length")) {
-          auto n = ParseSize(value, 10);
-          if (!n || (has_length && length != *n)) return CURLE_WEIRD_SERVER_REPLY;
-          length = *n;
-          has_length = true;
-        } else if (IEquals(name, "transfer-encoding")) {
-          chunked = IContains(value, "chunked");
-        } else if (IEquals(name, "connection")) {
-          close = close || IContains(value, "close");
-          keep_alive_header = keep_alive_header || IContains(value, "keep-alive");
-        }
-      }
-      if (http10 && !keep_alive_header) close = true;
-      body_at = end + 4;
-      out->http_status = static_cast<long>(*status);
-      if (*status >= 200) break;
-      head = body_at;  // an interim response has no body
-    }
-    const long st = out->http_status;
-    if (st == 204 || st == 304) {
-      length = 0;
-      has_length = true;
-      chunked = false;
-    }
-    CURLcode rc;
-    size_t consumed = 0;
-    if (chunked) {
-      rc = ReadChunked(body_at, out, &consumed);
-    } else if (has_length) {
-      if (length > kMaxBody) return CURLE_WRITE_ERROR;
-      while (in_.size() - body_at < length) {
-        if (rc = Fill(out); rc != CURLE_OK) return rc;
-        if (eof_) return CURLE_RECV_ERROR;
-      }
-      out->body.assign(in_, body_at, length);
-      consumed = body_at + length;
-      rc = CURLE_OK;
-    } else {  // delimited by the end of the connection
-      close = true;
-      while (!eof_) {
-        if (in_.size() - body_at > kMaxBody) return CURLE_WRITE_ERROR;
-        if (rc = Fill(out); rc != CURLE_OK) return rc;
-      }
-      out->body.assign(in_, body_at);
-      consumed = in_.size();
-      rc = CURLE_OK;
-    }
-    // Bytes beyond the reply would be taken for the next request's reply: never reuse then.
-    *keep = rc == CURLE_OK && !close && !eof_ && consumed == in_.size();
-    return rc;
-  }
-
- private:
-  CURLcode Fill(HttpOutcome* out) {
-    if (!WaitFor(fd_, POLLIN, deadline_)) return CURLE_OPERATION_TIMEDOUT;
-    // Into a stack buffer, then appended: growing in_ by a zero-filled 16 KiB each time cost a
-    // memset and, through malloc trimming, page faults on every reply.
+    if (!WaitFor(fd, POLLIN, deadline)) return CURLE_OPERATION_TIMEDOUT;
+    // Into a stack buffer, then appended: growing a string by a zero-filled 16 KiB each time
+    // cost a memset and, through malloc trimming, page faults on every reply.
     char buf[16384];
     ssize_t n;
     do {
-      n = recv(fd_, buf, sizeof buf, 0);
+      n = recv(fd, buf, sizeof buf, 0);
     } while (n < 0 && errno == EINTR);
     if (n > 0) {
-      in_.append(buf, static_cast<size_t>(n));
-      return CURLE_OK;
-    }
-    if (n == 0) {
-      eof_ = true;
-      return CURLE_OK;
-    }
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return CURLE_OK;
-    out->os_errno = errno;
-    return CURLE_RECV_ERROR;
-  }
-
-  CURLcode ReadChunked(size_t at, HttpOutcome* out, size_t* consumed) {
-    std::string body;
-    while (true) {
-      size_t eol;
-      while ((eol = in_.find("\r\n", at)) == std::string::npos) {
-        if (in_.size() - at > kMaxHeader) return CURLE_WEIRD_SERVER_REPLY;
-        if (CURLcode rc = Fill(out); rc != CURLE_OK) return rc;
-        if (eof_) return CURLE_RECV_ERROR;
-      }
-      std::string_view size_line(in_.data() + at, eol - at);
-      size_line = size_line.substr(0, size_line.find(';'));  // chunk extensions
-      auto size = ParseSize(size_line, 16);
-      if (!size) return CURLE_WEIRD_SERVER_REPLY;
-      if (body.size() + *size > kMaxBody) return CURLE_WRITE_ERROR;
-      at = eol + 2;
-      if (*size == 0) {  // trailer fields, then an empty line
-        while (true) {
-          while ((eol = in_.find("\r\n", at)) == std::string::npos) {
-            if (in_.size() - at > kMaxHeader) return CURLE_WEIRD_SERVER_REPLY;
-            if (CURLcode rc = Fill(out); rc != CURLE_OK) return rc;
-            if (eof_) return CURLE_RECV_ERROR;
-          }
-          const bool empty = eol == at;
-          at = eol + 2;
-          if (empty) break;
-        }
-        out->body = std::move(body);
-        *consumed = at;
-        return CURLE_OK;
-      }
-      while (in_.size() < at + *size + 2) {
-        if (CURLcode rc = Fill(out); rc != CURLE_OK) return rc;
-        if (eof_) return CURLE_RECV_ERROR;
-      }
-      if (in_.compare(at + *size, 2, "\r\n") != 0) return CURLE_WEIRD_SERVER_REPLY;
-      body.append(in_, at, *size);
-      at += *size + 2;
+      parser.Append(buf, static_cast<size_t>(n));
+    } else if (n == 0) {
+      parser.SetEof();
+    } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+      out->os_errno = errno;
+      return CURLE_RECV_ERROR;
     }
   }
-
-  int fd_;
-  Clock::time_point deadline_;
-  std::string in_;
-  bool eof_ = false;
-};
+}
 
 // Writes all of `data`; *sent becomes true once the kernel took any byte of it.
 CURLcode SendAll(int fd, const std::string& data, Clock::time_point deadline, HttpOutcome* out) {
@@ -346,7 +140,7 @@ HttpOutcome RawHttpPoster::Post(const std::string& url, const std::string& body,
   const auto deadline = start + std::chrono::milliseconds(timeout_ms);
   const auto connect_deadline =
       start + std::chrono::milliseconds(std::min(timeout_ms, connect_timeout_ms));
-  auto u = ParseUrl(url);
+  auto u = http1::ParseUrl(url);
   if (!u) {
     out.curl_code = CURLE_UNSUPPORTED_PROTOCOL;
     return out;
@@ -401,15 +195,11 @@ HttpOutcome RawHttpPoster::Post(const std::string& url, const std::string& body,
     }
   }
 
-  std::string request;
-  request.reserve(160 + u->path.size() + u->authority.size() + body.size());
-  request.append("POST ").append(u->path).append(" HTTP/1.1\r\nHost: ").append(u->authority);
-  request.append("\r\nContent-Type: application/json\r\nContent-Length: ");
-  request.append(std::to_string(body.size())).append("\r\n\r\n").append(body);
+  const std::string request = http1::FormatPost(*u, body);
 
   bool keep = false;
   CURLcode rc = SendAll(fd, request, deadline, &out);
-  if (rc == CURLE_OK) rc = ReplyReader(fd, deadline).Read(&out, &keep);
+  if (rc == CURLE_OK) rc = ReadReply(fd, deadline, &out, &keep);
   out.curl_code = static_cast<int>(rc);
   if (rc != CURLE_OK) {
     out.http_status = 0;
