@@ -9,7 +9,7 @@ seconds="${1:-30}"
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${BUILD_DIR:-$repo/build-fuzz}"
 jobs="${JOBS:-2}"
-fuzzers=(jsonl jepsen_log jepsen_edn edn_lines)
+fuzzers=(jsonl jepsen_log jepsen_edn edn_lines log_read_scan)
 
 CC=clang CXX=clang++ cmake -S "$repo" -B "$build" -G Ninja -DTIDEMARK_FUZZ=ON \
   -DTIDEMARK_BENCH=OFF -DTIDEMARK_WERROR=ON >/dev/null
