@@ -140,4 +140,31 @@ std::optional<Message> MessageFromJson(const json& j) {
   return m;
 }
 
+namespace {
+std::string Compact(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+json StringOrNull(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
+}  // namespace
+
+bool WriteDumpJson(const WalState& st, std::ostream& out) {
+  // Keys in the order nlohmann::json sorts them, so the output is the one of the whole object.
+  std::string buf = "{\"corruption\":" + Compact(StringOrNull(st.corruption)) + ",\"entries\":[";
+  for (size_t i = 0; i < st.log.size(); ++i) {
+    if (i > 0) buf += ',';
+    buf += Compact(EntryToJson(st.log[i]));
+    if (buf.size() >= (1u << 16)) {
+      out.write(buf.data(), static_cast<std::streamsize>(buf.size()));
+      buf.clear();
+    }
+  }
+  buf += "],\"generation\":" + Compact(st.hard_state.generation);
+  buf += ",\"hwm_hint\":" + Compact(st.hwm);
+  buf += ",\"records\":" + Compact(st.records);
+  buf += ",\"valid_bytes\":" + Compact(st.valid_bytes);
+  buf += ",\"voted_for\":" + Compact(StringOrNull(st.hard_state.voted_for)) + "}\n";
+  out.write(buf.data(), static_cast<std::streamsize>(buf.size()));
+  return static_cast<bool>(out.flush());
+}
+
 }  // namespace tidemark::tidelog

@@ -3,7 +3,6 @@
 #include <cstdlib>
 #include <functional>
 #include <iostream>
-#include <nlohmann/json.hpp>
 #include <string>
 
 #include "codec.h"
@@ -39,7 +38,7 @@ options:
 
 `tidelog dump DATA_DIR` prints the node's WAL (hard state, HWM hint, every entry) as JSON
 on stdout without modifying it. SIGTERM/SIGINT exit cleanly with status 0.
-exit status: 0 clean stop, 2 bad usage or startup failure, 3 WAL I/O failure.
+exit status: 0 clean stop, 2 bad usage or startup failure, 3 WAL I/O failure (dump: stdout).
 )";
 
 int Usage(const std::string& why) {
@@ -76,19 +75,10 @@ int Dump(const std::string& dir) {
     std::cerr << "tidelog dump: " << error << "\n";
     return 2;
   }
-  nlohmann::json j;
-  j["generation"] = st->hard_state.generation;
-  j["voted_for"] = st->hard_state.voted_for.empty() ? nlohmann::json(nullptr)
-                                                    : nlohmann::json(st->hard_state.voted_for);
-  j["hwm_hint"] = st->hwm;
-  j["records"] = st->records;
-  j["valid_bytes"] = st->valid_bytes;
-  j["corruption"] =
-      st->corruption.empty() ? nlohmann::json(nullptr) : nlohmann::json(st->corruption);
-  nlohmann::json entries = nlohmann::json::array();
-  for (const auto& e : st->log) entries.push_back(tl::EntryToJson(e));
-  j["entries"] = std::move(entries);
-  std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  if (!tl::WriteDumpJson(*st, std::cout)) {
+    std::cerr << "tidelog dump: cannot write stdout\n";
+    return 3;
+  }
   return 0;
 }
 

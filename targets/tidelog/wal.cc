@@ -77,46 +77,65 @@ std::string Frame(const std::string& payload) {
   return out;
 }
 
-// Applies one payload to *st; false if it does not parse or contradicts the log.
-bool ApplyPayload(const char* p, size_t n, WalState* st) {
+// One decoded record, not yet applied.
+struct Record {
+  RecordType type = kHwm;
+  HardState hard_state;  // kHardState
+  Entry entry;           // kEntry
+  uint64_t value = 0;    // kTruncate: the new log end; kHwm: the hint
+};
+
+// Decodes one payload; false if it does not parse. Touches no state.
+bool DecodePayload(const char* p, size_t n, Record* rec) {
   Reader r(p, n);
   uint8_t type;
   if (!r.U8(&type)) return false;
   switch (type) {
-    case kHardState: {
-      HardState hs;
-      if (!r.U64(&hs.generation) || !r.Str(&hs.voted_for) || !r.AtEnd()) return false;
-      st->hard_state = hs;
-      return true;
-    }
+    case kHardState:
+      rec->type = kHardState;
+      return r.U64(&rec->hard_state.generation) && r.Str(&rec->hard_state.voted_for) && r.AtEnd();
     case kEntry: {
-      Entry e;
+      rec->type = kEntry;
+      Entry& e = rec->entry;
       uint8_t kind;
       if (!r.U64(&e.index) || !r.U64(&e.generation) || !r.U8(&kind) || kind > 3 ||
           !r.Str(&e.client_id) || !r.U64(&e.seq) || !r.Str(&e.payload) || !r.AtEnd())
         return false;
       e.kind = static_cast<EntryKind>(kind);
-      // An entry at index i replaces the suffix from i; a gap means the file is not ours.
-      if (e.index > st->log.size()) return false;
-      st->log.resize(e.index);
-      st->log.push_back(std::move(e));
       return true;
     }
-    case kTruncate: {
-      uint64_t end;
-      if (!r.U64(&end) || !r.AtEnd() || end > st->log.size()) return false;
-      st->log.resize(end);
-      return true;
-    }
-    case kHwm: {
-      uint64_t h;
-      if (!r.U64(&h) || !r.AtEnd()) return false;
-      st->hwm = h;
-      return true;
-    }
+    case kTruncate:
+    case kHwm:
+      rec->type = static_cast<RecordType>(type);
+      return r.U64(&rec->value) && r.AtEnd();
     default:
       return false;
   }
+}
+
+// Applies a decoded record to *st; false (leaving *st untouched) if it contradicts the log.
+// Validation comes before any change so that the caller never needs a copy of the state:
+// copying the whole log per record made replay quadratic in the number of records.
+bool ApplyRecord(Record&& rec, WalState* st) {
+  switch (rec.type) {
+    case kHardState:
+      st->hard_state = std::move(rec.hard_state);
+      return true;
+    case kEntry:
+      // An entry at index i replaces the suffix from i; a gap means the file is not ours.
+      if (rec.entry.index > st->log.size()) return false;
+      st->log.resize(rec.entry.index);
+      st->log.push_back(std::move(rec.entry));
+      return true;
+    case kTruncate:
+      if (rec.value > st->log.size()) return false;
+      st->log.resize(rec.value);
+      return true;
+    case kHwm:
+      st->hwm = rec.value;
+      return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -175,13 +194,12 @@ WalState ReplayWal(const std::string& bytes) {
       st.corruption = "CRC mismatch in record at byte " + std::to_string(pos);
       break;
     }
-    // Replay into a copy so a record that does not parse leaves the state untouched.
-    WalState next = st;
-    if (!ApplyPayload(payload, len, &next)) {
+    // A record that does not parse or does not fit the log leaves the state untouched.
+    Record rec;
+    if (!DecodePayload(payload, len, &rec) || !ApplyRecord(std::move(rec), &st)) {
       st.corruption = "unparseable record at byte " + std::to_string(pos);
       break;
     }
-    st = std::move(next);
     pos += 8 + len;
     st.records++;
     st.valid_bytes = pos;
@@ -191,6 +209,8 @@ WalState ReplayWal(const std::string& bytes) {
 
 namespace {
 bool ReadFile(int fd, std::string* out) {
+  struct stat sb;
+  if (::fstat(fd, &sb) == 0 && sb.st_size > 0) out->reserve(static_cast<size_t>(sb.st_size));
   char buf[1 << 16];
   for (;;) {
     ssize_t n = ::read(fd, buf, sizeof buf);
