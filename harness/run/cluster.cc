@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <filesystem>
@@ -263,53 +264,152 @@ std::string Cluster::LogTail(int node, int lines) const {
   return "  | (no output)\n";
 }
 
-std::vector<Cluster::DumpResult> Cluster::Dump() {
-  std::vector<DumpResult> out;
-  const auto& tmpl = opts_.descriptor.capabilities.dump_argv;
-  for (int i = 0; i < size(); ++i) {
-    if (tmpl.empty()) {
-      out.push_back({nullptr, "target has no dump_argv capability"});
-      continue;
+namespace {
+
+// Bytes of the regular files under `dir` (0 if it cannot be read).
+uint64_t DirBytes(const std::string& dir) {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code size_ec;
+    if (it->is_regular_file(size_ec)) {
+      uintmax_t n = it->file_size(size_ec);
+      if (!size_ec) total += n;
     }
-    std::string dump_path;
+  }
+  return total;
+}
+
+std::string Seconds(std::chrono::steady_clock::duration d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f s", std::chrono::duration<double>(d).count());
+  return buf;
+}
+
+std::string MiB(uint64_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
+  return buf;
+}
+
+// How long one node's dump may take: generous, and growing with what it has to read, so a
+// big log on a loaded machine is not mistaken for a hung dump (tidelog dumps ~25 MiB/s).
+milliseconds DumpTimeout(uint64_t data_bytes) {
+  return std::chrono::seconds(60) + milliseconds(static_cast<int64_t>(data_bytes * 1000 >> 20));
+}
+
+}  // namespace
+
+std::vector<Cluster::DumpResult> Cluster::Dump() {
+  using Clock = std::chrono::steady_clock;
+  const auto& tmpl = opts_.descriptor.capabilities.dump_argv;
+  std::vector<DumpResult> out(static_cast<size_t>(size()));
+  if (tmpl.empty()) {
+    for (auto& r : out) r.error = "target has no dump_argv capability";
+    return out;
+  }
+  // Start every node's dump at once (they read disjoint directories), then collect them; each
+  // has its own deadline, scaled with the size of what it has to read.
+  struct Pending {
+    pid_t pid = -1;
+    Clock::time_point started;
+    Clock::time_point deadline;
+    milliseconds timeout{0};
+    uint64_t data_bytes = 0;
+    std::string dump_path, stderr_path, argv;
+    bool done = false;
+  };
+  std::vector<Pending> pending(out.size());
+  for (int i = 0; i < size(); ++i) {
+    Pending& p = pending[static_cast<size_t>(i)];
+    DumpResult& r = out[static_cast<size_t>(i)];
     targets::StartContext ctx;
+    std::string dir;
     {
       std::lock_guard<std::mutex> lock(mu_);
       ctx = ContextFor(i);
-      dump_path = (fs::path(nodes_[static_cast<size_t>(i)].dir) / "dump.json").string();
+      dir = nodes_[static_cast<size_t>(i)].dir;
     }
+    p.done = true;  // until spawned
     auto argv = targets::ExpandArgv(tmpl, ctx);
     if (!argv.ok()) {
-      out.push_back({nullptr, argv.error().message});
+      r.error = Name(i) + ": " + argv.error().message;
       continue;
     }
+    for (const auto& a : *argv) p.argv += (p.argv.empty() ? "" : " ") + a;
+    p.dump_path = (fs::path(dir) / "dump.json").string();
+    p.stderr_path = (fs::path(dir) / "dump.stderr.log").string();
+    p.data_bytes = DirBytes(ctx.data_dir);
+    p.timeout = DumpTimeout(p.data_bytes);
     std::error_code ec;
-    fs::remove(dump_path, ec);
+    fs::remove(p.dump_path, ec);
+    fs::remove(p.stderr_path, ec);
     process::SpawnSpec spec;
     spec.argv = *argv;
-    spec.stdout_path = dump_path;
-    spec.stderr_path = (fs::path(nodes_[static_cast<size_t>(i)].dir) / "dump.stderr.log").string();
+    spec.stdout_path = p.dump_path;
+    spec.stderr_path = p.stderr_path;
     auto pid = sup_.Spawn(spec);
     if (!pid.ok()) {
-      out.push_back({nullptr, pid.error().message});
+      r.error = Name(i) + ": cannot start the dump (" + p.argv + "): " + pid.error().message;
       continue;
     }
-    auto st = sup_.Wait(*pid, std::chrono::seconds(60));
-    if (!st || !st->exited || st->code != 0) {
-      if (!st) sup_.Stop(*pid, milliseconds(0));
-      out.push_back(
-          {nullptr, Name(i) + ": dump failed (" + (st ? st->Describe() : "timeout") + ")"});
-      continue;
+    p.pid = *pid;
+    p.started = Clock::now();
+    p.deadline = p.started + p.timeout;
+    p.done = false;
+  }
+
+  // Poll rather than Wait() on one pid at a time, so each dump's elapsed time is its own.
+  auto stderr_tail = [](const std::string& path) {
+    std::ifstream f(path);
+    std::deque<std::string> tail;
+    std::string line;
+    while (std::getline(f, line)) {
+      tail.push_back(line);
+      if (tail.size() > 5) tail.pop_front();
     }
-    std::ifstream f(dump_path);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    auto doc = nlohmann::json::parse(ss.str(), nullptr, false);
-    if (doc.is_discarded()) {
-      out.push_back({nullptr, Name(i) + ": dump is not valid JSON (" + dump_path + ")"});
-      continue;
+    std::string s;
+    for (const auto& l : tail) s += "\n  | " + l;
+    return s;
+  };
+  for (;;) {
+    bool any_running = false;
+    for (size_t i = 0; i < pending.size(); ++i) {
+      Pending& p = pending[i];
+      if (p.done) continue;
+      const std::string node = Name(static_cast<int>(i));
+      const auto now = Clock::now();
+      auto st = sup_.Status(p.pid);
+      if (!st && now < p.deadline) {
+        any_running = true;
+        continue;
+      }
+      p.done = true;
+      const std::string elapsed = Seconds(now - p.started);
+      if (!st) {
+        sup_.Stop(p.pid, milliseconds(0));
+        out[i].error = node + ": dump did not finish within " + elapsed + " (timeout " +
+                       Seconds(p.timeout) + " for a " + MiB(p.data_bytes) +
+                       " data dir: 60 s + 1 s per MiB); killed: " + p.argv;
+        continue;
+      }
+      if (!st->exited || st->code != 0) {
+        out[i].error = node + ": dump failed (" + st->Describe() + " after " + elapsed +
+                       "): " + p.argv + stderr_tail(p.stderr_path);
+        continue;
+      }
+      std::ifstream f(p.dump_path);
+      std::stringstream ss;
+      ss << f.rdbuf();
+      auto doc = nlohmann::json::parse(ss.str(), nullptr, false);
+      if (doc.is_discarded()) {
+        out[i].error = node + ": dump is not valid JSON (" + p.dump_path + ")";
+        continue;
+      }
+      out[i].doc = std::move(doc);
     }
-    out.push_back({std::move(doc), ""});
+    if (!any_running) break;
+    std::this_thread::sleep_for(milliseconds(10));
   }
   return out;
 }
