@@ -6,10 +6,11 @@
 #        TIME_LIMIT=10, REPEAT=1, WORKLOAD=log, BASELINE=1 to also run the raw client loop,
 #        TIDEMARK=BUILD_DIR/other-tidemark to measure another controller binary)
 #
-# cpu_us_per_op is `harness.cpu_us_per_op` from results.json: getrusage(RUSAGE_SELF) of the
+# us/op is `harness.cpu_us_per_op` from results.json: getrusage(RUSAGE_SELF) of the
 # controller (all its threads, never the node processes) up to the end of the run, before
 # checking, divided by the completed client ops. It includes cluster start-up and the final
-# reads, so a short run overstates it slightly. ops/s counts the main phase only (completions
+# reads, so a short run overstates it slightly. "main" is `harness.main_cpu_us_per_op`: the
+# same over the main phase only (CPU and ops between its start and its end). ops/s counts the main phase only (completions
 # of non-final ops over the span from the first invoke to the last such completion).
 #
 # The baseline (BASELINE=1, needs BUILD_DIR/bench/http_loop) sends the same append requests
@@ -64,12 +65,13 @@ for line in open(run + "/history.jsonl"):
     n += 1; last = e["time"]
 rate = n / ((last - first) / 1e9) if n and last > first else 0.0
 c = res["counts"]
-print(f'{rate:8.0f} {res["harness"]["cpu_us_per_op"]:8.1f} {c["ok"]:7d} {c["fail"]:6d} {c["info"]:6d}')
+h = res["harness"]
+print(f'{rate:8.0f} {h["cpu_us_per_op"]:8.1f} {h.get("main_cpu_us_per_op", 0):8.1f} {c["ok"]:7d} {c["fail"]:6d} {c["info"]:6d}')
 EOF
 }
 
 echo "tidemark run --rate 0 --workload $WORKLOAD --time-limit $TIME_LIMIT ($BUILD, $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg))"
-printf '%5s %4s %8s %8s %7s %6s %6s\n' conc rep ops/s us/op ok fail info
+printf '%5s %4s %8s %8s %8s %7s %6s %6s\n' conc rep ops/s us/op main ok fail info
 for c in $CONCURRENCY; do
   for r in $(seq 1 "$REPEAT"); do
     log="$STORE/run-c$c-r$r.log"

@@ -34,9 +34,13 @@ struct Event {
   int64_t time_ns = 0;  // ns since the run started (monotonic clock); importers synthesise it
   int64_t process = 0;  // >= 0 for clients, kNemesisProcess for the nemesis
   EventType type = EventType::kInvoke;
-  std::string f;                     // op name: "read", "write", "cas", "append", ...
-  std::optional<std::string> key;    // absent for single-object workloads
-  nlohmann::json value;              // invoke: the argument; completion: the result
+  std::string f;                   // op name: "read", "write", "cas", "append", ...
+  std::optional<std::string> key;  // absent for single-object workloads
+  nlohmann::json value;            // invoke: the argument; completion: the result
+  // When non-empty, the value's exact JSON text, written to history files in place of `value`,
+  // which then holds only what the harness itself needs of it (a log read's entries are written
+  // from the reply's text without building a tree). Never set by readers or importers.
+  std::string value_text;
   std::optional<std::string> node;   // which node the client talked to
   std::optional<std::string> error;  // completion error text, if any
   // Keys of the JSON object not listed above, kept so tools can round-trip them.

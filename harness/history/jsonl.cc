@@ -92,7 +92,11 @@ std::string ToJsonLine(const Event& e) {
     s += Dump(*e.key);
   }
   s += ",\"value\":";
-  s += Dump(e.value);
+  if (e.value_text.empty()) {
+    s += Dump(e.value);
+  } else {
+    s += e.value_text;
+  }
   if (e.node) {
     s += ",\"node\":";
     s += Dump(*e.node);

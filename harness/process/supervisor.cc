@@ -1,7 +1,9 @@
 #include "harness/process/supervisor.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -62,6 +64,7 @@ std::string ExitStatus::Describe() const {
 void Supervisor::BecomeSubreaper() { prctl(PR_SET_CHILD_SUBREAPER, 1); }
 
 Supervisor::Supervisor() {
+  wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   spawner_ = std::thread([this] { SpawnerLoop(); });
   reaper_ = std::thread([this] { ReaperLoop(); });
 }
@@ -73,8 +76,16 @@ Supervisor::~Supervisor() {
     stopping_ = true;
   }
   cv_.notify_all();
+  WakeReaper();
   spawner_.join();
   reaper_.join();
+  if (wake_fd_ >= 0) close(wake_fd_);
+}
+
+void Supervisor::WakeReaper() {
+  if (wake_fd_ < 0) return;
+  const uint64_t one = 1;
+  (void)!write(wake_fd_, &one, sizeof one);
 }
 
 Result<pid_t> Supervisor::Spawn(const SpawnSpec& spec) {
@@ -98,7 +109,10 @@ void Supervisor::SpawnerLoop() {
     lock.unlock();
     Result<pid_t> r = DoSpawn(task->spec);
     lock.lock();
-    if (r.ok()) procs_[*r] = std::nullopt;
+    if (r.ok()) {
+      procs_[*r] = std::nullopt;
+      WakeReaper();
+    }
     task->result = std::move(r);
     cv_.notify_all();
   }
@@ -148,19 +162,48 @@ Result<pid_t> Supervisor::DoSpawn(const SpawnSpec& spec) {
   return pid;
 }
 
+// Sleeps in poll() on a pidfd per running process (readable when it exits) and the wake
+// eventfd, so an exit is seen at once and an idle controller does not wake up; the 5 ms polling
+// this replaced cost a few microseconds of controller CPU per op at one client. Without pidfds
+// (kernel < 5.3) it falls back to polling every 5 ms.
 void Supervisor::ReaperLoop() {
+  std::map<pid_t, int> pidfds;
   while (true) {
     std::vector<pid_t> running;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      if (stopping_) return;
+      if (stopping_) break;
       for (const auto& [pid, st] : procs_)
         if (!st) running.push_back(pid);
+    }
+    std::vector<pollfd> fds;
+    fds.push_back(pollfd{wake_fd_, POLLIN, 0});
+    bool fallback = wake_fd_ < 0;
+    for (pid_t pid : running) {
+      auto it = pidfds.find(pid);
+      if (it == pidfds.end()) {
+        const int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+        if (fd < 0) {
+          fallback = true;
+          continue;
+        }
+        it = pidfds.emplace(pid, fd).first;
+      }
+      fds.push_back(pollfd{it->second, POLLIN, 0});
+    }
+    (void)poll(fds.data(), fds.size(), fallback ? 5 : 1000);
+    if (fds[0].revents != 0) {
+      uint64_t n;
+      (void)!read(wake_fd_, &n, sizeof n);
     }
     for (pid_t pid : running) {
       int status = 0;
       pid_t r = waitpid(pid, &status, WNOHANG);
       if (r != pid) continue;
+      if (auto it = pidfds.find(pid); it != pidfds.end()) {
+        close(it->second);
+        pidfds.erase(it);
+      }
       ExitStatus es;
       if (WIFEXITED(status)) {
         es.exited = true;
@@ -173,8 +216,8 @@ void Supervisor::ReaperLoop() {
       procs_[pid] = es;
       cv_.notify_all();
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
+  for (const auto& [pid, fd] : pidfds) close(fd);
 }
 
 bool Supervisor::Running(pid_t pid) const {

@@ -87,6 +87,7 @@ class Supervisor {
   };
   void SpawnerLoop();
   void ReaperLoop();
+  void WakeReaper();
   Result<pid_t> DoSpawn(const SpawnSpec& spec);
 
   mutable std::mutex mu_;
@@ -96,6 +97,7 @@ class Supervisor {
   std::map<pid_t, std::optional<ExitStatus>> procs_;  // nullopt = running
   std::thread spawner_;
   std::thread reaper_;
+  int wake_fd_ = -1;  // eventfd: a process was added, or stopping_ was set
 };
 
 }  // namespace tidemark::process

@@ -10,6 +10,9 @@
 
 namespace tidemark::run {
 
+// Batched lines beyond this are written at once, whatever the driver does.
+constexpr size_t kMaxPending = 1 << 20;
+
 Result<std::unique_ptr<Recorder>> Recorder::Open(const std::string& path) {
   // close-on-exec: nodes must not inherit it
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -21,6 +24,7 @@ Recorder::Recorder(std::string path, int fd)
     : path_(std::move(path)), fd_(fd), start_(std::chrono::steady_clock::now()) {}
 
 Recorder::~Recorder() {
+  Flush();
   if (fd_ >= 0) ::close(fd_);
 }
 
@@ -30,16 +34,41 @@ int64_t Recorder::NowNs() const {
       .count();
 }
 
-history::Event& Recorder::RecordLocked(history::Event e) {
-  e.index = static_cast<int64_t>(events_.size());
+void Recorder::Stamp(history::Event& e) {
+  e.index = next_index_++;
   e.time_ns = NowNs();
-  line_ = history::ToJsonLine(e);
-  line_ += '\n';
-  // One write(2) per line, handed to the kernel before Record returns: a killed controller
-  // loses at most a torn last line. (A short write to a regular file means the disk is full.)
+  if (e.process == history::kNemesisProcess) {
+    ++counts_.nemesis;
+    return;
+  }
+  switch (e.type) {
+    case history::EventType::kInvoke:
+      ++counts_.invokes;
+      break;
+    case history::EventType::kOk:
+      ++counts_.ok;
+      break;
+    case history::EventType::kFail:
+      ++counts_.fail;
+      break;
+    case history::EventType::kInfo:
+      ++counts_.info;
+      break;
+  }
+}
+
+void Recorder::Append(const history::Event& e, Write w) {
+  pending_ += history::ToJsonLine(e);
+  pending_ += '\n';
+  if (w == Write::kNow || pending_.size() >= kMaxPending) FlushLocked();
+}
+
+void Recorder::FlushLocked() {
+  // One write(2) for everything pending. (A short write to a regular file means the disk is
+  // full.)
   size_t off = 0;
-  while (off < line_.size() && write_error_.empty()) {
-    const ssize_t n = ::write(fd_, line_.data() + off, line_.size() - off);
+  while (off < pending_.size() && write_error_.empty()) {
+    const ssize_t n = ::write(fd_, pending_.data() + off, pending_.size() - off);
     if (n > 0) {
       off += static_cast<size_t>(n);
     } else if (n < 0 && errno == EINTR) {
@@ -48,46 +77,32 @@ history::Event& Recorder::RecordLocked(history::Event e) {
       write_error_ = path_ + ": write failed: " + (n < 0 ? std::strerror(errno) : "no space");
     }
   }
-  if (e.process == history::kNemesisProcess) {
-    ++counts_.nemesis;
-  } else {
-    switch (e.type) {
-      case history::EventType::kInvoke:
-        ++counts_.invokes;
-        break;
-      case history::EventType::kOk:
-        ++counts_.ok;
-        break;
-      case history::EventType::kFail:
-        ++counts_.fail;
-        break;
-      case history::EventType::kInfo:
-        ++counts_.info;
-        break;
-    }
-  }
-  events_.push_back(std::move(e));
-  return events_.back();
+  pending_.clear();
 }
 
-history::Event Recorder::Record(history::Event e) {
+history::Event Recorder::Record(history::Event e, Write w) {
   std::lock_guard<std::mutex> lock(mu_);
-  return RecordLocked(std::move(e));
+  Stamp(e);
+  Append(e, w);
+  return e;
 }
 
-void Recorder::RecordAndUse(history::Event e, const std::function<void(history::Event&)>& use) {
+void Recorder::RecordAndUse(history::Event e, const std::function<void(history::Event&)>& use,
+                            Write w) {
   std::lock_guard<std::mutex> lock(mu_);
-  use(RecordLocked(std::move(e)));
+  Stamp(e);
+  Append(e, w);
+  use(e);
 }
 
-history::History Recorder::Snapshot() const {
+void Recorder::Flush() {
   std::lock_guard<std::mutex> lock(mu_);
-  return history::History(events_.begin(), events_.end());
+  if (!pending_.empty()) FlushLocked();
 }
 
 size_t Recorder::size() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return events_.size();
+  return static_cast<size_t>(next_index_);
 }
 
 std::string Recorder::write_error() const {

@@ -1,22 +1,26 @@
 // Recorder: the single writer of a run's history.
 //
 // Every client invoke/completion and every nemesis event goes through Record(), which assigns
-// the dense `index` and the `time` (ns since the run started, steady clock), appends the event
-// to history.jsonl and flushes it at once (so a controller that crashes still leaves a checkable
-// history), and keeps it in memory for the checkers.
+// the dense `index` and the `time` (ns since the run started, steady clock) and appends the
+// event to history.jsonl. The file is the run's history: the checkers read it back after the
+// run (nothing is kept in memory, so a long run's history costs no controller memory, and the
+// verdict is the one `tidemark check` gives for the same file).
 //
-// Thread safety: Record() may be called from any thread; events are totally ordered by the
-// internal mutex, so `index` order and `time` order agree.
+// Write::kNow (nemesis events, anything off the driver thread) hands the line to the kernel
+// before Record returns, together with any batched lines before it. Write::kBatched (the
+// driver's own invokes and completions) keeps the line until Flush(), which the driver calls
+// before it sends any request and before it blocks: an invoke is in the file before its
+// request can reach a node, and a controller killed while waiting loses nothing it recorded.
+// Either way a killed controller leaves at most a torn last line.
 //
-// Cost: one write(2) per event (no stdio buffer to flush) and one in-memory copy; RecordAndUse
-// avoids even that copy for the caller that needs the event afterwards (a read's value can hold
-// thousands of entries).
+// Thread safety: every method may be called from any thread; events are totally ordered by the
+// internal mutex, so `index` order, `time` order and file order agree.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -27,23 +31,26 @@ namespace tidemark::run {
 
 class Recorder {
  public:
+  enum class Write { kNow, kBatched };
+
   // Opens (truncates) `path`. The run's clock starts now.
   static Result<std::unique_ptr<Recorder>> Open(const std::string& path);
-  ~Recorder();
+  ~Recorder();  // flushes
 
-  // Fills e.index and e.time_ns, writes and flushes the line, and returns the recorded event.
-  // A write error is remembered (see write_error) and the event is still kept in memory.
-  history::Event Record(history::Event e);
+  // Fills e.index and e.time_ns, writes (or batches) the line, and returns the recorded event.
+  // A write error is remembered (see write_error); later lines are not written.
+  history::Event Record(history::Event e, Write w = Write::kNow);
 
-  // Records `e` like Record (same index, time, line and flush), keeps it without a copy, and
-  // calls `use` with the event as kept, under the recorder's lock (so `use` must be short and
-  // must not call the recorder). `use` may move fields out of the event but must put them back
-  // before it returns: the event is what the checkers get.
-  void RecordAndUse(history::Event e, const std::function<void(history::Event&)>& use);
+  // Records `e` like Record and calls `use` with the event as recorded, under the recorder's
+  // lock (so `use` must be short and must not call the recorder), without copying it.
+  void RecordAndUse(history::Event e, const std::function<void(history::Event&)>& use,
+                    Write w = Write::kNow);
+
+  // Writes the batched lines, if any, with one write(2).
+  void Flush();
 
   int64_t NowNs() const;
-  history::History Snapshot() const;
-  size_t size() const;
+  size_t size() const;  // events recorded
   std::string write_error() const;
   const std::string& path() const { return path_; }
 
@@ -54,13 +61,15 @@ class Recorder {
 
  private:
   Recorder(std::string path, int fd);
-  history::Event& RecordLocked(history::Event e);  // requires mu_
+  void Stamp(history::Event& e);                  // requires mu_
+  void Append(const history::Event& e, Write w);  // requires mu_
+  void FlushLocked();                             // requires mu_
   std::string path_;
   int fd_;
   std::chrono::steady_clock::time_point start_;
   mutable std::mutex mu_;
-  std::deque<history::Event> events_;  // a deque: no reallocation, references stay valid
-  std::string line_;                   // reused buffer for the line being written
+  int64_t next_index_ = 0;
+  std::string pending_;  // batched lines not yet written
   Counts counts_;
   std::string write_error_;
 };

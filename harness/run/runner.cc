@@ -20,8 +20,10 @@
 #include "checkers/linearizability.h"
 #include "checkers/log/log_checker.h"
 #include "harness/history/history.h"
+#include "harness/history/jsonl.h"
 #include "harness/process/supervisor.h"
 #include "harness/run/cluster.h"
+#include "harness/run/event_loop.h"
 #include "harness/run/fault_summary.h"
 #include "harness/run/nemesis_wiring.h"
 #include "harness/run/recorder.h"
@@ -67,6 +69,14 @@ struct ClusterView {
 // says it leads) is recorded through `record` as an observation event: process "nemesis", type
 // info, f "leader", value {"node": "n2"|null, "generation": 7} (docs/history-format.md "Leader
 // observations"). Nothing is recorded until a first leader is seen, nor after Stop().
+// CPU time of the controller process (all threads; not its children), seconds.
+double ProcessCpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
 class Watcher {
  public:
   Watcher(Cluster& cluster, const std::string& adapter, std::function<void(history::Event)> record)
@@ -87,6 +97,11 @@ class Watcher {
   ClusterView View() {
     std::lock_guard<std::mutex> lock(mu_);
     return view_;
+  }
+  // View().leader without copying the view (once per op).
+  std::optional<int> Leader() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return view_.leader;
   }
 
  private:
@@ -235,10 +250,10 @@ class StatusLine {
 // when they come back during a later phase or at teardown).
 class Driver {
  public:
-  Driver(Recorder& rec, Workers& workers, Cluster& cluster, Watcher& watcher, int concurrency,
+  Driver(Recorder& rec, Dispatcher& dispatcher, Cluster& cluster, Watcher& watcher, int concurrency,
          uint64_t seed)
       : rec_(rec),
-        workers_(workers),
+        dispatcher_(dispatcher),
         cluster_(cluster),
         watcher_(watcher),
         concurrency_(concurrency),
@@ -249,15 +264,18 @@ class Driver {
   }
 
   // Returns false if interrupted.
+  //
+  // Each round: invoke every op the generator has for now, then write their invokes (one
+  // write(2)), send them and wait for completions, the generator's wake time or 100 ms, and
+  // record what came back. The generator hears of completions before it is asked again.
   bool Drive(workloads::Generator& gen, int64_t hard_deadline_ns) {
     bool done = false;
     while (true) {
       if (Interrupted()) return false;
-      Drain(Clock::now(), &gen);
       int64_t now = rec_.NowNs();
       if (now >= hard_deadline_ns) return true;
       int64_t wake = history::kNever;
-      if (!done) {
+      while (!done) {
         workloads::GenContext ctx;
         ctx.time_ns = now;
         ctx.concurrency = concurrency_;
@@ -273,8 +291,12 @@ class Driver {
         }
         if (r.kind == workloads::GenResult::kDone) done = true;
         if (r.kind == workloads::GenResult::kPending) wake = r.wake_ns;
+        break;
       }
-      if (done && workers_.outstanding() == 0) return true;
+      if (done && dispatcher_.outstanding() == 0) {
+        rec_.Flush();
+        return true;
+      }
       // Sleep until the generator's wake time, a completion, or 100 ms at most.
       int64_t sleep_ns = std::min<int64_t>(100'000'000, std::max<int64_t>(0, wake - now));
       sleep_ns = std::min(sleep_ns, hard_deadline_ns - now);
@@ -284,7 +306,8 @@ class Driver {
 
   // Records the completions that come back after the last generator finished.
   void DrainRemaining(Clock::time_point until) {
-    while (workers_.outstanding() > 0 && Clock::now() < until) Drain(until, nullptr);
+    while (dispatcher_.outstanding() > 0 && Clock::now() < until) Drain(until, nullptr);
+    rec_.Flush();
   }
 
   // --client-routing node: process p sends everything to node p % nodes.
@@ -298,7 +321,7 @@ class Driver {
       node = *op.node;
     } else if (bind_to_nodes_) {
       node = static_cast<int>(op.process % cluster_.size());
-    } else if (auto leader = watcher_.View().leader) {
+    } else if (auto leader = watcher_.Leader()) {
       node = *leader;
     } else {
       node = static_cast<int>(route_rng_.Uniform(static_cast<uint64_t>(cluster_.size())));
@@ -310,16 +333,18 @@ class Driver {
     e.key = op.key;
     e.value = op.value;
     e.node = cluster_.Name(node);
-    e = rec_.Record(std::move(e));
+    // Batched: Drain flushes before the dispatcher sends anything.
+    e = rec_.Record(std::move(e), Recorder::Write::kBatched);
     Pending p{e.index, e.time_ns, op, gen};
     pending_[slot] = std::move(p);
     busy_[static_cast<size_t>(slot)] = true;
-    workers_.Dispatch(slot,
-                      Job{std::move(op), node, cluster_.Name(node), cluster_.ClientUrl(node)});
+    dispatcher_.Dispatch(slot,
+                         Job{std::move(op), node, cluster_.Name(node), cluster_.ClientUrl(node)});
   }
 
   void Drain(Clock::time_point until, workloads::Generator* gen) {
-    for (Done& d : workers_.WaitCompletions(until)) {
+    rec_.Flush();  // every invoke is in the file before its request is sent
+    for (Done& d : dispatcher_.WaitCompletions(until)) {
       Pending p = std::move(pending_[d.slot]);
       pending_.erase(d.slot);
       history::Event e;
@@ -328,6 +353,7 @@ class Driver {
       e.f = d.job.op.f;
       e.key = d.job.op.key;
       e.value = std::move(d.completion.value);  // a read's value can be large: moved, not copied
+      e.value_text = std::move(d.completion.value_text);
       e.node = d.completion.node.empty() ? d.job.node_name : d.completion.node;
       e.error = d.completion.error;
       busy_[static_cast<size_t>(d.slot)] = false;
@@ -335,30 +361,35 @@ class Driver {
         process_of_slot_[static_cast<size_t>(d.slot)] += concurrency_;  // retire the process
       workloads::Generator* owner = p.gen ? p.gen : gen;
       if (!owner) {
-        rec_.Record(std::move(e));
+        rec_.Record(std::move(e), Recorder::Write::kBatched);
         continue;
       }
       // The generator hears of the completion as recorded; the recorded value is lent to it
       // (moved out and back under the recorder's lock) instead of copied.
-      rec_.RecordAndUse(std::move(e), [&](history::Event& r) {
-        history::Op op;
-        op.process = r.process;
-        op.f = r.f;
-        op.key = r.key;
-        op.invoke_value = p.op.value;
-        const bool lend = !(r.value.is_null() && r.f != "read");
-        op.value = lend ? std::move(r.value) : p.op.value;
-        op.status = r.type;
-        op.call_ns = p.call_ns;
-        op.return_ns = r.type == history::EventType::kInfo ? history::kNever : r.time_ns;
-        op.invoke_index = p.invoke_index;
-        op.complete_index = r.index;
-        op.node = r.node;
-        op.error = r.error;
-        owner->OnComplete(op);
-        if (lend) r.value = std::move(op.value);
-      });
+      rec_.RecordAndUse(
+          std::move(e),
+          [&](history::Event& r) {
+            history::Op op;
+            op.process = r.process;
+            op.f = r.f;
+            op.key = r.key;
+            op.invoke_value = p.op.value;
+            const bool lend = !(r.value.is_null() && r.f != "read");
+            op.value = lend ? std::move(r.value) : p.op.value;
+            op.status = r.type;
+            op.call_ns = p.call_ns;
+            op.return_ns = r.type == history::EventType::kInfo ? history::kNever : r.time_ns;
+            op.invoke_index = p.invoke_index;
+            op.complete_index = r.index;
+            op.node = r.node;
+            op.error = r.error;
+            owner->OnComplete(op);
+            if (lend) r.value = std::move(op.value);
+          },
+          Recorder::Write::kBatched);
     }
+    // Completions are written with the next round's invokes, or here when nothing follows
+    // soon: the driver is about to block only in WaitCompletions, which flushes first.
   }
 
   struct Pending {
@@ -369,7 +400,7 @@ class Driver {
   };
 
   Recorder& rec_;
-  Workers& workers_;
+  Dispatcher& dispatcher_;
   Cluster& cluster_;
   Watcher& watcher_;
   int concurrency_;
@@ -528,16 +559,38 @@ Result<RunOutcome> RunTest(const RunOptions& opts, std::ostream& out) {
   }
 
   std::string run_id = run->timestamp;
-  Workers workers(opts.concurrency, [&](int slot) {
+  auto client_options = [&](int slot) {
     targets::ClientOptions copt;
     copt.timeout_ms = static_cast<int>(opts.op_timeout_s * 1000);
     copt.client_id = "tm-" + run_id + "-w" + std::to_string(slot);
     copt.retry_indefinite = opts.retry_writes;
     // A definite not_leader names the leader: the adapter retries there once (nothing applied).
     for (int i = 0; i < cluster.size(); ++i) copt.node_urls[cluster.Name(i)] = cluster.ClientUrl(i);
-    auto c = targets::MakeClient(desc->adapter, copt);
-    return c.ok() ? std::move(*c) : nullptr;
-  });
+    return copt;
+  };
+  // Adapters with a stepped form run every slot on this thread (event_loop.h); others get a
+  // thread per slot (workers.h).
+  std::unique_ptr<Dispatcher> dispatcher;
+  if (targets::HasSteppedClient(desc->adapter)) {
+    auto loop = EventLoop::Create(
+        opts.concurrency,
+        [&](int slot) {
+          auto c = targets::MakeSteppedClient(desc->adapter, client_options(slot));
+          return c.ok() ? std::move(*c) : nullptr;
+        },
+        EventLoop::Options{});
+    if (!loop.ok()) {
+      cluster.StopAll();
+      (*nemesis)->Teardown();
+      return loop.error();
+    }
+    dispatcher = std::move(*loop);
+  } else {
+    dispatcher = std::make_unique<Workers>(opts.concurrency, [&](int slot) {
+      auto c = targets::MakeClient(desc->adapter, client_options(slot));
+      return c.ok() ? std::move(*c) : nullptr;
+    });
+  }
 
   Watcher watcher(cluster, desc->adapter, [&](history::Event e) { (**rec).Record(std::move(e)); });
   // Wait (bounded) for a leader before the clock of the main phase starts to matter.
@@ -545,9 +598,11 @@ Result<RunOutcome> RunTest(const RunOptions& opts, std::ostream& out) {
        Clock::now() < until && !watcher.View().leader && !Interrupted();)
     std::this_thread::sleep_for(milliseconds(50));
 
-  Driver driver(**rec, workers, cluster, watcher, opts.concurrency, opts.seed);
+  Driver driver(**rec, *dispatcher, cluster, watcher, opts.concurrency, opts.seed);
   if (opts.client_routing == "node") driver.BindProcessesToNodes();
   bool completed = true;
+  double main_cpu_s = 0;
+  int64_t main_ops = 0;
   {
     StatusLine status(out, opts.status_tty, **rec, watcher, cluster, opts.time_limit_s,
                       [&] { return (*nemesis)->ActiveFaults(); });
@@ -557,7 +612,13 @@ Result<RunOutcome> RunTest(const RunOptions& opts, std::ostream& out) {
         [&](history::Event e) { (**rec).Record(std::move(e)); });
     int64_t main_deadline =
         (*rec)->NowNs() + static_cast<int64_t>((opts.time_limit_s + opts.op_timeout_s + 5) * 1e9);
+    const double main_cpu_start = ProcessCpuSeconds();
+    const Recorder::Counts main_counts_start = (*rec)->counts();
     completed = driver.Drive((*workload)->Main(), main_deadline);
+    main_cpu_s = ProcessCpuSeconds() - main_cpu_start;
+    const Recorder::Counts main_counts_end = (*rec)->counts();
+    main_ops = (main_counts_end.ok + main_counts_end.fail + main_counts_end.info) -
+               (main_counts_start.ok + main_counts_start.fail + main_counts_start.info);
     status.SetPhase("heal");
     // Heal everything (partitions, paused and killed nodes) before recovery and final reads.
     if (Status s = (*nemesis)->HealAll(); !s.ok())
@@ -578,14 +639,10 @@ Result<RunOutcome> RunTest(const RunOptions& opts, std::ostream& out) {
                           milliseconds(static_cast<int64_t>(opts.op_timeout_s * 1000 + 2000)));
   }
   outcome.interrupted = !completed;
-  workers.Stop();
+  dispatcher->Stop();
   watcher.Stop();  // before the nodes stop: their shutdown is not a leader change
   // The controller's own CPU (all its threads, not the nodes) while it drove the run.
-  rusage self_usage{};
-  getrusage(RUSAGE_SELF, &self_usage);
-  const double harness_cpu_s =
-      static_cast<double>(self_usage.ru_utime.tv_sec + self_usage.ru_stime.tv_sec) +
-      static_cast<double>(self_usage.ru_utime.tv_usec + self_usage.ru_stime.tv_usec) / 1e6;
+  const double harness_cpu_s = ProcessCpuSeconds();
   // Each node's HWM just before shutdown bounds its committed prefix for the replica check.
   std::vector<std::optional<int64_t>> final_hwm(static_cast<size_t>(cluster.size()));
   for (int i = 0; i < cluster.size(); ++i) {
@@ -599,15 +656,24 @@ Result<RunOutcome> RunTest(const RunOptions& opts, std::ostream& out) {
   test["nemesis"] = (*nemesis)->Describe();
   (void)write_test();
 
-  // Check what was recorded.
-  history::History hist = (*rec)->Snapshot();
+  // Check what was recorded: the file, read back as `tidemark check` would read it (the
+  // recorder keeps nothing in memory).
+  (*rec)->Flush();
+  history::History hist;
+  std::string read_error;
+  if (auto read = history::ReadJsonlFile((*rec)->path()); read.ok()) {
+    hist = std::move(read->events);
+  } else {
+    read_error = read.error().message;
+  }
   nlohmann::json results = {{"test", test_name},
                             {"seed", opts.seed},
                             {"interrupted", outcome.interrupted},
                             {"events", hist.size()},
                             {"checkers", nlohmann::json::array()}};
   Verdict verdict = Verdict::kValid;
-  auto ops = history::PairOps(hist);
+  auto ops = read_error.empty() ? history::PairOps(hist)
+                                : Result<std::vector<history::Op>>(Error{read_error});
   auto add = [&](const CheckResult& r) {
     verdict = checkers::Worst(verdict, r.verdict);
     results["checkers"].push_back(checkers::ToJson(r));
@@ -681,10 +747,17 @@ Result<RunOutcome> RunTest(const RunOptions& opts, std::ostream& out) {
                        {"leader", faults.leader_observations}};
   results["duration_s"] = static_cast<double>((*rec)->NowNs()) / 1e9;
   const int64_t completed_ops = counts.ok + counts.fail + counts.info;
+  // cpu_us_per_op: from start-up to the end of the final reads (before checking); the main
+  // phase alone leaves out start-up, leader wait, recovery and final reads.
   results["harness"] = {
+      {"dispatch", targets::HasSteppedClient(desc->adapter) ? "event-loop" : "threads"},
       {"cpu_s", harness_cpu_s},
       {"cpu_us_per_op",
-       completed_ops > 0 ? harness_cpu_s * 1e6 / static_cast<double>(completed_ops) : 0.0}};
+       completed_ops > 0 ? harness_cpu_s * 1e6 / static_cast<double>(completed_ops) : 0.0},
+      {"main_cpu_s", main_cpu_s},
+      {"main_ops", main_ops},
+      {"main_cpu_us_per_op",
+       main_ops > 0 ? main_cpu_s * 1e6 / static_cast<double>(main_ops) : 0.0}};
   if (Status s = store::WriteJsonFile(run->path + "/results.json", results); !s.ok())
     return s.error();
   (void)store::UpdateLatestLinks(*run);

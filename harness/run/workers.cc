@@ -17,13 +17,8 @@ Workers::Workers(int slots, const ClientFactory& make_client) {
 Workers::~Workers() { Stop(); }
 
 void Workers::Dispatch(int slot, Job job) {
-  Slot& s = *slots_[static_cast<size_t>(slot)];
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    s.job = std::move(job);
-  }
+  dispatched_.emplace_back(slot, std::move(job));
   ++outstanding_;
-  s.cv.notify_one();
 }
 
 void Workers::Loop(int slot) {
@@ -44,6 +39,12 @@ void Workers::Loop(int slot) {
 
 std::vector<Done> Workers::WaitCompletions(std::chrono::steady_clock::time_point until) {
   std::unique_lock<std::mutex> lock(mu_);
+  for (auto& [slot, job] : dispatched_) {
+    Slot& s = *slots_[static_cast<size_t>(slot)];
+    s.job = std::move(job);
+    s.cv.notify_one();
+  }
+  dispatched_.clear();
   if (done_.empty() && Clock::now() < until) {
     waiting_ = true;
     done_cv_.wait_until(lock, until, [&] { return !done_.empty(); });

@@ -1,6 +1,7 @@
 // Workers: one thread per logical client slot, each with its own client adapter instance.
 //
-// The runner's single generator thread hands a worker an op (Dispatch); the worker performs it
+// The runner's single generator thread hands a worker an op (Dispatch, passed on at the next
+// WaitCompletions: dispatcher.h); the worker performs it
 // through its Client (blocking HTTP, bounded by the per-op timeout) and posts the completion to
 // a queue the generator thread drains (WaitCompletions). A worker never records events itself:
 // the generator thread records the invoke before Dispatch and the completion after draining, so
@@ -24,36 +25,22 @@
 #include <thread>
 #include <vector>
 
+#include "harness/run/dispatcher.h"
 #include "targets/adapters/client.h"
-#include "workloads/generator.h"
 
 namespace tidemark::run {
 
-struct Job {
-  workloads::OpRequest op;
-  int node = 0;
-  std::string node_name;
-  std::string url;
-};
-
-struct Done {
-  int slot = 0;
-  Job job;
-  targets::Completion completion;
-};
-
-class Workers {
+class Workers : public Dispatcher {
  public:
   using ClientFactory = std::function<std::unique_ptr<targets::Client>(int slot)>;
   Workers(int slots, const ClientFactory& make_client);
-  ~Workers();  // Stop()
+  ~Workers() override;  // Stop()
 
-  void Dispatch(int slot, Job job);
-  // Waits until at least one completion is queued or `until` passes; returns all queued.
-  std::vector<Done> WaitCompletions(std::chrono::steady_clock::time_point until);
-  int outstanding() const { return outstanding_; }
+  void Dispatch(int slot, Job job) override;
+  std::vector<Done> WaitCompletions(std::chrono::steady_clock::time_point until) override;
+  int outstanding() const override { return outstanding_; }
   // Asks every worker to finish its current op and exit; joins them.
-  void Stop();
+  void Stop() override;
 
  private:
   struct Slot {
@@ -70,7 +57,8 @@ class Workers {
   bool waiting_ = false;  // the generator thread waits on done_cv_; guarded by mu_
   std::vector<std::unique_ptr<Slot>> slots_;
   std::deque<Done> done_;
-  int outstanding_ = 0;  // generator thread only
+  std::vector<std::pair<int, Job>> dispatched_;  // not yet handed to their workers
+  int outstanding_ = 0;                          // generator thread only
 };
 
 }  // namespace tidemark::run

@@ -4,7 +4,9 @@
 
 #include "targets/adapters/curl_post.h"
 #include "targets/adapters/etcd_v3.h"
+#include "targets/adapters/log_read_scan.h"
 #include "targets/adapters/raw_http.h"
+#include "targets/adapters/stepped.h"
 #include "targets/adapters/tidelog_http.h"
 
 namespace tidemark::targets {
@@ -16,96 +18,212 @@ namespace th = tidelog_http;
 // A log read longer than this many pages is cut short (docs/protocol.md: 100 000 offsets each).
 constexpr int kMaxPages = 1000;
 
-class TidelogHttpClient : public Client {
+// tidelog-http as a state machine (stepped.h): the first POST, then leader hops on a definite
+// not_leader that names a leader, then idempotent re-sends of an unknown outcome, then the
+// remaining pages of a paged log read.
+class TidelogStepped : public SteppedClient {
  public:
-  TidelogHttpClient(ClientOptions opts, std::unique_ptr<HttpPoster> poster)
-      : opts_(std::move(opts)), poster_(std::move(poster)) {
+  explicit TidelogStepped(ClientOptions opts) : opts_(std::move(opts)) {
     opts_.connect_timeout_ms = std::min(opts_.connect_timeout_ms, opts_.timeout_ms);
   }
 
-  Completion Invoke(const OpRequest& op, const std::string& node_name,
-                    const std::string& base_url) override {
-    const int64_t seq = th::IsMutating(op) ? ++seq_ : 0;
-    auto req = th::BuildRequest(op, opts_.client_id, seq);
+  Step Begin(const OpRequest& op, const std::string& node_name,
+             const std::string& base_url) override {
+    op_ = op;
+    seq_now_ = th::IsMutating(op) ? ++seq_ : 0;
+    auto req = th::BuildRequest(op, opts_.client_id, seq_now_);
     if (!req.ok()) {
       Completion c;
       c.type = history::EventType::kFail;
       c.value = op.value;
       c.error = "not sent: " + req.error().message;
       c.node = node_name;
-      return c;
+      return Done(std::move(c));
     }
-    std::string node = node_name;
-    std::string url = base_url;
-    th::HttpOutcome out = poster_->Post(url + req->path, req->body.dump(), opts_.timeout_ms,
-                                        opts_.connect_timeout_ms);
-    // A definite not_leader applied nothing, so the same request (same seq) may go to the
-    // leader it names.
-    for (int hop = 0; hop < opts_.max_leader_hops; ++hop) {
-      auto hint = th::NotLeaderHint(out);
-      if (!hint || *hint == node) break;
-      auto it = opts_.node_urls.find(*hint);
-      if (it == opts_.node_urls.end()) break;
-      node = *hint;
-      url = it->second;
-      out = poster_->Post(url + req->path, req->body.dump(), opts_.timeout_ms,
-                          opts_.connect_timeout_ms);
+    req_ = std::move(*req);
+    body_text_ = req_.body.dump();
+    node_ = node_name;
+    url_ = base_url;
+    hops_ = 0;
+    retries_ = 0;
+    pages_ = 0;
+    phase_ = Phase::kFirst;
+    return Call(body_text_);
+  }
+
+  Step Continue(th::HttpOutcome outcome) override {
+    switch (phase_) {
+      case Phase::kFirst:
+        // A definite not_leader applied nothing, so the same request (same seq) may go to the
+        // leader it names.
+        if (hops_ < opts_.max_leader_hops) {
+          if (auto hint = th::NotLeaderHint(outcome); hint && *hint != node_) {
+            if (auto it = opts_.node_urls.find(*hint); it != opts_.node_urls.end()) {
+              ++hops_;
+              node_ = *hint;
+              url_ = it->second;
+              return Call(body_text_);
+            }
+          }
+        }
+        out_ = std::move(outcome);
+        return AfterAttempt();
+      case Phase::kRetry:
+        // Once an attempt's outcome is unknown, a later definite failure (e.g. not_leader)
+        // says nothing about that earlier attempt, which may still be applied: the op stays
+        // unknown.
+        if (th::MapOutcome(op_, outcome, node_).type == history::EventType::kFail) return Finish();
+        out_ = std::move(outcome);
+        return AfterAttempt();
+      case Phase::kPages:
+        return AfterPage(std::move(outcome));
     }
-    if (seq > 0) {
-      // Once an attempt's outcome is unknown, a later definite failure (e.g. not_leader) says
-      // nothing about that earlier attempt, which may still be applied: the op stays unknown.
-      for (int retry = 0; retry < opts_.retry_indefinite; ++retry) {
-        if (th::MapOutcome(op, out, node).type != history::EventType::kInfo) break;
-        th::HttpOutcome again = poster_->Post(url + req->path, req->body.dump(), opts_.timeout_ms,
-                                              opts_.connect_timeout_ms);
-        if (th::MapOutcome(op, again, node).type == history::EventType::kFail) break;
-        out = std::move(again);
-      }
-    }
-    // One parse of each response: the pages are merged into `body`, which MapOutcome consumes.
-    json body = out.curl_code == 0 ? json::parse(out.body, nullptr, false) : json();
-    if (op.f == "read" && !op.key) ReadRemainingPages(*req, url, out, body);
-    return th::MapOutcome(op, out, std::move(body), node);
+    return Finish();
   }
 
  private:
-  // Follows a paged log read to its end, merging the pages' entries into `body` (the first
-  // page, parsed). Any failed page makes the whole read that failure (`out` and `body` become
-  // that page's; a read has no effect, so that is safe).
-  void ReadRemainingPages(const th::HttpRequest& req, const std::string& url, th::HttpOutcome& out,
-                          json& body) {
-    if (out.curl_code != 0 || out.http_status != 200) return;
-    if (!body.is_object() || !body.contains("entries") || !body["entries"].is_array()) return;
-    json request = req.body;
-    for (int i = 0; i < kMaxPages; ++i) {
-      // NextPage reads only from/to/hwm; `body` carries the latest page's to and hwm.
-      auto next = th::NextPage(request, body);
-      if (!next) break;
-      request = *next;
-      th::HttpOutcome page_out =
-          poster_->Post(url + req.path, request.dump(), opts_.timeout_ms, opts_.connect_timeout_ms);
-      json page = page_out.curl_code == 0 ? json::parse(page_out.body, nullptr, false) : json();
-      if (page_out.curl_code != 0 || page_out.http_status != 200 || !page.is_object() ||
-          !page.contains("entries") || !page["entries"].is_array()) {
-        out = std::move(page_out);
-        body = std::move(page);
-        return;
-      }
-      json& entries = body["entries"];
-      for (auto& e : page["entries"]) entries.push_back(std::move(e));
-      body["to"] = page.value("to", json());
-      body["hwm"] = page.value("hwm", json());
+  enum class Phase { kFirst, kRetry, kPages };
+
+  Step Call(const std::string& body) {
+    Step s;
+    s.call = HttpCall{url_ + req_.path, body, opts_.timeout_ms, opts_.connect_timeout_ms};
+    return s;
+  }
+  static Step Done(Completion c) {
+    Step s;
+    s.done = std::move(c);
+    return s;
+  }
+
+  // out_ holds the latest attempt worth keeping: re-send it if unknown, else go on.
+  Step AfterAttempt() {
+    if (seq_now_ > 0 && retries_ < opts_.retry_indefinite &&
+        th::MapOutcome(op_, out_, node_).type == history::EventType::kInfo) {
+      ++retries_;
+      phase_ = Phase::kRetry;
+      return Call(body_text_);
     }
+    scanned_.reset();
+    if (op_.f == "read" && !op_.key && out_.curl_code == 0 && out_.http_status == 200) {
+      // The hot path: a log read's entries stay text (log_read_scan.h), never a JSON tree.
+      if (auto page = th::ScanLogReadPage(out_.body)) {
+        scanned_ = std::move(*page);
+        page_request_ = req_.body;
+        return NextPageOrFinish();
+      }
+    }
+    // One parse of each response: the pages are merged into `body_`, which MapOutcome consumes.
+    body_ = out_.curl_code == 0 ? json::parse(out_.body, nullptr, false) : json();
+    if (op_.f == "read" && !op_.key && out_.curl_code == 0 && out_.http_status == 200 &&
+        body_.is_object() && body_.contains("entries") && body_["entries"].is_array()) {
+      page_request_ = req_.body;
+      return NextPageOrFinish();
+    }
+    return Finish();
+  }
+
+  // Follows a paged log read to its end (NextPage reads only from/to/hwm; `body_` carries the
+  // latest page's to and hwm). A log read longer than kMaxPages pages is cut short.
+  Step NextPageOrFinish() {
+    if (pages_ >= kMaxPages) return Finish();
+    auto next = scanned_ ? th::NextPage(page_request_, scanned_->to, scanned_->hwm)
+                         : th::NextPage(page_request_, body_);
+    if (!next) return Finish();
+    page_request_ = std::move(*next);
+    ++pages_;
+    phase_ = Phase::kPages;
+    return Call(page_request_.dump());
+  }
+
+  // Any failed page makes the whole read that failure (a read has no effect, so that is safe).
+  Step AfterPage(th::HttpOutcome page_out) {
+    if (scanned_) {
+      if (page_out.curl_code == 0 && page_out.http_status == 200) {
+        auto page = th::ScanLogReadPage(page_out.body);
+        if (!page) {
+          // Not the shape the first page had: the read fails (it had no effect).
+          Completion c;
+          c.type = history::EventType::kFail;
+          c.value = op_.value;
+          c.error = "malformed response: page " + std::to_string(pages_ + 1) + " of a log read";
+          c.node = node_;
+          scanned_.reset();
+          return Done(std::move(c));
+        }
+        th::AppendPage(*scanned_, std::move(*page));
+        return NextPageOrFinish();
+      }
+      scanned_.reset();
+      out_ = std::move(page_out);
+      return Finish();
+    }
+    json page = page_out.curl_code == 0 ? json::parse(page_out.body, nullptr, false) : json();
+    if (page_out.curl_code != 0 || page_out.http_status != 200 || !page.is_object() ||
+        !page.contains("entries") || !page["entries"].is_array()) {
+      out_ = std::move(page_out);
+      body_ = std::move(page);
+      return Finish();
+    }
+    json& entries = body_["entries"];
+    for (auto& e : page["entries"]) entries.push_back(std::move(e));
+    body_["to"] = page.value("to", json());
+    body_["hwm"] = page.value("hwm", json());
+    return NextPageOrFinish();
+  }
+
+  Step Finish() {
+    if (scanned_) {
+      Completion c = th::LogReadCompletion(op_, *scanned_, node_);
+      scanned_.reset();
+      return Done(std::move(c));
+    }
+    if (body_.is_null() && out_.curl_code == 0) body_ = json::parse(out_.body, nullptr, false);
+    Step s = Done(th::MapOutcome(op_, out_, std::move(body_), node_));
+    body_ = json();
+    return s;
   }
 
   ClientOptions opts_;
-  std::unique_ptr<HttpPoster> poster_;
   int64_t seq_ = 0;
+  // The op in progress.
+  OpRequest op_;
+  int64_t seq_now_ = 0;
+  th::HttpRequest req_;
+  std::string body_text_;
+  std::string node_;
+  std::string url_;
+  Phase phase_ = Phase::kFirst;
+  int hops_ = 0;
+  int retries_ = 0;
+  int pages_ = 0;
+  th::HttpOutcome out_;  // the attempt whose outcome the op takes
+  json body_;            // out_.body parsed (pages merged), once known
+  json page_request_;
+  std::optional<th::LogReadPage> scanned_;  // a log read on the fast path: the pages so far
 };
 
-}  // namespace
+// A SteppedClient driven by a blocking transport.
+class BlockingClient : public Client {
+ public:
+  BlockingClient(std::unique_ptr<SteppedClient> stepped, std::unique_ptr<HttpPoster> poster)
+      : stepped_(std::move(stepped)), poster_(std::move(poster)) {}
 
-Result<std::unique_ptr<Client>> MakeClient(const std::string& adapter, const ClientOptions& opts) {
+  Completion Invoke(const OpRequest& op, const std::string& node_name,
+                    const std::string& base_url) override {
+    SteppedClient::Step s = stepped_->Begin(op, node_name, base_url);
+    while (s.call) {
+      s = stepped_->Continue(
+          poster_->Post(s.call->url, s.call->body, s.call->timeout_ms, s.call->connect_timeout_ms));
+    }
+    return std::move(s.done);
+  }
+
+ private:
+  std::unique_ptr<SteppedClient> stepped_;
+  std::unique_ptr<HttpPoster> poster_;
+};
+
+Status CheckOptions(const std::string& adapter, const ClientOptions& opts) {
   if (adapter != "tidelog-http" && adapter != "etcd-v3") {
     return Error{"unknown client adapter '" + adapter + "' (known: tidelog-http, etcd-v3)"};
   }
@@ -113,14 +231,36 @@ Result<std::unique_ptr<Client>> MakeClient(const std::string& adapter, const Cli
   if (opts.timeout_ms <= 0 || opts.connect_timeout_ms <= 0) {
     return Error{"client timeouts must be positive (ms)"};
   }
+  return OkStatus();
+}
+
+}  // namespace
+
+json FullValue(const Completion& c) {
+  return c.value_text.empty() ? c.value : json::parse(c.value_text, nullptr, false);
+}
+
+Result<std::unique_ptr<Client>> MakeClient(const std::string& adapter, const ClientOptions& opts) {
+  if (Status st = CheckOptions(adapter, opts); !st.ok()) return st.error();
   if (adapter == "etcd-v3") {
     auto poster = CurlPoster::Create();
     if (!poster.ok()) return poster.error();
     return etcd_v3::NewClient(opts, std::move(poster).value());
   }
   // Kept-alive raw connections: never a re-send (raw_http.h), a fraction of libcurl's CPU.
-  return std::unique_ptr<Client>(
-      std::make_unique<TidelogHttpClient>(opts, std::make_unique<RawHttpPoster>()));
+  return std::unique_ptr<Client>(std::make_unique<BlockingClient>(
+      std::make_unique<TidelogStepped>(opts), std::make_unique<RawHttpPoster>()));
+}
+
+bool HasSteppedClient(const std::string& adapter) { return adapter == "tidelog-http"; }
+
+Result<std::unique_ptr<SteppedClient>> MakeSteppedClient(const std::string& adapter,
+                                                         const ClientOptions& opts) {
+  if (Status st = CheckOptions(adapter, opts); !st.ok()) return st.error();
+  if (!HasSteppedClient(adapter)) {
+    return Error{"client adapter '" + adapter + "' has no stepped form (only tidelog-http)"};
+  }
+  return std::unique_ptr<SteppedClient>(std::make_unique<TidelogStepped>(opts));
 }
 
 namespace {

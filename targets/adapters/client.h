@@ -36,10 +36,16 @@ using workloads::OpRequest;
 
 struct Completion {
   history::EventType type = history::EventType::kInfo;  // kOk, kFail or kInfo
-  nlohmann::json value;              // kOk: the result; otherwise the invoked argument
+  nlohmann::json value;  // kOk: the result; otherwise the invoked argument
+  // Optional: the result's exact JSON text when `value` holds only part of it (a log read's
+  // entries stay text; history::Event::value_text). Empty: `value` is the whole result.
+  std::string value_text;
   std::optional<std::string> error;  // kFail/kInfo: short reason
   std::string node;                  // the node that answered last (see follow-leader below)
 };
+
+// The completion's whole value: value_text parsed when it is set, else value.
+nlohmann::json FullValue(const Completion& c);
 
 struct ClientOptions {
   // Limit for one HTTP exchange (connect + send + wait + receive), ms. A client-side timeout

@@ -352,9 +352,32 @@ TEST(ClientTest, PagedLogReadIsMergedIntoOneRead) {
   EXPECT_EQ(got.value["from"], 0);
   EXPECT_EQ(got.value["to"], 5);
   EXPECT_EQ(got.value["hwm"], 5);
-  EXPECT_EQ(got.value["entries"].size(), 5u);
+  // The entries are written from the replies' text (value_text), never parsed into `value`.
+  EXPECT_FALSE(got.value.contains("entries"));
+  json entries = json::array();
+  for (int64_t o = 0; o < 5; ++o) entries.push_back({o, "v" + std::to_string(o)});
+  EXPECT_EQ(
+      FullValue(got),
+      json({{"from", 0}, {"to", 5}, {"hwm", 5}, {"consistency", "local"}, {"entries", entries}}));
   EXPECT_EQ(server.requests().size(), 3u);
   EXPECT_FALSE(server.requests()[0]["body"].contains("final"));
+}
+
+TEST(ClientTest, LogReadTheScannerRefusesStillCompletesThroughTheJsonPath) {
+  // An entry whose value is not a string is outside the scanner's shape; the read is still ok,
+  // with its entries in `value` as before.
+  FakeServer server([](const std::string&, const json&) {
+    return Reply{
+        Reply::kRespond, 200,
+        Ok({{"hwm", 1}, {"from", 0}, {"to", 1}, {"entries", json::array({{0, 7}})}}).dump()};
+  });
+  OpRequest read;
+  read.f = "read";
+  read.value = {{"from", 0}, {"consistency", "linearizable"}};
+  Completion got = NewClient()->Invoke(read, "n1", server.url());
+  ASSERT_EQ(got.type, history::EventType::kOk) << got.error.value_or("");
+  EXPECT_TRUE(got.value_text.empty());
+  EXPECT_EQ(got.value["entries"], json::array({{0, 7}}));
 }
 
 TEST(StatusClientTest, ParsesStatusAndReportsUnreachableNodes) {

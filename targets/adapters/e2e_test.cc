@@ -137,7 +137,9 @@ TEST_F(TidelogE2eTest, AppendsAndReadsHaveTheHistoryShapes) {
     json want = json::array();
     for (int i = 0; i < 3; ++i)
       want.push_back({offsets[static_cast<size_t>(i)], "v0-" + std::to_string(i)});
-    EXPECT_EQ(r.value["entries"], want);
+    // The entries come as text (Completion::value_text), the rest in value as well.
+    EXPECT_EQ(FullValue(r)["entries"], want);
+    EXPECT_EQ(FullValue(r)["from"], 0);
   }
 }
 

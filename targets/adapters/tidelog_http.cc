@@ -234,12 +234,45 @@ std::optional<std::string> NotLeaderHint(const HttpOutcome& o) {
 std::optional<json> NextPage(const json& request_body, const json& response_body) {
   const auto to = IntField(response_body, "to");
   const auto hwm = IntField(response_body, "hwm");
+  if (!to || !hwm) return std::nullopt;
+  return NextPage(request_body, *to, *hwm);
+}
+
+std::optional<json> NextPage(const json& request_body, int64_t to, int64_t hwm) {
   const auto from = IntField(request_body, "from");
-  if (!to || !hwm || !from || *to >= *hwm || *to <= *from) return std::nullopt;
-  if (auto want = IntField(request_body, "to"); want && *to >= *want) return std::nullopt;
+  if (!from || to >= hwm || to <= *from) return std::nullopt;
+  if (auto want = IntField(request_body, "to"); want && to >= *want) return std::nullopt;
   json next = request_body;
-  next["from"] = *to;
+  next["from"] = to;
   return next;
+}
+
+Completion LogReadCompletion(const OpRequest& op, const LogReadPage& merged,
+                             const std::string& node) {
+  const std::string consistency =
+      merged.consistency.value_or(op.value.value("consistency", std::string("linearizable")));
+  // As OkValue: a node whose HWM is below `from` covered nothing, [from, from).
+  const int64_t to = std::max(merged.to, merged.from);
+  Completion c;
+  c.type = EventType::kOk;
+  c.node = node;
+  c.value =
+      json{{"from", merged.from}, {"to", to}, {"hwm", merged.hwm}, {"consistency", consistency}};
+  // The keys in the order nlohmann writes an object (sorted), so the line reads as before.
+  std::string& t = c.value_text;
+  t.reserve(merged.entries.size() + consistency.size() + 96);
+  t += "{\"consistency\":";
+  t += json(consistency).dump();
+  t += ",\"entries\":[";
+  t += merged.entries;
+  t += "],\"from\":";
+  t += std::to_string(merged.from);
+  t += ",\"hwm\":";
+  t += std::to_string(merged.hwm);
+  t += ",\"to\":";
+  t += std::to_string(to);
+  t += '}';
+  return c;
 }
 
 Result<NodeStatus> ParseStatus(const std::string& text) {

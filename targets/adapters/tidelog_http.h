@@ -21,6 +21,7 @@
 
 #include "harness/history/result.h"
 #include "targets/adapters/client.h"
+#include "targets/adapters/log_read_scan.h"
 
 namespace tidemark::targets::tidelog_http {
 
@@ -65,6 +66,15 @@ std::optional<std::string> NotLeaderHint(const HttpOutcome& outcome);
 // (`to < hwm`, docs/protocol.md paging); nullopt when the read is complete.
 std::optional<nlohmann::json> NextPage(const nlohmann::json& request_body,
                                        const nlohmann::json& response_body);
+
+// The same from the request and the latest page's `to` and `hwm` only.
+std::optional<nlohmann::json> NextPage(const nlohmann::json& request_body, int64_t to, int64_t hwm);
+
+// The ok completion of a log read whose pages were scanned (log_read_scan.h) and merged:
+// `value` holds from, to, hwm and consistency (what the harness itself uses), `value_text` the
+// whole result including the entries, exactly as MapOutcome's value would be written.
+Completion LogReadCompletion(const OpRequest& op, const LogReadPage& merged,
+                             const std::string& node);
 
 // Parses a /v1/status response body. Errors name the missing or mistyped field.
 Result<NodeStatus> ParseStatus(const std::string& body);

@@ -303,5 +303,37 @@ TEST(ParseStatusTest, ReadsTheDocumentedFields) {
   EXPECT_FALSE(ParseStatus("not json").ok());
 }
 
+TEST(LogReadCompletionTest, TheScannedPathWritesExactlyWhatTheJsonPathWould) {
+  const std::vector<json> bodies = {
+      {{"from", 2},
+       {"to", 4},
+       {"hwm", 9},
+       {"consistency", "local"},
+       {"entries",
+        json::array({json::array({2, "v1-1"}), json::array({3, "a \"quoted\" \u00e9"})})}},
+      {{"from", 2}, {"to", 2}, {"hwm", 2}, {"entries", json::array()}},  // no consistency
+      {{"from", 787},
+       {"to", 10},
+       {"hwm", 10},
+       {"consistency", "local"},
+       {"entries", json::array()}},
+  };
+  for (const json& body : bodies) {
+    SCOPED_TRACE(body.dump());
+    const HttpOutcome out = Http(200, body);
+    const Completion slow = MapOutcome(LogRead("local"), out, "n1");
+    auto page = ScanLogReadPage(out.body);
+    ASSERT_TRUE(page);
+    const Completion fast = LogReadCompletion(LogRead("local"), *page, "n1");
+    EXPECT_EQ(fast.type, slow.type);
+    // Byte for byte what the history line would hold either way.
+    EXPECT_EQ(fast.value_text, slow.value.dump());
+    // `value` keeps everything but the entries.
+    json head = slow.value;
+    head.erase("entries");
+    EXPECT_EQ(fast.value, head);
+  }
+}
+
 }  // namespace
 }  // namespace tidemark::targets::tidelog_http

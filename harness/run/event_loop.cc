@@ -1,0 +1,373 @@
+#include "harness/run/event_loop.h"
+
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include <curl/curl.h>  // CURLcode values only (raw_http.h's table)
+
+namespace tidemark::run {
+namespace {
+
+using targets::tidelog_http::HttpOutcome;
+using ReplyParser = targets::http1::ReplyParser;
+
+// An idle connection older than this is peeked at before reuse; a younger one has been covered
+// by epoll, which reports EOF and stray bytes on idle connections.
+constexpr auto kPeekAfter = std::chrono::milliseconds(5);
+
+}  // namespace
+
+Result<std::unique_ptr<EventLoop>> EventLoop::Create(int slots, const ClientFactory& make_client,
+                                                     Options opts) {
+  const int epfd = epoll_create1(EPOLL_CLOEXEC);
+  if (epfd < 0) return Error{std::string("epoll_create1: ") + std::strerror(errno)};
+  std::unique_ptr<EventLoop> loop(new EventLoop(epfd, opts));
+  for (int i = 0; i < slots; ++i) {
+    auto s = std::make_unique<Slot>();
+    s->client = make_client(i);
+    loop->slots_.push_back(std::move(s));
+  }
+  return loop;
+}
+
+EventLoop::~EventLoop() {
+  Stop();
+  ::close(epfd_);
+}
+
+void EventLoop::Stop() {
+  for (auto& s : slots_) {
+    for (auto& c : s->conns)
+      if (c->fd >= 0) ::close(c->fd);
+    s->conns.clear();
+    s->conn = nullptr;
+    s->phase = Phase::kFree;
+  }
+  graveyard_.clear();
+  queued_.clear();
+  done_.clear();
+  outstanding_ = 0;
+}
+
+void EventLoop::Dispatch(int slot, Job job) {
+  Slot& s = *slots_[static_cast<size_t>(slot)];
+  s.job = std::move(job);
+  s.phase = Phase::kQueued;
+  queued_.push_back(slot);
+  ++outstanding_;
+}
+
+std::vector<Done> EventLoop::WaitCompletions(Clock::time_point until) {
+  for (int slot : queued_) Begin(slot);
+  queued_.clear();
+  epoll_event events[64];
+  while (done_.empty()) {
+    auto now = Clock::now();
+    auto next = until;
+    for (const auto& s : slots_) {
+      if (s->phase == Phase::kConnecting) next = std::min(next, s->connect_deadline);
+      if (s->phase >= Phase::kConnecting) next = std::min(next, s->deadline);
+    }
+    if (now >= next) {
+      Expire(now);
+      if (now >= until) break;
+      continue;
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(next - now).count();
+    timespec ts{static_cast<time_t>(left / 1'000'000'000), static_cast<long>(left % 1'000'000'000)};
+    const int n = epoll_pwait2(epfd_, events, 64, &ts, nullptr);
+    if (n < 0) {
+      if (errno == EINTR) break;  // a signal (SIGINT): let the driver look
+      break;                      // EBADF/EINVAL cannot happen with our own epoll fd
+    }
+    for (int i = 0; i < n; ++i) OnEvent(static_cast<Conn*>(events[i].data.ptr), events[i].events);
+    graveyard_.clear();  // connections closed during this batch: no event refers to them now
+    Expire(Clock::now());
+  }
+  std::vector<Done> out = std::move(done_);
+  done_.clear();
+  outstanding_ -= static_cast<int>(out.size());
+  return out;
+}
+
+void EventLoop::Begin(int slot) {
+  Slot& s = *slots_[static_cast<size_t>(slot)];
+  targets::SteppedClient::Step step = s.client->Begin(s.job.op, s.job.node_name, s.job.url);
+  if (step.call) {
+    StartCall(slot, *step.call);
+    return;
+  }
+  s.phase = Phase::kFree;
+  done_.push_back(Done{slot, std::move(s.job), std::move(step.done)});
+}
+
+void EventLoop::StartCall(int slot, const targets::HttpCall& call) {
+  Slot& s = *slots_[static_cast<size_t>(slot)];
+  auto u = urls_.find(call.url);
+  if (u == urls_.end()) {
+    auto parsed = targets::http1::ParseUrl(call.url);
+    if (!parsed) {
+      s.sent_any = false;
+      Fail(slot, CURLE_UNSUPPORTED_PROTOCOL, 0);
+      return;
+    }
+    u = urls_.emplace(call.url, std::move(*parsed)).first;
+  }
+  const auto now = Clock::now();
+  s.out = targets::http1::FormatPost(u->second, call.body);
+  s.out_off = 0;
+  s.sent_any = false;
+  s.parser = ReplyParser();
+  s.deadline = now + std::chrono::milliseconds(call.timeout_ms);
+  s.connect_deadline =
+      now + std::chrono::milliseconds(std::min(call.timeout_ms, call.connect_timeout_ms));
+
+  if (Conn* idle = TakeIdle(s, u->second.authority)) {
+    idle->busy = true;
+    s.conn = idle;
+    s.phase = Phase::kSending;
+    TrySend(s, slot);
+    return;
+  }
+  const std::string& authority = u->second.authority;
+  auto addr = resolved_.find(authority);
+  if (addr == resolved_.end()) {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    addrinfo* res = nullptr;
+    if (getaddrinfo(u->second.host.c_str(), u->second.port.c_str(), &hints, &res) != 0 ||
+        res == nullptr) {
+      Fail(slot, CURLE_COULDNT_RESOLVE_HOST, 0);
+      return;
+    }
+    std::vector<char> bytes(reinterpret_cast<const char*>(res->ai_addr),
+                            reinterpret_cast<const char*>(res->ai_addr) + res->ai_addrlen);
+    freeaddrinfo(res);
+    addr = resolved_.emplace(authority, std::move(bytes)).first;
+  }
+  const auto* sa = reinterpret_cast<const sockaddr*>(addr->second.data());
+  const int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    Fail(slot, CURLE_COULDNT_CONNECT, errno);
+    return;
+  }
+  ++connections_opened_;
+  const int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  auto conn = std::make_unique<Conn>();
+  conn->fd = fd;
+  conn->slot = slot;
+  conn->authority = authority;
+  conn->busy = true;
+  s.conn = conn.get();
+  s.conns.push_back(std::move(conn));
+  const bool connected = connect(fd, sa, static_cast<socklen_t>(addr->second.size())) == 0;
+  const int err = connected ? 0 : errno;
+  if (!connected && err != EINPROGRESS) {
+    Fail(slot, CURLE_COULDNT_CONNECT, err);
+    return;
+  }
+  if (!Watch(s.conn, !connected, /*add=*/true)) {
+    Fail(slot, CURLE_COULDNT_CONNECT, errno);
+    return;
+  }
+  if (!connected) {
+    s.phase = Phase::kConnecting;
+    return;
+  }
+  s.phase = Phase::kSending;
+  TrySend(s, slot);
+}
+
+void EventLoop::TrySend(Slot& s, int slot) {
+  while (s.out_off < s.out.size()) {
+    const ssize_t n =
+        send(s.conn->fd, s.out.data() + s.out_off, s.out.size() - s.out_off, MSG_NOSIGNAL);
+    if (n > 0) {
+      s.sent_any = true;
+      s.out_off += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (!s.conn->want_out) Watch(s.conn, true, /*add=*/false);
+      s.phase = Phase::kSending;
+      return;
+    }
+    Fail(slot, CURLE_SEND_ERROR, n < 0 ? errno : 0);
+    return;
+  }
+  if (s.conn->want_out) Watch(s.conn, false, /*add=*/false);
+  s.phase = Phase::kReceiving;
+}
+
+void EventLoop::OnEvent(Conn* c, uint32_t events) {
+  if (c->fd < 0) return;  // closed earlier in this batch
+  Slot& s = *slots_[static_cast<size_t>(c->slot)];
+  if (!c->busy) {  // an idle connection spoke: EOF, an error or stray bytes. Never reuse it.
+    CloseConn(s, c);
+    return;
+  }
+  const int slot = c->slot;
+  switch (s.phase) {
+    case Phase::kConnecting:
+      if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
+        int err = 0;
+        socklen_t len = sizeof err;
+        if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+        if (err != 0) {
+          Fail(slot, CURLE_COULDNT_CONNECT, err);
+          return;
+        }
+        s.phase = Phase::kSending;
+        TrySend(s, slot);
+      }
+      return;
+    case Phase::kSending:
+      // A reply (or EOF) before the request was all written: read it; the connection is not
+      // reused after that.
+      if (events & (EPOLLIN | EPOLLRDHUP)) {
+        OnReadable(s, slot);
+      } else if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
+        TrySend(s, slot);
+      }
+      return;
+    case Phase::kReceiving:
+      OnReadable(s, slot);
+      return;
+    case Phase::kFree:
+    case Phase::kQueued:
+      return;
+  }
+}
+
+void EventLoop::OnReadable(Slot& s, int slot) {
+  // One recv per readiness report: level-triggered epoll reports the rest of a long reply again.
+  char buf[65536];
+  const ssize_t n = recv(s.conn->fd, buf, sizeof buf, 0);
+  if (n > 0) {
+    s.parser.Append(buf, static_cast<size_t>(n));
+  } else if (n == 0) {
+    s.parser.SetEof();
+  } else if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) {
+    return;
+  } else {
+    Fail(slot, CURLE_RECV_ERROR, errno);
+    return;
+  }
+  switch (s.parser.Parse()) {
+    case ReplyParser::State::kNeedMore:
+      return;
+    case ReplyParser::State::kError:
+      Fail(slot, s.parser.error(), 0);
+      return;
+    case ReplyParser::State::kDone: {
+      HttpOutcome out;
+      out.request_sent = true;
+      out.http_status = s.parser.status();
+      out.body = s.parser.TakeBody();
+      const bool keep = s.parser.keep_alive() && s.phase == Phase::kReceiving;
+      Finish(slot, std::move(out), keep);
+      return;
+    }
+  }
+}
+
+void EventLoop::Expire(Clock::time_point now) {
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    Slot& s = *slots_[i];
+    const bool connect_expired = s.phase == Phase::kConnecting && now >= s.connect_deadline;
+    if (s.phase >= Phase::kConnecting && (connect_expired || now >= s.deadline))
+      Fail(static_cast<int>(i), CURLE_OPERATION_TIMEDOUT, 0);
+  }
+}
+
+void EventLoop::Fail(int slot, int curl_code, int os_errno) {
+  Slot& s = *slots_[static_cast<size_t>(slot)];
+  HttpOutcome out;
+  out.curl_code = curl_code;
+  out.request_sent = s.sent_any;
+  out.os_errno = os_errno;
+  Finish(slot, std::move(out), /*keep_conn=*/false);
+}
+
+void EventLoop::Finish(int slot, HttpOutcome out, bool keep_conn) {
+  Slot& s = *slots_[static_cast<size_t>(slot)];
+  if (Conn* c = s.conn) {
+    s.conn = nullptr;
+    if (keep_conn && opts_.max_idle_connections > 0) {
+      c->busy = false;
+      c->idle_since = Clock::now();
+      if (c->want_out) Watch(c, false, /*add=*/false);
+    } else {
+      CloseConn(s, c);
+    }
+  }
+  s.phase = Phase::kFree;
+  s.out.clear();
+  targets::SteppedClient::Step step = s.client->Continue(std::move(out));
+  if (step.call) {
+    StartCall(slot, *step.call);
+    return;
+  }
+  done_.push_back(Done{slot, std::move(s.job), std::move(step.done)});
+}
+
+EventLoop::Conn* EventLoop::TakeIdle(Slot& s, const std::string& authority) {
+  const auto now = Clock::now();
+  Conn* found = nullptr;
+  size_t idle = 0;
+  // Newest first; close what is too old, and what is beyond the idle limit.
+  for (size_t i = s.conns.size(); i-- > 0;) {
+    Conn* c = s.conns[i].get();
+    if (c->busy) continue;
+    const auto age = now - c->idle_since;
+    if (age > std::chrono::milliseconds(opts_.max_idle_ms) || ++idle > opts_.max_idle_connections) {
+      CloseConn(s, c);
+      continue;
+    }
+    if (found || c->authority != authority) continue;
+    if (age > kPeekAfter) {
+      // Still open with nothing to read: EAGAIN. EOF (0), stray bytes (> 0) or an error: drop.
+      char byte;
+      const ssize_t n = recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (!(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))) {
+        CloseConn(s, c);
+        continue;
+      }
+    }
+    found = c;
+  }
+  return found;
+}
+
+void EventLoop::CloseConn(Slot& s, Conn* c) {
+  ::close(c->fd);  // also leaves the epoll set
+  c->fd = -1;
+  if (s.conn == c) s.conn = nullptr;
+  for (auto it = s.conns.begin(); it != s.conns.end(); ++it) {
+    if (it->get() != c) continue;
+    graveyard_.push_back(std::move(*it));  // freed after the current batch of events
+    s.conns.erase(it);
+    break;
+  }
+}
+
+bool EventLoop::Watch(Conn* c, bool want_out, bool add) {
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLRDHUP | (want_out ? EPOLLOUT : 0u);
+  ev.data.ptr = c;
+  c->want_out = want_out;
+  return epoll_ctl(epfd_, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, c->fd, &ev) == 0;
+}
+
+}  // namespace tidemark::run

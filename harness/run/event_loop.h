@@ -1,0 +1,112 @@
+// EventLoop: every client slot on the driver's own thread, over non-blocking sockets and epoll.
+//
+// Why: with a thread per slot (Workers), each op cost three thread hand-offs (driver -> worker
+// -> driver), and on this kind of machine each hand-off is a futex wake plus a context switch
+// of about 10 us. Here the driver sends every request it dispatched, then sleeps in one
+// epoll_pwait2 until replies, deadlines or `until`, and handles every ready reply in one pass:
+// per op a send(2) and a recv(2), and one wake-up shared by all the replies that are ready.
+//
+// Each slot has a SteppedClient (targets/adapters/stepped.h) that says which POSTs an op needs
+// (leader hops, idempotent re-sends and read pages are further steps) and keeps its own
+// kept-alive connections, like one RawHttpPoster per slot, with the same guarantees
+// (raw_http.h): a request is written once and never re-sent by the transport; a connection is
+// reused only while it is younger than Options::max_idle_ms and epoll has reported nothing on
+// it since its last reply (an idle connection that becomes readable — EOF, error, stray bytes —
+// is closed at once), and, when it has been idle for more than a few milliseconds, a
+// non-blocking peek also shows it open; any failure closes it. Failures are the CURLcodes of
+// raw_http.h, so one outcome mapping serves all transports. Timeouts: HttpCall::timeout_ms
+// bounds each exchange, connect_timeout_ms its connect.
+//
+// Thread safety: the driver thread only (dispatcher.h).
+#pragma once
+
+#include <sys/socket.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "harness/run/dispatcher.h"
+#include "targets/adapters/http1.h"
+#include "targets/adapters/stepped.h"
+
+namespace tidemark::run {
+
+class EventLoop : public Dispatcher {
+ public:
+  struct Options {
+    size_t max_idle_connections = 4;  // per slot
+    int max_idle_ms = 2000;
+  };
+  using ClientFactory = std::function<std::unique_ptr<targets::SteppedClient>(int slot)>;
+
+  // Errors: epoll could not be created (the message says why).
+  static Result<std::unique_ptr<EventLoop>> Create(int slots, const ClientFactory& make_client,
+                                                   Options opts);
+  ~EventLoop() override;
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  void Dispatch(int slot, Job job) override;
+  std::vector<Done> WaitCompletions(std::chrono::steady_clock::time_point until) override;
+  int outstanding() const override { return outstanding_; }
+  void Stop() override;
+
+  // TCP connections opened so far (for tests and benchmarks).
+  int64_t connections_opened() const { return connections_opened_; }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  struct Conn {
+    int fd = -1;
+    int slot = 0;
+    std::string authority;
+    Clock::time_point idle_since;
+    bool busy = false;      // carrying the slot's current exchange
+    bool want_out = false;  // registered for EPOLLOUT too
+  };
+  enum class Phase { kFree, kQueued, kConnecting, kSending, kReceiving };
+  struct Slot {
+    std::unique_ptr<targets::SteppedClient> client;
+    Job job;
+    Phase phase = Phase::kFree;
+    std::vector<std::unique_ptr<Conn>> conns;  // open connections, idle or busy
+    Conn* conn = nullptr;                      // the busy one
+    std::string out;                           // request bytes
+    size_t out_off = 0;
+    bool sent_any = false;
+    targets::http1::ReplyParser parser;
+    Clock::time_point deadline;
+    Clock::time_point connect_deadline;
+  };
+
+  EventLoop(int epfd, Options opts) : epfd_(epfd), opts_(opts) {}
+  void Begin(int slot);
+  void StartCall(int slot, const targets::HttpCall& call);
+  void TrySend(Slot& s, int slot);
+  void OnReadable(Slot& s, int slot);
+  void OnEvent(Conn* c, uint32_t events);
+  void Expire(Clock::time_point now);
+  // The exchange ended with `out` (a reply or a failure): the next step, or the completion.
+  void Finish(int slot, targets::tidelog_http::HttpOutcome out, bool keep_conn);
+  void Fail(int slot, int curl_code, int os_errno);
+  Conn* TakeIdle(Slot& s, const std::string& authority);
+  void CloseConn(Slot& s, Conn* c);
+  bool Watch(Conn* c, bool want_out, bool add);  // false: epoll_ctl failed (errno)
+
+  int epfd_;
+  Options opts_;
+  std::vector<std::unique_ptr<Slot>> slots_;
+  std::vector<int> queued_;                       // slots dispatched and not yet begun
+  std::vector<std::unique_ptr<Conn>> graveyard_;  // closed during the current batch of events
+  std::vector<Done> done_;
+  std::map<std::string, std::vector<char>> resolved_;  // authority -> sockaddr bytes
+  std::map<std::string, targets::http1::Url> urls_;    // parsed URLs by text
+  int outstanding_ = 0;
+  int64_t connections_opened_ = 0;
+};
+
+}  // namespace tidemark::run
