@@ -18,10 +18,6 @@ namespace {
 using targets::tidelog_http::HttpOutcome;
 using ReplyParser = targets::http1::ReplyParser;
 
-// An idle connection older than this is peeked at before reuse; a younger one has been covered
-// by epoll, which reports EOF and stray bytes on idle connections.
-constexpr auto kPeekAfter = std::chrono::milliseconds(5);
-
 }  // namespace
 
 Result<std::unique_ptr<EventLoop>> EventLoop::Create(int slots, const ClientFactory& make_client,
@@ -87,6 +83,7 @@ std::vector<Done> EventLoop::WaitCompletions(Clock::time_point until) {
       if (errno == EINTR) break;  // a signal (SIGINT): let the driver look
       break;                      // EBADF/EINVAL cannot happen with our own epoll fd
     }
+    ++waits_;
     for (int i = 0; i < n; ++i) OnEvent(static_cast<Conn*>(events[i].data.ptr), events[i].events);
     graveyard_.clear();  // connections closed during this batch: no event refers to them now
     Expire(Clock::now());
@@ -307,6 +304,7 @@ void EventLoop::Finish(int slot, HttpOutcome out, bool keep_conn) {
     if (keep_conn && opts_.max_idle_connections > 0) {
       c->busy = false;
       c->idle_since = Clock::now();
+      c->idle_wait = waits_;
       if (c->want_out) Watch(c, false, /*add=*/false);
     } else {
       CloseConn(s, c);
@@ -336,7 +334,10 @@ EventLoop::Conn* EventLoop::TakeIdle(Slot& s, const std::string& authority) {
       continue;
     }
     if (found || c->authority != authority) continue;
-    if (age > kPeekAfter) {
+    // Trusted to epoll only when epoll has looked at it since its reply: a connection that went
+    // idle after the last wait (the driver dispatches the next op at once) has not been looked
+    // at, and its server may have closed it already.
+    if (c->idle_wait == waits_ || age > std::chrono::milliseconds(opts_.peek_after_ms)) {
       // Still open with nothing to read: EAGAIN. EOF (0), stray bytes (> 0) or an error: drop.
       char byte;
       const ssize_t n = recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);

@@ -12,8 +12,9 @@
 // (raw_http.h): a request is written once and never re-sent by the transport; a connection is
 // reused only while it is younger than Options::max_idle_ms and epoll has reported nothing on
 // it since its last reply (an idle connection that becomes readable — EOF, error, stray bytes —
-// is closed at once), and, when it has been idle for more than a few milliseconds, a
-// non-blocking peek also shows it open; any failure closes it. Failures are the CURLcodes of
+// is closed at once, before any event of the same batch is handled); when epoll has not looked
+// at it since its reply, or it has been idle for more than Options::peek_after_ms, a
+// non-blocking peek must also show it open. Any failure closes it. Failures are the CURLcodes of
 // raw_http.h, so one outcome mapping serves all transports. Timeouts: HttpCall::timeout_ms
 // bounds each exchange, connect_timeout_ms its connect.
 //
@@ -40,6 +41,9 @@ class EventLoop : public Dispatcher {
   struct Options {
     size_t max_idle_connections = 4;  // per slot
     int max_idle_ms = 2000;
+    // An idle connection idle for longer than this (ms) is peeked at before reuse even when
+    // epoll has looked at it since its last reply (a younger one is trusted to epoll).
+    int peek_after_ms = 5;
   };
   using ClientFactory = std::function<std::unique_ptr<targets::SteppedClient>(int slot)>;
 
@@ -65,6 +69,7 @@ class EventLoop : public Dispatcher {
     int slot = 0;
     std::string authority;
     Clock::time_point idle_since;
+    int64_t idle_wait = 0;  // waits_ when it went idle: epoll has looked at it once waits_ > this
     bool busy = false;      // carrying the slot's current exchange
     bool want_out = false;  // registered for EPOLLOUT too
   };
@@ -107,6 +112,7 @@ class EventLoop : public Dispatcher {
   std::map<std::string, targets::http1::Url> urls_;    // parsed URLs by text
   int outstanding_ = 0;
   int64_t connections_opened_ = 0;
+  int64_t waits_ = 0;  // epoll waits that returned
 };
 
 }  // namespace tidemark::run
