@@ -84,6 +84,12 @@ std::vector<Done> EventLoop::WaitCompletions(Clock::time_point until) {
       break;                      // EBADF/EINVAL cannot happen with our own epoll fd
     }
     ++waits_;
+    // Idle connections that spoke are closed first: handling a reply can start the slot's next
+    // call, which must not pick an idle connection whose EOF is further down this batch.
+    for (int i = 0; i < n; ++i) {
+      auto* c = static_cast<Conn*>(events[i].data.ptr);
+      if (c->fd >= 0 && !c->busy) CloseConn(*slots_[static_cast<size_t>(c->slot)], c);
+    }
     for (int i = 0; i < n; ++i) OnEvent(static_cast<Conn*>(events[i].data.ptr), events[i].events);
     graveyard_.clear();  // connections closed during this batch: no event refers to them now
     Expire(Clock::now());
