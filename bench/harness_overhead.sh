@@ -10,7 +10,10 @@
 # controller (all its threads, never the node processes) up to the end of the run, before
 # checking, divided by the completed client ops. It includes cluster start-up and the final
 # reads, so a short run overstates it slightly. "main" is `harness.main_cpu_us_per_op`: the
-# same over the main phase only (CPU and ops between its start and its end). ops/s counts the main phase only (completions
+# same over the main phase only (CPU and ops between its start and its end). "nodes" is
+# `harness.nodes_cpu_us_per_op`: the three tidelog nodes' CPU (getrusage RUSAGE_CHILDREN after
+# they stopped) per op over the same span as us/op — the system under test's cost per op, the
+# baseline the controller's is compared with. ops/s counts the main phase only (completions
 # of non-final ops over the span from the first invoke to the last such completion).
 #
 # The baseline (BASELINE=1, needs BUILD_DIR/bench/http_loop) sends the same append requests
@@ -66,12 +69,12 @@ for line in open(run + "/history.jsonl"):
 rate = n / ((last - first) / 1e9) if n and last > first else 0.0
 c = res["counts"]
 h = res["harness"]
-print(f'{rate:8.0f} {h["cpu_us_per_op"]:8.1f} {h.get("main_cpu_us_per_op", 0):8.1f} {c["ok"]:7d} {c["fail"]:6d} {c["info"]:6d}')
+print(f'{rate:8.0f} {h["cpu_us_per_op"]:8.1f} {h.get("main_cpu_us_per_op", 0):8.1f} {h.get("nodes_cpu_us_per_op", 0):8.1f} {c["ok"]:7d} {c["fail"]:6d} {c["info"]:6d}')
 EOF
 }
 
 echo "tidemark run --rate 0 --workload $WORKLOAD --time-limit $TIME_LIMIT ($BUILD, $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg))"
-printf '%5s %4s %8s %8s %8s %7s %6s %6s\n' conc rep ops/s us/op main ok fail info
+printf '%5s %4s %8s %8s %8s %8s %7s %6s %6s\n' conc rep ops/s us/op main nodes ok fail info
 for c in $CONCURRENCY; do
   for r in $(seq 1 "$REPEAT"); do
     log="$STORE/run-c$c-r$r.log"
