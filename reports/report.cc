@@ -389,8 +389,9 @@ std::string RenderReport(const RunData& run) {
   return page;
 }
 
-Status WriteReport(const std::string& run_dir) {
-  auto run = LoadRun(run_dir);
+namespace {
+
+Status Write(const std::string& run_dir, Result<RunData> run) {
   if (!run.ok()) return run.error();
   std::string page = RenderReport(*run);
   std::string path = run_dir + "/report.html";
@@ -406,6 +407,14 @@ Status WriteReport(const std::string& run_dir) {
   std::filesystem::rename(tmp, path, ec);
   if (ec) return Error{"cannot rename " + tmp + " to " + path + ": " + ec.message()};
   return OkStatus();
+}
+
+}  // namespace
+
+Status WriteReport(const std::string& run_dir) { return Write(run_dir, LoadRun(run_dir)); }
+
+Status WriteReport(const std::string& run_dir, history::History events) {
+  return Write(run_dir, LoadRun(run_dir, std::move(events)));
 }
 
 }  // namespace tidemark::reports

@@ -24,6 +24,8 @@ namespace tidemark::reports {
 // atomically (temporary file + rename). Errors: run_dir is not a directory, or the file cannot
 // be written.
 Status WriteReport(const std::string& run_dir);
+// The same with history.jsonl already read (LoadRun's second form).
+Status WriteReport(const std::string& run_dir, history::History events);
 
 // The report page for a loaded run (what WriteReport writes).
 std::string RenderReport(const RunData& run);

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <unordered_map>
 
 #include "harness/history/jsonl.h"
@@ -68,7 +69,10 @@ void CollectOpIds(const nlohmann::json& arr, std::set<int64_t>& out) {
 
 }  // namespace
 
-Result<RunData> LoadRun(const std::string& run_dir) {
+namespace {
+
+// LoadRun's body; `events`, when given, stands for history.jsonl (not read again).
+Result<RunData> Load(const std::string& run_dir, std::optional<history::History> events) {
   std::error_code ec;
   if (!fs::is_directory(run_dir, ec)) return Error{run_dir + ": not a run directory"};
   RunData run;
@@ -108,8 +112,15 @@ Result<RunData> LoadRun(const std::string& run_dir) {
   // Read line by line with ParseJsonlLine rather than JsonlReader: a torn last line or a bad
   // line in the middle ends the read with a warning and keeps every event before it.
   std::string history_path = run_dir + "/history.jsonl";
-  std::ifstream in(history_path, std::ios::binary);
-  if (!in) {
+  std::ifstream in;
+  if (events) {
+    run.events = std::move(*events);
+  } else {
+    in.open(history_path, std::ios::binary);
+  }
+  if (events) {
+    // read by the caller
+  } else if (!in) {
     run.warnings.push_back("history.jsonl cannot be read (" + history_path +
                            "): the report shows no ops");
   } else {
@@ -163,6 +174,14 @@ Result<RunData> LoadRun(const std::string& run_dir) {
       run.info_ns[i] = time_of_index[op.complete_index];
   }
   return run;
+}
+
+}  // namespace
+
+Result<RunData> LoadRun(const std::string& run_dir) { return Load(run_dir, std::nullopt); }
+
+Result<RunData> LoadRun(const std::string& run_dir, history::History events) {
+  return Load(run_dir, std::move(events));
 }
 
 std::string OverallVerdict(const RunData& run) {

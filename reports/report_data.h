@@ -37,6 +37,9 @@ struct RunData {
 
 // Errors only when run_dir is not a directory.
 Result<RunData> LoadRun(const std::string& run_dir);
+// The same with history.jsonl already read by the caller (`tidemark run`, which has just read
+// it back for the checkers): `events` stands for the file, which is not parsed a second time.
+Result<RunData> LoadRun(const std::string& run_dir, history::History events);
 
 // The overall verdict: results.json "verdict" if present and known, else "unknown".
 std::string OverallVerdict(const RunData& run);

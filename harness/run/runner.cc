@@ -773,7 +773,11 @@ Result<RunOutcome> RunTest(const RunOptions& opts, std::ostream& out) {
   outcome.verdict = verdict;
   outcome.results = results;
   outcome.report_path = run->path + "/results.json";
-  if (Status s = reports::WriteReport(run->path); s.ok()) {
+  // The history just read back is handed over, not parsed a second time (unless reading it
+  // failed: then the report reads what it can and says why).
+  Status report = read_error.empty() ? reports::WriteReport(run->path, std::move(hist))
+                                     : reports::WriteReport(run->path);
+  if (Status s = std::move(report); s.ok()) {
     outcome.report_path = run->path + "/report.html";
   } else {
     out << "warning: could not write the report: " << s.error().message << "\n";
