@@ -40,8 +40,11 @@ EventLoop::~EventLoop() {
 
 void EventLoop::Stop() {
   for (auto& s : slots_) {
-    for (auto& c : s->conns)
-      if (c->fd >= 0) ::close(c->fd);
+    for (auto& c : s->conns) {
+      if (c->fd < 0) continue;
+      epoll_ctl(epfd_, EPOLL_CTL_DEL, c->fd, nullptr);  // see CloseConn
+      ::close(c->fd);
+    }
     s->conns.clear();
     s->conn = nullptr;
     s->phase = Phase::kFree;
@@ -358,7 +361,12 @@ EventLoop::Conn* EventLoop::TakeIdle(Slot& s, const std::string& authority) {
 }
 
 void EventLoop::CloseConn(Slot& s, Conn* c) {
-  ::close(c->fd);  // also leaves the epoll set
+  // Leave the epoll set explicitly: close() alone removes the registration only once every
+  // descriptor of the socket is closed, and a child the supervisor is forking holds copies
+  // until its exec. Events for this Conn would then keep coming after it is freed (a
+  // kill-all scenario that restarts nodes while connections drop crashed the controller so).
+  epoll_ctl(epfd_, EPOLL_CTL_DEL, c->fd, nullptr);
+  ::close(c->fd);
   c->fd = -1;
   if (s.conn == c) s.conn = nullptr;
   for (auto it = s.conns.begin(); it != s.conns.end(); ++it) {

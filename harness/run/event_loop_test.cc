@@ -739,5 +739,41 @@ TEST(EventLoopTest, NothingIsSentBeforeWaitCompletions) {
   EXPECT_EQ(loop->connections_opened(), 2);
 }
 
+TEST(EventLoopTest, AClosedConnectionAnotherProcessStillHoldsReportsNothingMore) {
+  // A child the supervisor is forking (a node restarted by a kill scenario) holds copies of
+  // every socket until its exec. close() alone then leaves the socket in the epoll set, and its
+  // EOF keeps being reported for a Conn already freed: a use-after-free that crashed the
+  // controller in a kill-all run. The loop must deregister before it closes.
+  FakeServer server([](FakeServer& s, Peer& p, int n) {
+    if (n > 0) return ServeAppends(s, p, n);
+    if (auto req = s.Read(p)) p.Send(AppendOk(*req));  // answer once, then close
+  });
+  auto loop = NewLoop(1);
+  ASSERT_TRUE(loop);
+  EXPECT_EQ(RunOne(*loop, MakeJob(Append("v0-1"), server.url())).type, EventType::kOk);
+  // Copies of the loop's side of the connection, as a forked child has them.
+  const std::string port = server.url().substr(server.url().rfind(':') + 1);
+  std::vector<int> copies;
+  for (int fd = 3; fd < 1024; ++fd) {
+    sockaddr_in peer{};
+    socklen_t len = sizeof peer;
+    if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) == 0 &&
+        peer.sin_family == AF_INET && std::to_string(ntohs(peer.sin_port)) == port)
+      copies.push_back(fd);
+  }
+  for (int& fd : copies) fd = dup(fd);
+  ASSERT_EQ(copies.size(), 1u);
+  ASSERT_TRUE(Eventually([&] { return server.open() == 0; }));
+  // The EOF on the idle connection: the loop closes it (and frees it after the batch).
+  EXPECT_TRUE(loop->WaitCompletions(Clock::now() + milliseconds(100)).empty());
+  // Still registered, the copy's EOF would now be reported on every wait, for the freed Conn
+  // (AddressSanitizer: heap-use-after-free; otherwise a busy loop until `until`).
+  const double cpu_before = ThreadCpuMs();
+  EXPECT_TRUE(loop->WaitCompletions(Clock::now() + milliseconds(300)).empty());
+  EXPECT_LT(ThreadCpuMs() - cpu_before, 150.0);
+  EXPECT_EQ(RunOne(*loop, MakeJob(Append("v0-2"), server.url())).type, EventType::kOk);
+  for (int fd : copies) close(fd);
+}
+
 }  // namespace
 }  // namespace tidemark::run
