@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "targets/adapters/log_read_scan.h"
+#include "targets/adapters/log_read_scan_oracle.h"
 
 namespace {
 
@@ -22,40 +23,8 @@ using nlohmann::json;
 using tidemark::targets::tidelog_http::LogReadPage;
 using tidemark::targets::tidelog_http::ScanLogReadPage;
 
-struct Expected {
-  int64_t from = 0, to = 0, hwm = 0;
-  std::optional<std::string> consistency;
-  json entries;
-};
-
-// int64 as the scanner reads it: uint64 above INT64_MAX is out of shape.
-std::optional<int64_t> Int64(const json& j) {
-  if (j.is_number_integer() && !j.is_number_unsigned()) return j.get<int64_t>();
-  if (j.is_number_unsigned() &&
-      j.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-    return j.get<int64_t>();
-  }
-  return std::nullopt;
-}
-
-std::optional<Expected> Oracle(std::string_view body) {
-  const json j = json::parse(body, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return std::nullopt;
-  auto field = [&j](const char* name) -> std::optional<int64_t> {
-    auto it = j.find(name);
-    return it == j.end() ? std::nullopt : Int64(*it);
-  };
-  const auto from = field("from"), to = field("to"), hwm = field("hwm");
-  auto entries = j.find("entries");
-  if (!from || !to || !hwm || entries == j.end() || !entries->is_array()) return std::nullopt;
-  for (const json& e : *entries) {
-    if (!e.is_array() || e.size() != 2 || !Int64(e[0]) || !e[1].is_string()) return std::nullopt;
-  }
-  Expected x{*from, *to, *hwm, std::nullopt, *entries};
-  auto c = j.find("consistency");
-  if (c != j.end() && c->is_string()) x.consistency = c->get<std::string>();
-  return x;
-}
+using tidemark::targets::tidelog_http::oracle::Expected;
+using tidemark::targets::tidelog_http::oracle::Oracle;
 
 bool Compact(const std::string& entries) {
   for (size_t i = 0; i < entries.size(); ++i) {

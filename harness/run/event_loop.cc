@@ -145,20 +145,12 @@ void EventLoop::StartCall(int slot, const targets::HttpCall& call) {
   const std::string& authority = u->second.authority;
   auto addr = resolved_.find(authority);
   if (addr == resolved_.end()) {
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICSERV;
-    addrinfo* res = nullptr;
-    if (getaddrinfo(u->second.host.c_str(), u->second.port.c_str(), &hints, &res) != 0 ||
-        res == nullptr) {
+    auto bytes = targets::http1::Resolve(u->second);
+    if (!bytes) {
       Fail(slot, CURLE_COULDNT_RESOLVE_HOST, 0);
       return;
     }
-    std::vector<char> bytes(reinterpret_cast<const char*>(res->ai_addr),
-                            reinterpret_cast<const char*>(res->ai_addr) + res->ai_addrlen);
-    freeaddrinfo(res);
-    addr = resolved_.emplace(authority, std::move(bytes)).first;
+    addr = resolved_.emplace(authority, std::move(*bytes)).first;
   }
   const auto* sa = reinterpret_cast<const sockaddr*>(addr->second.data());
   const int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

@@ -108,8 +108,8 @@ class EventLoop : public Dispatcher {
   std::vector<int> queued_;                       // slots dispatched and not yet begun
   std::vector<std::unique_ptr<Conn>> graveyard_;  // closed during the current batch of events
   std::vector<Done> done_;
-  std::map<std::string, std::vector<char>> resolved_;  // authority -> sockaddr bytes
-  std::map<std::string, targets::http1::Url> urls_;    // parsed URLs by text
+  std::map<std::string, std::string> resolved_;      // authority -> sockaddr bytes
+  std::map<std::string, targets::http1::Url> urls_;  // parsed URLs by text
   int outstanding_ = 0;
   int64_t connections_opened_ = 0;
   int64_t waits_ = 0;  // epoll waits that returned

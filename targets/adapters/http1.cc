@@ -1,5 +1,7 @@
 #include "targets/adapters/http1.h"
 
+#include <netdb.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
@@ -79,6 +81,19 @@ std::optional<Url> ParseUrl(const std::string& url) {
       !std::all_of(u.port.begin(), u.port.end(), [](char c) { return c >= '0' && c <= '9'; }))
     return std::nullopt;
   return u;
+}
+
+std::optional<std::string> Resolve(const Url& url) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* res = nullptr;
+  if (getaddrinfo(url.host.c_str(), url.port.c_str(), &hints, &res) != 0 || res == nullptr)
+    return std::nullopt;
+  std::string addr(reinterpret_cast<const char*>(res->ai_addr), res->ai_addrlen);
+  freeaddrinfo(res);
+  return addr;
 }
 
 std::string FormatPost(const Url& url, const std::string& body) {

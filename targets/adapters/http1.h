@@ -28,6 +28,10 @@ struct Url {
 // "http://host[:port][/path]" (IPv6 hosts in brackets); nullopt for anything else.
 std::optional<Url> ParseUrl(const std::string& url);
 
+// The socket address of the URL's host and port (getaddrinfo: the first stream address), as
+// bytes to hand to connect(2); nullopt when it does not resolve.
+std::optional<std::string> Resolve(const Url& url);
+
 // The whole request text of a JSON POST of `body` to `url`.
 std::string FormatPost(const Url& url, const std::string& body);
 

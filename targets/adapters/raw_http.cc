@@ -150,19 +150,12 @@ HttpOutcome RawHttpPoster::Post(const std::string& url, const std::string& body,
   if (fd < 0) {
     auto it = resolved_.find(u->authority);
     if (it == resolved_.end()) {
-      addrinfo hints{};
-      hints.ai_family = AF_UNSPEC;
-      hints.ai_socktype = SOCK_STREAM;
-      hints.ai_flags = AI_NUMERICSERV;
-      addrinfo* res = nullptr;
-      if (getaddrinfo(u->host.c_str(), u->port.c_str(), &hints, &res) != 0 || res == nullptr) {
+      auto addr = http1::Resolve(*u);
+      if (!addr) {
         out.curl_code = CURLE_COULDNT_RESOLVE_HOST;
         return out;
       }
-      std::vector<char> addr(reinterpret_cast<const char*>(res->ai_addr),
-                             reinterpret_cast<const char*>(res->ai_addr) + res->ai_addrlen);
-      freeaddrinfo(res);
-      it = resolved_.emplace(u->authority, std::move(addr)).first;
+      it = resolved_.emplace(u->authority, std::move(*addr)).first;
     }
     const auto* sa = reinterpret_cast<const sockaddr*>(it->second.data());
     fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

@@ -71,8 +71,8 @@ class RawHttpPoster : public HttpPoster {
   void PutIdle(const std::string& authority, int fd);
 
   Options opts_;
-  std::vector<Idle> idle_;                             // most recently used last
-  std::map<std::string, std::vector<char>> resolved_;  // authority -> sockaddr bytes
+  std::vector<Idle> idle_;                       // most recently used last
+  std::map<std::string, std::string> resolved_;  // authority -> sockaddr bytes
   int64_t connections_opened_ = 0;
 };
 
