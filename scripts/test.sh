@@ -52,7 +52,7 @@ if has asan; then
   # Warnings as errors are enforced by the main build; -O1 with sanitizers adds false positives.
   UNIT_TESTS=(history_test checkers_test log_checkers_test workloads_test adapters_test
     tidelog_test process_test store_test targets_test nemesis_test reports_test zoo_test
-    fault_summary_test)
+    fault_summary_test event_loop_test)
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g1" \
     -DTIDEMARK_SANITIZE=ON -DTIDEMARK_BENCH=OFF >/dev/null
   cmake --build build-asan -j"$JOBS" --target "${UNIT_TESTS[@]}"
