@@ -172,28 +172,27 @@ bool Figure8(ScenarioActions& a, workloads::Rng&) {
   return EndRound(a, name, 3);
 }
 
-bool PauseFollowers(ScenarioActions& a, workloads::Rng&) {
-  const std::string name = "pause-followers";
+// One round: the leader's followers paused for `pause_s`, then `settle_s` healed.
+bool PauseFollowersFor(ScenarioActions& a, const std::string& name, double pause_s,
+                       double settle_s) {
   auto l = LeaderOrIdle(a, name);
   if (!l) return a.Sleep(1);
   std::vector<int> f = AllBut(a.Size(), {*l});
   a.Note(name + ": followers paused");
   (void)a.Pause(f, "followers");
-  if (!a.Sleep(3)) return false;  // appends wait for a quorum; clients time out and retry
-  return EndRound(a, name, 3);
+  if (!a.Sleep(pause_s)) return false;
+  return EndRound(a, name, settle_s);
+}
+
+// Appends wait for a quorum; clients time out and retry.
+bool PauseFollowers(ScenarioActions& a, workloads::Rng&) {
+  return PauseFollowersFor(a, "pause-followers", 3, 3);
 }
 
 // Commits stall for less than an election timeout (tidelog's is 300..600 ms), so clients with a
 // shorter timeout re-send while the leader keeps its job and every attempt can still commit.
 bool PauseFollowersBriefly(ScenarioActions& a, workloads::Rng&) {
-  const std::string name = "pause-followers-brief";
-  auto l = LeaderOrIdle(a, name);
-  if (!l) return a.Sleep(1);
-  std::vector<int> f = AllBut(a.Size(), {*l});
-  a.Note(name + ": followers paused");
-  (void)a.Pause(f, "followers");
-  if (!a.Sleep(0.25)) return false;
-  return EndRound(a, name, 1.5);
+  return PauseFollowersFor(a, "pause-followers-brief", 0.25, 1.5);
 }
 
 }  // namespace

@@ -390,8 +390,8 @@ class Driver {
           },
           Recorder::Write::kBatched);
     }
-    // Completions are written with the next round's invokes, or here when nothing follows
-    // soon: the driver is about to block only in WaitCompletions, which flushes first.
+    // These completions are written with the next round's invokes: the next Drain flushes
+    // before it sends or sleeps.
   }
 
   struct Pending {

@@ -1,9 +1,9 @@
 // Workers: one thread per logical client slot, each with its own client adapter instance.
 //
 // The runner's single generator thread hands a worker an op (Dispatch, passed on at the next
-// WaitCompletions: dispatcher.h); the worker performs it
-// through its Client (blocking HTTP, bounded by the per-op timeout) and posts the completion to
-// a queue the generator thread drains (WaitCompletions). A worker never records events itself:
+// WaitCompletions: dispatcher.h); the worker performs it through its Client (blocking HTTP,
+// bounded by the per-op timeout) and posts the completion to a queue the generator thread
+// drains (WaitCompletions). A worker never records events itself:
 // the generator thread records the invoke before Dispatch and the completion after draining, so
 // history order follows one thread's view.
 //

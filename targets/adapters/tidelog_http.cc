@@ -103,6 +103,19 @@ Completion FromError(const OpRequest& op, const HttpOutcome& o, const json& body
   return Unknown(op, reason, node);
 }
 
+// A log read's result without its entries: the range read, the HWM and the consistency served
+// (the node's word, else what was asked). A node whose HWM is below `from` (e.g. just restarted)
+// answers with to = hwm < from: the read covered nothing, which the history says as an empty
+// range [from, from).
+json LogReadHead(const OpRequest& op, int64_t from, int64_t to, int64_t hwm,
+                 const std::optional<std::string>& consistency) {
+  return json{{"from", from},
+              {"to", std::max(to, from)},
+              {"hwm", hwm},
+              {"consistency",
+               consistency.value_or(op.value.value("consistency", std::string("linearizable")))}};
+}
+
 // A 200 response turned into the documented ok value; nullopt when it is malformed. A log
 // read's entries are moved out of `body`.
 std::optional<json> OkValue(const OpRequest& op, json& body) {
@@ -134,17 +147,12 @@ std::optional<json> OkValue(const OpRequest& op, json& body) {
     if (!e.is_array() || e.size() != 2 || !IsInt(e[0])) return std::nullopt;
     if (e[0].is_number_unsigned()) e[0] = e[0].get<int64_t>();  // as int64, like the rest
   }
-  json out = std::move(*entries);
-  std::string consistency = op.value.value("consistency", std::string("linearizable"));
+  std::optional<std::string> consistency;
   auto c = body.find("consistency");
   if (c != body.end() && c->is_string()) consistency = c->get<std::string>();
-  // A node whose HWM is below `from` (e.g. just restarted) answers with to = hwm < from: the
-  // read covered nothing, which the history says as an empty range [from, from).
-  return json{{"from", *from},
-              {"to", std::max(*to, *from)},
-              {"hwm", *hwm},
-              {"consistency", consistency},
-              {"entries", std::move(out)}};
+  json value = LogReadHead(op, *from, *to, *hwm, consistency);
+  value["entries"] = std::move(*entries);
+  return value;
 }
 
 }  // namespace
@@ -249,29 +257,17 @@ std::optional<json> NextPage(const json& request_body, int64_t to, int64_t hwm) 
 
 Completion LogReadCompletion(const OpRequest& op, const LogReadPage& merged,
                              const std::string& node) {
-  const std::string consistency =
-      merged.consistency.value_or(op.value.value("consistency", std::string("linearizable")));
-  // As OkValue: a node whose HWM is below `from` covered nothing, [from, from).
-  const int64_t to = std::max(merged.to, merged.from);
   Completion c;
   c.type = EventType::kOk;
   c.node = node;
-  c.value =
-      json{{"from", merged.from}, {"to", to}, {"hwm", merged.hwm}, {"consistency", consistency}};
-  // The keys in the order nlohmann writes an object (sorted), so the line reads as before.
-  std::string& t = c.value_text;
-  t.reserve(merged.entries.size() + consistency.size() + 96);
-  t += "{\"consistency\":";
-  t += json(consistency).dump();
-  t += ",\"entries\":[";
-  t += merged.entries;
-  t += "],\"from\":";
-  t += std::to_string(merged.from);
-  t += ",\"hwm\":";
-  t += std::to_string(merged.hwm);
-  t += ",\"to\":";
-  t += std::to_string(to);
-  t += '}';
+  c.value = LogReadHead(op, merged.from, merged.to, merged.hwm, merged.consistency);
+  // The head as nlohmann writes it (keys sorted: consistency, from, hwm, to) with the entries
+  // spliced in at their sorted place, so the line is the one MapOutcome's value gives.
+  const std::string head = c.value.dump();
+  const size_t at = head.find(",\"from\":");
+  c.value_text.reserve(head.size() + merged.entries.size() + 16);
+  c.value_text.append(head, 0, at).append(",\"entries\":[").append(merged.entries).append("]");
+  c.value_text.append(head, at);
   return c;
 }
 
