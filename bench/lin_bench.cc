@@ -12,9 +12,9 @@
 #include <map>
 #include <random>
 
+#include "base/history/import.h"
+#include "base/history/jsonl.h"
 #include "checkers/linearizability.h"
-#include "harness/history/import.h"
-#include "harness/history/jsonl.h"
 
 namespace tidemark::checkers {
 namespace {

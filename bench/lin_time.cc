@@ -8,8 +8,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "base/history/import.h"
 #include "checkers/linearizability.h"
-#include "harness/history/import.h"
 
 int main(int argc, char** argv) {
   using namespace tidemark;

@@ -13,10 +13,10 @@
 #include <string>
 #include <vector>
 
+#include "base/history/history.h"
 #include "checkers/checker.h"
 #include "checkers/lin_search.h"
 #include "checkers/model.h"
-#include "harness/history/history.h"
 
 namespace tidemark::checkers {
 

@@ -1,5 +1,5 @@
 // Every asserted verdict of ../shared/histories/MANIFEST.tsv, reproduced through the real
-// importer (harness/history/import.h) and PairOps.
+// importer (base/history/import.h) and PairOps.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -7,10 +7,10 @@
 #include <map>
 #include <sstream>
 
+#include "base/history/import.h"
 #include "checkers/lin_search.h"
 #include "checkers/linearizability.h"
 #include "checkers/model.h"
-#include "harness/history/import.h"
 
 namespace tidemark::checkers {
 namespace {

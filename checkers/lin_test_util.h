@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/history/history.h"
+#include "base/history/history.h"
 
 namespace tidemark::checkers::testing {
 

@@ -23,8 +23,8 @@
 #include <string>
 #include <vector>
 
+#include "base/history/history.h"
 #include "checkers/checker.h"
-#include "harness/history/history.h"
 
 namespace tidemark::checkers {
 

@@ -23,8 +23,8 @@
 #include <string_view>
 #include <vector>
 
-#include "harness/history/history.h"
-#include "harness/history/result.h"
+#include "base/history/history.h"
+#include "base/result.h"
 
 namespace tidemark::checkers {
 

@@ -10,9 +10,9 @@
 #include <string>
 #include <string_view>
 
-#include "harness/history/edn_export.h"
-#include "harness/history/import.h"
-#include "harness/history/jsonl.h"
+#include "base/history/edn_export.h"
+#include "base/history/import.h"
+#include "base/history/jsonl.h"
 
 namespace {
 

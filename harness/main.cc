@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "base/filename.h"
 #include "harness/cli/check_command.h"
 #include "harness/cli/export_command.h"
 #include "harness/cli/run_command.h"
@@ -134,9 +135,10 @@ int main(int argc, char** argv) {
     fs::path run = fs::canonical(report_dir, ec);
     if (ec) run = report_dir;
     int rc = 0;
-    for (const auto& [what, status] : {std::pair<const char*, tidemark::Status>{
-                                           "report.html", tidemark::reports::WriteReport(run)},
-                                       {"junit.xml", tidemark::reports::WriteJUnit(run)}}) {
+    for (const auto& [what, status] :
+         {std::pair<const char*, tidemark::Status>{tidemark::filename::kReport,
+                                                   tidemark::reports::WriteReport(run)},
+          {tidemark::filename::kJUnit, tidemark::reports::WriteJUnit(run)}}) {
       if (status.ok()) {
         std::cout << "wrote " << (run / what).string() << "\n";
       } else {
@@ -146,8 +148,9 @@ int main(int argc, char** argv) {
     }
     // store/<test>/<timestamp>: the store root is two levels up.
     fs::path store = run.parent_path().parent_path();
-    if (fs::exists(store / "latest") && tidemark::reports::WriteStoreIndex(store).ok())
-      std::cout << "wrote " << (store / "index.html").string() << "\n";
+    if (fs::exists(store / tidemark::filename::kLatest) &&
+        tidemark::reports::WriteStoreIndex(store).ok())
+      std::cout << "wrote " << (store / tidemark::filename::kIndex).string() << "\n";
     return rc;
   }
   if (clean_cmd->parsed()) {

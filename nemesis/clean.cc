@@ -12,6 +12,8 @@
 #include <sstream>
 #include <thread>
 
+#include "base/file.h"
+#include "base/filename.h"
 #include "nemesis/sys.h"
 
 namespace tidemark::nemesis {
@@ -54,20 +56,7 @@ CleanupRegistry::CleanupRegistry(std::string path) : path_(std::move(path)) {
   (void)Write();
 }
 
-Status CleanupRegistry::Write() {
-  std::string tmp = path_ + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::trunc);
-    if (!f) return Error{"cannot write " + tmp + ": " + std::strerror(errno)};
-    f << doc_.dump(1) << "\n";
-    f.flush();
-    if (!f) return Error{"cannot write " + tmp};
-  }
-  std::error_code ec;
-  fs::rename(tmp, path_, ec);
-  if (ec) return Error{"cannot rename " + tmp + " to " + path_ + ": " + ec.message()};
-  return OkStatus();
-}
+Status CleanupRegistry::Write() { return WriteFileAtomic(path_, doc_.dump(1) + "\n"); }
 
 Status CleanupRegistry::AddProcess(pid_t pid) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -237,7 +226,7 @@ CleanReport CleanLeftovers(const std::string& store_root) {
                                       ec),
       end;
   for (; !ec && it != end; it.increment(ec)) {
-    if (it->path().filename() != "cleanup.json" || !it->is_regular_file(ec)) continue;
+    if (it->path().filename() != filename::kCleanup || !it->is_regular_file(ec)) continue;
     CleanReport r = CleanRegistryFile(it->path().string());
     for (auto& s : r.removed) all.removed.push_back(std::move(s));
     for (auto& s : r.skipped) all.skipped.push_back(std::move(s));

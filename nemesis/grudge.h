@@ -20,13 +20,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "harness/history/result.h"
-#include "workloads/rng.h"
+#include "base/result.h"
+#include "base/rng.h"
 
 namespace tidemark::nemesis {
 
 using Grudge = std::map<int, std::set<int>>;
-using workloads::Rng;
 
 // --- partitions -------------------------------------------------------------------------------
 

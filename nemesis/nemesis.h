@@ -28,8 +28,8 @@
 #include <thread>
 #include <vector>
 
-#include "harness/history/history.h"
-#include "harness/history/result.h"
+#include "base/history/history.h"
+#include "base/result.h"
 #include "nemesis/grudge.h"
 #include "nemesis/net.h"
 #include "nemesis/scenario.h"

@@ -30,7 +30,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "harness/history/result.h"
+#include "base/result.h"
 #include "nemesis/grudge.h"
 #include "targets/target.h"
 

@@ -15,7 +15,7 @@ std::vector<int> AllBut(int n, const std::vector<int>& except) {
 }
 
 // A random node other than `leader`.
-int PickFollower(int n, int leader, workloads::Rng& rng) {
+int PickFollower(int n, int leader, Rng& rng) {
   std::vector<int> f = AllBut(n, {leader});
   return f[static_cast<size_t>(rng.Uniform(f.size()))];
 }
@@ -49,17 +49,15 @@ bool IsolateLeaderFor(ScenarioActions& a, const std::string& name, double hold_s
   return EndRound(a, name, 3);
 }
 
-bool IsolateLeader(ScenarioActions& a, workloads::Rng&) {
-  return IsolateLeaderFor(a, "isolate-leader", 4);
-}
+bool IsolateLeader(ScenarioActions& a, Rng&) { return IsolateLeaderFor(a, "isolate-leader", 4); }
 
 // A deposed leader that never steps down answers reads for as long as it is cut off: a long
 // cut gives the clients bound to it many chances to read past the new leader's acks.
-bool IsolateLeaderLong(ScenarioActions& a, workloads::Rng&) {
+bool IsolateLeaderLong(ScenarioActions& a, Rng&) {
   return IsolateLeaderFor(a, "isolate-leader-long", 10);
 }
 
-bool CutLeaderLink(ScenarioActions& a, workloads::Rng& rng) {
+bool CutLeaderLink(ScenarioActions& a, Rng& rng) {
   const std::string name = "cut-leader-link";
   auto l = LeaderOrIdle(a, name);
   if (!l) return a.Sleep(1);
@@ -73,7 +71,7 @@ bool CutLeaderLink(ScenarioActions& a, workloads::Rng& rng) {
 // Two leaders at once: pause the leader l until the others elect m, cut l from m (both ways),
 // resume l. l still believes it leads and keeps replicating to the remaining nodes, which now
 // follow m: only their generation check stands between the two leaders.
-bool SplitBrain(ScenarioActions& a, workloads::Rng&) {
+bool SplitBrain(ScenarioActions& a, Rng&) {
   const std::string name = "split-brain";
   auto l = LeaderOrIdle(a, name);
   if (!l) return a.Sleep(1);
@@ -88,7 +86,7 @@ bool SplitBrain(ScenarioActions& a, workloads::Rng&) {
   return EndRound(a, name, 3);
 }
 
-bool StaleFollowerWins(ScenarioActions& a, workloads::Rng& rng) {
+bool StaleFollowerWins(ScenarioActions& a, Rng& rng) {
   const std::string name = "stale-follower-wins";
   auto l = LeaderOrIdle(a, name);
   if (!l) return a.Sleep(1);
@@ -103,7 +101,7 @@ bool StaleFollowerWins(ScenarioActions& a, workloads::Rng& rng) {
   return EndRound(a, name, 3);
 }
 
-bool RestartFollowerKillLeader(ScenarioActions& a, workloads::Rng& rng) {
+bool RestartFollowerKillLeader(ScenarioActions& a, Rng& rng) {
   const std::string name = "restart-follower-kill-leader";
   auto l = LeaderOrIdle(a, name);
   if (!l) return a.Sleep(1);
@@ -125,7 +123,7 @@ bool RestartFollowerKillLeader(ScenarioActions& a, workloads::Rng& rng) {
   return EndRound(a, name, 3);
 }
 
-bool KillAll(ScenarioActions& a, workloads::Rng&) {
+bool KillAll(ScenarioActions& a, Rng&) {
   const std::string name = "kill-all";
   a.Note(name + ": running");
   if (!a.Sleep(2)) return false;
@@ -140,7 +138,7 @@ bool KillAll(ScenarioActions& a, workloads::Rng&) {
 // copied to a majority by a later leader, then overwritten by a node that holds a newer entry Y.
 // Two steps must land within milliseconds of an election, before clients find the new leader
 // (they follow the watcher, which polls every 200 ms): they use ProbeLeader and act at once.
-bool Figure8(ScenarioActions& a, workloads::Rng&) {
+bool Figure8(ScenarioActions& a, Rng&) {
   const std::string name = "figure8";
   auto l = LeaderOrIdle(a, name);
   if (!l) return a.Sleep(1);
@@ -185,13 +183,13 @@ bool PauseFollowersFor(ScenarioActions& a, const std::string& name, double pause
 }
 
 // Appends wait for a quorum; clients time out and retry.
-bool PauseFollowers(ScenarioActions& a, workloads::Rng&) {
+bool PauseFollowers(ScenarioActions& a, Rng&) {
   return PauseFollowersFor(a, "pause-followers", 3, 3);
 }
 
 // Commits stall for less than an election timeout (tidelog's is 300..600 ms), so clients with a
 // shorter timeout re-send while the leader keeps its job and every attempt can still commit.
-bool PauseFollowersBriefly(ScenarioActions& a, workloads::Rng&) {
+bool PauseFollowersBriefly(ScenarioActions& a, Rng&) {
   return PauseFollowersFor(a, "pause-followers-brief", 0.25, 1.5);
 }
 
@@ -279,7 +277,7 @@ Result<const ScenarioInfo*> FindScenario(std::string_view name) {
                "; docs/nemesis.md describes each)"};
 }
 
-void RunScenario(const ScenarioInfo& s, ScenarioActions& a, workloads::Rng& rng) {
+void RunScenario(const ScenarioInfo& s, ScenarioActions& a, Rng& rng) {
   while (s.round(a, rng)) {
   }
 }

@@ -23,7 +23,7 @@
 #include <string_view>
 #include <vector>
 
-#include "harness/history/result.h"
+#include "base/result.h"
 #include "nemesis/grudge.h"
 
 namespace tidemark::nemesis {
@@ -65,7 +65,7 @@ struct ScenarioInfo {
   bool pauses = false;      // needs pause
   int min_nodes = 3;
   // One round. Returns false when the run is stopping.
-  std::function<bool(ScenarioActions&, workloads::Rng&)> round;
+  std::function<bool(ScenarioActions&, Rng&)> round;
 };
 
 // Every named scenario, in a fixed order (for --help and docs/nemesis.md).
@@ -74,7 +74,7 @@ const std::vector<ScenarioInfo>& Scenarios();
 Result<const ScenarioInfo*> FindScenario(std::string_view name);
 
 // Runs rounds of `s` until a Sleep returns false, then returns (the caller heals).
-void RunScenario(const ScenarioInfo& s, ScenarioActions& a, workloads::Rng& rng);
+void RunScenario(const ScenarioInfo& s, ScenarioActions& a, Rng& rng);
 
 // Polls Leader() every 50 ms for up to `timeout_s` until there is a leader for which `accept`
 // (if given) is true. nullopt on timeout or when stopping.

@@ -111,7 +111,7 @@ std::vector<std::string> OneRound(const std::string& name, SimActions& a) {
   auto s = FindScenario(name);
   EXPECT_TRUE(s.ok());
   if (!s.ok()) return {};
-  workloads::Rng rng(7);
+  Rng rng(7);
   EXPECT_TRUE((*s)->round(a, rng) || true);
   return a.log();
 }
@@ -132,7 +132,7 @@ TEST(ScenarioTest, UnknownNameListsTheKnownOnes) {
 TEST(ScenarioTest, EveryRoundEndsHealedWithEveryNodeBack) {
   for (const auto& sc : Scenarios()) {
     SimActions a(3, 1000);
-    workloads::Rng rng(1);
+    Rng rng(1);
     for (int round = 0; round < 3; ++round) {
       ASSERT_TRUE(sc.round(a, rng)) << sc.name;
       EXPECT_TRUE(a.Clean()) << sc.name << " round " << round << " left a fault in place";

@@ -22,7 +22,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/history/result.h"
+#include "base/result.h"
 #include "nemesis/grudge.h"
 
 namespace tidemark::nemesis {

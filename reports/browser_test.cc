@@ -20,12 +20,12 @@
 
 #include <gtest/gtest.h>
 
+#include "base/history/jsonl.h"
 #include "checkers/linearizability.h"
 #include "checkers/log/log_checker.h"
-#include "harness/history/jsonl.h"
-#include "harness/store/store.h"
 #include "reports/report.h"
 #include "reports/test_util.h"
+#include "store/store.h"
 
 namespace tidemark::reports {
 namespace {

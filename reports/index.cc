@@ -7,6 +7,8 @@
 #include <map>
 #include <sstream>
 
+#include "base/file.h"
+#include "base/filename.h"
 #include "reports/html.h"
 #include "reports/kIndexTemplate.inc"
 
@@ -53,16 +55,16 @@ std::string RenderStoreIndex(const std::vector<store::RunDir>& runs) {
   std::map<std::string, int> totals;
   for (const auto& run : runs) {
     json test, results;
-    if (auto t = store::ReadJsonFile(run.path + "/test.json"); t.ok()) test = *t;
-    if (auto r = store::ReadJsonFile(run.path + "/results.json"); r.ok()) results = *r;
+    if (auto t = store::ReadJsonFile(filename::TestJson(run.path)); t.ok()) test = *t;
+    if (auto r = store::ReadJsonFile(filename::Results(run.path)); r.ok()) results = *r;
     std::string verdict = Str(results, "verdict");
     if (verdict != "valid" && verdict != "invalid" && verdict != "unknown")
       verdict = results.is_object() ? "unknown" : "incomplete";
     ++totals[verdict];
     std::string base = UrlComponent(run.test) + "/" + UrlComponent(run.timestamp) + "/";
     std::error_code ec;
-    bool has_report = fs::exists(run.path + "/report.html", ec);
-    std::string href = has_report ? base + "report.html" : base;
+    bool has_report = fs::exists(filename::Report(run.path), ec);
+    std::string href = has_report ? base + filename::kReport : base;
     std::string name = Str(test, "name");
     if (name.empty()) name = run.test;
     std::string counts = "<td class=\"num\"></td><td class=\"num\"></td><td class=\"num\"></td>";
@@ -108,18 +110,7 @@ Status WriteStoreIndex(const std::string& store_root) {
   std::error_code ec;
   if (!fs::is_directory(store_root, ec)) return Error{store_root + ": not a store directory"};
   std::string page = RenderStoreIndex(store::ListRuns(store_root));
-  std::string path = store_root + "/index.html";
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) return Error{"cannot write " + tmp};
-    f << page;
-    f.flush();
-    if (!f) return Error{"cannot write " + tmp + " (disk full?)"};
-  }
-  fs::rename(tmp, path, ec);
-  if (ec) return Error{"cannot rename " + tmp + " to " + path + ": " + ec.message()};
-  return OkStatus();
+  return WriteFileAtomic(filename::StoreIndex(store_root), page);
 }
 
 }  // namespace tidemark::reports

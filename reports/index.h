@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "harness/history/result.h"
-#include "harness/store/store.h"
+#include "base/result.h"
+#include "store/store.h"
 
 namespace tidemark::reports {
 

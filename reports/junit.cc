@@ -4,8 +4,10 @@
 #include <fstream>
 #include <sstream>
 
-#include "harness/store/store.h"
+#include "base/file.h"
+#include "base/filename.h"
 #include "reports/html.h"
+#include "store/store.h"
 
 namespace tidemark::reports {
 namespace {
@@ -35,18 +37,7 @@ std::string FirstAnomaly(const json& checker) {
 }
 
 Status WriteText(const std::string& path, const std::string& text) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) return Error{"cannot write " + tmp};
-    f << text;
-    f.flush();
-    if (!f) return Error{"cannot write " + tmp + " (disk full?)"};
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return Error{"cannot rename " + tmp + " to " + path + ": " + ec.message()};
-  return OkStatus();
+  return WriteFileAtomic(path, text);
 }
 
 }  // namespace
@@ -100,12 +91,12 @@ std::string RenderJUnit(const std::string& test_name, const json& results) {
 
 Status WriteJUnit(const std::string& run_dir) {
   json results;
-  if (auto r = store::ReadJsonFile(run_dir + "/results.json"); r.ok()) results = *r;
+  if (auto r = store::ReadJsonFile(filename::Results(run_dir)); r.ok()) results = *r;
   std::string name;
-  if (auto t = store::ReadJsonFile(run_dir + "/test.json"); t.ok()) name = Str(*t, "name");
+  if (auto t = store::ReadJsonFile(filename::TestJson(run_dir)); t.ok()) name = Str(*t, "name");
   if (name.empty()) name = Str(results, "test");
   if (name.empty()) name = std::filesystem::path(run_dir).parent_path().filename().string();
-  return WriteText(run_dir + "/junit.xml", RenderJUnit(name, results));
+  return WriteText(filename::JUnit(run_dir), RenderJUnit(name, results));
 }
 
 }  // namespace tidemark::reports

@@ -13,7 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "harness/history/result.h"
+#include "base/result.h"
 
 namespace tidemark::reports {
 

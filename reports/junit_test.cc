@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include "harness/store/store.h"
+#include "store/store.h"
 
 namespace tidemark::reports {
 namespace {

@@ -6,6 +6,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/file.h"
+#include "base/filename.h"
 #include "reports/html.h"
 #include "reports/kReportTemplate.inc"
 
@@ -307,7 +309,7 @@ std::string InvolvedOps(const RunData& run) {
   return h.str();
 }
 
-// Does the nemesis bite? results.json "faults" (harness/run/fault_summary.h) as a table: one
+// Does the nemesis bite? results.json "faults" (checkers/fault_summary.h) as a table: one
 // row per fault window with the ops that completed inside it and the time to recover.
 std::string Faults(const RunData& run) {
   const json& r = run.results;
@@ -394,19 +396,7 @@ namespace {
 Status Write(const std::string& run_dir, Result<RunData> run) {
   if (!run.ok()) return run.error();
   std::string page = RenderReport(*run);
-  std::string path = run_dir + "/report.html";
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) return Error{"cannot write " + tmp};
-    f << page;
-    f.flush();
-    if (!f) return Error{"cannot write " + tmp + " (disk full?)"};
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return Error{"cannot rename " + tmp + " to " + path + ": " + ec.message()};
-  return OkStatus();
+  return WriteFileAtomic(filename::Report(run_dir), page);
 }
 
 }  // namespace

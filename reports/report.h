@@ -14,7 +14,7 @@
 
 #include <string>
 
-#include "harness/history/result.h"
+#include "base/result.h"
 #include "reports/report_data.h"
 
 namespace tidemark::reports {

@@ -7,8 +7,9 @@
 #include <optional>
 #include <unordered_map>
 
-#include "harness/history/jsonl.h"
-#include "harness/store/store.h"
+#include "base/filename.h"
+#include "base/history/jsonl.h"
+#include "store/store.h"
 
 namespace tidemark::reports {
 namespace fs = std::filesystem;
@@ -78,7 +79,7 @@ Result<RunData> Load(const std::string& run_dir, std::optional<history::History>
   RunData run;
   run.run_dir = run_dir;
 
-  std::string test_path = run_dir + "/test.json";
+  std::string test_path = filename::TestJson(run_dir);
   if (fs::exists(test_path, ec)) {
     auto t = store::ReadJsonFile(test_path);
     if (t.ok() && t->is_object()) {
@@ -92,7 +93,7 @@ Result<RunData> Load(const std::string& run_dir, std::optional<history::History>
     run.warnings.push_back("test.json is missing; the run's configuration is unknown");
   }
 
-  std::string results_path = run_dir + "/results.json";
+  std::string results_path = filename::Results(run_dir);
   if (fs::exists(results_path, ec)) {
     auto r = store::ReadJsonFile(results_path);
     if (r.ok() && r->is_object()) {
@@ -111,7 +112,7 @@ Result<RunData> Load(const std::string& run_dir, std::optional<history::History>
 
   // Read line by line with ParseJsonlLine rather than JsonlReader: a torn last line or a bad
   // line in the middle ends the read with a warning and keeps every event before it.
-  std::string history_path = run_dir + "/history.jsonl";
+  std::string history_path = filename::History(run_dir);
   std::ifstream in;
   if (events) {
     run.events = std::move(*events);

@@ -19,8 +19,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "harness/history/history.h"
-#include "harness/history/result.h"
+#include "base/history/history.h"
+#include "base/result.h"
 
 namespace tidemark::reports {
 

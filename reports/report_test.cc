@@ -5,9 +5,9 @@
 
 #include <gtest/gtest.h>
 
-#include "harness/history/jsonl.h"
-#include "harness/store/store.h"
+#include "base/history/jsonl.h"
 #include "reports/test_util.h"
+#include "store/store.h"
 
 namespace tidemark::reports {
 namespace {

@@ -16,6 +16,9 @@ stage "setup and build (warnings are errors)"
 # No debug info in the test build: it halves compile time on a 2-core machine.
 scripts/setup.sh -DTIDEMARK_WERROR=ON "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -DNDEBUG"
 
+stage "layer check (scripts/check_layers.sh: no upward include)"
+scripts/check_layers.sh
+
 if has format; then
   stage "format check (.clang-format)"
   files=$(git ls-files '*.h' '*.cc' 2>/dev/null || true)
@@ -50,7 +53,7 @@ if has asan; then
   # Only the unit-test binaries (not the binaries, benchmarks, e2e or browser tests), at -O1
   # with line tables: enough for readable reports at a fraction of a -O0 -g build's cost.
   # Warnings as errors are enforced by the main build; -O1 with sanitizers adds false positives.
-  UNIT_TESTS=(history_test checkers_test log_checkers_test workloads_test adapters_test
+  UNIT_TESTS=(base_test checkers_test log_checkers_test workloads_test adapters_test
     tidelog_test process_test store_test targets_test nemesis_test reports_test zoo_test
     fault_summary_test event_loop_test)
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g1" \

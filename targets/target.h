@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/history/result.h"
+#include "base/result.h"
 
 namespace tidemark::targets {
 

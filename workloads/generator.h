@@ -35,25 +35,15 @@
 
 #include <nlohmann/json.hpp>
 
-#include "harness/history/history.h"
-#include "workloads/rng.h"
+#include "base/history/history.h"
+#include "base/history/op_request.h"
+#include "base/rng.h"
 
 namespace tidemark::workloads {
 
 using history::kNever;
 
-// One operation to invoke. The runner records it as the `invoke` event verbatim (process, f, key,
-// value) and hands it to a client adapter.
-struct OpRequest {
-  int64_t process = 0;             // one of GenContext::free_processes
-  std::string f;                   // "read", "write", "cas", "append"
-  std::optional<std::string> key;  // register workload: "k17"; absent for the log
-  nlohmann::json value;            // the invoke argument, shaped per docs/history-format.md
-  // Which node (index into the run's node list, 0-based) the op must be sent to, when the
-  // workload cares (local reads from a chosen node, final reads from every node). Absent: the
-  // runner chooses (e.g. the process's own node, or the last known leader).
-  std::optional<int> node;
-};
+using history::OpRequest;  // base/history/op_request.h
 
 // What a generator may look at when asked for an op.
 struct GenContext {

@@ -10,10 +10,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "harness/history/history.h"
-#include "harness/history/result.h"
+#include "base/history/history.h"
+#include "base/result.h"
+#include "base/rng.h"
 #include "workloads/generator.h"
-#include "workloads/rng.h"
 
 namespace tidemark::workloads {
 

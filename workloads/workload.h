@@ -15,7 +15,7 @@
 #include <memory>
 #include <string>
 
-#include "harness/history/result.h"
+#include "base/result.h"
 #include "workloads/generator.h"
 
 namespace tidemark::workloads {

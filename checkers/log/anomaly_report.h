@@ -15,9 +15,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/history/history.h"
 #include "checkers/checker.h"
 #include "checkers/log/log_checker.h"
-#include "harness/history/history.h"
 
 namespace tidemark::checkers::logck {
 

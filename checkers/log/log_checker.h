@@ -30,9 +30,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/history/history.h"
+#include "base/result.h"
 #include "checkers/checker.h"
-#include "harness/history/history.h"
-#include "harness/history/result.h"
 
 namespace tidemark::checkers {
 

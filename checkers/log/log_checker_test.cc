@@ -4,8 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "base/history/jsonl.h"
 #include "checkers/log/log_test_util.h"
-#include "harness/history/jsonl.h"
 
 namespace tidemark::checkers {
 namespace {

@@ -12,8 +12,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "harness/history/history.h"
-#include "harness/history/result.h"
+#include "base/history/history.h"
+#include "base/result.h"
 
 namespace tidemark::checkers::logck {
 

@@ -19,7 +19,7 @@
 #include <cstdint>
 #include <string>
 
-#include "harness/history/history.h"
+#include "base/history/history.h"
 
 namespace tidemark::checkers::logsim {
 

@@ -10,8 +10,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "base/history/history.h"
 #include "checkers/log/log_checker.h"
-#include "harness/history/history.h"
 
 namespace tidemark::checkers::testing {
 

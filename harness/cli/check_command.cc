@@ -5,10 +5,10 @@
 #include <iostream>
 #include <set>
 
+#include "base/history/import.h"
 #include "checkers/checker.h"
 #include "checkers/linearizability.h"
 #include "checkers/log/log_checker.h"
-#include "harness/history/import.h"
 
 namespace tidemark::cli {
 namespace {

@@ -11,7 +11,7 @@
 
 #include <vector>
 
-#include "harness/history/history.h"
+#include "base/history/history.h"
 
 namespace tidemark::cli {
 

@@ -3,9 +3,9 @@
 #include <fstream>
 #include <iostream>
 
-#include "harness/history/edn_export.h"
-#include "harness/history/import.h"
-#include "harness/history/jsonl.h"
+#include "base/history/edn_export.h"
+#include "base/history/import.h"
+#include "base/history/jsonl.h"
 
 namespace tidemark::cli {
 

@@ -16,8 +16,10 @@
 #include <set>
 #include <sstream>
 
-#include "harness/store/store.h"
+#include "base/file.h"
+#include "base/filename.h"
 #include "harness/zoo/zoo.h"
+#include "store/store.h"
 
 extern char** environ;
 
@@ -105,16 +107,7 @@ std::string LastLines(const std::string& log, int n) {
 }
 
 Status WriteFile(const std::string& path, const std::string& text) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << text;
-    if (!out.flush()) return Error{"cannot write " + tmp};
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) return Error{"cannot rename " + tmp + ": " + ec.message()};
-  return OkStatus();
+  return WriteFileAtomic(path, text);
 }
 
 // Summarises `records` and writes zoo.json, junit.xml, index.html and matrix.txt into `dir`.
@@ -125,10 +118,10 @@ Result<std::vector<zoo::RowSummary>> WriteMatrix(const std::string& dir,
                                                  const nlohmann::json& options) {
   auto summary = zoo::Summarize(rows, records, min_detection);
   for (const auto& [name, text] : std::vector<std::pair<std::string, std::string>>{
-           {"zoo.json", zoo::ToJson(summary, records, options).dump(1)},
-           {"junit.xml", zoo::RenderJUnit(summary, records)},
-           {"index.html", zoo::RenderIndexHtml(summary, records, dir)},
-           {"matrix.txt", zoo::RenderMatrix(summary)}}) {
+           {filename::kZooJson, zoo::ToJson(summary, records, options).dump(1)},
+           {filename::kJUnit, zoo::RenderJUnit(summary, records)},
+           {filename::kIndex, zoo::RenderIndexHtml(summary, records, dir)},
+           {filename::kMatrix, zoo::RenderMatrix(summary)}}) {
     if (Status s = WriteFile(dir + "/" + name, text); !s.ok()) return s.error();
   }
   return summary;
@@ -388,7 +381,7 @@ int RunZooCommand(ZooCommandOptions& o, const CLI::App& cmd) {
 
   auto summary = zoo::Summarize(rows, records, o.min_detection);
   std::cout << "\n" << zoo::RenderMatrix(summary) << "\nmatrix: " << dir << "/index.html\n";
-  fs::path latest = fs::path(o.store) / "zoo" / "latest";
+  fs::path latest = fs::path(o.store) / filename::kZooDir / filename::kLatest;
   fs::path tmp = latest.string() + ".tmp";
   fs::remove(tmp, ec);
   fs::create_directory_symlink(fs::path(dir).filename(), tmp, ec);

@@ -27,7 +27,7 @@
 #include <thread>
 #include <vector>
 
-#include "harness/history/result.h"
+#include "base/result.h"
 
 namespace tidemark::process {
 

@@ -1,4 +1,5 @@
 #include "harness/run/cluster.h"
+#include "base/filename.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -72,7 +73,7 @@ Status Cluster::Prepare() {
       used.push_back(*port);
       n.address.ports[port_name] = *port;
     }
-    n.dir = (fs::path(opts_.run_dir) / "nodes" / n.address.name).string();
+    n.dir = filename::NodeDir(opts_.run_dir, n.address.name);
     n.data_dir = (fs::path(n.dir) / "data").string();
     std::error_code ec;
     fs::create_directories(n.data_dir, ec);

@@ -23,7 +23,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "harness/history/result.h"
+#include "base/result.h"
 #include "harness/process/supervisor.h"
 #include "targets/target.h"
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <memory>
 
+#include "base/filename.h"
 #include "targets/adapters/client.h"
 
 namespace tidemark::run {
@@ -73,7 +74,7 @@ Result<std::unique_ptr<NemesisWiring>> NemesisWiring::Create(const NemesisConfig
   w->schedule_ = nemesis::MakeSchedule(
       w->faults_, {.seed = cfg.seed, .interval_s = cfg.interval_s, .duration_s = cfg.duration_s});
   if (!cfg.run_dir.empty())
-    w->registry_ = std::make_unique<nemesis::CleanupRegistry>(cfg.run_dir + "/cleanup.json");
+    w->registry_ = std::make_unique<nemesis::CleanupRegistry>(filename::Cleanup(cfg.run_dir));
   if (w->net_kind_) {
     nemesis::NetOptions no;
     no.run_id = cfg.run_dir;

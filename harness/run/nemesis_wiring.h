@@ -29,8 +29,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "harness/history/history.h"
-#include "harness/history/result.h"
+#include "base/history/history.h"
+#include "base/result.h"
 #include "harness/run/cluster.h"
 #include "nemesis/clean.h"
 #include "nemesis/nemesis.h"

@@ -6,7 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "harness/history/jsonl.h"
+#include "base/history/jsonl.h"
 
 namespace tidemark::run {
 

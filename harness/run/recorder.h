@@ -24,8 +24,8 @@
 #include <mutex>
 #include <string>
 
-#include "harness/history/history.h"
-#include "harness/history/result.h"
+#include "base/history/history.h"
+#include "base/result.h"
 
 namespace tidemark::run {
 

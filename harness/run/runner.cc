@@ -17,24 +17,25 @@
 #include <sstream>
 #include <thread>
 
+#include "base/filename.h"
+#include "base/history/history.h"
+#include "base/history/jsonl.h"
+#include "base/rng.h"
+#include "checkers/fault_summary.h"
 #include "checkers/linearizability.h"
 #include "checkers/log/log_checker.h"
-#include "harness/history/history.h"
-#include "harness/history/jsonl.h"
 #include "harness/process/supervisor.h"
 #include "harness/run/cluster.h"
 #include "harness/run/event_loop.h"
-#include "harness/run/fault_summary.h"
 #include "harness/run/nemesis_wiring.h"
 #include "harness/run/recorder.h"
 #include "harness/run/workers.h"
-#include "harness/store/store.h"
 #include "reports/index.h"
 #include "reports/junit.h"
 #include "reports/report.h"
+#include "store/store.h"
 #include "targets/adapters/client.h"
 #include "targets/target.h"
-#include "workloads/rng.h"
 #include "workloads/workload.h"
 
 namespace tidemark::run {
@@ -258,8 +259,8 @@ class Driver {
         cluster_(cluster),
         watcher_(watcher),
         concurrency_(concurrency),
-        gen_rng_(workloads::Rng::Derive(seed, "generator")),
-        route_rng_(workloads::Rng::Derive(seed, "router")) {
+        gen_rng_(Rng::Derive(seed, "generator")),
+        route_rng_(Rng::Derive(seed, "router")) {
     for (int w = 0; w < concurrency; ++w) process_of_slot_.push_back(w);
     busy_.assign(static_cast<size_t>(concurrency), false);
     pending_.resize(static_cast<size_t>(concurrency));
@@ -406,8 +407,8 @@ class Driver {
   Cluster& cluster_;
   Watcher& watcher_;
   int concurrency_;
-  workloads::Rng gen_rng_;
-  workloads::Rng route_rng_;
+  Rng gen_rng_;
+  Rng route_rng_;
   bool bind_to_nodes_ = false;
   std::vector<int64_t> process_of_slot_;
   std::vector<bool> busy_;
@@ -502,11 +503,11 @@ Result<RunOutcome> RunTest(const RunOptions& opts, std::ostream& out) {
         {"net", opts.net}}},
       {"checker", {{"timeout_s", opts.check_timeout_s}}},
       {"versions", {{"tidemark", "0.1.0"}}}};
-  auto write_test = [&] { return store::WriteJsonFile(run->path + "/test.json", test); };
+  auto write_test = [&] { return store::WriteJsonFile(filename::TestJson(run->path), test); };
   if (Status s = write_test(); !s.ok()) return s.error();
   out << "run directory: " << run->path << "\n";
 
-  auto rec = Recorder::Open(run->path + "/history.jsonl");
+  auto rec = Recorder::Open(filename::History(run->path));
   if (!rec.ok()) return rec.error();
 
   NemesisConfig nc;
@@ -739,11 +740,11 @@ Result<RunOutcome> RunTest(const RunOptions& opts, std::ostream& out) {
     results["history_write_error"] = err;
   }
   auto counts = (*rec)->counts();
-  // Did the faults bite? (harness/run/fault_summary.h) Leader observations are recorded as
+  // Did the faults bite? (checkers/fault_summary.h) Leader observations are recorded as
   // nemesis-process events; "nemesis" counts the nemesis' own actions only.
-  const FaultSummary faults = SummarizeFaults(hist);
-  results["faults"] = FaultSummaryToJson(faults);
-  out << FormatFaultSummary(faults);
+  const checkers::FaultSummary faults = checkers::SummarizeFaults(hist);
+  results["faults"] = checkers::FaultSummaryToJson(faults);
+  out << checkers::FormatFaultSummary(faults);
   results["verdict"] = checkers::ToString(verdict);
   results["counts"] = {{"invoke", counts.invokes},
                        {"ok", counts.ok},
@@ -767,18 +768,18 @@ Result<RunOutcome> RunTest(const RunOptions& opts, std::ostream& out) {
       {"main_ops", main_ops},
       {"main_cpu_us_per_op",
        main_ops > 0 ? main_cpu_s * 1e6 / static_cast<double>(main_ops) : 0.0}};
-  if (Status s = store::WriteJsonFile(run->path + "/results.json", results); !s.ok())
+  if (Status s = store::WriteJsonFile(filename::Results(run->path), results); !s.ok())
     return s.error();
   (void)store::UpdateLatestLinks(*run);
   outcome.verdict = verdict;
   outcome.results = results;
-  outcome.report_path = run->path + "/results.json";
+  outcome.report_path = filename::Results(run->path);
   // The history just read back is handed over, not parsed a second time (unless reading it
   // failed: then the report reads what it can and says why).
   Status report = read_error.empty() ? reports::WriteReport(run->path, std::move(hist))
                                      : reports::WriteReport(run->path);
   if (Status s = std::move(report); s.ok()) {
-    outcome.report_path = run->path + "/report.html";
+    outcome.report_path = filename::Report(run->path);
   } else {
     out << "warning: could not write the report: " << s.error().message << "\n";
   }

@@ -21,8 +21,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/result.h"
 #include "checkers/checker.h"
-#include "harness/history/result.h"
 
 namespace tidemark::run {
 

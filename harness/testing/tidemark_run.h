@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include "base/filename.h"
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -85,7 +87,7 @@ inline BackgroundRun StartRunInBackground(const std::string& bin, const std::str
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     std::error_code ec;
     for (auto& e : fs::recursive_directory_iterator(store, ec))
-      if (e.path().filename() == "history.jsonl" && fs::file_size(e.path(), ec) > min_bytes)
+      if (e.path().filename() == filename::kHistory && fs::file_size(e.path(), ec) > min_bytes)
         r.history = e.path();
   }
   return r;

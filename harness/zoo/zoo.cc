@@ -8,6 +8,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "base/filename.h"
 #include "reports/html.h"
 
 namespace tidemark::zoo {
@@ -114,7 +115,7 @@ std::vector<ZooEntry> CorrectUnderScenarios() {
 RunRecord ReadRun(const std::string& run_dir) {
   RunRecord r;
   r.run_dir = run_dir;
-  std::ifstream in(run_dir + "/results.json");
+  std::ifstream in(filename::Results(run_dir));
   if (!in) {
     r.error = "no results.json in " + run_dir;
     return r;
@@ -164,7 +165,7 @@ RunRecord ReadRun(const std::string& run_dir) {
   std::unordered_map<int64_t, int64_t> time_of;
   std::set<int64_t> wanted;
   for (const auto& ex : examples) wanted.insert(ex.begin(), ex.end());
-  std::ifstream h(run_dir + "/history.jsonl");
+  std::ifstream h(filename::History(run_dir));
   std::optional<int64_t> t0;
   int64_t t_end = 0;
   for (std::string line; std::getline(h, line);) {
@@ -361,7 +362,7 @@ std::string RenderIndexHtml(const std::vector<RowSummary>& rows, const std::vect
       std::string up;
       for (size_t i = common; i < base.size(); ++i)
         if (base[i] == '/') up += "../";
-      link = up + rel.substr(common) + "/report.html";
+      link = up + rel.substr(common) + std::string("/") + filename::kReport;
     }
     std::string anomalies;
     for (const auto& [name, n] : r.anomalies)

@@ -26,13 +26,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "harness/history/history.h"
-#include "harness/history/result.h"
-#include "workloads/generator.h"
+#include "base/history/history.h"
+#include "base/history/op_request.h"
+#include "base/result.h"
 
 namespace tidemark::targets {
 
-using workloads::OpRequest;
+using history::OpRequest;
 
 struct Completion {
   history::EventType type = history::EventType::kInfo;  // kOk, kFail or kInfo

@@ -12,7 +12,7 @@
 #include <memory>
 #include <string>
 
-#include "harness/history/result.h"
+#include "base/result.h"
 #include "targets/adapters/http_poster.h"
 #include "targets/adapters/tidelog_http.h"
 

@@ -33,7 +33,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "harness/history/result.h"
+#include "base/result.h"
 #include "targets/adapters/client.h"
 #include "targets/adapters/tidelog_http.h"
 

@@ -17,7 +17,7 @@
 #include <optional>
 #include <string>
 
-#include "harness/history/result.h"
+#include "base/result.h"
 #include "targets/adapters/client.h"
 #include "targets/adapters/tidelog_http.h"
 

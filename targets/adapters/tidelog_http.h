@@ -19,7 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "harness/history/result.h"
+#include "base/result.h"
 #include "targets/adapters/client.h"
 #include "targets/adapters/log_read_scan.h"
 

@@ -1,0 +1,51 @@
+// The names of every file tidemark writes into a store, in one place (as LevelDB's filename.h
+// owns a database directory's names). Code that reads or writes a run directory asks here for a
+// path instead of spelling a literal, so a name changes in one line and a reader finds the whole
+// layout on one page:
+//
+//   STORE/index.html                       every run, newest first (reports/index.h)
+//   STORE/latest -> TEST/TIME              the newest run of any test
+//   STORE/TEST/latest -> TIME              the newest run of TEST
+//   STORE/TEST/TIME/                       one run (store/store.h):
+//     test.json        the configuration, seed and the command that repeats the run
+//     history.jsonl    every event, flushed as it happens (docs/history-format.md)
+//     results.json     the verdict and the checkers' findings
+//     report.html      the report (reports/report.h)
+//     junit.xml        the verdict for a CI server
+//     cleanup.json     what the nemesis installed, for `tidemark clean` after a crash
+//     nodes/NAME/      each node's data directory, stdout, stderr and dump
+//   STORE/zoo/TIME/                        one bug-zoo matrix (docs/zoo.md):
+//     zoo.json, junit.xml, index.html, matrix.txt
+#pragma once
+
+#include <string>
+
+namespace tidemark::filename {
+
+inline constexpr char kTestJson[] = "test.json";
+inline constexpr char kHistory[] = "history.jsonl";
+inline constexpr char kResults[] = "results.json";
+inline constexpr char kReport[] = "report.html";
+inline constexpr char kJUnit[] = "junit.xml";
+inline constexpr char kCleanup[] = "cleanup.json";
+inline constexpr char kNodesDir[] = "nodes";
+inline constexpr char kLatest[] = "latest";
+inline constexpr char kIndex[] = "index.html";
+inline constexpr char kZooDir[] = "zoo";
+inline constexpr char kZooJson[] = "zoo.json";
+inline constexpr char kMatrix[] = "matrix.txt";
+
+inline std::string In(const std::string& dir, const char* name) { return dir + "/" + name; }
+
+inline std::string TestJson(const std::string& run_dir) { return In(run_dir, kTestJson); }
+inline std::string History(const std::string& run_dir) { return In(run_dir, kHistory); }
+inline std::string Results(const std::string& run_dir) { return In(run_dir, kResults); }
+inline std::string Report(const std::string& run_dir) { return In(run_dir, kReport); }
+inline std::string JUnit(const std::string& run_dir) { return In(run_dir, kJUnit); }
+inline std::string Cleanup(const std::string& run_dir) { return In(run_dir, kCleanup); }
+inline std::string NodeDir(const std::string& run_dir, const std::string& node) {
+  return In(run_dir, kNodesDir) + "/" + node;
+}
+inline std::string StoreIndex(const std::string& store_root) { return In(store_root, kIndex); }
+
+}  // namespace tidemark::filename

@@ -1,0 +1,126 @@
+#include "base/history/history.h"
+
+#include <algorithm>
+#include <unordered_map>
+
+namespace tidemark::history {
+
+const char* ToString(EventType t) {
+  switch (t) {
+    case EventType::kInvoke:
+      return "invoke";
+    case EventType::kOk:
+      return "ok";
+    case EventType::kFail:
+      return "fail";
+    case EventType::kInfo:
+      return "info";
+  }
+  return "?";
+}
+
+std::optional<EventType> ParseEventType(std::string_view s) {
+  if (s == "invoke") return EventType::kInvoke;
+  if (s == "ok") return EventType::kOk;
+  if (s == "fail") return EventType::kFail;
+  if (s == "info") return EventType::kInfo;
+  return std::nullopt;
+}
+
+Result<std::vector<Op>> PairOps(const History& h, PairOptions opts) {
+  return PairOps(h, opts, nullptr);
+}
+
+Result<std::vector<Op>> PairOps(const History& h, PairOptions opts, size_t* error_position) {
+  // Position in h of each op's invoke, to name the culprit of a never-completed invoke.
+  std::vector<size_t> invoke_pos;
+  auto fail = [&](size_t pos, std::string msg) -> Result<std::vector<Op>> {
+    if (error_position) *error_position = pos;
+    return Error{std::move(msg)};
+  };
+  std::vector<Op> ops;
+  ops.reserve(h.size() / 2 + 1);
+  // process -> index into ops of its outstanding invoke
+  std::unordered_map<int64_t, size_t> pending;
+  for (size_t pos = 0; pos < h.size(); ++pos) {
+    const Event& e = h[pos];
+    if (e.process == kNemesisProcess) continue;
+    if (e.type == EventType::kInvoke) {
+      if (auto it = pending.find(e.process); it != pending.end()) {
+        return fail(pos, "event " + std::to_string(e.index) + ": process " +
+                             std::to_string(e.process) + " invokes '" + e.f +
+                             "' while its invoke at event " +
+                             std::to_string(ops[it->second].invoke_index) +
+                             " is still outstanding (a process runs one op at a time)");
+      }
+      Op op;
+      op.id = static_cast<int64_t>(ops.size());
+      op.process = e.process;
+      op.f = e.f;
+      op.key = e.key;
+      op.invoke_value = e.value;
+      op.value = e.value;
+      op.status = EventType::kInfo;
+      op.call_ns = e.time_ns;
+      op.return_ns = kNever;
+      op.invoke_index = e.index;
+      op.node = e.node;
+      pending.emplace(e.process, ops.size());
+      invoke_pos.push_back(pos);
+      ops.push_back(std::move(op));
+      continue;
+    }
+    auto it = pending.find(e.process);
+    if (it == pending.end()) {
+      return fail(pos, "event " + std::to_string(e.index) + ": '" + ToString(e.type) +
+                           "' completion of '" + e.f + "' by process " + std::to_string(e.process) +
+                           " has no outstanding invoke");
+    }
+    Op& op = ops[it->second];
+    pending.erase(it);
+    if (op.f != e.f) {
+      return fail(pos, "event " + std::to_string(e.index) + ": completion f '" + e.f +
+                           "' does not match its invoke f '" + op.f + "' (event " +
+                           std::to_string(op.invoke_index) + ")");
+    }
+    op.status = e.type;
+    // A completion without a value keeps the invoked argument (Jepsen writes it back on writes),
+    // except a read that returned nothing, which observed null.
+    if (!e.value.is_null()) {
+      op.value = e.value;
+    } else if (e.type == EventType::kOk && (op.f == "read" || op.f == "get")) {
+      op.value = nullptr;
+    }
+    op.return_ns = e.type == EventType::kInfo ? kNever : e.time_ns;
+    op.complete_index = e.index;
+    if (e.node) op.node = e.node;
+    op.error = e.error;
+  }
+  if (!opts.open_invokes_are_info && !pending.empty()) {
+    // Name the earliest open invoke, so the error does not depend on hash order.
+    size_t first = ops.size();
+    for (const auto& [process, i] : pending) first = std::min(first, i);
+    const Op& op = ops[first];
+    return fail(invoke_pos[first], "event " + std::to_string(op.invoke_index) + ": invoke of '" +
+                                       op.f + "' by process " + std::to_string(op.process) +
+                                       " never completed");
+  }
+  return ops;
+}
+
+Result<std::vector<Op>> PairOps(const LocatedHistory& h, PairOptions opts) {
+  size_t pos = 0;
+  auto ops = PairOps(h.events, opts, &pos);
+  if (ops.ok()) return ops;
+  std::string line = pos < h.lines.size() ? std::to_string(h.lines[pos]) : "?";
+  return Error{h.source + ":" + line + ": " + ops.error().message};
+}
+
+std::vector<Event> NemesisEvents(const History& h) {
+  std::vector<Event> out;
+  for (const Event& e : h)
+    if (e.process == kNemesisProcess) out.push_back(e);
+  return out;
+}
+
+}  // namespace tidemark::history

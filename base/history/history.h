@@ -1,0 +1,102 @@
+// The history model: the events a run records and the operations checkers reason about.
+//
+// A History is the ordered list of Events as recorded (DESIGN.md §2, docs/history-format.md).
+// Semantics follow Jepsen: a process invokes an op, then exactly one completion follows from the
+// same process: kOk (took effect), kFail (certainly never takes effect), kInfo (unknown; may take
+// effect at any later time, or never). Nemesis events use process kNemesisProcess.
+//
+// Ops pairs each invoke with its completion (PairOps); checkers consume Ops. Both types are
+// plain values: no threads, no I/O, usable alone (this folder depends on nlohmann/json only).
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/result.h"
+
+namespace tidemark::history {
+
+enum class EventType { kInvoke, kOk, kFail, kInfo };
+
+const char* ToString(EventType t);
+std::optional<EventType> ParseEventType(std::string_view s);
+
+// The process id of nemesis events ("process": "nemesis" in JSONL).
+inline constexpr int64_t kNemesisProcess = -1;
+
+struct Event {
+  int64_t index = 0;    // dense, increasing from 0 in a recorded history
+  int64_t time_ns = 0;  // ns since the run started (monotonic clock); importers synthesise it
+  int64_t process = 0;  // >= 0 for clients, kNemesisProcess for the nemesis
+  EventType type = EventType::kInvoke;
+  std::string f;                   // op name: "read", "write", "cas", "append", ...
+  std::optional<std::string> key;  // absent for single-object workloads
+  nlohmann::json value;            // invoke: the argument; completion: the result
+  // When non-empty, the value's exact JSON text, written to history files in place of `value`,
+  // which then holds only what the harness itself needs of it (a log read's entries are written
+  // from the reply's text without building a tree). Never set by readers or importers.
+  std::string value_text;
+  std::optional<std::string> node;   // which node the client talked to
+  std::optional<std::string> error;  // completion error text, if any
+  // Keys of the JSON object not listed above, kept so tools can round-trip them.
+  nlohmann::json extra = nlohmann::json::object();
+};
+
+using History = std::vector<Event>;
+
+inline constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
+
+// One client operation: an invoke paired with its completion.
+struct Op {
+  int64_t id = 0;  // position in the Ops vector (dense)
+  int64_t process = 0;
+  std::string f;
+  std::optional<std::string> key;
+  nlohmann::json invoke_value;  // the argument as invoked
+  nlohmann::json value;         // completion value (== invoke_value when the completion had none)
+  EventType status = EventType::kInfo;  // kOk, kFail or kInfo (no completion recorded => kInfo)
+  int64_t call_ns = 0;
+  int64_t return_ns = kNever;   // kNever for info / never-completed ops
+  int64_t invoke_index = 0;     // Event::index of the invocation
+  int64_t complete_index = -1;  // Event::index of the completion, -1 if none
+  std::optional<std::string> node;
+  std::optional<std::string> error;
+};
+
+struct PairOptions {
+  // An invoke with no completion by the end of the history becomes an kInfo op (Jepsen's rule
+  // for a crashed client). When false, it is an error instead.
+  bool open_invokes_are_info = true;
+};
+
+// Pairs the client events of `h` (nemesis events are skipped) into Ops ordered by invocation.
+// Errors name the event index and the problem: a completion with no pending invoke, a second
+// invoke while one is outstanding, a completion whose f differs from its invoke.
+Result<std::vector<Op>> PairOps(const History& h, PairOptions opts = {});
+
+// PairOps that, on error, also stores in `*error_position` the position in `h` (not the
+// Event::index) of the offending event, so file readers can name its line. Unchanged on success.
+Result<std::vector<Op>> PairOps(const History& h, PairOptions opts, size_t* error_position);
+
+// A history read from a file, with where each event came from, so errors can say FILE:LINE.
+struct LocatedHistory {
+  std::string source;  // the file name, or the name given for in-memory text
+  History events;
+  std::vector<size_t> lines;  // lines[i]: 1-based line where events[i] starts (same size)
+  // Things the reader tolerated and the user should hear of, e.g. a torn last line dropped
+  // ("FILE:LINE: ..."). Empty for a clean file.
+  std::vector<std::string> warnings;
+};
+
+// PairOps on a located history; errors read "SOURCE:LINE: event N: <PairOps reason>".
+Result<std::vector<Op>> PairOps(const LocatedHistory& h, PairOptions opts = {});
+
+// The nemesis events of `h`, in order.
+std::vector<Event> NemesisEvents(const History& h);
+
+}  // namespace tidemark::history

@@ -1,0 +1,83 @@
+// tidemark's own history format: JSON Lines, one Event per line (docs/history-format.md).
+//
+// This header converts Events to and from JSON and reads JSONL files as a stream. Every
+// malformed input is a returned Error "FILE:LINE: reason" (invalid JSON, a missing or mistyped
+// field, an unknown type, index not increasing, a nemesis event that is not `info`); nothing is
+// skipped silently except blank lines. No exception escapes these functions.
+//
+// Threading: all functions are pure or own their state; a JsonlReader is used by one thread.
+// Writing is in writer.h.
+#pragma once
+
+#include <cstdint>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "base/history/history.h"
+#include "base/result.h"
+
+namespace tidemark::history {
+
+// The JSON object of one event. Known fields first; `key`, `node`, `error` only when set; the
+// keys of `extra` are added unless they collide with a known field (the known field wins).
+nlohmann::json ToJson(const Event& e);
+
+// The same event as one compact JSON line without the trailing newline, fields in the order of
+// docs/history-format.md (index, time, process, type, f, key, value, node, error, extras).
+// Strings that are not valid UTF-8 have the bad bytes replaced by U+FFFD.
+std::string ToJsonLine(const Event& e);
+
+// Parses one event object. The error is the reason only ("missing field 'f'"); callers add
+// the location.
+Result<Event> FromJson(const nlohmann::json& j);
+
+// Parses one line of JSONL text. Returns nullopt for a blank line. The error is the reason only.
+Result<std::optional<Event>> ParseJsonlLine(std::string_view line);
+
+// Streams events from a JSONL file; memory stays bounded by the longest line.
+class JsonlReader {
+ public:
+  // Errors: the file cannot be opened ("FILE: cannot open: <strerror>").
+  static Result<std::unique_ptr<JsonlReader>> Open(const std::string& path);
+
+  // The next event, or nullopt at the end of the file. Checks that `index` increases strictly
+  // from one event to the next. Errors read "FILE:LINE: reason"; after an error the reader is
+  // finished (Next keeps returning the same error).
+  Result<std::optional<Event>> Next();
+
+  // A final line that has no newline and does not parse is what a writer killed mid-write
+  // leaves: it is dropped (Next returns end of stream) and described here; "" otherwise.
+  const std::string& torn_tail() const { return torn_tail_; }
+  // 1-based line of the event last returned by Next (0 before the first).
+  size_t line() const { return event_line_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  JsonlReader(std::string path, std::ifstream in) : path_(std::move(path)), in_(std::move(in)) {}
+
+  std::string path_;
+  std::ifstream in_;
+  std::string buf_;
+  size_t line_ = 0;
+  size_t event_line_ = 0;
+  std::optional<int64_t> last_index_;
+  std::optional<Error> error_;
+  std::string torn_tail_;
+};
+
+// Reads a whole JSONL file / text with the same checks as JsonlReader. `source_name` is used in
+// error messages and as LocatedHistory::source.
+Result<LocatedHistory> ReadJsonlFile(const std::string& path);
+Result<LocatedHistory> ReadJsonlText(std::string_view text, const std::string& source_name);
+
+// Reads the file and pairs it (PairOps with `opts`): additionally reports a completion with no
+// outstanding invoke, a second invoke by a busy process and a completion whose f differs, each
+// as "FILE:LINE: event N: reason". Returns the ops on success.
+Result<std::vector<Op>> ValidateJsonlFile(const std::string& path, PairOptions opts = {});
+
+}  // namespace tidemark::history
