@@ -91,8 +91,8 @@ Status UpdateLatestLinks(const RunDir& run) {
 }
 
 Status WriteJsonFile(const std::string& path, const nlohmann::json& doc) {
-  return WriteFileAtomic(
-      path, doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  return WriteFileAtomic(path,
+                         doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 }
 
 Result<nlohmann::json> ReadJsonFile(const std::string& path) {
