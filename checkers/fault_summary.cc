@@ -6,6 +6,12 @@
 #include <deque>
 #include <map>
 
+#include <range/v3/algorithm/min.hpp>
+#include <range/v3/range/conversion.hpp>
+#include <range/v3/view/filter.hpp>
+#include <range/v3/view/join.hpp>
+#include <range/v3/view/transform.hpp>
+
 namespace tidemark::checkers {
 namespace {
 
@@ -31,12 +37,12 @@ std::string Closes(const std::string& f) {
   return "";
 }
 
+// "n1,n3" from ["n1", "n3"]; entries that are not names are left out.
 std::string JoinNodes(const json& v) {
-  std::string out;
-  if (!v.is_array()) return out;
-  for (const auto& n : v)
-    if (n.is_string()) out += (out.empty() ? "" : ",") + n.get<std::string>();
-  return out;
+  if (!v.is_array()) return "";
+  return v | ranges::views::filter([](const json& n) { return n.is_string(); }) |
+         ranges::views::transform([](const json& n) { return n.get<std::string>(); }) |
+         ranges::views::join(',') | ranges::to<std::string>();
 }
 
 // "leader n1", "halves n3 one-way", "followers n2,n3": the shape or target, then the nodes.
@@ -130,10 +136,9 @@ FaultSummary SummarizeFaults(const History& h) {
   const int64_t last_ns = end > 0 ? h[end - 1].time_ns : 0;
   // The first fault start after position p (end if none).
   auto next_start = [&](size_t p) {
-    size_t n = end;
-    for (const Span& sp : spans)
-      if (sp.start > p) n = std::min(n, sp.start);
-    return n;
+    auto later = spans | ranges::views::transform([](const Span& sp) { return sp.start; }) |
+                 ranges::views::filter([p](size_t start) { return start > p; });
+    return later.begin() == later.end() ? end : std::min(end, ranges::min(later));
   };
   // Time from h[p] until a leader is known, looking until position `limit`.
   auto leader_after = [&](size_t p, size_t limit) -> std::optional<int64_t> {
