@@ -6,7 +6,7 @@
 //   STORE/index.html                       every run, newest first (reports/index.h)
 //   STORE/latest -> TEST/TIME              the newest run of any test
 //   STORE/TEST/latest -> TIME              the newest run of TEST
-//   STORE/TEST/TIME/                       one run (store/store.h):
+//   STORE/TEST/TIME/                       one run (runstore/store.h):
 //     test.json        the configuration, seed and the command that repeats the run
 //     history.jsonl    every event, flushed as it happens (docs/history-format.md)
 //     results.json     the verdict and the checkers' findings

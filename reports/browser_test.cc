@@ -25,7 +25,7 @@
 #include "checkers/log/log_checker.h"
 #include "reports/report.h"
 #include "reports/test_util.h"
-#include "store/store.h"
+#include "runstore/store.h"
 
 namespace tidemark::reports {
 namespace {

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "base/result.h"
-#include "store/store.h"
+#include "runstore/store.h"
 
 namespace tidemark::reports {
 

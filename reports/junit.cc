@@ -7,7 +7,7 @@
 #include "base/file.h"
 #include "base/filename.h"
 #include "reports/html.h"
-#include "store/store.h"
+#include "runstore/store.h"
 
 namespace tidemark::reports {
 namespace {

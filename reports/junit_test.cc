@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include "store/store.h"
+#include "runstore/store.h"
 
 namespace tidemark::reports {
 namespace {

@@ -9,7 +9,7 @@
 
 #include "base/filename.h"
 #include "base/history/jsonl.h"
-#include "store/store.h"
+#include "runstore/store.h"
 
 namespace tidemark::reports {
 namespace fs = std::filesystem;

@@ -7,7 +7,7 @@
 
 #include "base/history/jsonl.h"
 #include "reports/test_util.h"
-#include "store/store.h"
+#include "runstore/store.h"
 
 namespace tidemark::reports {
 namespace {

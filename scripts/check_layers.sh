@@ -17,11 +17,11 @@ declare -A MAY_USE=(
   [base]=""
   [checkers]="base"
   [workloads]="base"
-  [store]="base"
+  [runstore]="base"
   [targets]="base"
   [nemesis]="base targets"
-  [reports]="base checkers store"
-  [harness]="base checkers workloads store targets nemesis reports"
+  [reports]="base checkers runstore"
+  [harness]="base checkers workloads runstore targets nemesis reports"
 )
 
 violations=0

@@ -19,7 +19,7 @@
 #include "base/file.h"
 #include "base/filename.h"
 #include "harness/zoo/zoo.h"
-#include "store/store.h"
+#include "runstore/store.h"
 
 extern char** environ;
 

@@ -33,7 +33,7 @@
 #include "reports/index.h"
 #include "reports/junit.h"
 #include "reports/report.h"
-#include "store/store.h"
+#include "runstore/store.h"
 #include "targets/adapters/client.h"
 #include "targets/target.h"
 #include "workloads/workload.h"

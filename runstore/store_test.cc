@@ -1,4 +1,4 @@
-#include "store/store.h"
+#include "runstore/store.h"
 
 #include <unistd.h>
 
