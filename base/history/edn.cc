@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <limits>
 
+#include "base/text.h"
+
 namespace tidemark::history {
 namespace {
 
@@ -109,7 +111,8 @@ bool ParseHex4(std::string_view s, uint32_t* out) {
 
 bool EdnReader::Fail(std::string reason) {
   if (error_.empty()) {
-    error_ = std::move(reason);
+    // The reason quotes input, which may be a control character or a megabyte-long token.
+    error_ = Printable(reason, 160);
     error_line_ = line_;
   }
   return false;

@@ -7,6 +7,7 @@
 
 #include "base/history/edn.h"
 #include "base/history/jsonl.h"
+#include "base/text.h"
 
 namespace tidemark::history {
 namespace {
@@ -21,8 +22,7 @@ std::string Where(const std::string& source, size_t line) {
 }
 
 std::string Short(const json& j) {
-  std::string s = j.dump(-1, ' ', false, json::error_handler_t::replace);
-  return s.size() > 60 ? s.substr(0, 60) + "..." : s;
+  return Printable(j.dump(-1, ' ', false, json::error_handler_t::replace), 60);
 }
 
 // Text of a :key or :node value: strings and keywords as is, integers in decimal.

@@ -167,6 +167,26 @@ TEST(JsonlTest, TornLastLineIsDroppedWithAWarningButATornMiddleLineIsAnError) {
   EXPECT_TRUE(clean->warnings.empty());
 }
 
+// A torn write is small; an unparsable tail longer than kMaxTornTailBytes is a wrong file.
+TEST(JsonlTest, UnparsableTailOverTheCapIsAnErrorNotAWarning) {
+  const std::string ok0 = R"({"index":0,"time":0,"process":0,"type":"invoke","f":"read"})";
+  const std::string tail = "{\"index\":1,\"value\":\"" + std::string(kMaxTornTailBytes, 'x');
+  ExpectError(ReadJsonlText(ok0 + "\n" + tail, "h.jsonl"),
+              {"h.jsonl:2: the last line has no newline", "1 MiB"});
+  TempFile f("long-tail.jsonl");
+  f.Write(ok0 + "\n" + tail);
+  ExpectError(ReadJsonlFile(f.path()), {f.path() + ":2: the last line has no newline"});
+  // Lines that span many read chunks still parse whole.
+  const std::string big = R"({"index":0,"time":0,"process":0,"type":"invoke","f":"w","value":")" +
+                          std::string(300000, 'v') + "\"}";
+  f.Write(big + "\n" + big.substr(0, 20));
+  auto h = ReadJsonlFile(f.path());
+  ASSERT_TRUE(h.ok()) << h.error().message.substr(0, 200);
+  ASSERT_EQ(h->events.size(), 1u);
+  EXPECT_EQ(h->events[0].value.get<std::string>().size(), 300000u);
+  EXPECT_EQ(h->warnings.size(), 1u);
+}
+
 TEST(JsonlTest, ValidationNamesLineOfUnpairedCompletionAndDuplicateInvoke) {
   TempFile f("pairs.jsonl");
   f.Write(R"({"index":0,"time":0,"process":0,"type":"invoke","f":"read"})"

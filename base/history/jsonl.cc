@@ -4,6 +4,8 @@
 #include <cstring>
 #include <limits>
 
+#include "base/text.h"
+
 namespace tidemark::history {
 namespace {
 
@@ -39,7 +41,7 @@ Result<int64_t> NonNegativeInt(const json& obj, const char* field) {
   auto v = AsInt64(*it);
   if (!v || *v < 0)
     return Error{std::string("field '") + field + "' must be an integer >= 0, got " +
-                 Dump(*it).substr(0, 80)};
+                 Printable(Dump(*it))};
   return *v;
 }
 
@@ -140,7 +142,7 @@ Result<Event> FromOwnedJson(json&& j) {
     e.process = *v;
   } else {
     return Error{"field 'process' must be an integer >= 0 or \"nemesis\", got " +
-                 Dump(*p).substr(0, 80)};
+                 Printable(Dump(*p))};
   }
 
   auto t = j.find("type");
@@ -148,7 +150,7 @@ Result<Event> FromOwnedJson(json&& j) {
   if (!t->is_string()) return Error{"field 'type' must be a string, got " + TypeName(*t)};
   auto type = ParseEventType(t->get_ref<const std::string&>());
   if (!type)
-    return Error{"unknown type '" + t->get<std::string>().substr(0, 40) +
+    return Error{"unknown type '" + Printable(t->get_ref<const std::string&>(), 40) +
                  "' (expected invoke, ok, fail or info)"};
   e.type = *type;
   if (e.process == kNemesisProcess && e.type != EventType::kInfo)
@@ -158,7 +160,7 @@ Result<Event> FromOwnedJson(json&& j) {
   auto f = j.find("f");
   if (f == j.end()) return Error{"missing field 'f'"};
   if (!f->is_string() || f->get_ref<const std::string&>().empty())
-    return Error{"field 'f' must be a non-empty string, got " + Dump(*f).substr(0, 80)};
+    return Error{"field 'f' must be a non-empty string, got " + Printable(Dump(*f))};
   e.f = f->get<std::string>();
 
   auto key = OptionalString(j, "key");
@@ -194,9 +196,10 @@ Result<std::optional<Event>> ParseJsonlLine(std::string_view line) {
     } catch (const json::parse_error& ex) {
       std::string_view what = ex.what();
       size_t at = what.find("column ");
-      detail = ": " + std::string(at == std::string_view::npos ? what : what.substr(at));
+      // nlohmann quotes the token it stopped at, which may be megabytes long.
+      detail = ": " + Printable(at == std::string_view::npos ? what : what.substr(at), 120);
     } catch (const std::exception& ex) {
-      detail = std::string(": ") + ex.what();
+      detail = ": " + Printable(ex.what(), 120);
     }
     // A torn last line (a writer killed mid-write) is the likely cause when the object is open.
     size_t last = line.find_last_not_of(" \t\r");
@@ -225,6 +228,18 @@ Result<std::optional<Event>> NextFromLine(std::string_view line, size_t lineno,
   return e;
 }
 
+// A line that does not parse, has no newline and ends the file: a torn write when short.
+std::string TornTailWarning(const std::string& where, size_t bytes, const std::string& reason) {
+  if (bytes > kMaxTornTailBytes) return "";
+  return where + "dropped an incomplete last line (the writer was killed mid-write?): " + reason;
+}
+
+Error TornTailTooLong(const std::string& where, size_t bytes, const std::string& reason) {
+  return Error{where + "the last line has no newline, does not parse and is " +
+               std::to_string(bytes) + " bytes (a torn write leaves at most " +
+               std::to_string(kMaxTornTailBytes >> 20) + " MiB): " + reason};
+}
+
 }  // namespace
 
 Result<std::unique_ptr<JsonlReader>> JsonlReader::Open(const std::string& path) {
@@ -233,17 +248,48 @@ Result<std::unique_ptr<JsonlReader>> JsonlReader::Open(const std::string& path) 
   return std::unique_ptr<JsonlReader>(new JsonlReader(path, std::move(in)));
 }
 
+Result<bool> JsonlReader::ReadLine(bool* ended) {
+  buf_.clear();
+  *ended = false;
+  char chunk[64 * 1024];
+  for (;;) {
+    in_.getline(chunk, sizeof chunk);
+    auto got = static_cast<size_t>(in_.gcount());
+    bool full = in_.fail() && !in_.eof() && got == sizeof chunk - 1;
+    if (!full && !in_.eof()) {  // stopped at a newline, which gcount counts
+      buf_.append(chunk, got - 1);
+      *ended = true;
+      return true;
+    }
+    buf_.append(chunk, got);
+    if (buf_.size() > kMaxJsonlLineBytes)
+      return Error{path_ + ":" + std::to_string(line_ + 1) + ": line longer than " +
+                   std::to_string(kMaxJsonlLineBytes >> 20) +
+                   " MiB without a newline: not a JSONL history?"};
+    if (!full) return !buf_.empty();  // end of file
+    in_.clear();                      // the chunk filled up: the line goes on
+  }
+}
+
 Result<std::optional<Event>> JsonlReader::Next() {
   if (error_) return *error_;
-  while (std::getline(in_, buf_)) {
+  bool ended = false;
+  for (;;) {
+    auto more = ReadLine(&ended);
+    if (!more) {
+      error_ = more.error();
+      return *error_;
+    }
+    if (!*more) break;
     ++line_;
     auto e = NextFromLine(buf_, line_, path_, &last_index_);
-    if (!e && in_.eof() && !buf_.empty()) {
-      // getline stopped at end of file, not at a newline: the last write never finished.
-      torn_tail_ = path_ + ":" + std::to_string(line_) +
-                   ": dropped an incomplete last line (the writer was killed mid-write?): " +
-                   e.error().message;
-      return std::optional<Event>();
+    if (!e && !ended) {
+      // The line stopped at end of file, not at a newline: the last write never finished.
+      std::string where = path_ + ":" + std::to_string(line_) + ": ";
+      torn_tail_ = TornTailWarning(where, buf_.size(), e.error().message);
+      if (!torn_tail_.empty()) return std::optional<Event>();
+      error_ = TornTailTooLong(where, buf_.size(), e.error().message);
+      return *error_;
     }
     if (!e) {
       error_ = e.error();
@@ -289,10 +335,10 @@ Result<LocatedHistory> ReadJsonlText(std::string_view text, const std::string& s
     ++lineno;
     auto e = NextFromLine(text.substr(pos, end - pos), lineno, source_name, &last_index);
     if (!e && end == text.size()) {
-      out.warnings.push_back(source_name + ":" + std::to_string(lineno) +
-                             ": dropped an incomplete last line (the writer was killed "
-                             "mid-write?): " +
-                             e.error().message);
+      std::string where = source_name + ":" + std::to_string(lineno) + ": ";
+      std::string warning = TornTailWarning(where, end - pos, e.error().message);
+      if (warning.empty()) return TornTailTooLong(where, end - pos, e.error().message);
+      out.warnings.push_back(std::move(warning));
       break;
     }
     if (!e) return e.error();

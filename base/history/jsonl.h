@@ -39,7 +39,14 @@ Result<Event> FromJson(const nlohmann::json& j);
 // Parses one line of JSONL text. Returns nullopt for a blank line. The error is the reason only.
 Result<std::optional<Event>> ParseJsonlLine(std::string_view line);
 
-// Streams events from a JSONL file; memory stays bounded by the longest line.
+// The longest torn last line that is dropped with a warning rather than refused.
+inline constexpr size_t kMaxTornTailBytes = size_t{1} << 20;
+// The longest line read at all: memory stays bounded even for a file with no newline. A final
+// log read of a million entries is ~60 MiB, well under it.
+inline constexpr size_t kMaxJsonlLineBytes = size_t{256} << 20;
+
+// Streams events from a JSONL file; memory stays bounded by the longest line (at most
+// kMaxJsonlLineBytes: a longer line is an error).
 class JsonlReader {
  public:
   // Errors: the file cannot be opened ("FILE: cannot open: <strerror>").
@@ -51,7 +58,9 @@ class JsonlReader {
   Result<std::optional<Event>> Next();
 
   // A final line that has no newline and does not parse is what a writer killed mid-write
-  // leaves: it is dropped (Next returns end of stream) and described here; "" otherwise.
+  // leaves: it is dropped (Next returns end of stream) and described here; "" otherwise. Only
+  // up to kMaxTornTailBytes: a longer unparsable tail is not a torn write (one write(2) of a
+  // round is far smaller) but a wrong file, and is an error "FILE:LINE: ...".
   const std::string& torn_tail() const { return torn_tail_; }
   // 1-based line of the event last returned by Next (0 before the first).
   size_t line() const { return event_line_; }
@@ -59,6 +68,10 @@ class JsonlReader {
 
  private:
   JsonlReader(std::string path, std::ifstream in) : path_(std::move(path)), in_(std::move(in)) {}
+
+  // Reads the next line into buf_; false at end of file. `*ended` tells whether a newline
+  // ended it. An error when the line is longer than kMaxJsonlLineBytes.
+  Result<bool> ReadLine(bool* ended);
 
   std::string path_;
   std::ifstream in_;

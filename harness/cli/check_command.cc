@@ -9,6 +9,8 @@
 #include "checkers/checker.h"
 #include "checkers/linearizability.h"
 #include "checkers/log/log_checker.h"
+#include "harness/cli/no_history.h"
+#include "harness/cli/suggest.h"
 
 namespace tidemark::cli {
 namespace {
@@ -64,8 +66,9 @@ std::string GuessModel(const std::vector<history::Op>& ops) {
 int RunCheckCommand(const CheckCommandOptions& opts, std::ostream& out, std::ostream& err) {
   auto format = history::ParseFormat(opts.format);
   if (!format) {
-    err << "tidemark check: unknown --format '" << opts.format
-        << "' (use auto, jsonl, jepsen-log, jepsen-edn or edn-lines)\n";
+    err << "tidemark check: unknown --format '" << opts.format << "'"
+        << DidYouMean(opts.format, {"auto", "jsonl", "jepsen-log", "jepsen-edn", "edn-lines"})
+        << " (use auto, jsonl, jepsen-log, jepsen-edn or edn-lines)\n";
     return 254;
   }
   const auto start = std::chrono::steady_clock::now();
@@ -85,15 +88,17 @@ int RunCheckCommand(const CheckCommandOptions& opts, std::ostream& out, std::ost
   std::string model = opts.model == "auto" ? GuessModel(*ops) : opts.model;
   static const std::set<std::string> kModels = {"register", "cas-register", "kv", "log"};
   if (!kModels.count(model)) {
-    err << "tidemark check: unknown --model '" << opts.model
-        << "' (use auto, register, cas-register, kv or log)\n";
+    err << "tidemark check: unknown --model '" << opts.model << "'"
+        << DidYouMean(opts.model, {"auto", "register", "cas-register", "kv", "log"})
+        << " (use auto, register, cas-register, kv or log)\n";
     return 254;
   }
   std::string which = opts.checker;
   if (which == "auto") which = model == "log" ? "log-prefix" : "linearizability";
   if (which != "linearizability" && which != "log-prefix" && which != "all") {
-    err << "tidemark check: unknown --checker '" << opts.checker
-        << "' (use auto, linearizability, log-prefix or all)\n";
+    err << "tidemark check: unknown --checker '" << opts.checker << "'"
+        << DidYouMean(opts.checker, {"auto", "linearizability", "log-prefix", "all"})
+        << " (use auto, linearizability, log-prefix or all)\n";
     return 254;
   }
   if (which == "log-prefix" && model != "log") {
@@ -104,7 +109,9 @@ int RunCheckCommand(const CheckCommandOptions& opts, std::ostream& out, std::ost
   }
 
   std::vector<CheckResult> results;
-  if (which == "linearizability" || which == "all") {
+  if (auto none = NoOperations(opts.file, *hist, *ops, opts.format)) {
+    results.push_back(std::move(*none));
+  } else if (which == "linearizability" || which == "all") {
     checkers::LinearizabilityOptions lo;
     lo.model = model;
     lo.timeout_s = opts.timeout_s;
@@ -113,7 +120,7 @@ int RunCheckCommand(const CheckCommandOptions& opts, std::ostream& out, std::ost
     lo.partition_by_key = opts.partition_by_key;
     results.push_back(checkers::CheckLinearizability(*ops, lo));
   }
-  if ((which == "log-prefix" || which == "all") && model == "log") {
+  if ((which == "log-prefix" || which == "all") && model == "log" && !ops->empty()) {
     checkers::LogCheckOptions co;
     results.push_back(checkers::CheckLogPrefix(*ops, co));
   }

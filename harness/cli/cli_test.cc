@@ -5,8 +5,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -99,6 +101,81 @@ TEST(CheckCommandTest, TornLastLineOfACrashedRunIsCheckedWithAWarning) {
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("warning:"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("incomplete last line"), std::string::npos) << r.output;
+  std::filesystem::remove(path);
+}
+
+struct BadInputRow {
+  std::string file, args, expected;
+  int exit_code = -1;
+};
+
+std::vector<BadInputRow> ReadBadInputManifest(const std::filesystem::path& dir) {
+  std::vector<BadInputRow> rows;
+  std::ifstream in(dir / "MANIFEST.tsv");
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream fields(line);
+    BadInputRow row;
+    std::string code;
+    std::getline(fields, row.file, '\t');
+    std::getline(fields, row.args, '\t');
+    std::getline(fields, code, '\t');
+    std::getline(fields, row.expected);
+    row.exit_code = std::stoi(code);
+    if (row.args == "-") row.args.clear();
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+// Every file of testdata/bad-inputs gets its expected exit code and message, and no output line
+// is long (long tokens are shortened). No history is never `valid`.
+TEST(CheckCommandTest, BadInputTable) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::path(TIDEMARK_SOURCE_DIR) / "harness/cli/testdata/bad-inputs";
+  std::vector<BadInputRow> rows = ReadBadInputManifest(dir);
+  std::set<std::string> listed;
+  int checked = 0;
+  for (const BadInputRow& row : rows) {
+    listed.insert(row.file);
+    CliRun r = Tidemark("check " + (dir / row.file).string() + " " + row.args);
+    EXPECT_EQ(r.exit_code, row.exit_code) << row.file << "\n" << r.output;
+    EXPECT_NE(r.output.find(row.expected), std::string::npos) << row.file << "\n" << r.output;
+    std::istringstream lines(r.output);
+    for (std::string line; std::getline(lines, line);)
+      EXPECT_LE(line.size(), 400u) << row.file << ": an unshortened token?\n" << line;
+    ++checked;
+  }
+  int files = 0;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    std::string name = entry.path().filename().string();
+    if (name == "MANIFEST.tsv") continue;
+    ++files;
+    EXPECT_TRUE(listed.count(name)) << name << " has no row in MANIFEST.tsv";
+  }
+  EXPECT_GE(checked, 10);
+  EXPECT_EQ(checked, files);
+}
+
+// A last line with no newline is a torn write only when it is short; a long one (here 1 MiB
+// and a bit: a file with no newline at all) is a parse error naming the file and line.
+TEST(CheckCommandTest, UnparsableTailLongerThanOneMiBIsAnError) {
+  auto path = std::filesystem::temp_directory_path() / "tidemark_cli_test_long_tail.jsonl";
+  {
+    std::ofstream f(path);
+    f << R"({"index":0,"time":1,"process":0,"type":"invoke","f":"write","key":"k","value":1})"
+      << "\n";
+    f << R"({"index":1,"time":2,"process":0,"type":"ok","f":"write","key":"k","value":1})"
+      << "\n";
+    f << R"({"index":2,"time":3,"process":1,"type":"invoke","f":"write","value":")"
+      << std::string((1 << 20) + 10, 'a');
+  }
+  CliRun r = Tidemark("check " + path.string());
+  EXPECT_EQ(r.exit_code, 255) << r.output.substr(0, 2000);
+  EXPECT_NE(r.output.find(path.filename().string() + ":3: the last line has no newline"),
+            std::string::npos)
+      << r.output.substr(0, 2000);
+  EXPECT_LT(r.output.size(), 2000u);
   std::filesystem::remove(path);
 }
 
