@@ -9,6 +9,7 @@
 #include "harness/cli/check_command.h"
 #include "harness/cli/export_command.h"
 #include "harness/cli/run_command.h"
+#include "harness/cli/validators.h"
 #include "harness/cli/zoo_command.h"
 #include "nemesis/clean.h"
 #include "reports/index.h"
@@ -33,6 +34,7 @@ int main(int argc, char** argv) {
       "It checks histories of replicated systems for linearizability and for lost, reordered,\n"
       "duplicated or dirty log entries."};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("tidemark ") + TIDEMARK_VERSION);
   app.footer(std::string("\nRun `tidemark SUBCOMMAND --help` for the options of each.\n\n") +
              kExitCodes);
 
@@ -64,15 +66,15 @@ int main(int argc, char** argv) {
       ->add_option("--check-timeout", check.timeout_s,
                    "Seconds before the linearizability search gives up (verdict unknown)")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(tidemark::cli::PositiveNumber());
   check_cmd
       ->add_option("--memory-limit", check.memory_limit_mb,
                    "MiB the search may use before it gives up (verdict unknown)")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(tidemark::cli::PositiveNumber());
   check_cmd->add_option("--threads", check.threads, "Worker threads (0 = one per core)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(tidemark::cli::NonNegativeNumber());
   check_cmd->add_flag("!--no-partition", check.partition_by_key,
                       "Check all keys as one object (slow; for comparison only)");
   check_cmd->add_option("--results", check.results_path, "Write the results as JSON to this file");
@@ -117,17 +119,7 @@ int main(int argc, char** argv) {
       "deleted. Runs still in progress are left alone. Exit 0 when nothing failed, 255 "
       "otherwise.\n");
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    app.exit(e);
-    std::cerr << "(exit 254: bad usage; see tidemark --help)\n";
-    return 254;
-  }
+  if (int rc = tidemark::cli::ParseCommandLine(app, argc, argv); rc >= 0) return rc;
 
   if (report_cmd->parsed()) {
     namespace fs = std::filesystem;

@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/text.h"
+
 namespace tidemark::targets {
 namespace {
 
@@ -89,11 +91,33 @@ StartContext SampleContext(const Descriptor& d) {
   return ctx;
 }
 
+// "PATH:LINE:COLUMN: not valid JSON: <why>" for text nlohmann refused. Only on this error path
+// is the text parsed again with exceptions, to learn where and why (caught here).
+std::string JsonSyntaxError(const std::string& text, const std::string& path) {
+  size_t byte = text.size();
+  std::string why;
+  try {
+    [[maybe_unused]] json again = json::parse(text);
+  } catch (const json::parse_error& ex) {
+    byte = std::min(ex.byte > 0 ? ex.byte - 1 : 0, text.size());
+    std::string_view what = ex.what();
+    size_t at = what.find(": ", what.find("column "));
+    why = at == std::string_view::npos ? std::string(what) : std::string(what.substr(at + 2));
+  } catch (const std::exception& ex) {
+    why = ex.what();
+  }
+  size_t line = 1 + static_cast<size_t>(std::count(text.begin(), text.begin() + byte, '\n'));
+  size_t line_start = text.rfind('\n', byte == 0 ? 0 : byte - 1);
+  size_t column = line_start == std::string::npos || byte == 0 ? byte + 1 : byte - line_start;
+  return path + ":" + std::to_string(line) + ":" + std::to_string(column) +
+         ": not valid JSON: " + Printable(why, 160);
+}
+
 }  // namespace
 
 Result<Descriptor> ParseDescriptor(const std::string& text, const std::string& path) {
   json j = json::parse(text, nullptr, false);
-  if (j.is_discarded()) return Error{path + ": not valid JSON"};
+  if (j.is_discarded()) return Error{JsonSyntaxError(text, path)};
   if (!j.is_object()) return Error{path + ": a target descriptor must be a JSON object"};
   static const std::set<std::string> kKnown = {
       "name", "description", "adapter", "workloads", "ports",        "client_port", "peer_port",

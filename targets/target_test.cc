@@ -75,7 +75,11 @@ void ExpectError(const std::string& text, const std::string& fragment) {
 }
 
 TEST(DescriptorTest, RejectsBadDescriptorsWithFileKeyAndReason) {
-  ExpectError("{nope", "not valid JSON");
+  ExpectError("{nope", "bad.json:1:3: not valid JSON");
+  // A syntax error deep in a file names its line and column.
+  ExpectError("{\n  \"name\": \"t\",\n  \"adapter\": \"tidelog-http\"\n  \"start\": {}\n}",
+              "bad.json:4:9: not valid JSON");
+  ExpectError("{\"name\": \"t\",\n\"workloads\": [\"log\",]}", "bad.json:2:21: not valid JSON");
   ExpectError(R"({"name":"t","adapter":"tidelog-http","start":{"argv":["x"]},"colour":1})",
               "\"colour\" is not a descriptor key");
   ExpectError(R"({"name":"t","adapter":"carrier-pigeon","start":{"argv":["x"]}})",

@@ -15,6 +15,9 @@
 #include "harness/testing/run_command.h"
 
 #include "harness/cli/check_command.h"
+#include "harness/cli/run_preflight.h"
+#include "harness/cli/suggest.h"
+#include "harness/run/test_name.h"
 
 namespace tidemark::cli {
 namespace {
@@ -231,7 +234,7 @@ TEST(ZooCommandTest, DryRunPlansEachRunWithItsScheduleAndSeed) {
 }
 
 // Every catalogue row's flags are accepted by `tidemark run` (a typo would be exit 254): the
-// runs below get past the flag parser and stop at the missing descriptor (255).
+// runs below get past the flag parser and stop at the missing descriptor (254, before a run).
 TEST(ZooCommandTest, EveryPlannedRunParses) {
   auto store = std::filesystem::temp_directory_path() / "tidemark_cli_test_zoo_parse";
   CliRun plan = Tidemark("zoo --dry-run --runs 1 --correct-scenarios --store " + store.string());
@@ -242,7 +245,7 @@ TEST(ZooCommandTest, EveryPlannedRunParses) {
     size_t at = line.find(" run ");
     if (at == std::string::npos || line.find("--seed") == std::string::npos) continue;
     CliRun r = tidemark::test_util::RunCommand(line + " --target /nonexistent/zoo-test.json");
-    EXPECT_EQ(r.exit_code, 255) << line << "\n" << r.output;
+    EXPECT_EQ(r.exit_code, 254) << line << "\n" << r.output;
     EXPECT_NE(r.output.find("zoo-test.json"), std::string::npos) << r.output;
     ++checked;
   }
@@ -302,6 +305,92 @@ TEST(ReportCommandTest, RendersARunDirectory) {
   EXPECT_TRUE(fs::exists(run / "junit.xml")) << r.output;
   EXPECT_EQ(Tidemark("report /nonexistent/run").exit_code, 254);
   fs::remove_all(run.parent_path().parent_path());
+}
+
+// Usage errors of `tidemark run` exit 254 before anything starts: no run directory, no node.
+TEST(RunCommandTest, UsageErrorsExit254BeforeARunDirectoryExists) {
+  namespace fs = std::filesystem;
+  fs::path root = fs::temp_directory_path() / "tidemark_cli_test_usage";
+  fs::remove_all(root);
+  fs::create_directories(root);
+  fs::path bad_json = root / "bad.json";
+  std::ofstream(bad_json) << "{\n  \"name\": \"x\"\n  \"adapter\": \"tidelog-http\"\n}\n";
+  const fs::path store = root / "store";
+  struct Case {
+    std::string args, expected;
+  };
+  const std::vector<Case> cases = {
+      {"--bug no-such-bug", "unknown --bug 'no-such-bug'"},
+      {"--bug no-such-bug", "ack-before-quorum, stale-leader-read"},
+      {"--bug ack-before-quorm", "did you mean 'ack-before-quorum'?"},
+      {"--nemesis partiton,kill", "did you mean 'partition'?"},
+      {"--scenario isolate-leadr", "did you mean 'isolate-leader'?"},
+      {"--scenario isolate-leader --nemesis kill", "both choose the faults"},
+      {"--target /nonexistent/target.json", "/nonexistent/target.json"},
+      {"--target " + bad_json.string(), "bad.json:3:11: not valid JSON"},
+      {"--workload queue", "workload"},
+      {"--concurency 5", "did you mean '--concurrency'?"},
+      {"--time-limit 0", "must be a number > 0, got '0'"},
+      {"--rate -5", "must be a number >= 0, got '-5'"},
+      {"--op-timeout nan", "must be a number > 0"},
+  };
+  for (const Case& c : cases) {
+    CliRun r = Tidemark("run --store " + store.string() + " " + c.args);
+    EXPECT_EQ(r.exit_code, 254) << c.args << "\n" << r.output;
+    EXPECT_NE(r.output.find(c.expected), std::string::npos) << c.args << "\n" << r.output;
+    EXPECT_EQ(r.output.find("seed:"), std::string::npos) << c.args << ": a run started\n"
+                                                         << r.output;
+    EXPECT_FALSE(fs::exists(store)) << c.args << " left a store behind";
+    std::istringstream lines(r.output);
+    for (std::string line; std::getline(lines, line);)
+      EXPECT_LE(line.size(), 300u) << c.args << ": unreadable line\n" << line;
+  }
+  fs::remove_all(root);
+}
+
+TEST(CliTest, VersionAndDidYouMeanForCommandsAndValues) {
+  CliRun v = Tidemark("--version");
+  EXPECT_EQ(v.exit_code, 0) << v.output;
+  EXPECT_EQ(v.output.rfind("tidemark 0.", 0), 0u) << v.output;
+  CliRun c = Tidemark("chek " + Example("log-valid.jsonl"));
+  EXPECT_EQ(c.exit_code, 254) << c.output;
+  EXPECT_NE(c.output.find("did you mean 'check'?"), std::string::npos) << c.output;
+  CliRun f = Tidemark("check " + Example("log-valid.jsonl") + " --format jsonll");
+  EXPECT_EQ(f.exit_code, 254) << f.output;
+  EXPECT_NE(f.output.find("did you mean 'jsonl'?"), std::string::npos) << f.output;
+  EXPECT_EQ(ClosestMatch("--concurency", {"--concurrency", "--nodes"}), "--concurrency");
+  EXPECT_EQ(ClosestMatch("--xyz", {"--concurrency", "--nodes"}), "");
+}
+
+TEST(RunPreflightTest, ABugRunWithoutFaultsWarnsAndNamesTheExposingScenario) {
+  run::RunOptions r;
+  r.target_search_dirs = {std::string(TIDEMARK_SOURCE_DIR) + "/targets"};
+  r.bugs = {"ack-before-quorum"};
+  std::ostringstream warn;
+  ASSERT_TRUE(PreflightRun(r, warn).ok());
+  EXPECT_NE(warn.str().find("warning: --bug ack-before-quorum with no faults"), std::string::npos)
+      << warn.str();
+  EXPECT_NE(warn.str().find("--scenario isolate-leader"), std::string::npos) << warn.str();
+  std::ostringstream quiet;
+  r.scenario = "isolate-leader";
+  ASSERT_TRUE(PreflightRun(r, quiet).ok());
+  EXPECT_EQ(quiet.str(), "");
+  EXPECT_EQ(TidelogBugNames().size(), 9u);
+}
+
+TEST(TestNameTest, OneSpellingAndBugsAndNodeArgsInTheName) {
+  run::RunOptions r;
+  EXPECT_EQ(run::DefaultTestName("tidelog", r), "tidelog-log-none");
+  r.nemesis = "partition,kill";
+  EXPECT_EQ(run::DefaultTestName("tidelog", r), "tidelog-log-partition-kill");
+  r.nemesis = "none";
+  r.bugs = {"ack-before-quorum"};
+  EXPECT_EQ(run::DefaultTestName("tidelog", r), "tidelog-log-none-bug-ack-before-quorum");
+  r.bugs.clear();
+  r.node_args = {"--heartbeat-ms", "250"};
+  EXPECT_EQ(run::DefaultTestName("tidelog", r), "tidelog-log-none-args-heartbeat-ms-250");
+  r.test_name = "My Test";
+  EXPECT_EQ(run::DefaultTestName("tidelog", r), "my-test");
 }
 
 TEST(GuessModelTest, RecognisesWorkloads) {

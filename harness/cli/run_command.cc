@@ -11,6 +11,8 @@
 #include <sstream>
 
 #include "checkers/checker.h"
+#include "harness/cli/run_preflight.h"
+#include "harness/cli/validators.h"
 #include "nemesis/scenario.h"
 
 namespace tidemark::cli {
@@ -88,11 +90,11 @@ CLI::App* AddRunCommand(CLI::App& app, RunCommandOptions& o) {
       ->group(kWorkload);
   cmd->add_option("--rate", r.rate, "Target ops per second over all workers (0 = unlimited)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber)
+      ->check(NonNegativeNumber())
       ->group(kWorkload);
   cmd->add_option("--time-limit", r.time_limit_s, "Seconds of the main phase")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber)
+      ->check(PositiveNumber())
       ->group(kWorkload);
   cmd->add_option("--client-routing", r.client_routing,
                   "leader: writes and linearizable reads go to the node the harness sees as "
@@ -111,7 +113,7 @@ CLI::App* AddRunCommand(CLI::App& app, RunCommandOptions& o) {
   cmd->add_option("--op-timeout", r.op_timeout_s,
                   "Client timeout per op, seconds (a timed-out write is recorded as info)")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber)
+      ->check(PositiveNumber())
       ->group(kWorkload);
   cmd->add_option("--nemesis", r.nemesis,
                   "Faults: none, partition, kill, pause, all, or a comma list (docs/nemesis.md)")
@@ -125,7 +127,7 @@ CLI::App* AddRunCommand(CLI::App& app, RunCommandOptions& o) {
       ->group(kNemesis);
   cmd->add_option("--nemesis-interval", r.nemesis_interval_s, "Mean seconds between faults")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber)
+      ->check(PositiveNumber())
       ->group(kNemesis);
   cmd->add_option("--net", r.net, "Network backend for partitions: auto, netns, proxy")
       ->capture_default_str()
@@ -134,7 +136,7 @@ CLI::App* AddRunCommand(CLI::App& app, RunCommandOptions& o) {
   cmd->add_option("--check-timeout", r.check_timeout_s,
                   "Seconds the checkers may take before answering unknown")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber)
+      ->check(PositiveNumber())
       ->group(kChecker);
   cmd->add_option("--seed", r.seed, "Seed for every random choice (printed first; reuse to repeat)")
       ->group(kOutput);
@@ -146,7 +148,10 @@ CLI::App* AddRunCommand(CLI::App& app, RunCommandOptions& o) {
   cmd->add_option("--store", r.store, "Directory that keeps every run")
       ->capture_default_str()
       ->group(kOutput);
-  cmd->add_option("--name", r.test_name, "Test name (default: TARGET-WORKLOAD-NEMESIS)")
+  cmd->add_option(
+         "--name", r.test_name,
+         "Test name (default: TARGET-WORKLOAD-FAULTS, then -bug-NAME per --bug and -args-... for "
+         "--node-args)")
       ->group(kOutput);
   cmd->footer(
       "\nExamples:\n"
@@ -177,6 +182,10 @@ int RunRunCommand(RunCommandOptions& o, int argc, char** argv) {
                           r.bin_dir + "/../targets"};
   for (int i = 0; i < argc; ++i) r.command_line.push_back(argv[i]);
   r.status_tty = isatty(STDOUT_FILENO) != 0;
+  if (Status s = PreflightRun(r, std::cerr); !s.ok()) {
+    std::cerr << "tidemark run: " << s.error().message << "\n(exit 254: bad usage)\n";
+    return 254;
+  }
   InstallSignalHandlers();
 
   checkers::Verdict worst = checkers::Verdict::kValid;

@@ -18,6 +18,7 @@
 
 #include "base/file.h"
 #include "base/filename.h"
+#include "harness/cli/validators.h"
 #include "harness/zoo/zoo.h"
 #include "runstore/store.h"
 
@@ -148,7 +149,7 @@ CLI::App* AddZooCommand(CLI::App& app, ZooCommandOptions& o) {
       ->check(CLI::Range(0, 1000));
   cmd->add_option("--time-limit", o.time_limit_s, "Seconds of each run's main phase")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(PositiveNumber());
   cmd->add_option("--min-detection", o.min_detection,
                   "Fraction of a bug's runs that must detect it for its row to pass")
       ->capture_default_str()

@@ -29,6 +29,7 @@
 #include "harness/run/event_loop.h"
 #include "harness/run/nemesis_wiring.h"
 #include "harness/run/recorder.h"
+#include "harness/run/test_name.h"
 #include "harness/run/workers.h"
 #include "reports/index.h"
 #include "reports/junit.h"
@@ -471,10 +472,7 @@ Result<RunOutcome> RunTest(const RunOptions& opts, std::ostream& out) {
   auto workload = workloads::MakeWorkload(wo);
   if (!workload.ok()) return workload.error();
 
-  std::string test_name = opts.test_name.empty()
-                              ? desc->name + "-" + opts.workload + "-" +
-                                    (opts.scenario.empty() ? opts.nemesis : opts.scenario)
-                              : opts.test_name;
+  const std::string test_name = DefaultTestName(desc->name, opts);
   auto run = store::CreateRunDir(opts.store, test_name, wall_start);
   if (!run.ok()) return run.error();
   RunOutcome outcome;

@@ -54,7 +54,7 @@ struct RunOptions {
   double check_timeout_s = 120;
   // output
   std::string store = "store";
-  std::string test_name;  // default: <target>-<workload>-<nemesis>
+  std::string test_name;  // default: DefaultTestName (test_name.h)
   uint64_t seed = 0;
   std::vector<std::string> command_line;  // argv of this tidemark, for test.json
   std::string repeat_command;             // the exact command that repeats this run
