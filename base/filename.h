@@ -16,6 +16,9 @@
 //     nodes/NAME/      each node's data directory, stdout, stderr and dump
 //   STORE/zoo/TIME/                        one bug-zoo matrix (docs/zoo.md):
 //     zoo.json, junit.xml, index.html, matrix.txt
+//   STORE/suite/NAME/TIME/                 one night of a suite (docs/suite.md):
+//     suite.json, junit.xml, index.html, matrix.txt, logs/
+//   STORE/suite/NAME/trend.html            every night of the suite, cell by cell
 #pragma once
 
 #include <string>
@@ -34,6 +37,9 @@ inline constexpr char kIndex[] = "index.html";
 inline constexpr char kZooDir[] = "zoo";
 inline constexpr char kZooJson[] = "zoo.json";
 inline constexpr char kMatrix[] = "matrix.txt";
+inline constexpr char kSuiteDir[] = "suite";
+inline constexpr char kSuiteJson[] = "suite.json";
+inline constexpr char kTrend[] = "trend.html";
 
 inline std::string In(const std::string& dir, const char* name) { return dir + "/" + name; }
 

@@ -10,6 +10,7 @@
 #include "harness/cli/export_command.h"
 #include "harness/cli/run_command.h"
 #include "harness/cli/validators.h"
+#include "harness/cli/suite_command.h"
 #include "harness/cli/zoo_command.h"
 #include "nemesis/clean.h"
 #include "reports/index.h"
@@ -42,6 +43,8 @@ int main(int argc, char** argv) {
   CLI::App* run_cmd = tidemark::cli::AddRunCommand(app, run_opts);
   tidemark::cli::ZooCommandOptions zoo_opts;
   CLI::App* zoo_cmd = tidemark::cli::AddZooCommand(app, zoo_opts);
+  tidemark::cli::SuiteCommandOptions suite_opts;
+  CLI::App* suite_cmd = tidemark::cli::AddSuiteCommand(app, suite_opts);
 
   tidemark::cli::CheckCommandOptions check;
   CLI::App* check_cmd = app.add_subcommand(
@@ -156,6 +159,7 @@ int main(int argc, char** argv) {
   }
   if (run_cmd->parsed()) return tidemark::cli::RunRunCommand(run_opts, argc, argv);
   if (zoo_cmd->parsed()) return tidemark::cli::RunZooCommand(zoo_opts, *zoo_cmd);
+  if (suite_cmd->parsed()) return tidemark::cli::RunSuiteCommand(suite_opts, *suite_cmd);
   if (check_cmd->parsed()) return tidemark::cli::RunCheckCommand(check, std::cout, std::cerr);
   if (export_cmd->parsed()) return tidemark::cli::RunExportCommand(exp, std::cout, std::cerr);
   return 254;

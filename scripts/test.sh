@@ -54,7 +54,7 @@ if has asan; then
   # with line tables: enough for readable reports at a fraction of a -O0 -g build's cost.
   # Warnings as errors are enforced by the main build; -O1 with sanitizers adds false positives.
   UNIT_TESTS=(base_test checkers_test log_checkers_test workloads_test adapters_test
-    tidelog_test process_test store_test targets_test nemesis_test reports_test zoo_test
+    tidelog_test process_test store_test targets_test nemesis_test reports_test zoo_test suite_test
     fault_summary_test event_loop_test)
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g1" \
     -DTIDEMARK_SANITIZE=ON -DTIDEMARK_BENCH=OFF >/dev/null

@@ -1,12 +1,5 @@
 #include "harness/cli/zoo_command.h"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -19,25 +12,14 @@
 #include "base/file.h"
 #include "base/filename.h"
 #include "harness/cli/validators.h"
+#include "harness/cli/child_run.h"
 #include "harness/zoo/zoo.h"
 #include "runstore/store.h"
-
-extern char** environ;
 
 namespace tidemark::cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::atomic<bool> g_zoo_interrupted{false};
-std::atomic<pid_t> g_child{0};
-
-void OnZooSignal(int sig) {
-  g_zoo_interrupted.store(true);
-  pid_t c = g_child.load();
-  // The child tears its cluster down on SIGINT/SIGTERM and exits 130 with what it recorded.
-  if (c > 0) kill(c, sig == SIGINT ? SIGINT : SIGTERM);
-}
 
 std::string Fixed(double v, int digits) {
   std::ostringstream ss;
@@ -45,65 +27,11 @@ std::string Fixed(double v, int digits) {
   return ss.str();
 }
 
-std::string JoinArgs(const std::vector<std::string>& argv) {
-  std::string out;
-  for (const auto& a : argv) {
-    bool plain = !a.empty() && a.find_first_of(" '\"\\$`") == std::string::npos;
-    out += (out.empty() ? "" : " ") + (plain ? a : "'" + a + "'");
-  }
-  return out;
-}
-
 std::vector<std::string> Split(const std::string& s) {
   std::vector<std::string> out;
   std::stringstream in(s);
   for (std::string item; std::getline(in, item, ',');)
     if (!item.empty()) out.push_back(item);
-  return out;
-}
-
-// Runs argv with stdout and stderr to `log`; returns the exit code (128+signal if killed),
-// or -1 if it could not be spawned.
-int Spawn(const std::vector<std::string>& argv, const std::string& log) {
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0644);
-  posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
-  posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  std::vector<char*> cargv;
-  for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
-  cargv.push_back(nullptr);
-  pid_t pid = 0;
-  int rc = posix_spawn(&pid, cargv[0], &fa, nullptr, cargv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) return -1;
-  g_child.store(pid);
-  int st = 0;
-  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-  }
-  g_child.store(0);
-  if (WIFEXITED(st)) return WEXITSTATUS(st);
-  if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
-  return -1;
-}
-
-std::string RunDirFromLog(const std::string& log) {
-  std::ifstream in(log);
-  const std::string key = "run directory: ";
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind(key, 0) == 0) return line.substr(key.size());
-  return "";
-}
-
-std::string LastLines(const std::string& log, int n) {
-  std::ifstream in(log);
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  std::string out;
-  for (size_t i = lines.size() > static_cast<size_t>(n) ? lines.size() - n : 0; i < lines.size();
-       ++i)
-    out += lines[i] + (i + 1 < lines.size() ? " | " : "");
   return out;
 }
 
@@ -275,10 +203,9 @@ int RunZooCommand(ZooCommandOptions& o, const CLI::App& cmd) {
     return 254;
   }
 
-  std::error_code ec;
-  fs::path self = fs::read_symlink("/proc/self/exe", ec);
-  if (ec) {
-    std::cerr << "tidemark zoo: cannot find this binary (/proc/self/exe): " << ec.message() << "\n";
+  const std::string self = SelfPath();
+  if (self.empty()) {
+    std::cerr << "tidemark zoo: cannot find this binary (/proc/self/exe)\n";
     return 255;
   }
   auto zoo_dir = store::CreateRunDir(o.store, "zoo", std::chrono::system_clock::now());
@@ -287,6 +214,7 @@ int RunZooCommand(ZooCommandOptions& o, const CLI::App& cmd) {
     return 255;
   }
   const std::string dir = zoo_dir->path;
+  std::error_code ec;
   fs::create_directories(dir + "/logs", ec);
 
   struct Planned {
@@ -306,7 +234,7 @@ int RunZooCommand(ZooCommandOptions& o, const CLI::App& cmd) {
       Planned p;
       p.entry = &rows[k];
       p.seed = o.seed + 1000 * k + static_cast<uint64_t>(i);
-      p.argv = {self.string(),  "run",
+      p.argv = {self,           "run",
                 "--store",      o.store,
                 "--name",       name,
                 "--time-limit", Fixed(o.time_limit_s, 3),
@@ -328,11 +256,7 @@ int RunZooCommand(ZooCommandOptions& o, const CLI::App& cmd) {
     return 0;
   }
 
-  struct sigaction sa {};
-  sa.sa_handler = OnZooSignal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
+  InstallInterruptForwarding();
 
   nlohmann::json options = {{"bugs", o.bugs},
                             {"runs", o.runs},
@@ -346,24 +270,10 @@ int RunZooCommand(ZooCommandOptions& o, const CLI::App& cmd) {
                             {"net", o.net}};
   std::vector<zoo::RunRecord> records;
   bool harness_error = false;
-  for (size_t i = 0; i < plan.size() && !g_zoo_interrupted.load(); ++i) {
+  for (size_t i = 0; i < plan.size() && !Interrupted(); ++i) {
     const Planned& p = plan[i];
-    auto t0 = std::chrono::steady_clock::now();
-    int rc = Spawn(p.argv, p.log);
-    double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::string run_dir = RunDirFromLog(p.log);
-    zoo::RunRecord r = run_dir.empty() ? zoo::RunRecord{} : zoo::ReadRun(run_dir);
-    r.row = p.entry->row;
-    r.seed = p.seed;
-    r.exit_code = rc;
-    r.wall_s = wall;
-    if (rc == -1)
-      r.error = "could not start " + p.argv[0];
-    else if (rc == 254 || rc == 255 || run_dir.empty())
-      r.error = "tidemark run exited " + std::to_string(rc) + ": " + LastLines(p.log, 3);
-    if (rc == 254) harness_error = true;  // a catalogue entry the run rejects: our bug
-    if (rc == 130 || g_zoo_interrupted.load())
-      r.verdict.clear();  // an interrupted run proves nothing
+    zoo::RunRecord r = RunChild(p.argv, p.log, p.entry->row, p.seed);
+    if (r.exit_code == 254) harness_error = true;  // a catalogue entry the run rejects: our bug
     std::string anomalies;
     for (const auto& [name, n] : r.anomalies)
       anomalies += (anomalies.empty() ? "" : ", ") + name + " x" + std::to_string(n);
@@ -371,7 +281,7 @@ int RunZooCommand(ZooCommandOptions& o, const CLI::App& cmd) {
               << (r.verdict.empty() ? "no verdict (" + r.error + ")" : r.verdict)
               << (anomalies.empty() ? "" : " (" + anomalies + ")")
               << (r.first_detection_s ? ", first at " + Fixed(*r.first_detection_s, 1) + " s" : "")
-              << ", " << Fixed(wall, 0) << " s\n"
+              << ", " << Fixed(r.wall_s, 0) << " s\n"
               << std::flush;
     records.push_back(std::move(r));
     if (auto written = WriteMatrix(dir, rows, records, o.min_detection, options); !written.ok()) {
@@ -387,7 +297,7 @@ int RunZooCommand(ZooCommandOptions& o, const CLI::App& cmd) {
   fs::remove(tmp, ec);
   fs::create_directory_symlink(fs::path(dir).filename(), tmp, ec);
   if (!ec) fs::rename(tmp, latest, ec);
-  if (g_zoo_interrupted.load()) {
+  if (Interrupted()) {
     std::cout << "interrupted: the matrix holds the runs finished so far\n";
     return 130;
   }
