@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/text.h"
+#include "targets/adapters/registry.h"
 
 namespace tidemark::targets {
 namespace {
@@ -150,10 +151,9 @@ Result<Descriptor> ParseDescriptor(const std::string& text, const std::string& p
     Status s = str(key, *out);
     if (!s.ok()) return s.error();
   }
-  static const std::set<std::string> kAdapters = {"tidelog-http", "etcd-v3"};
-  if (!kAdapters.count(d.adapter))
+  if (!FindAdapter(d.adapter).ok())
     return Error{Where(path, "adapter") + ": unknown adapter \"" + d.adapter +
-                 "\" (known: tidelog-http, etcd-v3)"};
+                 "\" (known: " + KnownAdapterNames() + ")"};
   if (j.contains("workloads")) {
     auto w = GetStrings(j["workloads"], "workloads", path);
     if (!w.ok()) return w.error();

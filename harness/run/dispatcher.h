@@ -5,9 +5,8 @@
 // sent before the next WaitCompletions call, so the driver can write all the invokes it just
 // recorded with one write(2) before any of their requests can reach a node.
 //
-// Implementations: Workers (workers.h; a blocking Client per slot on its own thread, for any
-// adapter) and EventLoop (event_loop.h; every slot on the driver's own thread over non-blocking
-// sockets, for adapters with a SteppedClient).
+// Implementation: EventLoop (event_loop.h; every slot on the driver's own thread over
+// non-blocking sockets, each with its adapter's SteppedClient). Tests may script their own.
 //
 // Thread safety: every method from the driver thread only.
 #pragma once

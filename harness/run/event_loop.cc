@@ -15,7 +15,7 @@
 namespace tidemark::run {
 namespace {
 
-using targets::tidelog_http::HttpOutcome;
+using targets::HttpOutcome;
 using ReplyParser = targets::http1::ReplyParser;
 
 }  // namespace

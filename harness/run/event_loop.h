@@ -96,7 +96,7 @@ class EventLoop : public Dispatcher {
   void OnEvent(Conn* c, uint32_t events);
   void Expire(Clock::time_point now);
   // The exchange ended with `out` (a reply or a failure): the next step, or the completion.
-  void Finish(int slot, targets::tidelog_http::HttpOutcome out, bool keep_conn);
+  void Finish(int slot, targets::HttpOutcome out, bool keep_conn);
   void Fail(int slot, int curl_code, int os_errno);
   Conn* TakeIdle(Slot& s, const std::string& authority);
   void CloseConn(Slot& s, Conn* c);

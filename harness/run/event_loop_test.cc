@@ -30,6 +30,7 @@
 #include <nlohmann/json.hpp>
 
 #include "targets/adapters/client.h"
+#include "targets/adapters/registry.h"
 #include "targets/adapters/stepped.h"
 
 namespace tidemark::history {

@@ -30,12 +30,12 @@
 #include "harness/run/nemesis_wiring.h"
 #include "harness/run/recorder.h"
 #include "harness/run/test_name.h"
-#include "harness/run/workers.h"
 #include "reports/index.h"
 #include "reports/junit.h"
 #include "reports/report.h"
 #include "runstore/store.h"
 #include "targets/adapters/client.h"
+#include "targets/adapters/registry.h"
 #include "targets/target.h"
 #include "workloads/workload.h"
 
@@ -570,10 +570,9 @@ Result<RunOutcome> RunTest(const RunOptions& opts, std::ostream& out) {
     for (int i = 0; i < cluster.size(); ++i) copt.node_urls[cluster.Name(i)] = cluster.ClientUrl(i);
     return copt;
   };
-  // Adapters with a stepped form run every slot on this thread (event_loop.h); others get a
-  // thread per slot (workers.h).
+  // Every slot runs on this thread (event_loop.h), whatever the adapter (registry.h).
   std::unique_ptr<Dispatcher> dispatcher;
-  if (targets::HasSteppedClient(desc->adapter)) {
+  {
     auto loop = EventLoop::Create(
         opts.concurrency,
         [&](int slot) {
@@ -587,11 +586,6 @@ Result<RunOutcome> RunTest(const RunOptions& opts, std::ostream& out) {
       return loop.error();
     }
     dispatcher = std::move(*loop);
-  } else {
-    dispatcher = std::make_unique<Workers>(opts.concurrency, [&](int slot) {
-      auto c = targets::MakeClient(desc->adapter, client_options(slot));
-      return c.ok() ? std::move(*c) : nullptr;
-    });
   }
 
   Watcher watcher(cluster, desc->adapter, [&](history::Event e) { (**rec).Record(std::move(e)); });
@@ -755,7 +749,7 @@ Result<RunOutcome> RunTest(const RunOptions& opts, std::ostream& out) {
   // cpu_us_per_op: from start-up to the end of the final reads (before checking); the main
   // phase alone leaves out start-up, leader wait, recovery and final reads.
   results["harness"] = {
-      {"dispatch", targets::HasSteppedClient(desc->adapter) ? "event-loop" : "threads"},
+      {"dispatch", "event-loop"},
       {"cpu_s", harness_cpu_s},
       {"cpu_us_per_op",
        completed_ops > 0 ? harness_cpu_s * 1e6 / static_cast<double>(completed_ops) : 0.0},

@@ -13,7 +13,11 @@
 // `error` carries a short reason for kFail/kInfo ("timeout", "not_leader (leader n2)",
 // "connection refused"). Nothing the system does is reported as a Result error or exception.
 //
-// Threading: a Client is NOT thread-safe. Create one per worker thread and use it only there.
+// Every adapter is a SteppedClient (stepped.h) registered by name (registry.h); `tidemark run`
+// drives it on the harness's event loop. A Client is the same machine driven by a blocking
+// transport, for tools and tests.
+//
+// Threading: a Client is NOT thread-safe. Create one per thread and use it only there.
 // Different Clients may be used concurrently. MakeClient and QueryStatus may be called from any
 // thread (library initialisation is done once, safely).
 #pragma once
@@ -73,6 +77,9 @@ struct ClientOptions {
   int retry_indefinite = 0;
 };
 
+// Errors: empty client_id, non-positive timeouts.
+Status CheckClientOptions(const ClientOptions& opts);
+
 class Client {
  public:
   virtual ~Client() = default;
@@ -86,8 +93,9 @@ class Client {
                             const std::string& base_url) = 0;
 };
 
-// The adapters known: "tidelog-http" (docs/protocol.md). Errors: unknown adapter name, empty
-// client_id, non-positive timeouts, libcurl initialisation failure.
+// The adapter's SteppedClient (registry.h) driven by a RawHttpPoster (raw_http.h: kept-alive
+// connections, never a re-send). Errors: unknown adapter name (listing the known ones), empty
+// client_id, non-positive timeouts.
 Result<std::unique_ptr<Client>> MakeClient(const std::string& adapter, const ClientOptions& opts);
 
 // What a node says about itself (tidelog-http `/v1/status`). For the nemesis (whom to isolate
@@ -113,7 +121,8 @@ class StatusClient {
   virtual Result<NodeStatus> Status(const std::string& base_url) = 0;
 };
 
-// Errors: unknown adapter (or one without a status call), timeout_ms <= 0, libcurl failure.
+// The adapter's status client (registry.h). Errors: unknown adapter (listing the known ones),
+// timeout_ms <= 0, the transport could not be set up.
 Result<std::unique_ptr<StatusClient>> MakeStatusClient(const std::string& adapter, int timeout_ms);
 
 // One-shot convenience: MakeStatusClient(adapter, timeout_ms)->Status(base_url). Thread-safe.

@@ -53,10 +53,10 @@ CurlPoster::~CurlPoster() {
   curl_easy_cleanup(static_cast<CURL*>(handle_));
 }
 
-tidelog_http::HttpOutcome CurlPoster::Post(const std::string& url, const std::string& body,
-                                           int timeout_ms, int connect_timeout_ms) {
+HttpOutcome CurlPoster::Post(const std::string& url, const std::string& body, int timeout_ms,
+                             int connect_timeout_ms) {
   CURL* h = static_cast<CURL*>(handle_);
-  tidelog_http::HttpOutcome out;
+  HttpOutcome out;
   bool sent = false;
   curl_easy_reset(h);
   curl_easy_setopt(h, CURLOPT_URL, url.c_str());

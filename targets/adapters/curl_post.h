@@ -13,8 +13,7 @@
 #include <string>
 
 #include "base/result.h"
-#include "targets/adapters/http_poster.h"
-#include "targets/adapters/tidelog_http.h"
+#include "targets/adapters/transport.h"
 
 namespace tidemark::targets {
 
@@ -31,8 +30,8 @@ class CurlPoster : public HttpPoster {
 
   // POSTs `body` (JSON text) to `url`. timeout_ms bounds the whole exchange, connect_timeout_ms
   // the TCP connect. Never throws; transport failures are in the outcome.
-  tidelog_http::HttpOutcome Post(const std::string& url, const std::string& body, int timeout_ms,
-                                 int connect_timeout_ms) override;
+  HttpOutcome Post(const std::string& url, const std::string& body, int timeout_ms,
+                   int connect_timeout_ms) override;
 
  private:
   CurlPoster(void* handle, void* headers) : handle_(handle), headers_(headers) {}

@@ -9,12 +9,12 @@
 #include <vector>
 
 #include "targets/adapters/curl_post.h"
+#include "targets/adapters/stepped.h"
 
 namespace tidemark::targets::etcd_v3 {
 namespace {
 
 using nlohmann::json;
-using tidelog_http::HttpOutcome;
 
 constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -209,104 +209,127 @@ Completion Make(history::EventType type, json value, std::optional<std::string> 
   return c;
 }
 
-class EtcdClient : public Client {
- public:
-  EtcdClient(ClientOptions opts, std::unique_ptr<CurlPoster> poster)
-      : opts_(std::move(opts)), poster_(std::move(poster)) {}
+json Body(const HttpOutcome& out) { return json::parse(out.body, nullptr, false); }
+bool Ok(const HttpOutcome& out) { return out.curl_code == 0 && out.http_status == 200; }
 
-  Completion Invoke(const OpRequest& op, const std::string& node,
-                    const std::string& base_url) override {
-    base_ = base_url;
-    node_ = node;
-    if (op.key) return Register(op);
-    if (op.f == "append") return Append(op);
-    if (op.f == "read") return LogRead(op);
-    return Make(history::EventType::kFail, op.value, "not sent: unknown op '" + op.f + "'", node);
+// The exchange failed: fail when nothing can have been applied, else info.
+Completion Failed(const OpRequest& op, const HttpOutcome& out, const std::string& node) {
+  const bool definite = op.f == "read" || DefinitelyNotApplied(out);  // reads have no effect
+  return Make(definite ? history::EventType::kFail : history::EventType::kInfo, op.value,
+              Reason(out), node);
+}
+
+Completion RegisterRead(const OpRequest& op, const json& body, const std::string& node) {
+  auto kv = ParseRange(body);
+  if (!kv.ok()) return Make(history::EventType::kFail, op.value, kv.error().message, node);
+  if (!*kv) return Make(history::EventType::kOk, nullptr, std::nullopt, node);
+  try {
+    return Make(history::EventType::kOk, std::stoll((*kv)->value), std::nullopt, node);
+  } catch (...) {
+    return Make(history::EventType::kOk, (*kv)->value, std::nullopt, node);
   }
+}
+
+Completion Appended(const OpRequest& op, const json& body, const std::string& node) {
+  if (!TxnSucceeded(body))
+    return Make(history::EventType::kFail, op.value, "value already appended: nothing written",
+                node);
+  // Applied, but without its revision the offset is unknown: ambiguous for the checker.
+  auto r = HeaderRevision(body);
+  if (!r.ok()) return Make(history::EventType::kInfo, op.value, r.error().message, node);
+  return Make(history::EventType::kOk, {{"value", op.value}, {"offset", *r}, {"hwm", *r + 1}},
+              std::nullopt, node);
+}
+
+Completion LogRead(const OpRequest& op, const json& body, const std::string& node) {
+  const int64_t from = LogReadFrom(op);
+  auto snap = ParseLogRange(body, from);
+  if (!snap.ok()) return Make(history::EventType::kFail, op.value, snap.error().message, node);
+  const int64_t hwm = snap->revision + 1;
+  return Make(history::EventType::kOk,
+              {{"from", from},
+               {"to", std::max(from, hwm)},
+               {"hwm", hwm},
+               {"consistency", LogReadConsistency(op)},
+               {"entries", std::move(snap->entries)}},
+              std::nullopt, node);
+}
+
+}  // namespace
+
+int64_t LogReadFrom(const OpRequest& op) {
+  return op.value.is_object() ? op.value.value("from", int64_t{0}) : 0;
+}
+
+std::string LogReadConsistency(const OpRequest& op) {
+  return op.value.is_object() ? op.value.value("consistency", "linearizable") : "linearizable";
+}
+
+Result<Request> BuildOp(const OpRequest& op) {
+  const bool local = op.value.is_object() && op.value.value("consistency", "") == "local";
+  if (op.key) {
+    if (op.f == "read") return RangeRequest(*op.key, local);
+    if (op.f == "write") return PutRequest(*op.key, op.value.dump());
+    if (op.f == "cas" && op.value.is_array() && op.value.size() == 2)
+      return CasRequest(*op.key, op.value[0].dump(), op.value[1].dump());
+    if (op.f == "cas") return Error{"malformed cas (needs [from, to])"};
+    return Error{"unknown op '" + op.f + "'"};
+  }
+  if (op.f == "append") {
+    if (!op.value.is_string()) return Error{"append needs a string"};
+    return AppendTxn(op.value.get<std::string>());
+  }
+  if (op.f == "read") return LogRange(LogReadFrom(op), local);
+  return Error{"unknown op '" + op.f + "'"};
+}
+
+Completion MapOutcome(const OpRequest& op, const HttpOutcome& out, const std::string& node) {
+  if (!Ok(out)) return Failed(op, out, node);
+  const json body = Body(out);
+  if (!body.is_object()) {
+    // A success status with a body that is not etcd's: a put or txn may have been applied.
+    const auto type = op.f == "read" ? history::EventType::kFail : history::EventType::kInfo;
+    return Make(type, op.value, "malformed response: " + out.body.substr(0, 100), node);
+  }
+  if (op.f == "read") return op.key ? RegisterRead(op, body, node) : LogRead(op, body, node);
+  if (op.f == "append") return Appended(op, body, node);
+  if (op.f == "cas" && !TxnSucceeded(body))
+    return Make(history::EventType::kFail, op.value, "cas_failed", node);
+  return Make(history::EventType::kOk, op.value, std::nullopt, node);  // write, cas taken
+}
+
+namespace {
+
+// etcd-v3 as a state machine (stepped.h): one POST per op, never re-sent (a put or txn whose
+// outcome is unknown stays info).
+class EtcdStepped : public SteppedClient {
+ public:
+  explicit EtcdStepped(const ClientOptions& opts)
+      : timeout_ms_(opts.timeout_ms),
+        connect_timeout_ms_(std::min(opts.connect_timeout_ms, opts.timeout_ms)) {}
+
+  Step Begin(const OpRequest& op, const std::string& node_name,
+             const std::string& base_url) override {
+    op_ = op;
+    node_ = node_name;
+    auto req = BuildOp(op);
+    if (!req.ok())
+      return Done(
+          Make(history::EventType::kFail, op.value, "not sent: " + req.error().message, node_name));
+    return Call(HttpCall{base_url + req->path, req->body.dump(), timeout_ms_, connect_timeout_ms_});
+  }
+
+  Step Continue(HttpOutcome outcome) override { return Done(MapOutcome(op_, outcome, node_)); }
 
  private:
-  HttpOutcome Post(const Request& r) {
-    return poster_->Post(base_ + r.path, r.body.dump(), opts_.timeout_ms,
-                         std::min(opts_.connect_timeout_ms, opts_.timeout_ms));
-  }
-  static json Body(const HttpOutcome& out) { return json::parse(out.body, nullptr, false); }
-  bool Ok(const HttpOutcome& out) const { return out.curl_code == 0 && out.http_status == 200; }
-  Completion Failed(const OpRequest& op, const HttpOutcome& out, bool mutating) {
-    bool definite = !mutating || DefinitelyNotApplied(out);
-    return Make(definite ? history::EventType::kFail : history::EventType::kInfo, op.value,
-                Reason(out), node_);
-  }
-
-  Completion Register(const OpRequest& op) {
-    const std::string& key = *op.key;
-    if (op.f == "read") {
-      bool local = op.value.is_object() && op.value.value("consistency", "") == "local";
-      HttpOutcome out = Post(RangeRequest(key, local));
-      if (!Ok(out)) return Failed(op, out, false);
-      auto kv = ParseRange(Body(out));
-      if (!kv.ok()) return Make(history::EventType::kFail, nullptr, kv.error().message, node_);
-      if (!*kv) return Make(history::EventType::kOk, nullptr, std::nullopt, node_);
-      try {
-        return Make(history::EventType::kOk, std::stoll((*kv)->value), std::nullopt, node_);
-      } catch (...) {
-        return Make(history::EventType::kOk, (*kv)->value, std::nullopt, node_);
-      }
-    }
-    if (op.f == "write") {
-      HttpOutcome out = Post(PutRequest(key, op.value.dump()));
-      if (!Ok(out)) return Failed(op, out, true);
-      return Make(history::EventType::kOk, op.value, std::nullopt, node_);
-    }
-    if (op.f == "cas" && op.value.is_array() && op.value.size() == 2) {
-      HttpOutcome out = Post(CasRequest(key, op.value[0].dump(), op.value[1].dump()));
-      if (!Ok(out)) return Failed(op, out, true);
-      if (!TxnSucceeded(Body(out)))
-        return Make(history::EventType::kFail, op.value, "cas_failed", node_);
-      return Make(history::EventType::kOk, op.value, std::nullopt, node_);
-    }
-    return Make(history::EventType::kFail, op.value, "not sent: malformed " + op.f, node_);
-  }
-
-  Completion Append(const OpRequest& op) {
-    if (!op.value.is_string())
-      return Make(history::EventType::kFail, op.value, "not sent: append needs a string", node_);
-    HttpOutcome out = Post(AppendTxn(op.value.get<std::string>()));
-    if (!Ok(out)) return Failed(op, out, true);
-    json body = Body(out);
-    if (!TxnSucceeded(body))
-      return Make(history::EventType::kFail, op.value, "value already appended: nothing written",
-                  node_);
-    // Applied, but without its revision the offset is unknown: ambiguous for the checker.
-    auto r = HeaderRevision(body);
-    if (!r.ok()) return Make(history::EventType::kInfo, op.value, r.error().message, node_);
-    return Make(history::EventType::kOk, {{"value", op.value}, {"offset", *r}, {"hwm", *r + 1}},
-                std::nullopt, node_);
-  }
-
-  Completion LogRead(const OpRequest& op) {
-    int64_t from = op.value.is_object() ? op.value.value("from", int64_t{0}) : 0;
-    std::string consistency =
-        op.value.is_object() ? op.value.value("consistency", "linearizable") : "linearizable";
-    HttpOutcome out = Post(LogRange(from, consistency == "local"));
-    if (!Ok(out)) return Failed(op, out, false);
-    auto snap = ParseLogRange(Body(out), from);
-    if (!snap.ok()) return Make(history::EventType::kFail, op.value, snap.error().message, node_);
-    const int64_t hwm = snap->revision + 1;
-    return Make(history::EventType::kOk,
-                {{"from", from},
-                 {"to", std::max(from, hwm)},
-                 {"hwm", hwm},
-                 {"consistency", consistency},
-                 {"entries", snap->entries}},
-                std::nullopt, node_);
-  }
-
-  ClientOptions opts_;
-  std::unique_ptr<CurlPoster> poster_;
-  std::string base_;
+  int timeout_ms_;
+  int connect_timeout_ms_;
+  OpRequest op_;
   std::string node_;
 };
 
+// Status over libcurl, a fresh connection per call: a status probe changes nothing, so even a
+// re-send could not hurt, and these calls are few (readiness, the watcher's polls).
 class EtcdStatusClient : public StatusClient {
  public:
   EtcdStatusClient(int timeout_ms, std::unique_ptr<CurlPoster> poster)
@@ -331,12 +354,23 @@ class EtcdStatusClient : public StatusClient {
 
 }  // namespace
 
-std::unique_ptr<Client> NewClient(const ClientOptions& opts, std::unique_ptr<CurlPoster> poster) {
-  return std::make_unique<EtcdClient>(opts, std::move(poster));
-}
-
-std::unique_ptr<StatusClient> NewStatusClient(int timeout_ms, std::unique_ptr<CurlPoster> poster) {
-  return std::make_unique<EtcdStatusClient>(timeout_ms, std::move(poster));
-}
-
 }  // namespace tidemark::targets::etcd_v3
+
+namespace tidemark::targets {
+
+Adapter EtcdV3Adapter() {
+  Adapter a;
+  a.name = "etcd-v3";
+  a.new_client = [](const ClientOptions& opts) -> std::unique_ptr<SteppedClient> {
+    return std::make_unique<etcd_v3::EtcdStepped>(opts);
+  };
+  a.new_status_client = [](int timeout_ms) -> Result<std::unique_ptr<StatusClient>> {
+    auto poster = CurlPoster::Create();
+    if (!poster.ok()) return poster.error();
+    return std::unique_ptr<StatusClient>(
+        std::make_unique<etcd_v3::EtcdStatusClient>(timeout_ms, std::move(poster).value()));
+  };
+  return a;
+}
+
+}  // namespace tidemark::targets

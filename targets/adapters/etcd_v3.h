@@ -1,6 +1,6 @@
-// The `etcd-v3` adapter's pure parts: etcd's v3 JSON gateway (POST /v3/kv/range|put|txn,
+// The `etcd-v3` adapter: etcd's v3 JSON gateway (POST /v3/kv/range|put|txn,
 // /v3/maintenance/status, /v3/cluster/member/list), base64 keys and values, int64 fields as
-// strings, zero/false fields omitted (PLATFORM-NOTES.md).
+// strings, zero/false fields omitted (docs/writing-a-target.md, "etcd").
 //
 // Op vocabulary (docs/writing-a-target.md):
 //   register (key set):  read -> range {key[, serializable]}          ok: the integer or null
@@ -21,10 +21,10 @@
 //     in offset order.
 //
 // Outcome rule (client.h): reads fail on any error; a put/txn whose exchange failed after the
-// request was sent is info (etcd applies timed-out proposals later: PLATFORM-NOTES.md), except a
+// request was sent is info (etcd applies timed-out proposals later), except a
 // gRPC InvalidArgument (code 3), which is definite.
 //
-// Threading: pure functions, thread-safe.
+// Threading: the functions are pure and thread-safe; a client from EtcdV3Adapter is not.
 #pragma once
 
 #include <cstdint>
@@ -35,7 +35,8 @@
 
 #include "base/result.h"
 #include "targets/adapters/client.h"
-#include "targets/adapters/tidelog_http.h"
+#include "targets/adapters/registry.h"
+#include "targets/adapters/transport.h"
 
 namespace tidemark::targets::etcd_v3 {
 
@@ -79,9 +80,19 @@ Result<LogSnapshot> ParseLogRange(const nlohmann::json& body, int64_t from);
 
 // The outcome class of a failed exchange for a mutating op: true when it definitely applied
 // nothing (never sent, or a gRPC InvalidArgument answer).
-bool DefinitelyNotApplied(const tidelog_http::HttpOutcome& out);
+bool DefinitelyNotApplied(const HttpOutcome& out);
 // A short reason for a failed exchange ("timeout", "http 503: etcdserver: request timed out").
-std::string Reason(const tidelog_http::HttpOutcome& out);
+std::string Reason(const HttpOutcome& out);
+
+// The request for `op` (the vocabulary above). Errors: an op this adapter cannot express
+// (unknown f, malformed value): it is never sent.
+Result<Request> BuildOp(const OpRequest& op);
+// A log read's `from` (0 when absent) and consistency ("linearizable" when absent).
+int64_t LogReadFrom(const OpRequest& op);
+std::string LogReadConsistency(const OpRequest& op);
+// The completion of `op` (sent to `node` as BuildOp built it) given how its exchange went, per
+// the outcome rule above.
+Completion MapOutcome(const OpRequest& op, const HttpOutcome& out, const std::string& node);
 
 // Maps /v3/maintenance/status and /v3/cluster/member/list answers to a NodeStatus (role from
 // whether the member is the leader; leader and node as member names).
@@ -90,10 +101,7 @@ Result<NodeStatus> ParseStatus(const nlohmann::json& status, const nlohmann::jso
 }  // namespace tidemark::targets::etcd_v3
 
 namespace tidemark::targets {
-class CurlPoster;
-namespace etcd_v3 {
-// The I/O halves (client.cc's MakeClient / MakeStatusClient build these for "etcd-v3").
-std::unique_ptr<Client> NewClient(const ClientOptions& opts, std::unique_ptr<CurlPoster> poster);
-std::unique_ptr<StatusClient> NewStatusClient(int timeout_ms, std::unique_ptr<CurlPoster> poster);
-}  // namespace etcd_v3
+// The registry entry (registry.h): a SteppedClient making one call per op (BuildOp, then
+// MapOutcome), and a status client over libcurl.
+Adapter EtcdV3Adapter();
 }  // namespace tidemark::targets

@@ -6,7 +6,7 @@
 // end of the connection; skips 1xx interim replies; and says whether the connection may carry
 // another request afterwards (not when the server said `Connection: close`, spoke HTTP/1.0
 // without keep-alive, closed it, or sent bytes beyond the reply). Errors are libcurl's CURLcodes,
-// so one outcome mapping serves every transport (http_poster.h).
+// so one outcome mapping serves every transport (transport.h).
 //
 // Threading: plain values; a ReplyParser is used by one thread at a time.
 #pragma once

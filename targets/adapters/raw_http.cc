@@ -20,7 +20,6 @@
 namespace tidemark::targets {
 namespace {
 
-using tidelog_http::HttpOutcome;
 using Clock = std::chrono::steady_clock;
 
 using http1::ReplyParser;

@@ -34,7 +34,7 @@
 #include <string>
 #include <vector>
 
-#include "targets/adapters/http_poster.h"
+#include "targets/adapters/transport.h"
 
 namespace tidemark::targets {
 
@@ -53,8 +53,8 @@ class RawHttpPoster : public HttpPoster {
   RawHttpPoster(const RawHttpPoster&) = delete;
   RawHttpPoster& operator=(const RawHttpPoster&) = delete;
 
-  tidelog_http::HttpOutcome Post(const std::string& url, const std::string& body, int timeout_ms,
-                                 int connect_timeout_ms) override;
+  HttpOutcome Post(const std::string& url, const std::string& body, int timeout_ms,
+                   int connect_timeout_ms) override;
 
   // TCP connections opened so far (for tests and benchmarks).
   int64_t connections_opened() const { return connections_opened_; }

@@ -1,9 +1,13 @@
 #include "targets/adapters/tidelog_http.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 #include <curl/curl.h>
+
+#include "targets/adapters/raw_http.h"
+#include "targets/adapters/stepped.h"
 
 namespace tidemark::targets::tidelog_http {
 namespace {
@@ -300,4 +304,234 @@ Result<NodeStatus> ParseStatus(const std::string& text) {
   return s;
 }
 
+namespace {
+
+// A log read longer than this many pages is cut short (docs/protocol.md: 100 000 offsets each).
+constexpr int kMaxPages = 1000;
+
+// tidelog-http as a state machine (stepped.h): the first POST, then leader hops on a definite
+// not_leader that names a leader, then idempotent re-sends of an unknown outcome, then the
+// remaining pages of a paged log read.
+class TidelogStepped : public SteppedClient {
+ public:
+  explicit TidelogStepped(ClientOptions opts) : opts_(std::move(opts)) {
+    opts_.connect_timeout_ms = std::min(opts_.connect_timeout_ms, opts_.timeout_ms);
+  }
+
+  Step Begin(const OpRequest& op, const std::string& node_name,
+             const std::string& base_url) override {
+    op_ = op;
+    seq_now_ = IsMutating(op) ? ++seq_ : 0;
+    auto req = BuildRequest(op, opts_.client_id, seq_now_);
+    if (!req.ok()) {
+      Completion c;
+      c.type = history::EventType::kFail;
+      c.value = op.value;
+      c.error = "not sent: " + req.error().message;
+      c.node = node_name;
+      return Done(std::move(c));
+    }
+    req_ = std::move(*req);
+    body_text_ = req_.body.dump();
+    node_ = node_name;
+    url_ = base_url;
+    hops_ = 0;
+    retries_ = 0;
+    pages_ = 0;
+    phase_ = Phase::kFirst;
+    return Post(body_text_);
+  }
+
+  Step Continue(HttpOutcome outcome) override {
+    switch (phase_) {
+      case Phase::kFirst:
+        // A definite not_leader applied nothing, so the same request (same seq) may go to the
+        // leader it names.
+        if (hops_ < opts_.max_leader_hops) {
+          if (auto hint = NotLeaderHint(outcome); hint && *hint != node_) {
+            if (auto it = opts_.node_urls.find(*hint); it != opts_.node_urls.end()) {
+              ++hops_;
+              node_ = *hint;
+              url_ = it->second;
+              return Post(body_text_);
+            }
+          }
+        }
+        out_ = std::move(outcome);
+        return AfterAttempt();
+      case Phase::kRetry:
+        // Once an attempt's outcome is unknown, a later definite failure (e.g. not_leader)
+        // says nothing about that earlier attempt, which may still be applied: the op stays
+        // unknown.
+        if (MapOutcome(op_, outcome, node_).type == history::EventType::kFail) return Finish();
+        out_ = std::move(outcome);
+        return AfterAttempt();
+      case Phase::kPages:
+        return AfterPage(std::move(outcome));
+    }
+    return Finish();
+  }
+
+ private:
+  enum class Phase { kFirst, kRetry, kPages };
+
+  Step Post(const std::string& body) {
+    return Call(HttpCall{url_ + req_.path, body, opts_.timeout_ms, opts_.connect_timeout_ms});
+  }
+
+  // out_ holds the latest attempt worth keeping: re-send it if unknown, else go on.
+  Step AfterAttempt() {
+    if (seq_now_ > 0 && retries_ < opts_.retry_indefinite &&
+        MapOutcome(op_, out_, node_).type == history::EventType::kInfo) {
+      ++retries_;
+      phase_ = Phase::kRetry;
+      return Post(body_text_);
+    }
+    scanned_.reset();
+    if (op_.f == "read" && !op_.key && out_.curl_code == 0 && out_.http_status == 200) {
+      // The hot path: a log read's entries stay text (log_read_scan.h), never a JSON tree.
+      if (auto page = ScanLogReadPage(out_.body)) {
+        scanned_ = std::move(*page);
+        page_request_ = req_.body;
+        return NextPageOrFinish();
+      }
+    }
+    // One parse of each response: the pages are merged into `body_`, which MapOutcome consumes.
+    body_ = out_.curl_code == 0 ? json::parse(out_.body, nullptr, false) : json();
+    if (op_.f == "read" && !op_.key && out_.curl_code == 0 && out_.http_status == 200 &&
+        body_.is_object() && body_.contains("entries") && body_["entries"].is_array()) {
+      page_request_ = req_.body;
+      return NextPageOrFinish();
+    }
+    return Finish();
+  }
+
+  // Follows a paged log read to its end (NextPage reads only from/to/hwm; `body_` carries the
+  // latest page's to and hwm). A log read longer than kMaxPages pages is cut short.
+  Step NextPageOrFinish() {
+    if (pages_ >= kMaxPages) return Finish();
+    auto next = scanned_ ? NextPage(page_request_, scanned_->to, scanned_->hwm)
+                         : NextPage(page_request_, body_);
+    if (!next) return Finish();
+    page_request_ = std::move(*next);
+    ++pages_;
+    phase_ = Phase::kPages;
+    return Post(page_request_.dump());
+  }
+
+  // Any failed page makes the whole read that failure (a read has no effect, so that is safe).
+  Step AfterPage(HttpOutcome page_out) {
+    if (scanned_) {
+      if (page_out.curl_code == 0 && page_out.http_status == 200) {
+        auto page = ScanLogReadPage(page_out.body);
+        if (!page) {
+          // Not the shape the first page had: the read fails (it had no effect).
+          Completion c;
+          c.type = history::EventType::kFail;
+          c.value = op_.value;
+          c.error = "malformed response: page " + std::to_string(pages_ + 1) + " of a log read";
+          c.node = node_;
+          scanned_.reset();
+          return Done(std::move(c));
+        }
+        AppendPage(*scanned_, std::move(*page));
+        return NextPageOrFinish();
+      }
+      scanned_.reset();
+      out_ = std::move(page_out);
+      return Finish();
+    }
+    json page = page_out.curl_code == 0 ? json::parse(page_out.body, nullptr, false) : json();
+    if (page_out.curl_code != 0 || page_out.http_status != 200 || !page.is_object() ||
+        !page.contains("entries") || !page["entries"].is_array()) {
+      out_ = std::move(page_out);
+      body_ = std::move(page);
+      return Finish();
+    }
+    json& entries = body_["entries"];
+    for (auto& e : page["entries"]) entries.push_back(std::move(e));
+    body_["to"] = page.value("to", json());
+    body_["hwm"] = page.value("hwm", json());
+    return NextPageOrFinish();
+  }
+
+  Step Finish() {
+    if (scanned_) {
+      Completion c = LogReadCompletion(op_, *scanned_, node_);
+      scanned_.reset();
+      return Done(std::move(c));
+    }
+    if (body_.is_null() && out_.curl_code == 0) body_ = json::parse(out_.body, nullptr, false);
+    Step s = Done(MapOutcome(op_, out_, std::move(body_), node_));
+    body_ = json();
+    return s;
+  }
+
+  ClientOptions opts_;
+  int64_t seq_ = 0;
+  // The op in progress.
+  OpRequest op_;
+  int64_t seq_now_ = 0;
+  HttpRequest req_;
+  std::string body_text_;
+  std::string node_;
+  std::string url_;
+  Phase phase_ = Phase::kFirst;
+  int hops_ = 0;
+  int retries_ = 0;
+  int pages_ = 0;
+  HttpOutcome out_;  // the attempt whose outcome the op takes
+  json body_;        // out_.body parsed (pages merged), once known
+  json page_request_;
+  std::optional<LogReadPage> scanned_;  // a log read on the fast path: the pages so far
+};
+
+class TidelogStatusClient : public StatusClient {
+ public:
+  TidelogStatusClient(int timeout_ms, std::unique_ptr<HttpPoster> poster)
+      : timeout_ms_(timeout_ms), poster_(std::move(poster)) {}
+
+  Result<NodeStatus> Status(const std::string& base_url) override {
+    HttpOutcome out = poster_->Post(base_url + "/v1/status", "{}", timeout_ms_, timeout_ms_);
+    if (out.curl_code != 0) {
+      OpRequest probe;  // a read: only to phrase the transport error
+      probe.f = "read";
+      probe.value = json::object();
+      auto c = MapOutcome(probe, out, "");
+      return Error{base_url + "/v1/status: " + c.error.value_or("unreachable")};
+    }
+    if (out.http_status != 200) {
+      return Error{base_url + "/v1/status: http " + std::to_string(out.http_status)};
+    }
+    auto st = ParseStatus(out.body);
+    if (!st.ok()) return Error{base_url + "/v1/status: " + st.error().message};
+    return st;
+  }
+
+ private:
+  int timeout_ms_;
+  std::unique_ptr<HttpPoster> poster_;
+};
+
+}  // namespace
+
 }  // namespace tidemark::targets::tidelog_http
+
+namespace tidemark::targets {
+
+Adapter TidelogHttpAdapter() {
+  Adapter a;
+  a.name = "tidelog-http";
+  a.new_client = [](const ClientOptions& opts) -> std::unique_ptr<SteppedClient> {
+    return std::make_unique<tidelog_http::TidelogStepped>(opts);
+  };
+  // Kept-alive raw connections for the status calls too: the watcher polls every node often,
+  // and a fraction of libcurl's CPU per call keeps the controller's cost per op low.
+  a.new_status_client = [](int timeout_ms) -> Result<std::unique_ptr<StatusClient>> {
+    return std::unique_ptr<StatusClient>(std::make_unique<tidelog_http::TidelogStatusClient>(
+        timeout_ms, std::make_unique<RawHttpPoster>()));
+  };
+  return a;
+}
+
+}  // namespace tidemark::targets

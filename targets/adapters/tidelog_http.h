@@ -1,6 +1,7 @@
 // The `tidelog-http` adapter's pure parts: which request an OpRequest becomes, and which
 // completion an HTTP exchange becomes (docs/protocol.md, docs/history-format.md, the outcome
-// rule in client.h). No I/O here, so every mapping is table-tested; client.cc does the I/O.
+// rule in client.h). No I/O here, so every mapping is table-tested; the transport does the I/O
+// (transport.h).
 //
 // Op vocabulary:
 //   register (key set):  read -> /v1/kv/read {key, consistency:"linearizable"}
@@ -22,6 +23,8 @@
 #include "base/result.h"
 #include "targets/adapters/client.h"
 #include "targets/adapters/log_read_scan.h"
+#include "targets/adapters/registry.h"
+#include "targets/adapters/transport.h"
 
 namespace tidemark::targets::tidelog_http {
 
@@ -37,18 +40,6 @@ bool IsMutating(const OpRequest& op);
 // The request for `op`. `seq` is only used (and must be fresh) for mutating ops. Errors: an op
 // this adapter cannot express (unknown f, missing key, malformed value), with the reason.
 Result<HttpRequest> BuildRequest(const OpRequest& op, const std::string& client_id, int64_t seq);
-
-// What one HTTP exchange produced, as seen by the transport.
-struct HttpOutcome {
-  // 0 when an HTTP response was received; otherwise libcurl's CURLcode.
-  int curl_code = 0;
-  // Whether any part of the request may have been handed to the network (libcurl's pre-request
-  // callback ran). False: the request certainly never arrived.
-  bool request_sent = false;
-  int os_errno = 0;      // errno of a failed connect, if known
-  long http_status = 0;  // when curl_code == 0
-  std::string body;      // response body
-};
 
 // The completion for `op` given how its exchange went, per the outcome rule (client.h).
 // `node` is the node the request went to.
@@ -80,3 +71,9 @@ Completion LogReadCompletion(const OpRequest& op, const LogReadPage& merged,
 Result<NodeStatus> ParseStatus(const std::string& body);
 
 }  // namespace tidemark::targets::tidelog_http
+
+namespace tidemark::targets {
+// The registry entry (registry.h): the state machine of the calls above, with leader hops,
+// idempotent re-sends (ClientOptions) and paged log reads; status over /v1/status.
+Adapter TidelogHttpAdapter();
+}  // namespace tidemark::targets
