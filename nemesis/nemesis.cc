@@ -111,6 +111,7 @@ Status Nemesis::StartLocked(const FaultSpec& f) {
     return skip(n == 0 ? "no nodes"
                        : "no leader known for target '" + std::string(ToString(target)) + "'");
   std::vector<int> hit = SignalLocked(f.kind, nodes, ToString(target));
+  if (f.kind == FaultKind::kKill && f.disk != DiskFault::kNone) DiskFaultLocked(f.disk, hit);
   SetActive(Active{f, std::nullopt, hit});
   return OkStatus();
 }
@@ -168,6 +169,40 @@ std::vector<int> Nemesis::SignalLocked(FaultKind kind, const std::vector<int>& n
   if (!missed.empty()) v["not_running"] = Names(missed);
   Record(kind == FaultKind::kKill ? "kill" : "pause", std::move(v));
   return hit;
+}
+
+void Nemesis::DiskFaultLocked(DiskFault disk, const std::vector<int>& nodes) {
+  auto name = [&](int i) { return hooks_.name ? hooks_.name(i) : std::to_string(i); };
+  if (disk == DiskFault::kCorrupt) {
+    for (int i : nodes) {
+      std::string dir = hooks_.data_dir ? hooks_.data_dir(i) : "";
+      auto c = ChooseCorruption(ListDataFiles(dir), rng_);
+      if (!c) {
+        Record("corrupt", {{"node", name(i)}, {"skipped", "no non-empty file in " + dir}});
+        continue;
+      }
+      nlohmann::json v = c->ToJson();
+      v["node"] = name(i);
+      if (Status s = ApplyCorruption(dir, *c); !s.ok()) v["error"] = s.error().message;
+      Record("corrupt", std::move(v));
+    }
+    return;
+  }
+  nlohmann::json dropped = nlohmann::json::object(), errors = nlohmann::json::object();
+  for (int i : nodes) {
+    // Half of the drops also tear the newest write (a prefix of it reached the disk).
+    std::optional<uint64_t> tear;
+    if (rng_.Bernoulli(0.5)) tear = rng_.Next();
+    auto r = hooks_.lose_unfsynced ? hooks_.lose_unfsynced(i, tear)
+                                   : Result<nlohmann::json>(Error{"no lose-unfsynced hook"});
+    if (r.ok())
+      dropped[name(i)] = *r;
+    else
+      errors[name(i)] = r.error().message;
+  }
+  nlohmann::json v = {{"nodes", Names(nodes)}, {"dropped", dropped}};
+  if (!errors.empty()) v["errors"] = errors;
+  Record("lose-unfsynced", std::move(v));
 }
 
 Status Nemesis::RestoreLocked(FaultKind kind, const std::vector<int>& nodes) {

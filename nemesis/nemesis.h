@@ -9,7 +9,11 @@
 //   start-partition {shape, one_way, grudge, focus?}   stop-partition {grudge}
 //   kill {nodes, target, pids?}                         start {nodes, errors?}
 //   pause {nodes, target}                               resume {nodes}
+//   lose-unfsynced {nodes, dropped: {node: {bytes, files, undone, torn}}, errors?}
+//   corrupt {node, file, offset, length, mode}   or {node, skipped: reason}
 //   skip {fault, reason}   (a fault that could not be applied, e.g. no leader known)
+// A disk fault (lose-unfsynced, corrupt) acts after its kill has reaped the nodes and before
+// they restart, so the order in the history is kill → lose-unfsynced/corrupt → start.
 // A fault that failed part-way is recorded with an "error" field and still healed later.
 //
 // Threading: Start() launches one thread that sleeps until each step's time and applies it.
@@ -30,6 +34,7 @@
 
 #include "base/history/history.h"
 #include "base/result.h"
+#include "nemesis/disk.h"
 #include "nemesis/grudge.h"
 #include "nemesis/net.h"
 #include "nemesis/scenario.h"
@@ -54,6 +59,11 @@ struct NemesisHooks {
   std::function<std::optional<int>()> probe_leader;  // optional: asks the nodes now
   std::function<void(history::Event)> record;        // records a nemesis event (fills index/time)
   std::function<int(int)> pid;                       // optional: the node's pid (-1 if none)
+  // Disk faults, on a node that is down. lose_unfsynced drops what it had not fsynced (a
+  // seed: also tear its newest write) and returns what was dropped; data_dir is where corrupt
+  // looks for files.
+  std::function<Result<nlohmann::json>(int, std::optional<uint64_t>)> lose_unfsynced;
+  std::function<std::string(int)> data_dir;
 };
 
 struct NemesisOptions {
@@ -128,6 +138,7 @@ class Nemesis : private ScenarioActions {
   Status HealLocked();
   std::vector<int> SignalLocked(FaultKind kind, const std::vector<int>& nodes,
                                 const std::string& target);  // kill/pause; returns those hit
+  void DiskFaultLocked(DiskFault disk, const std::vector<int>& nodes);  // on killed nodes
   Status RestoreLocked(FaultKind kind, const std::vector<int>& nodes);  // restart/resume
   Status RestoreAllLocked();
   void Record(const std::string& f, nlohmann::json value);

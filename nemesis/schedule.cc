@@ -28,7 +28,8 @@ std::string Trim(std::string s) {
 
 const char* kUsage =
     "--nemesis takes none, all, or a comma list of partition[:SHAPE][:one-way], kill[:TARGET], "
-    "pause[:TARGET]; SHAPE: one|halves|majorities-ring|bridge|leader; TARGET: "
+    "pause[:TARGET], lose-unfsynced[:TARGET], corrupt[:TARGET]; SHAPE: "
+    "one|halves|majorities-ring|bridge|leader; TARGET: "
     "one|minority|majority|all|leader|followers";
 
 }  // namespace
@@ -46,7 +47,9 @@ const char* ToString(FaultKind k) {
 }
 
 std::string ToString(const FaultSpec& f) {
-  std::string s = ToString(f.kind);
+  std::string s = f.disk == DiskFault::kLoseUnfsynced ? "lose-unfsynced"
+                  : f.disk == DiskFault::kCorrupt     ? "corrupt"
+                                                      : ToString(f.kind);
   if (f.kind == FaultKind::kPartition) {
     if (f.shape) s += std::string(":") + ToString(*f.shape);
     if (f.one_way) s += ":one-way";
@@ -94,8 +97,11 @@ Result<std::vector<FaultSpec>> ParseNemesis(std::string_view value) {
       }
       if (f.one_way && f.shape == PartitionShape::kMajoritiesRing)
         return bad("a one-way majorities-ring is not defined");
-    } else if (kind == "kill" || kind == "pause") {
-      f.kind = kind == "kill" ? FaultKind::kKill : FaultKind::kPause;
+    } else if (kind == "kill" || kind == "pause" || kind == "lose-unfsynced" ||
+               kind == "corrupt") {
+      f.kind = kind == "pause" ? FaultKind::kPause : FaultKind::kKill;
+      if (kind == "lose-unfsynced") f.disk = DiskFault::kLoseUnfsynced;
+      if (kind == "corrupt") f.disk = DiskFault::kCorrupt;
       if (parts.size() > 2) return bad("at most one target");
       if (parts.size() == 2) {
         f.target = ParseProcessTarget(parts[1]);
@@ -134,7 +140,12 @@ std::vector<Step> MakeSchedule(const std::vector<FaultSpec>& faults, const Sched
         f.shape = shapes[static_cast<size_t>(rng.Uniform(shapes.size()))];
       } while (f.one_way && f.shape == PartitionShape::kMajoritiesRing);
     } else if (f.kind != FaultKind::kPartition && !f.target) {
-      const auto& targets = RandomProcessTargets();
+      // Corrupting a majority's disks at once can lose acknowledged data in any system: only
+      // when asked for (corrupt:majority).
+      static const std::vector<ProcessTarget> kCorruptTargets = {
+          ProcessTarget::kOne, ProcessTarget::kMinority, ProcessTarget::kLeader};
+      const auto& targets =
+          f.disk == DiskFault::kCorrupt ? kCorruptTargets : RandomProcessTargets();
       f.target = targets[static_cast<size_t>(rng.Uniform(targets.size()))];
     }
     steps.push_back({t, true, f});

@@ -5,6 +5,11 @@
 //                                 no SHAPE = a random shape per fault
 //   kill[:TARGET]  pause[:TARGET] TARGET one of one|minority|majority|all|leader|followers;
 //                                 no TARGET = a random one of one|minority|leader|followers
+//   lose-unfsynced[:TARGET]       a kill that also drops every byte the killed nodes had not
+//                                 fsynced (their data dirs are mounted on tidemark-lazyfs)
+//   corrupt[:TARGET]              a kill, then a chunk of one file in each killed node's data
+//                                 dir is flipped, zeroed or cut off; no TARGET = a random one of
+//                                 one|minority|leader (never a majority unless asked)
 // Duplicates are kept (they weight the random choice). Errors say which item is wrong and list
 // what is allowed.
 //
@@ -30,11 +35,15 @@ namespace tidemark::nemesis {
 enum class FaultKind { kPartition, kKill, kPause };
 const char* ToString(FaultKind k);
 
+// What a kill also does to the killed nodes' disks while they are down.
+enum class DiskFault { kNone, kLoseUnfsynced, kCorrupt };
+
 struct FaultSpec {
   FaultKind kind = FaultKind::kPartition;
   std::optional<PartitionShape> shape;  // partition only; nullopt = random per fault
   bool one_way = false;                 // partition only
   std::optional<ProcessTarget> target;  // kill/pause only; nullopt = random per fault
+  DiskFault disk = DiskFault::kNone;     // kill only
   std::optional<Grudge> grudge;         // partition with shape kExplicit (API only, not parsed)
 
   bool operator==(const FaultSpec&) const = default;
@@ -45,7 +54,8 @@ struct FaultSpec {
   }
 };
 
-// "partition:bridge:one-way", "kill:leader", "pause" — the inverse of ParseNemesis for one item.
+// "partition:bridge:one-way", "kill:leader", "pause", "lose-unfsynced:all" — the inverse of
+// ParseNemesis for one item.
 std::string ToString(const FaultSpec& f);
 
 // Parses the --nemesis value. "none" (or "") gives an empty list.

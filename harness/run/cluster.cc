@@ -78,9 +78,28 @@ Status Cluster::Prepare() {
     std::error_code ec;
     fs::create_directories(n.data_dir, ec);
     if (ec) return Error{"cannot create " + n.data_dir + ": " + ec.message()};
+    if (!opts_.lazyfs_binary.empty()) {
+      auto m = std::make_unique<lazyfs::LazyMount>();
+      if (Status s = m->Mount(opts_.lazyfs_binary, n.data_dir); !s.ok())
+        return Error{n.address.name + ": lose-unfsynced: " + s.error().message};
+      mounts_.push_back(std::move(m));
+    }
     nodes_.push_back(std::move(n));
   }
   return OkStatus();
+}
+
+Result<nlohmann::json> Cluster::LoseUnfsynced(int node, std::optional<uint64_t> tear_seed) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (static_cast<size_t>(node) >= mounts_.size())
+    return Error{"lose-unfsynced: no tidemark-lazyfs mount on " + Name(node)};
+  const NodeState& n = nodes_[static_cast<size_t>(node)];
+  if (n.pid > 0 && sup_.Running(n.pid))
+    return Error{"lose-unfsynced: " + n.address.name + " is still running"};
+  auto r = mounts_[static_cast<size_t>(node)]->Drop(tear_seed);
+  if (!r.ok()) return r.error();
+  return nlohmann::json{
+      {"bytes", r->bytes}, {"files", r->files}, {"undone", r->undone}, {"torn", r->torn}};
 }
 
 targets::StartContext Cluster::ContextFor(int node) const {

@@ -16,6 +16,7 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -25,6 +26,7 @@
 
 #include "base/result.h"
 #include "harness/process/supervisor.h"
+#include "nemesis/lazyfs/mount.h"
 #include "targets/target.h"
 
 namespace tidemark::run {
@@ -49,6 +51,9 @@ struct ClusterOptions {
   std::string host = "127.0.0.1";
   // Per-node host (a network namespace's address); overrides `host` when set.
   std::function<std::string(int node)> host_of;
+  // When set, Prepare mounts this tidemark-lazyfs over every node's data dir (the
+  // lose-unfsynced fault); the mounts go when the Cluster does, after its nodes stop.
+  std::string lazyfs_binary;
 };
 
 class Cluster {
@@ -72,6 +77,9 @@ class Cluster {
   // SIGKILL of the node's process group; returns false if it was not running.
   bool Kill(int node);
   bool Pause(int node);
+  // Drops every byte the node's data dir had not fsynced (tears the newest write when a seed is
+  // given). The node must be down; needs lazyfs_binary. Returns what was dropped as JSON.
+  Result<nlohmann::json> LoseUnfsynced(int node, std::optional<uint64_t> tear_seed);
   bool Resume(int node);
   // SIGTERM, grace, SIGKILL; records the exit status.
   void Stop(int node);
@@ -113,6 +121,8 @@ class Cluster {
   mutable std::mutex mu_;
   std::vector<NodeState> nodes_;
   std::vector<std::vector<std::string>> argv_;
+  // Declared last: destroyed (unmounted) after ~Cluster has stopped the nodes.
+  std::vector<std::unique_ptr<lazyfs::LazyMount>> mounts_;
 };
 
 // A TCP port on `host` that is free now, chosen below the kernel's ephemeral range (20000-32767)

@@ -1,9 +1,12 @@
 #include "harness/run/nemesis_wiring.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <memory>
 
 #include "base/filename.h"
+#include "nemesis/lazyfs/mount.h"
 #include "targets/adapters/client.h"
 
 namespace tidemark::run {
@@ -71,6 +74,15 @@ Result<std::unique_ptr<NemesisWiring>> NemesisWiring::Create(const NemesisConfig
           desc.name + "' does not (" + desc.path + "). Use --net netns (needs root)."};
     w->net_kind_ = *kind;
   }
+  w->lazyfs_ = std::any_of(faults->begin(), faults->end(), [](const nemesis::FaultSpec& f) {
+    return f.disk == nemesis::DiskFault::kLoseUnfsynced;
+  });
+  if (w->lazyfs_) {
+    if (std::string why = lazyfs::Unavailable(cfg.lazyfs_binary); !why.empty())
+      return Error{"--nemesis lose-unfsynced needs a FUSE mount over every data dir: " + why};
+    if (::geteuid() != 0)
+      return Error{"--nemesis lose-unfsynced mounts FUSE over the data dirs: run as root"};
+  }
   w->schedule_ = nemesis::MakeSchedule(
       w->faults_, {.seed = cfg.seed, .interval_s = cfg.interval_s, .duration_s = cfg.duration_s});
   if (!cfg.run_dir.empty())
@@ -95,6 +107,7 @@ NemesisWiring::~NemesisWiring() {
 }
 
 void NemesisWiring::ConfigureCluster(ClusterOptions& co) const {
+  if (lazyfs_) co.lazyfs_binary = cfg_.lazyfs_binary;
   if (net_) {
     if (auto host_of = net_->HostOf()) co.host_of = host_of;
   }
@@ -160,6 +173,10 @@ void NemesisWiring::Start(Cluster& cluster, std::function<std::optional<int>()> 
     };
   h.record = std::move(record);
   h.pid = [&cluster](int i) { return static_cast<int>(cluster.State(i).pid); };
+  h.lose_unfsynced = [&cluster](int i, std::optional<uint64_t> tear) {
+    return cluster.LoseUnfsynced(i, tear);
+  };
+  h.data_dir = [&cluster](int i) { return cluster.State(i).data_dir; };
   nemesis::NemesisOptions o;
   o.schedule = schedule_;
   o.scenario = scenario_;

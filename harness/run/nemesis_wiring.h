@@ -49,6 +49,9 @@ struct NemesisConfig {
   uint64_t seed = 0;             // run seed
   int nodes = 3;
   std::string run_dir;  // cleanup.json goes here; its path also names the run for netns
+  // The tidemark-lazyfs program, mounted over every data dir when a lose-unfsynced fault is
+  // asked for; Create refuses the run (with the reason) when it or /dev/fuse is unusable.
+  std::string lazyfs_binary;
 };
 
 class NemesisWiring {
@@ -60,7 +63,8 @@ class NemesisWiring {
                                                        const targets::Descriptor& desc);
   ~NemesisWiring();  // HealAll is *not* called here (the cluster may be gone); Teardown is.
 
-  // Sets co.host_of when the backend places nodes at their own addresses (netns).
+  // Sets co.host_of when the backend places nodes at their own addresses (netns), and
+  // co.lazyfs_binary when a lose-unfsynced fault needs the data dirs mounted.
   void ConfigureCluster(ClusterOptions& co) const;
   // After cluster.Prepare(), before StartAll: brings the backend up and installs the peer
   // address and in-child hooks. An error here is a harness error (exit 255); call Teardown.
@@ -95,6 +99,7 @@ class NemesisWiring {
   std::string peer_port_ = "client";
   std::string adapter_;  // the descriptor's client adapter (fresh leader probes)
   std::vector<nemesis::FaultSpec> faults_;
+  bool lazyfs_ = false;  // a lose-unfsynced fault is scheduled
   std::vector<nemesis::Step> schedule_;
   const nemesis::ScenarioInfo* scenario_ = nullptr;
   std::optional<nemesis::NetKind> net_kind_;  // nullopt when no partition is scheduled

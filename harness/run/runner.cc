@@ -517,6 +517,7 @@ Result<RunOutcome> RunTest(const RunOptions& opts, std::ostream& out) {
   nc.seed = opts.seed;
   nc.nodes = opts.nodes;
   nc.run_dir = run->path;
+  nc.lazyfs_binary = opts.bin_dir + "/tidemark-lazyfs";
   // Declared before the cluster so that nodes stop before the network they live in goes away.
   auto nemesis = NemesisWiring::Create(nc, *desc);
   if (!nemesis.ok()) return Error{"bad usage: " + nemesis.error().message};

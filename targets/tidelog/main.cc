@@ -164,7 +164,7 @@ int main(int argc, char** argv) {
 
   tl::WalState st;
   std::string error;
-  auto wal = tl::Wal::Open(data_dir, cfg.bugs.lazy_fsync, &st, &error);
+  auto wal = tl::Wal::Open(data_dir, cfg.bugs.lazy_fsync, &st, &error, cfg.bugs.skip_fsync);
   if (!wal) {
     std::cerr << "tidelog: " << error << "\n";
     return 2;

@@ -14,6 +14,7 @@ std::vector<std::pair<const char*, bool Bugs::*>> Table() {
           {"no-generation-fence", &Bugs::no_generation_fence},
           {"truncate-to-local-hwm", &Bugs::truncate_to_local_hwm},
           {"lazy-fsync", &Bugs::lazy_fsync},
+          {"skip-fsync", &Bugs::skip_fsync},
           {"no-idempotency", &Bugs::no_idempotency}};
 }
 }  // namespace

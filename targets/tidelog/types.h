@@ -44,6 +44,7 @@ struct Bugs {
   bool no_generation_fence = false;
   bool truncate_to_local_hwm = false;
   bool lazy_fsync = false;
+  bool skip_fsync = false;
   bool no_idempotency = false;
 
   // Switches on the bug called `name` (kebab-case); false when no such bug exists.

@@ -13,6 +13,10 @@
 // Nothing is durable before Sync() returns true. With `lazy` (bug lazy-fsync) Sync() only
 // writes when the buffer holds a hard-state record; FlushLazy() (called every few hundred ms)
 // writes everything, so acknowledged entries can sit in user space and die with the process.
+// With `skip_fsync` (bug skip-fsync) Sync() writes with write(2) and returns without fsync, and
+// Open does not fsync the directory: a SIGKILL loses nothing (the kernel has the bytes), a
+// machine crash — or tidemark's lose-unfsynced fault — loses everything since the last write
+// that happened to reach the disk.
 //
 // Not thread-safe: owned by the node's single event loop.
 #pragma once
@@ -51,7 +55,7 @@ class Wal {
   // Opens (creating if absent) DATA_DIR/wal, recovers it into *state and cuts a bad tail.
   // Returns nullptr and sets *error if the directory or file cannot be used.
   static std::unique_ptr<Wal> Open(const std::string& dir, bool lazy, WalState* state,
-                                   std::string* error);
+                                   std::string* error, bool skip_fsync = false);
   // Reads DATA_DIR/wal without modifying it (for `tidelog dump`).
   static std::optional<WalState> ReadOnly(const std::string& dir, std::string* error);
   ~Wal();
@@ -71,10 +75,11 @@ class Wal {
   uint64_t syncs() const { return syncs_; }
 
  private:
-  Wal(int fd, bool lazy) : fd_(fd), lazy_(lazy) {}
+  Wal(int fd, bool lazy, bool skip_fsync) : fd_(fd), lazy_(lazy), skip_fsync_(skip_fsync) {}
   bool WriteAll();
   int fd_;
   bool lazy_;
+  bool skip_fsync_;
   bool buffer_has_hard_state_ = false;
   std::string buffer_;
   uint64_t syncs_ = 0;
