@@ -1,7 +1,7 @@
-// The `tidelog-http` adapter's pure parts: which request an OpRequest becomes, and which
-// completion an HTTP exchange becomes (docs/protocol.md, docs/history-format.md, the outcome
-// rule in client.h). No I/O here, so every mapping is table-tested; the transport does the I/O
-// (transport.h).
+// The `tidelog-http` adapter: which request an OpRequest becomes, and which completion an HTTP
+// exchange becomes (docs/protocol.md, docs/history-format.md, the outcome rule in client.h), and
+// TidelogHttpAdapter, the registry entry whose SteppedClient strings those calls together. No
+// I/O here, so every mapping is table-tested; the transport does the I/O (transport.h).
 //
 // Op vocabulary:
 //   register (key set):  read -> /v1/kv/read {key, consistency:"linearizable"}
@@ -11,7 +11,7 @@
 //                        read {from, consistency[, to][, final]} -> /v1/log/read
 //                        {from, consistency[, to]} ("final" is the harness's own marker)
 //
-// Threading: pure functions, thread-safe.
+// Threading: the functions are pure and thread-safe; a client from TidelogHttpAdapter is not.
 #pragma once
 
 #include <cstdint>
