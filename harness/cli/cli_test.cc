@@ -18,6 +18,7 @@
 #include "harness/cli/run_preflight.h"
 #include "harness/cli/suggest.h"
 #include "harness/run/test_name.h"
+#include "harness/run/verdict_text.h"
 
 namespace tidemark::cli {
 namespace {
@@ -180,6 +181,50 @@ TEST(CheckCommandTest, UnparsableTailLongerThanOneMiBIsAnError) {
       << r.output.substr(0, 2000);
   EXPECT_LT(r.output.size(), 2000u);
   std::filesystem::remove(path);
+}
+
+// History values are the system's output: an ESC in one must reach the terminal escaped.
+TEST(CheckCommandTest, ControlCharactersInValuesArePrintedEscaped) {
+  auto path = std::filesystem::temp_directory_path() / "tidemark_cli_test_escape.jsonl";
+  {
+    std::ifstream in(Example("log-lost-write.jsonl"));
+    std::ofstream out(path);
+    for (std::string line; std::getline(in, line);) {
+      for (size_t at; (at = line.find("\"v0-2\"")) != std::string::npos;)
+        line.replace(at, 6, "\"\\u001b[2Jv0-2\\u009b\"");
+      out << line << "\n";
+    }
+  }
+  CliRun r = Tidemark("check " + path.string());
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_EQ(r.output.find('\x1b'), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("\xc2\x9b"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("\\x1b[2Jv0-2\\u009b"), std::string::npos) << r.output;
+  std::filesystem::remove(path);
+}
+
+TEST(VerdictTextTest, FirstExampleOfEachAnomalyInPlainWordsEscaped) {
+  checkers::CheckResult r;
+  r.checker = "log-prefix";
+  r.verdict = checkers::Verdict::kInvalid;
+  r.details["anomalies"]["lost-write"] = {
+      {"count", 3},
+      {"examples",
+       {{{"explanation", "append \x1b[31mv1 acknowledged at offset 4 by n1 at 1.200 s"}}}}};
+  r.details["anomalies"]["stale-read"] = {
+      {"count", 1}, {"examples", {{{"explanation", "read on n2 at 2.000 s"}}}}};
+  EXPECT_EQ(run::FirstExamples(r, "    "),
+            "    lost-write: append \\x1b[31mv1 acknowledged at offset 4 by n1 at 1.200 s "
+            "(+2 more)\n"
+            "    stale-read: read on n2 at 2.000 s\n");
+  r.details = nlohmann::json::object();
+  r.explanation =
+      "key k1: no linearization\nread 3 \x07"
+      "cannot be placed";
+  EXPECT_EQ(run::FirstExamples(r, "  "),
+            "  key k1: no linearization\n  read 3 \\x07cannot be placed\n");
+  r.verdict = checkers::Verdict::kValid;
+  EXPECT_EQ(run::FirstExamples(r, "  "), "");
 }
 
 TEST(CheckCommandTest, HelpTeachesWithExamplesAndExitCodes) {
