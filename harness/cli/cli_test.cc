@@ -438,6 +438,32 @@ TEST(TestNameTest, OneSpellingAndBugsAndNodeArgsInTheName) {
   EXPECT_EQ(run::DefaultTestName("tidelog", r), "my-test");
 }
 
+// `report --help` states the report's own exit codes (not the verdict's) and how to report a
+// history recorded elsewhere; an invalid run renders with exit 0, as the help says.
+TEST(ReportCommandTest, HelpStatesItsOwnExitCodesAndTheForeignHistoryRecipe) {
+  CliRun help = Tidemark("report --help");
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.output.find("Exit codes (of rendering"), std::string::npos) << help.output;
+  EXPECT_NE(help.output.find("tidemark check run/history.jsonl --results run/results.json"),
+            std::string::npos)
+      << help.output;
+  EXPECT_EQ(help.output.find("1    invalid"), std::string::npos) << help.output;
+  namespace fs = std::filesystem;
+  fs::path run = fs::temp_directory_path() / "tidemark_cli_test_report_foreign";
+  fs::remove_all(run);
+  fs::create_directories(run);
+  fs::copy_file(Example("log-lost-write.jsonl"), run / "history.jsonl");
+  CliRun check = Tidemark("check " + (run / "history.jsonl").string() + " --results " +
+                          (run / "results.json").string());
+  EXPECT_EQ(check.exit_code, 1) << check.output;
+  CliRun r = Tidemark("report " + run.string());
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  std::ifstream html(run / "report.html");
+  std::string text((std::istreambuf_iterator<char>(html)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("lost-write"), std::string::npos);
+  fs::remove_all(run);
+}
+
 TEST(GuessModelTest, RecognisesWorkloads) {
   auto op = [](std::string f, nlohmann::json v) {
     history::Op o;
