@@ -464,6 +464,38 @@ TEST(ReportCommandTest, HelpStatesItsOwnExitCodesAndTheForeignHistoryRecipe) {
   fs::remove_all(run);
 }
 
+// The repository's docs and comments stand alone: they cite files in the repository, never the
+// team's notes beside it.
+TEST(RepoTest, DocsAndCommentsCiteNoNotesOutsideTheRepo) {
+  namespace fs = std::filesystem;
+  const std::vector<std::string> outside = {"DESIGN.md", "PLATFORM-NOTES", "BUG-ZOO-NOTES",
+                                            "CHECKER-NOTES", "STYLE.md"};
+  const fs::path root(TIDEMARK_SOURCE_DIR);
+  int checked = 0;
+  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator();
+       ++it) {
+    const std::string name = it->path().filename().string();
+    if (it->is_directory() && (name.rfind("build", 0) == 0 || name[0] == '.' || name == "store")) {
+      it.disable_recursion_pending();
+      continue;
+    }
+    const std::string ext = it->path().extension().string();
+    if (!it->is_regular_file() || (ext != ".cc" && ext != ".h" && ext != ".md" && ext != ".txt" &&
+                                   ext != ".sh" && ext != ".html" && ext != ".js"))
+      continue;
+    std::ifstream in(it->path());
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (const std::string& note : outside) {
+      // This test names them on purpose.
+      if (it->path().filename() == "cli_test.cc") break;
+      EXPECT_EQ(text.find(note), std::string::npos)
+          << fs::relative(it->path(), root) << " cites " << note;
+    }
+    ++checked;
+  }
+  EXPECT_GT(checked, 100);
+}
+
 TEST(GuessModelTest, RecognisesWorkloads) {
   auto op = [](std::string f, nlohmann::json v) {
     history::Op o;

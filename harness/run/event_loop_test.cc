@@ -449,7 +449,7 @@ TEST(EventLoopTest, CloseAfterReadingIsInfoAndNeverResent) {
 }
 
 TEST(EventLoopTest, CloseOnAReusedConnectionAfterReadingIsInfoAndNeverResent) {
-  // The libcurl hazard of PLATFORM-NOTES.md on a connection that passed the reuse check.
+  // The libcurl hazard of docs/platform.md on a connection that passed the reuse check.
   FakeServer server([](FakeServer& s, Peer& p, int n) {
     if (n > 0) return;  // a second connection would be a re-send
     if (auto req = s.Read(p)) p.Send(AppendOk(*req));

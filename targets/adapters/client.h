@@ -1,5 +1,5 @@
 // Client adapters: how a worker performs one OpRequest against one node of the system under test
-// and turns what happened into a history completion (DESIGN.md §6).
+// and turns what happened into a history completion (docs/writing-a-target.md).
 //
 // Outcome rule (every adapter): a completion is
 //   kOk   — the op took effect and `value` is its result, shaped per docs/history-format.md;

@@ -1,7 +1,7 @@
 // CurlPost: one HTTP POST over a fresh TCP connection, with libcurl, reported as an HttpOutcome.
 //
 // Why fresh connections: libcurl 7.88 silently re-sends a request on a new connection when a
-// kept-alive one is dropped after the server read it (PLATFORM-NOTES.md), which would apply a
+// kept-alive one is dropped after the server read it (docs/platform.md), which would apply a
 // mutating op twice behind the history's back. So every exchange uses CURLOPT_FORBID_REUSE and
 // CURLOPT_FRESH_CONNECT, never follows redirects, ignores proxy environment variables, and
 // reports whether any byte of the request may have left (HttpOutcome::request_sent).

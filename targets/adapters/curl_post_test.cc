@@ -201,7 +201,7 @@ TEST(ClientTest, ConnectionRefusedAppendFails) {
 }
 
 TEST(ClientTest, DroppedAfterReadingIsInfoAndNeverResent) {
-  // The libcurl hazard of PLATFORM-NOTES.md: on a reused keep-alive connection that the server
+  // The libcurl hazard of docs/platform.md: on a reused keep-alive connection that the server
   // drops after reading a request, libcurl would re-send it on a new connection. The server
   // keeps connections open, answers the first append and drops the connection on the second.
   std::atomic<int> appends{0};

@@ -1,6 +1,6 @@
 // The `etcd-v3` adapter's pure parts: etcd's v3 JSON gateway (POST /v3/kv/range|put|txn,
 // /v3/maintenance/status, /v3/cluster/member/list), base64 keys and values, int64 fields as
-// strings, zero/false fields omitted (PLATFORM-NOTES.md).
+// strings, zero/false fields omitted (docs/platform.md).
 //
 // Op vocabulary (docs/writing-a-target.md):
 //   register (key set):  read -> range {key[, serializable]}          ok: the integer or null
@@ -21,7 +21,7 @@
 //     in offset order.
 //
 // Outcome rule (client.h): reads fail on any error; a put/txn whose exchange failed after the
-// request was sent is info (etcd applies timed-out proposals later: PLATFORM-NOTES.md), except a
+// request was sent is info (etcd applies timed-out proposals later: docs/platform.md), except a
 // gRPC InvalidArgument (code 3), which is definite.
 //
 // Threading: pure functions, thread-safe.

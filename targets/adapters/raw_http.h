@@ -2,7 +2,7 @@
 // for the harness's hot path (a fresh libcurl connection per request cost the controller about
 // 300 us of CPU per op; a kept-alive exchange costs a few syscalls).
 //
-// Never a re-send (the libcurl hazard of PLATFORM-NOTES.md): Post writes the request once, on
+// Never a re-send (the libcurl hazard of docs/platform.md): Post writes the request once, on
 // one connection, and whatever happens next is reported, never retried. An idle connection is
 // reused only when it is younger than Options::max_idle_ms and a non-blocking peek shows it still
 // open with nothing unread (no EOF, no error, no stray bytes); otherwise it is closed and a new

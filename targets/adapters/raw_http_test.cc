@@ -172,7 +172,7 @@ TEST(RawHttpPosterTest, AnIdleConnectionTheServerClosedIsReplacedBeforeSending) 
 }
 
 TEST(RawHttpPosterTest, DropAfterReadingOnAReusedConnectionIsInfoAndNeverResent) {
-  // PLATFORM-NOTES.md's libcurl hazard, on a connection that passed the reuse check: the
+  // The libcurl hazard of docs/platform.md, on a connection that passed the reuse check: the
   // server reads the second request completely and closes without answering.
   ScriptedServer server([](ScriptedServer& s, int c, int n) {
     if (n > 0) return;  // a second connection would be a re-send: counted, never answered
