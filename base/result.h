@@ -1,4 +1,4 @@
-// Result<T>: the harness-error channel (STYLE.md "Errors").
+// Result<T>: the harness-error channel (docs/architecture.md "Errors and verdicts").
 //
 // A fallible harness call (file unreadable, malformed input, bad config) returns a Result that
 // holds either a value or an Error whose message a user can act on ("history.jsonl:17: ...").

@@ -2,8 +2,8 @@
 //
 // xoshiro256** seeded through splitmix64. Every component gets its own independent stream with
 // Rng::Derive(run_seed, "component-name"), so adding a client or a generator does not shift the
-// fault schedule (DESIGN.md §3). The algorithm is fixed: a given (seed, name) yields the same
-// numbers on every platform and in every release, so a printed seed reproduces a run's plan.
+// fault schedule (docs/architecture.md). The algorithm is fixed: a given (seed, name) yields the
+// same numbers on every platform and in every release, so a printed seed reproduces a run's plan.
 //
 // Threading: a value type with no shared state; one Rng per thread/component.
 #pragma once

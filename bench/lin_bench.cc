@@ -1,4 +1,4 @@
-// Linearizability checker benchmarks (CHECKER-NOTES.md has Porcupine's figures for comparison).
+// Linearizability checker benchmarks (docs/checker.md has Porcupine's figures for comparison).
 //
 //   build-lin/bench/lin_bench --benchmark_min_time=1 [--benchmark_filter=Etcd]
 //

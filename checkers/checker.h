@@ -1,4 +1,4 @@
-// Checker results: the verdict channel (STYLE.md "Errors", DESIGN.md §4).
+// Checker results: the verdict channel (docs/architecture.md "Errors and verdicts").
 //
 // Every checker returns a CheckResult with a Verdict: kValid, kInvalid or kUnknown. Merging keeps
 // the worst (invalid > unknown > valid). A checker that throws, runs out of time or memory, or

@@ -1,4 +1,4 @@
-// The linearizability checker (DESIGN.md §4.1, docs/checker.md).
+// The linearizability checker (docs/checker.md).
 //
 // CheckLinearizability decides whether a history's ops can be ordered so that every op takes
 // effect atomically between its call and its return, and the order obeys the model's sequential

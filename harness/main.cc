@@ -109,6 +109,17 @@ int main(int argc, char** argv) {
   report_cmd->add_option("run_dir", report_dir, "A run directory, e.g. store/latest")
       ->required()
       ->check(CLI::ExistingDirectory);
+  report_cmd->footer(
+      "\nThe report shows the verdict the run's results.json holds; rendering does not check.\n\n"
+      "A history recorded elsewhere (another tool, another machine) gets a report like this:\n"
+      "  mkdir run\n"
+      "  tidemark export history.edn --to jsonl -o run/history.jsonl   # if not JSONL already\n"
+      "  tidemark check run/history.jsonl --results run/results.json\n"
+      "  tidemark report run\n\n"
+      "Exit codes (of rendering, not the run's verdict):\n"
+      "  0    report.html and junit.xml were written\n"
+      "  254  bad usage (no such directory, unknown flag)\n"
+      "  255  report.html or junit.xml could not be written\n");
 
   std::string clean_store = "store";
   CLI::App* clean_cmd = app.add_subcommand(

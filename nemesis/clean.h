@@ -1,4 +1,4 @@
-// Cleanup guarantees (DESIGN.md §5): a per-run registry of what the run created, and the sweep
+// Cleanup guarantees (docs/nemesis.md): a per-run registry of what the run created, and the sweep
 // that removes what a SIGKILLed controller left behind.
 //
 // CleanupRegistry writes RUN_DIR/cleanup.json *before* each resource is created and updates it

@@ -1,4 +1,4 @@
-// Fault planning (DESIGN.md §5): pure functions that decide *which* links to cut and *which*
+// Fault planning (docs/nemesis.md): pure functions that decide *which* links to cut and *which*
 // nodes a process fault hits. Nothing here touches a process, a socket or a clock; randomness
 // comes from the caller's Rng, so a seed reproduces every plan.
 //
@@ -29,7 +29,7 @@ using Grudge = std::map<int, std::set<int>>;
 
 // --- partitions -------------------------------------------------------------------------------
 
-// The shapes of DESIGN.md §5 (names as in `--nemesis partition:<shape>` and in the history).
+// The shapes of docs/nemesis.md (names as in `--nemesis partition:<shape>` and in the history).
 enum class PartitionShape {
   kOne,             // "one": one random node isolated from all others
   kHalves,          // "halves": random minority | majority (sizes floor(n/2) | ceil(n/2))

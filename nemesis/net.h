@@ -1,4 +1,4 @@
-// Network backends (DESIGN.md §5): how a Grudge becomes dropped messages between real nodes.
+// Network backends (docs/nemesis.md): how a Grudge becomes dropped messages between real nodes.
 //
 // Semantics shared by every backend: a directed link (a → b) is *cut* when b's grudge holds a.
 // A cut link loses what a sends to b on connections a opens to b: new connections do not get

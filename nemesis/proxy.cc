@@ -1,4 +1,4 @@
-// GCC 12 + Boost 1.74 Asio: <utility> must come before the Asio headers (PLATFORM-NOTES.md).
+// GCC 12 + Boost 1.74 Asio: <utility> must come before the Asio headers (docs/platform.md).
 #include <utility>
 
 #include "nemesis/proxy.h"

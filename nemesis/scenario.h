@@ -2,7 +2,7 @@
 //
 // A random schedule (schedule.h) applies one fault at a time at random moments. Several classic
 // replication bugs need a *sequence* that depends on who leads right now: "isolate a follower,
-// kill the leader, heal, so that the stale follower may win" (BUG-ZOO-NOTES.md). A scenario is
+// kill the leader, heal, so that the stale follower may win" (docs/bug-zoo.md). A scenario is
 // such a sequence, written as plain code against ScenarioActions, and repeated in rounds for the
 // whole main phase. Each round starts from a healed cluster and ends healed (partition removed,
 // killed nodes restarted, paused nodes resumed), followed by a quiet gap, so a round's effect is

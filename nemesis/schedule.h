@@ -1,4 +1,5 @@
-// The fault vocabulary of `--nemesis` and the seeded schedule of start/stop steps (DESIGN.md §5).
+// The fault vocabulary of `--nemesis` and the seeded schedule of start/stop steps
+// (docs/nemesis.md).
 //
 // `--nemesis VALUE`: "none", "all" (= partition,kill,pause), or a comma list of items
 //   partition[:SHAPE][:one-way]   SHAPE one of one|halves|majorities-ring|bridge|leader;

@@ -1,4 +1,4 @@
-// Opens generated reports in headless Chromium (DESIGN.md §8): a valid run, an invalid log run,
+// Opens generated reports in headless Chromium (docs/report.md): a valid run, an invalid log run,
 // an invalid register run, and generated 10,000- and 100,000-op histories. For each it checks
 // that the page's script ran without error (<body data-status="ok">, the error banner still
 // hidden), that the expected sections, anomaly links and drawings are in the rendered DOM, and
@@ -55,7 +55,7 @@ struct ChromeRun {
   double seconds = 0;
 };
 
-// Runs headless Chromium on a file:// URL with the flags of PLATFORM-NOTES.md. `timeout` ends it
+// Runs headless Chromium on a file:// URL with the flags of docs/platform.md. `timeout` ends it
 // (and only it) if it hangs; its helper processes exit with it.
 ChromeRun Chromium(const fs::path& user_data_dir, const std::string& mode_flag,
                    const fs::path& html, const std::string& fragment = "") {

@@ -1,4 +1,5 @@
-// STORE/index.html: every run in the store, newest first, coloured by verdict (DESIGN.md §7).
+// STORE/index.html: every run in the store, newest first, coloured by verdict
+// (docs/architecture.md).
 //
 // Self-contained (inline CSS, no script needed, no request to any other file or host). Each row
 // links with a relative URL to the run's report.html (or, when the run has no report yet, to its

@@ -1,4 +1,4 @@
-// RUN_DIR/junit.xml: the run's checker results for CI systems (DESIGN.md §7).
+// RUN_DIR/junit.xml: the run's checker results for CI systems (docs/architecture.md).
 //
 // One <testsuite> named after the test, one <testcase> per checker in results.json: a valid
 // checker passes, an invalid one has a <failure> whose message is the first anomaly's

@@ -192,7 +192,8 @@ std::string LogAnomalies(const RunData& run, const json& d, size_t checker_index
         << " more not explained in full";
       if (s.contains("offsets") && s["offsets"].is_array())
         h << "; offsets " << EscapeHtml(Compact(s["offsets"]));
-      if (s.contains("time_s")) h << "; time (s) " << EscapeHtml(Compact(s["time_s"]));
+      if (s.contains("time_s") && !s["time_s"].is_null())
+        h << "; time (s) " << EscapeHtml(Compact(s["time_s"]));
       if (s.contains("by_node")) h << "; by node " << EscapeHtml(Compact(s["by_node"]));
       h << ".</p>";
       if (s.contains("ops"))

@@ -1,4 +1,4 @@
-// The per-run report: RUN_DIR/report.html (DESIGN.md §8, docs/report.md).
+// The per-run report: RUN_DIR/report.html (docs/report.md).
 //
 // One self-contained HTML file: inline CSS, JS and drawings, no request to any other file or
 // host, opens from file://. The static part (verdict header, checker results with their anomalies

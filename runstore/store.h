@@ -1,4 +1,4 @@
-// The run store (DESIGN.md §7): one directory per run, and the links that find the latest.
+// The run store (docs/architecture.md): one directory per run, and the links that find the latest.
 //
 //   STORE/<test>/<UTC timestamp>/   test.json history.jsonl results.json harness.log nodes/<n>/ ...
 //   STORE/<test>/latest -> <UTC timestamp>

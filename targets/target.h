@@ -1,4 +1,4 @@
-// Target descriptors (DESIGN.md §6): how to start, reach and fault a system under test.
+// Target descriptors (docs/writing-a-target.md): how to start, reach and fault a system under test.
 //
 // A descriptor is a JSON file (targets/tidelog.json, targets/etcd.json, or the user's own). It
 // says how to start node i (an argv template — never a shell string), how to tell it is ready,

@@ -1,4 +1,4 @@
-// Generators: the deterministic source of client operations (DESIGN.md §3).
+// Generators: the deterministic source of client operations (docs/architecture.md).
 //
 // A Generator decides which operation a free client process performs next, and when. It is pure:
 // given the seed of its Rng, the sequence of GenContexts it is asked with and the completions it
@@ -21,7 +21,7 @@
 //
 // Processes: ops name the process that performs them, always one of ctx.free_processes. After an
 // `info` completion the runner retires the process and its worker continues as process
-// `old + concurrency` (DESIGN.md §2), so `process % concurrency` is the worker slot.
+// `old + concurrency` (docs/history-format.md), so `process % concurrency` is the worker slot.
 #pragma once
 
 #include <cstdint>

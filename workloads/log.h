@@ -1,5 +1,5 @@
 // The `log` workload: clients append unique values to one replicated log and read ranges of its
-// committed prefix (DESIGN.md §3).
+// committed prefix (docs/architecture.md).
 //
 // Op shapes (docs/history-format.md):
 //   append invoke "v<process>-<n>"                   ok: {"value","offset","hwm"}

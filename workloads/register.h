@@ -1,4 +1,4 @@
-// The `register` workload: many keys, each a compare-and-set register (DESIGN.md §3).
+// The `register` workload: many keys, each a compare-and-set register (docs/architecture.md).
 //
 // Op shapes (docs/history-format.md): `key` is set on every op ("k17"); values are integers.
 //   read  invoke null      ok: the integer read, or null when unset

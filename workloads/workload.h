@@ -1,6 +1,6 @@
 // Workload: the two generators of one run of a named workload (`register` or `log`).
 //
-// Every run has the same shape (DESIGN.md §3):
+// Every run has the same shape (docs/architecture.md):
 //   1. main phase   — Main(): the workload's ops, staggered to `rate`, for `time_limit_s`;
 //   2. heal + wait  — done by the runner (not a generator);
 //   3. final phase  — FinalPhase(): reads from every node (log) or of every active key

@@ -1,5 +1,5 @@
 // Export of a history as a Jepsen EDN vector, so Knossos or Elle users can cross-check tidemark
-// histories (DESIGN.md §2; `tidemark export --to jepsen-edn`).
+// histories (docs/history-format.md; `tidemark export --to jepsen-edn`).
 //
 // Output: "[{:index 0, :time 1200, :process 3, :type :invoke, :f :read, :value nil}\n {...}]\n",
 // one op map per line. `:process` is `:nemesis` for kNemesisProcess; `:type` and `:f` are

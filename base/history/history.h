@@ -1,6 +1,6 @@
 // The history model: the events a run records and the operations checkers reason about.
 //
-// A History is the ordered list of Events as recorded (DESIGN.md §2, docs/history-format.md).
+// A History is the ordered list of Events as recorded (docs/history-format.md).
 // Semantics follow Jepsen: a process invokes an op, then exactly one completion follows from the
 // same process: kOk (took effect), kFail (certainly never takes effect), kInfo (unknown; may take
 // effect at any later time, or never). Nemesis events use process kNemesisProcess.

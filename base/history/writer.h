@@ -1,4 +1,4 @@
-// HistoryWriter: records a run's history.jsonl as it happens (DESIGN.md §2).
+// HistoryWriter: records a run's history.jsonl as it happens (docs/history-format.md).
 //
 // Each event is written as one line (jsonl.h ToJsonLine + '\n') with a single write and handed
 // to the operating system (fflush) before Append returns, so a controller that crashes or is

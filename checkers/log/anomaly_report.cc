@@ -83,21 +83,27 @@ void Report::Add(const std::string& name, std::vector<Instance> instances,
         min_off = min_off < 0 ? in.offset : std::min(min_off, in.offset);
         max_off = std::max(max_off, in.offset);
       }
-      t0 = std::min(t0, in.time);
-      t1 = std::max(t1, in.time);
+      if (in.time != history::kNever) {  // kNever: an instance with no time (a replica's)
+        t0 = std::min(t0, in.time);
+        t1 = std::max(t1, in.time);
+      }
     }
     for (int64_t id : listed) ops.push_back(id);
     json summary;
     summary["ops"] = std::move(ops);
     summary["ops_truncated"] = truncated;
     summary["offsets"] = min_off < 0 ? json(nullptr) : json::array({min_off, max_off});
-    summary["time_s"] = json::array({static_cast<double>(t0) / 1e9, static_cast<double>(t1) / 1e9});
+    summary["time_s"] =
+        t0 == history::kNever
+            ? json(nullptr)
+            : json::array({static_cast<double>(t0) / 1e9, static_cast<double>(t1) / 1e9});
     summary["by_node"] = by_node;
     g.json["summary"] = std::move(summary);
     std::string text = "  … and " + std::to_string(rest) + " more";
     if (min_off >= 0) {
-      text += " (offsets " + std::to_string(min_off) + "–" + std::to_string(max_off) + ", " +
-              Secs(t0) + " to " + Secs(t1) + ")";
+      text += " (offsets " + std::to_string(min_off) + "–" + std::to_string(max_off);
+      if (t0 != history::kNever) text += ", " + Secs(t0) + " to " + Secs(t1);
+      text += ")";
     }
     g.text += text + "\n";
   }

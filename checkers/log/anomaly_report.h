@@ -25,7 +25,8 @@ namespace tidemark::checkers::logck {
 struct Instance {
   int64_t rank = 0;     // smaller is worse: examples are the instances with the smallest
                         // (rank, time, op)
-  int64_t time = 0;     // ns: when it happened (the attributed op's invocation)
+  int64_t time = 0;     // ns: when it happened (the attributed op's invocation); kNever: no
+                        // time (a replica's log has offsets only)
   int32_t op = -1;      // the op the instance is attributed to (-1: none, e.g. a replica)
   int64_t offset = -1;  // the log offset concerned, -1 if none
   int64_t a = -1, b = -1, c = -1;  // detector-specific payload, read by its Describer

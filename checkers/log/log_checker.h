@@ -2,7 +2,7 @@
 //
 // These checkers decide the `log` workload (docs/history-format.md): clients `append` unique
 // string values to one replicated log and `read` ranges of its committed prefix. They find every
-// anomaly of DESIGN.md §4.2, each defined precisely in docs/anomalies.md:
+// anomaly of docs/anomalies.md, each defined precisely in docs/anomalies.md:
 //
 //   lost-write, unseen, inconsistent-offsets, duplicate, aborted-read, phantom-read, dirty-read,
 //   stale-read, nonmonotonic-read, ack-above-hwm

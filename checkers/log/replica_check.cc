@@ -212,7 +212,7 @@ class ReplicaAnalysis {
       if (covering < 2 || best_n == covering) continue;
       logck::Instance in;
       in.offset = o;
-      in.time = o;
+      in.time = history::kNever;  // a replica's log has offsets, not times
       in.a = static_cast<int64_t>(best);
       for (size_t r = 0; r < slots.size(); ++r) {
         if (slots[r].covered && !(slots[r] == slots[best])) {
@@ -263,7 +263,7 @@ class ReplicaAnalysis {
         if (inserted || !reported.insert(*e.value).second) continue;
         logck::Instance in;
         in.offset = it->second;
-        in.time = e.offset;
+        in.time = history::kNever;
         in.a = static_cast<int64_t>(r);
         in.b = e.offset;
         in.c = static_cast<int64_t>(firsts.size());

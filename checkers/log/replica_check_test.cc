@@ -52,6 +52,23 @@ TEST(ReplicaCheckTest, SilentlyDivergedReplicaIsReported) {
   EXPECT_EQ(r.details["anomalies"]["lost-write"]["examples"][0]["nodes"], json::array({"n3"}));
 }
 
+// The replica cross-check knows offsets, not times: its summary of the instances beyond the
+// examples gives offsets and no time range (offsets once showed up as seconds in time_s).
+TEST(ReplicaCheckTest, SummaryOfManyDivergencesHasOffsetsNotTimes) {
+  std::vector<ReplicaEntry> good = {{0, 1, std::nullopt}}, bad = {{0, 1, std::nullopt}};
+  for (int64_t o = 1; o <= 20; ++o) {
+    good.push_back({o, 1, "v" + std::to_string(o)});
+    bad.push_back({o, 2, "w" + std::to_string(o)});
+  }
+  std::vector<ReplicaLog> reps = {Rep("n1", 21, good), Rep("n2", 21, good), Rep("n3", 21, bad)};
+  auto r = CheckReplicas(reps, LogHistory().Ops());
+  const json& group = r.details["anomalies"]["inconsistent-offsets"];
+  ASSERT_GT(group["omitted"].get<int>(), 0) << group.dump(2);
+  EXPECT_TRUE(group["summary"]["time_s"].is_null()) << group["summary"].dump();
+  EXPECT_EQ(group["summary"]["offsets"].back(), 20) << group["summary"].dump();
+  EXPECT_EQ(r.explanation.find(" s)"), std::string::npos) << r.explanation;
+}
+
 TEST(ReplicaCheckTest, SameValueDifferentGenerationIsDivergence) {
   std::vector<ReplicaLog> reps = {
       Rep("n1", 2, {{0, 1, std::nullopt}, {1, 1, "a"}}),

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "base/history/import.h"
+#include "base/text.h"
 #include "checkers/checker.h"
 #include "checkers/linearizability.h"
 #include "checkers/log/log_checker.h"
@@ -23,21 +24,22 @@ double SecondsSince(std::chrono::steady_clock::time_point start) {
 }
 
 void PrintResult(const CheckResult& r, std::ostream& out) {
+  // Summaries and explanations quote history values: escape what could drive the terminal.
   out << "  " << r.checker << ": " << checkers::ToString(r.verdict);
-  if (!r.summary.empty()) out << " — " << r.summary;
+  if (!r.summary.empty()) out << " — " << EscapeControls(r.summary);
   out << "\n";
   if (r.verdict != Verdict::kValid && !r.explanation.empty()) {
     // Indent the explanation under its checker.
     std::string line;
     for (char c : r.explanation) {
       if (c == '\n') {
-        out << "    " << line << "\n";
+        out << "    " << EscapeControls(line) << "\n";
         line.clear();
       } else {
         line += c;
       }
     }
-    if (!line.empty()) out << "    " << line << "\n";
+    if (!line.empty()) out << "    " << EscapeControls(line) << "\n";
   }
 }
 

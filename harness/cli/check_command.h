@@ -1,4 +1,4 @@
-// `tidemark check`: re-check a stored or imported history offline (DESIGN.md §7).
+// `tidemark check`: re-check a stored or imported history offline (docs/architecture.md).
 //
 // Reads a history (any supported format), picks a model (or is told one), runs the checkers that
 // fit the workload, prints the verdict and the explanation, optionally writes results.json, and

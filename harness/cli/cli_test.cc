@@ -18,6 +18,7 @@
 #include "harness/cli/run_preflight.h"
 #include "harness/cli/suggest.h"
 #include "harness/run/test_name.h"
+#include "harness/run/verdict_text.h"
 
 namespace tidemark::cli {
 namespace {
@@ -180,6 +181,50 @@ TEST(CheckCommandTest, UnparsableTailLongerThanOneMiBIsAnError) {
       << r.output.substr(0, 2000);
   EXPECT_LT(r.output.size(), 2000u);
   std::filesystem::remove(path);
+}
+
+// History values are the system's output: an ESC in one must reach the terminal escaped.
+TEST(CheckCommandTest, ControlCharactersInValuesArePrintedEscaped) {
+  auto path = std::filesystem::temp_directory_path() / "tidemark_cli_test_escape.jsonl";
+  {
+    std::ifstream in(Example("log-lost-write.jsonl"));
+    std::ofstream out(path);
+    for (std::string line; std::getline(in, line);) {
+      for (size_t at; (at = line.find("\"v0-2\"")) != std::string::npos;)
+        line.replace(at, 6, "\"\\u001b[2Jv0-2\\u009b\"");
+      out << line << "\n";
+    }
+  }
+  CliRun r = Tidemark("check " + path.string());
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_EQ(r.output.find('\x1b'), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("\xc2\x9b"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("\\x1b[2Jv0-2\\u009b"), std::string::npos) << r.output;
+  std::filesystem::remove(path);
+}
+
+TEST(VerdictTextTest, FirstExampleOfEachAnomalyInPlainWordsEscaped) {
+  checkers::CheckResult r;
+  r.checker = "log-prefix";
+  r.verdict = checkers::Verdict::kInvalid;
+  r.details["anomalies"]["lost-write"] = {
+      {"count", 3},
+      {"examples",
+       {{{"explanation", "append \x1b[31mv1 acknowledged at offset 4 by n1 at 1.200 s"}}}}};
+  r.details["anomalies"]["stale-read"] = {
+      {"count", 1}, {"examples", {{{"explanation", "read on n2 at 2.000 s"}}}}};
+  EXPECT_EQ(run::FirstExamples(r, "    "),
+            "    lost-write: append \\x1b[31mv1 acknowledged at offset 4 by n1 at 1.200 s "
+            "(+2 more)\n"
+            "    stale-read: read on n2 at 2.000 s\n");
+  r.details = nlohmann::json::object();
+  r.explanation =
+      "key k1: no linearization\nread 3 \x07"
+      "cannot be placed";
+  EXPECT_EQ(run::FirstExamples(r, "  "),
+            "  key k1: no linearization\n  read 3 \\x07cannot be placed\n");
+  r.verdict = checkers::Verdict::kValid;
+  EXPECT_EQ(run::FirstExamples(r, "  "), "");
 }
 
 TEST(CheckCommandTest, HelpTeachesWithExamplesAndExitCodes) {
@@ -391,6 +436,64 @@ TEST(TestNameTest, OneSpellingAndBugsAndNodeArgsInTheName) {
   EXPECT_EQ(run::DefaultTestName("tidelog", r), "tidelog-log-none-args-heartbeat-ms-250");
   r.test_name = "My Test";
   EXPECT_EQ(run::DefaultTestName("tidelog", r), "my-test");
+}
+
+// `report --help` states the report's own exit codes (not the verdict's) and how to report a
+// history recorded elsewhere; an invalid run renders with exit 0, as the help says.
+TEST(ReportCommandTest, HelpStatesItsOwnExitCodesAndTheForeignHistoryRecipe) {
+  CliRun help = Tidemark("report --help");
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.output.find("Exit codes (of rendering"), std::string::npos) << help.output;
+  EXPECT_NE(help.output.find("tidemark check run/history.jsonl --results run/results.json"),
+            std::string::npos)
+      << help.output;
+  EXPECT_EQ(help.output.find("1    invalid"), std::string::npos) << help.output;
+  namespace fs = std::filesystem;
+  fs::path run = fs::temp_directory_path() / "tidemark_cli_test_report_foreign";
+  fs::remove_all(run);
+  fs::create_directories(run);
+  fs::copy_file(Example("log-lost-write.jsonl"), run / "history.jsonl");
+  CliRun check = Tidemark("check " + (run / "history.jsonl").string() + " --results " +
+                          (run / "results.json").string());
+  EXPECT_EQ(check.exit_code, 1) << check.output;
+  CliRun r = Tidemark("report " + run.string());
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  std::ifstream html(run / "report.html");
+  std::string text((std::istreambuf_iterator<char>(html)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("lost-write"), std::string::npos);
+  fs::remove_all(run);
+}
+
+// The repository's docs and comments stand alone: they cite files in the repository, never the
+// team's notes beside it.
+TEST(RepoTest, DocsAndCommentsCiteNoNotesOutsideTheRepo) {
+  namespace fs = std::filesystem;
+  const std::vector<std::string> outside = {"DESIGN.md", "PLATFORM-NOTES", "BUG-ZOO-NOTES",
+                                            "CHECKER-NOTES", "STYLE.md"};
+  const fs::path root(TIDEMARK_SOURCE_DIR);
+  int checked = 0;
+  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator();
+       ++it) {
+    const std::string name = it->path().filename().string();
+    if (it->is_directory() && (name.rfind("build", 0) == 0 || name[0] == '.' || name == "store")) {
+      it.disable_recursion_pending();
+      continue;
+    }
+    const std::string ext = it->path().extension().string();
+    if (!it->is_regular_file() || (ext != ".cc" && ext != ".h" && ext != ".md" && ext != ".txt" &&
+                                   ext != ".sh" && ext != ".html" && ext != ".js"))
+      continue;
+    std::ifstream in(it->path());
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (const std::string& note : outside) {
+      // This test names them on purpose.
+      if (it->path().filename() == "cli_test.cc") break;
+      EXPECT_EQ(text.find(note), std::string::npos)
+          << fs::relative(it->path(), root) << " cites " << note;
+    }
+    ++checked;
+  }
+  EXPECT_GT(checked, 100);
 }
 
 TEST(GuessModelTest, RecognisesWorkloads) {

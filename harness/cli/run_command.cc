@@ -217,7 +217,7 @@ int RunRunCommand(RunCommandOptions& o, int argc, char** argv) {
       return usage ? 254 : 255;
     }
     std::cout << "\nverdict: " << checkers::ToString(outcome->verdict) << "\n"
-              << "results: " << outcome->report_path << "\n"
+              << "report:  " << outcome->report_path << "\n"
               << "history: " << outcome->run_dir << "/history.jsonl\n"
               << "repeat:  " << r.repeat_command << "\n"
               << std::flush;

@@ -11,7 +11,7 @@
 
 #include <cerrno>
 #include <cstring>
-#include <utility>  // before the Asio headers pulled in by Boost.Process (PLATFORM-NOTES.md)
+#include <utility>  // before the Asio headers pulled in by Boost.Process (docs/platform.md)
 
 #include <boost/process.hpp>
 #include <boost/process/extend.hpp>

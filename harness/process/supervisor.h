@@ -5,7 +5,7 @@
 // the controller (PR_SET_PDEATHSIG, set in the child; the controller is a child subreaper so
 // orphaned grandchildren come back to us to be reaped).
 //
-// PLATFORM-NOTES.md: PR_SET_PDEATHSIG fires when the *forking thread* exits, so every spawn runs
+// docs/platform.md: PR_SET_PDEATHSIG fires when the *forking thread* exits, so every spawn runs
 // on one long-lived spawner thread owned by the Supervisor. Boost.Process v1 is used to spawn
 // only; the child is detached at once and supervised by pid (its wait/terminate are unsafe with
 // threads). A reaper thread collects exit statuses with waitpid.

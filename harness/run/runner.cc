@@ -21,6 +21,7 @@
 #include "base/history/history.h"
 #include "base/history/jsonl.h"
 #include "base/rng.h"
+#include "base/text.h"
 #include "checkers/fault_summary.h"
 #include "checkers/linearizability.h"
 #include "checkers/log/log_checker.h"
@@ -30,6 +31,7 @@
 #include "harness/run/nemesis_wiring.h"
 #include "harness/run/recorder.h"
 #include "harness/run/test_name.h"
+#include "harness/run/verdict_text.h"
 #include "reports/index.h"
 #include "reports/junit.h"
 #include "reports/report.h"
@@ -678,7 +680,8 @@ Result<RunOutcome> RunTest(const RunOptions& opts, std::ostream& out) {
     verdict = checkers::Worst(verdict, r.verdict);
     results["checkers"].push_back(checkers::ToJson(r));
     out << "  " << r.checker << ": " << checkers::ToString(r.verdict)
-        << (r.summary.empty() ? "" : " — " + r.summary) << "\n";
+        << (r.summary.empty() ? "" : " — " + EscapeControls(r.summary)) << "\n"
+        << FirstExamples(r, "    ");
   };
   out << "checking " << hist.size() << " events\n";
   if (!ops.ok()) {

@@ -1,4 +1,4 @@
-// The runner: one test run from start to verdict (DESIGN.md §3, §7).
+// The runner: one test run from start to verdict (docs/architecture.md).
 //
 //   load descriptor → create run dir, test.json → start nodes, wait ready → main phase (workers
 //   drive the workload; nemesis, when enabled, injects faults) → heal → recovery wait → final

@@ -3,7 +3,7 @@
 // to persist, what to send) comes out. The Asio server (server.h) and the in-process tests
 // (consensus_test.cc) drive the same code.
 //
-// Rules (DESIGN.md §6.1, Raft): randomized election timeouts; a vote only for a candidate whose
+// Rules (Raft; docs/protocol.md): randomized election timeouts; a vote only for a candidate whose
 // log is at least as up to date (last generation, then length); messages from older generations
 // are rejected; a new leader appends a no-op; the HWM advances only to an end whose last entry
 // belongs to the current generation and is stored on a quorum; followers learn the HWM from the

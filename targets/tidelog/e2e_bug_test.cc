@@ -1,5 +1,5 @@
 // Process-level demonstrations of bug switches whose fault schedules need only signals
-// (BUG-ZOO-NOTES.md): each runs the same schedule with and without the bug; the correct node
+// (docs/bug-zoo.md): each runs the same schedule with and without the bug; the correct node
 // must lose nothing, the buggy one must lose acknowledged appends.
 #include <gtest/gtest.h>
 #include <signal.h>
