@@ -151,6 +151,8 @@ int RunPlan(const SuiteCommandOptions& o, Night& n, const std::vector<suite::Pla
       return 255;
     }
   }
+  // An interrupted night is kept (its partial matrix) but is not a night of the trend.
+  if (Interrupted()) n.options["interrupted"] = true;
   int rc = FinishNight(n, o.store);
   return harness_error && rc != 130 ? 255 : rc;
 }

@@ -57,6 +57,9 @@ struct Example {
   const char* merged_store;  // relative to the work directory
 };
 
+// gtest prints a parameter by its file name rather than its bytes.
+void PrintTo(const Example& ex, std::ostream* os) { *os << ex.file; }
+
 const Example kExamples[] = {
     {"examples/ci/github-actions-suite.yml",
      [](int i, const fs::path&) { return "SHARD=" + std::to_string(i) + " SHARDS=3"; },

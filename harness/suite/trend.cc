@@ -31,6 +31,7 @@ std::optional<Night> ReadNight(const fs::path& dir) {
   if (options.is_object() && options.contains("shard") && options["shard"].is_string() &&
       !options["shard"].get<std::string>().empty())
     return std::nullopt;
+  if (options.is_object() && options.value("interrupted", false)) return std::nullopt;
   Night n;
   n.timestamp = dir.filename().string();
   n.dir = dir.string();

@@ -2,7 +2,8 @@
 // STORE/suite/NAME/TIME/ is one "night"; the trend page STORE/suite/NAME/trend.html shows each
 // cell's observed verdict night by night, the first night of its current verdict when that
 // verdict changed, and links to each night's matrix. Shards (suite.json options.shard set) are
-// parts of a night, not nights: only unsharded runs and --from merges count.
+// parts of a night, not nights: only unsharded runs and --from merges count, and not those that
+// were interrupted (options.interrupted).
 //
 // Threading: pure functions over files; no shared state.
 #pragma once

@@ -50,6 +50,10 @@ TEST_F(TrendTest, ThirdNightFlipsACell) {
   Night("20261201T010000.000Z", "valid");
   Night("20261202T010000.000Z", "valid");
   Night("20261202T120000.000Z", "invalid", "1/3");  // a shard: part of a night, not a night
+  fs::create_directories(store_ / "suite" / "s" / "20261202T130000.000Z");  // interrupted
+  std::ofstream(store_ / "suite" / "s" / "20261202T130000.000Z" / filename::kSuiteJson)
+      << json{{"options", {{"shard", ""}, {"interrupted", true}}},
+              {"cells", {CellJson("correct", "valid", "invalid")}}};
   Night("20261203T010000.000Z", "invalid");
   auto nights = LoadNights(store_.string(), "s");
   ASSERT_EQ(nights.size(), 3u);
