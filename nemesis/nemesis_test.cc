@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 
 #include "nemesis/fake_cluster.h"
 
@@ -147,6 +149,60 @@ TEST(CheckSupportedTest, NamesTheMissingCapability) {
   EXPECT_NE(leader.error().message.find("leader_status"), std::string::npos);
   d.capabilities.leader_status = true;
   EXPECT_TRUE(CheckSupported(*ParseNemesis("kill:leader,pause:followers"), d).ok());
+}
+
+}  // namespace
+}  // namespace tidemark::nemesis
+
+namespace tidemark::nemesis {
+namespace {
+
+// lose-unfsynced: kill, then drop while the node is down, then record; the stop restarts it.
+TEST(NemesisDiskTest, LoseUnfsyncedDropsBetweenKillAndStart) {
+  testing::FakeCluster fake;
+  NemesisHooks h = fake.Hooks();
+  std::vector<int> dropped_while_down;
+  h.lose_unfsynced = [&](int i, std::optional<uint64_t>) -> Result<nlohmann::json> {
+    if (!fake.running[static_cast<size_t>(i)]) dropped_while_down.push_back(i);
+    return nlohmann::json{{"bytes", 10 + i}};
+  };
+  Nemesis nem(std::move(h), {}, &fake);
+  FaultSpec f = FaultSpec::Of(FaultKind::kKill);
+  f.target = ProcessTarget::kAll;
+  f.disk = DiskFault::kLoseUnfsynced;
+  ASSERT_TRUE(nem.StartFault(f).ok());
+  EXPECT_EQ(dropped_while_down, (std::vector<int>{0, 1, 2}));
+  ASSERT_TRUE(nem.StopFault().ok());
+  EXPECT_EQ(fake.Fs(), (std::vector<std::string>{"kill", "lose-unfsynced", "start"}));
+  EXPECT_EQ(fake.events[1].value["dropped"]["n3"]["bytes"], 12);
+  EXPECT_EQ(fake.running, (std::vector<bool>{true, true, true}));
+}
+
+TEST(NemesisDiskTest, CorruptRecordsFileOffsetAndLengthAndChangesTheFile) {
+  char tmpl[] = "/tmp/nemesis-corrupt-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  const std::string original(1000, 'x');
+  { std::ofstream(dir + "/wal") << original; }
+  testing::FakeCluster fake;
+  NemesisHooks h = fake.Hooks();
+  h.data_dir = [&](int) { return dir; };
+  NemesisOptions opts;
+  opts.seed = 5;
+  Nemesis nem(std::move(h), opts, &fake);
+  FaultSpec f = FaultSpec::Of(FaultKind::kKill);
+  f.target = ProcessTarget::kLeader;
+  f.disk = DiskFault::kCorrupt;
+  ASSERT_TRUE(nem.StartFault(f).ok());
+  ASSERT_EQ(fake.Fs(), (std::vector<std::string>{"kill", "corrupt"}));
+  const nlohmann::json v = fake.events[1].value;
+  EXPECT_EQ(v["node"], "n1");
+  EXPECT_EQ(v["file"], "wal");
+  EXPECT_FALSE(v.contains("error")) << v.dump();
+  std::ifstream in(dir + "/wal");
+  std::string now((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_NE(now, original) << v.dump();
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -97,8 +97,7 @@ Result<std::vector<FaultSpec>> ParseNemesis(std::string_view value) {
       }
       if (f.one_way && f.shape == PartitionShape::kMajoritiesRing)
         return bad("a one-way majorities-ring is not defined");
-    } else if (kind == "kill" || kind == "pause" || kind == "lose-unfsynced" ||
-               kind == "corrupt") {
+    } else if (kind == "kill" || kind == "pause" || kind == "lose-unfsynced" || kind == "corrupt") {
       f.kind = kind == "pause" ? FaultKind::kPause : FaultKind::kKill;
       if (kind == "lose-unfsynced") f.disk = DiskFault::kLoseUnfsynced;
       if (kind == "corrupt") f.disk = DiskFault::kCorrupt;

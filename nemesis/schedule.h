@@ -44,7 +44,7 @@ struct FaultSpec {
   std::optional<PartitionShape> shape;  // partition only; nullopt = random per fault
   bool one_way = false;                 // partition only
   std::optional<ProcessTarget> target;  // kill/pause only; nullopt = random per fault
-  DiskFault disk = DiskFault::kNone;     // kill only
+  DiskFault disk = DiskFault::kNone;    // kill only
   std::optional<Grudge> grudge;         // partition with shape kExplicit (API only, not parsed)
 
   bool operator==(const FaultSpec&) const = default;

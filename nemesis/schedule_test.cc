@@ -34,6 +34,33 @@ TEST(ParseNemesisTest, Vocabulary) {
   }
 }
 
+TEST(ParseNemesisTest, DiskFaultsAreKillsWithADiskEffect) {
+  auto list = ParseNemesis("lose-unfsynced,corrupt:one,lose-unfsynced:all");
+  ASSERT_TRUE(list.ok()) << list.error().message;
+  ASSERT_EQ(list->size(), 3u);
+  for (const auto& f : *list) EXPECT_EQ(f.kind, FaultKind::kKill);
+  EXPECT_EQ((*list)[0].disk, DiskFault::kLoseUnfsynced);
+  EXPECT_FALSE((*list)[0].target.has_value());
+  EXPECT_EQ((*list)[1].disk, DiskFault::kCorrupt);
+  EXPECT_EQ((*list)[1].target, ProcessTarget::kOne);
+  EXPECT_EQ(ToString((*list)[2]), "lose-unfsynced:all");
+  for (const auto& f : *list) EXPECT_EQ((*ParseNemesis(ToString(f)))[0], f) << ToString(f);
+  EXPECT_FALSE(ParseNemesis("corrupt:one:two").ok());
+  EXPECT_FALSE(ParseNemesis("lose-unfsynced:everyone").ok());
+}
+
+// Corrupting a majority at once can lose acknowledged data anywhere: never chosen at random.
+TEST(ScheduleTest, RandomCorruptTargetsAreNeverAMajority) {
+  auto faults = *ParseNemesis("corrupt");
+  for (uint64_t seed = 1; seed <= 20; ++seed)
+    for (const Step& s : MakeSchedule(faults, {.seed = seed, .interval_s = 1, .duration_s = 60})) {
+      ASSERT_TRUE(s.fault.target.has_value());
+      EXPECT_NE(*s.fault.target, ProcessTarget::kFollowers);
+      EXPECT_NE(*s.fault.target, ProcessTarget::kMajority);
+      EXPECT_NE(*s.fault.target, ProcessTarget::kAll);
+    }
+}
+
 TEST(ParseNemesisTest, ErrorsNameTheItem) {
   for (const char* bad : {"partiton", "kill:everyone", "partition:ring", "none,kill", "kill,,pause",
                           "partition:one-way:bridge", "partition:majorities-ring:one-way",

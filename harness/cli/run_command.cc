@@ -116,7 +116,8 @@ CLI::App* AddRunCommand(CLI::App& app, RunCommandOptions& o) {
       ->check(PositiveNumber())
       ->group(kWorkload);
   cmd->add_option("--nemesis", r.nemesis,
-                  "Faults: none, partition, kill, pause, all, or a comma list (docs/nemesis.md)")
+                  "Faults: none, partition, kill, pause, all, lose-unfsynced, corrupt, or a comma "
+                  "list (docs/nemesis.md)")
       ->capture_default_str()
       ->group(kNemesis);
   std::string scenarios;

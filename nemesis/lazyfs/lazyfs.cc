@@ -1,6 +1,6 @@
 // tidemark-lazyfs: a FUSE 3 filesystem that forgets what was not fsynced.
 //
-//   tidemark-lazyfs --backing DIR --stash DIR --control SOCKET MOUNTPOINT
+//   tidemark-lazyfs --backing DIR --stash DIR --control @NAME|SOCKET MOUNTPOINT
 //
 // Passes every operation through to the backing directory, except that (docs/nemesis.md
 // "lose-unfsynced"):
@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -411,17 +412,26 @@ void Destroy(void* data) {
   if (fs->control_thread.joinable()) fs->control_thread.join();
   std::lock_guard<std::mutex> lock(fs->mu);
   fs->SyncAll();  // an orderly unmount loses nothing
-  ::unlink(fs->control.c_str());
+  if (fs->control[0] != '@') ::unlink(fs->control.c_str());
 }
 
+// `path` is "@NAME" (an abstract socket: no file, no sun_path length trouble under deep run
+// directories) or a file path.
 int Listen(const std::string& path) {
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_un a{};
   a.sun_family = AF_UNIX;
-  if (fd < 0 || path.size() >= sizeof a.sun_path) return -1;
-  std::memcpy(a.sun_path, path.c_str(), path.size() + 1);
-  ::unlink(path.c_str());
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd, 8) != 0) {
+  if (fd < 0 || path.empty() || path.size() >= sizeof a.sun_path) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  std::memcpy(a.sun_path, path.c_str(), path.size());
+  if (path[0] == '@')
+    a.sun_path[0] = '\0';
+  else
+    ::unlink(path.c_str());
+  socklen_t len = socklen_t(offsetof(sockaddr_un, sun_path) + path.size());
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), len) != 0 || ::listen(fd, 8) != 0) {
     ::close(fd);
     return -1;
   }

@@ -10,8 +10,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstddef>
 #include <cstring>
 #include <filesystem>
 #include <sstream>
@@ -70,7 +72,9 @@ Status LazyMount::Mount(const std::string& binary, const std::string& mountpoint
   mountpoint_ = mountpoint;
   backing_ = mountpoint + ".backing";
   stash_ = mountpoint + ".stash";
-  control_ = mountpoint + ".control";
+  // An abstract socket: a file path under a deep run directory overflows sun_path (108 bytes).
+  static std::atomic<uint64_t> seq{0};
+  control_ = "@tidemark-lazyfs/" + std::to_string(::getpid()) + "/" + std::to_string(++seq);
   std::error_code ec;
   for (const std::string& d : {mountpoint_, backing_, stash_}) {
     fs::create_directories(d, ec);
@@ -119,8 +123,10 @@ Result<std::string> LazyMount::Command(const std::string& cmd) {
     if (fd >= 0) ::close(fd);
     return Error{"control socket path too long: " + control_};
   }
-  std::memcpy(a.sun_path, control_.c_str(), control_.size() + 1);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+  std::memcpy(a.sun_path, control_.c_str(), control_.size());
+  a.sun_path[0] = '\0';  // abstract: control_ is "@NAME"
+  socklen_t len = socklen_t(offsetof(sockaddr_un, sun_path) + control_.size());
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), len) != 0) {
     int e = errno;
     ::close(fd);
     return Error{"cannot reach tidemark-lazyfs at " + control_ + ": " + std::strerror(e)};
@@ -171,7 +177,6 @@ Status LazyMount::Unmount() {
   // means nothing is mounted there any more.
   if (::umount2(mountpoint_.c_str(), MNT_DETACH) != 0 && errno != EINVAL && result.ok())
     result = Error{"cannot unmount " + mountpoint_ + ": " + std::strerror(errno)};
-  ::unlink(control_.c_str());
   if (Status s = MoveEntries(backing_, mountpoint_); !s.ok() && result.ok()) result = s;
   std::error_code ec;
   fs::remove(backing_, ec);

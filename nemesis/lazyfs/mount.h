@@ -2,13 +2,13 @@
 // controller: start it, ask it to drop what was not fsynced, unmount it.
 //
 // Layout for a mount point M: the durable bytes live in M.backing/, replaced and unlinked
-// files wait in M.stash/ until their directory is fsynced, and the control socket is
-// M.control. Mount() creates the two directories, moves whatever M already holds into the
-// backing dir (so a mount over an existing data dir keeps its contents), starts the program and
-// waits until the mount answers. Unmount() (also the destructor) stops the program with
-// SIGTERM — it syncs everything on an orderly exit — and detaches the mount if the program
-// could not (killed, hung), so nothing stays mounted; the backing dir's contents are moved back
-// into M.
+// files wait in M.stash/ until their directory is fsynced, and the control socket is an
+// abstract unix socket named after this process. Mount() creates the two directories, moves
+// whatever M already holds into the backing dir (so a mount over an existing data dir keeps its
+// contents), starts the program and waits until the mount answers. Unmount() (also the destructor)
+// stops the program with SIGTERM — it syncs everything on an orderly exit — and detaches the mount
+// if the program could not (killed, hung), so nothing stays mounted; the backing dir's contents are
+// moved back into M.
 //
 // Threading: one owner; Drop may be called from another thread than Mount as long as calls do
 // not overlap.

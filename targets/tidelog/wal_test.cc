@@ -196,6 +196,21 @@ TEST_F(WalTest, CorrectModeSyncWritesAtOnce) {
   wal->AppendEntry(E(0, 1, "a"));
   ASSERT_TRUE(wal->Sync());
   EXPECT_EQ(Wal::ReadOnly(dir_.string(), &err)->log.size(), 1u);
+  EXPECT_EQ(wal->syncs(), 1u);
+}
+
+// skip-fsync writes at once (a SIGKILL loses nothing: the kernel has the bytes) but never
+// fsyncs, so only a crash that drops the page cache (lose-unfsynced) exposes it.
+TEST_F(WalTest, SkipFsyncBugWritesButNeverSyncs) {
+  WalState st;
+  std::string err;
+  auto wal = Wal::Open(dir_.string(), false, &st, &err, /*skip_fsync=*/true);
+  ASSERT_TRUE(wal);
+  wal->AppendHardState({2, "n1"});
+  wal->AppendEntry(E(0, 2, "a"));
+  ASSERT_TRUE(wal->Sync());
+  EXPECT_EQ(Wal::ReadOnly(dir_.string(), &err)->log.size(), 1u);
+  EXPECT_EQ(wal->syncs(), 0u);
 }
 
 TEST_F(WalTest, RecordThatDoesNotFitTheLogLeavesTheGoodPrefix) {
