@@ -77,7 +77,7 @@ TEST_F(SuiteCliTest, ZooSuitePlansExactlyTheZoosRuns) {
                           " --dry-run --seed-base 424242 --store " + store);
   ASSERT_EQ(suite.exit_code, 0) << suite.output;
   std::vector<std::string> a = Commands(zoo.output), b = Commands(suite.output);
-  ASSERT_EQ(a.size(), 30u) << zoo.output;  // 9 bugs + correct, 3 runs each
+  ASSERT_EQ(a.size(), 33u) << zoo.output;  // 10 bugs + correct, 3 runs each
   EXPECT_EQ(a, b);
   // --nightly's shape too: 10 runs per bug, 20 correct, 60 s.
   zoo =

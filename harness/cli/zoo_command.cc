@@ -11,8 +11,8 @@
 
 #include "base/file.h"
 #include "base/filename.h"
-#include "harness/cli/validators.h"
 #include "harness/cli/child_run.h"
+#include "harness/cli/validators.h"
 #include "harness/zoo/zoo.h"
 #include "runstore/store.h"
 
