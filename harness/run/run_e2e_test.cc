@@ -128,8 +128,10 @@ TEST_F(RunE2ETest, NodeThatCannotStartIsAClearHarnessError) {
 TEST_F(RunE2ETest, BadUsageExits254) {
   EXPECT_EQ(Tidemark("run --workload bank --store " + store_).exit_code, 254);
   EXPECT_EQ(Tidemark("run --nodes 0 --store " + store_).exit_code, 254);
+  // A target that does not exist is bad usage (254), refused before any run directory exists.
   CliRun r = Tidemark("run --target nosuch --store " + store_);
-  EXPECT_EQ(r.exit_code, 255) << r.output;
+  EXPECT_EQ(r.exit_code, 254) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(store_ + "/latest")) << r.output;
   EXPECT_NE(r.output.find("no target descriptor 'nosuch'"), std::string::npos) << r.output;
 }
 
