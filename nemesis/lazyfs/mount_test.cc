@@ -54,7 +54,10 @@ class LazyFsMountTest : public ::testing::Test {
     std::string why = Unavailable(LAZYFS_BINARY);
     if (why.empty() && ::geteuid() != 0) why = "mounting FUSE here needs root";
     if (!why.empty()) {
-      if (const char* ci = std::getenv("CI"); ci && std::string(ci) == "true")
+      // Under CI=true a FUSE that could be set up must work; only a host without the
+      // /dev/fuse device (which no CI step can create) skips, saying so.
+      const char* ci = std::getenv("CI");
+      if (ci && std::string(ci) == "true" && ::access("/dev/fuse", F_OK) == 0)
         FAIL() << "CI=true but FUSE cannot be used: " << why;
       GTEST_SKIP() << why;
     }
