@@ -468,8 +468,18 @@ TEST(ReportCommandTest, HelpStatesItsOwnExitCodesAndTheForeignHistoryRecipe) {
 // team's notes beside it.
 TEST(RepoTest, DocsAndCommentsCiteNoNotesOutsideTheRepo) {
   namespace fs = std::filesystem;
-  const std::vector<std::string> outside = {"DESIGN.md", "PLATFORM-NOTES", "BUG-ZOO-NOTES",
-                                            "CHECKER-NOTES", "STYLE.md"};
+  // The names are spelled in parts so that this file, which forbids them, does not cite them.
+  const std::vector<std::string> outside = {
+      "DESIGN"
+      ".md",
+      "PLATFORM"
+      "-NOTES",
+      "BUG-ZOO"
+      "-NOTES",
+      "CHECKER"
+      "-NOTES",
+      "STYLE"
+      ".md"};
   const fs::path root(TIDEMARK_SOURCE_DIR);
   int checked = 0;
   for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator();
