@@ -59,7 +59,7 @@ TEST(LinearizabilityManifestTest, ReproducesEveryAssertedVerdict) {
     ASSERT_TRUE(ops.ok()) << row.path << ": " << ops.error().message;
     LinearizabilityOptions o;
     o.model = row.model;
-    o.explain = false;
+    o.explain = ExplainMode::kNone;
     CheckResult r = CheckLinearizability(*ops, o);
     EXPECT_EQ(ToString(r.verdict), row.expected) << row.path << ": " << r.summary;
     ++checked;
@@ -76,6 +76,7 @@ TEST(LinearizabilityManifestTest, KvC50BadYieldsASmallVerifiedCore) {
   ASSERT_TRUE(ops.ok()) << ops.error().message;
   LinearizabilityOptions o;
   o.model = "kv";
+  o.explain = ExplainMode::kMinimal;
   o.explain_timeout_s = 120;  // generous: a loaded machine must not change the outcome
   o.timeout_s = 600;
   CheckResult r = CheckLinearizability(*ops, o);

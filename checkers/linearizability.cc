@@ -26,7 +26,59 @@ CheckResult Unknown(const std::string& reason, const std::string& why) {
   return r;
 }
 
+// Explains the violation found in `part`, spending what opts.explain allows beyond the
+// verdict's own time `verdict_time` (linearizability.h, ExplainMode).
+void Explain(const Model& model, const PartitionInput& part, const SearchResult& result,
+             const SearchBudget& budget, const LinearizabilityOptions& opts,
+             std::chrono::steady_clock::duration verdict_time, CheckResult* res) {
+  using Clock = std::chrono::steady_clock;
+  auto seconds = [](double s) {
+    return std::chrono::duration_cast<Clock::duration>(
+        std::chrono::duration<double>(std::max(0.0, s)));
+  };
+  ExplainPlan plan;
+  Clock::duration allowed = seconds(opts.explain_timeout_s);
+  if (opts.explain == ExplainMode::kFast) {
+    double verdict_s = std::chrono::duration<double>(verdict_time).count();
+    // A millisecond at least, so that an explanation does not depend on a microsecond verdict.
+    allowed =
+        seconds(std::min(opts.explain_cap_s, std::max(1e-3, opts.explain_factor * verdict_s)));
+    // Half for the re-search, then each weakening gets a share of what is left.
+    plan.research_slice = allowed / 2;
+    plan.shrink_slice = std::max<Clock::duration>(allowed / 8, std::chrono::microseconds(200));
+  }
+  plan.research = opts.explain != ExplainMode::kNone;
+  plan.shrink = opts.explain != ExplainMode::kNone;
+  SearchBudget explain_budget = budget;
+  explain_budget.cancel = nullptr;
+  explain_budget.deadline = std::min(budget.deadline, Clock::now() + allowed);
+  ExplainViolation(model, part, result, explain_budget, plan, res);
+  res->details["explain"] = ToString(opts.explain);
+}
+
 }  // namespace
+
+const char* ToString(ExplainMode m) {
+  switch (m) {
+    case ExplainMode::kNone:
+      return "none";
+    case ExplainMode::kFast:
+      return "fast";
+    case ExplainMode::kMinimal:
+      return "minimal";
+  }
+  return "?";
+}
+
+bool ParseExplainMode(const std::string& s, ExplainMode* out) {
+  for (ExplainMode m : {ExplainMode::kNone, ExplainMode::kFast, ExplainMode::kMinimal}) {
+    if (s == ToString(m)) {
+      *out = m;
+      return true;
+    }
+  }
+  return false;
+}
 
 CheckResult CheckLinearizability(const std::vector<Op>& ops, const LinearizabilityOptions& opts) {
   using Clock = std::chrono::steady_clock;
@@ -133,13 +185,8 @@ CheckResult CheckLinearizability(const std::vector<Op>& ops, const Linearizabili
   if (violated >= 0) {
     res.verdict = Verdict::kInvalid;
     cancel.store(false);
-    SearchBudget explain_budget = budget;
-    explain_budget.cancel = nullptr;
-    explain_budget.deadline = std::min(
-        deadline, Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                     std::chrono::duration<double>(opts.explain_timeout_s)));
-    ExplainViolation(*model, parts[static_cast<size_t>(violated)],
-                     results[static_cast<size_t>(violated)], explain_budget, opts.explain, &res);
+    Explain(*model, parts[static_cast<size_t>(violated)], results[static_cast<size_t>(violated)],
+            budget, opts, Clock::now() - start, &res);
   } else if (!unknown_keys.empty()) {
     res.verdict = Verdict::kUnknown;
     d["reason"] = unknown_reason;

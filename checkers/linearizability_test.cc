@@ -15,7 +15,17 @@ CheckResult Check(const OpsBuilder& b, const std::string& model, bool partition 
   o.model = model;
   o.partition_by_key = partition;
   o.threads = 2;
+  o.explain = ExplainMode::kMinimal;  // the core sizes below must not depend on machine load
   return CheckLinearizability(b.ops(), o);
+}
+
+// A register history whose read of 1 (op 2 * n) comes after n later writes returned.
+OpsBuilder StaleReadAfter(int n) {
+  OpsBuilder b;
+  for (int i = 0; i < n; ++i) b.Ok(0, "write", i + 1, i + 1, 10 * i, 10 * i + 5);
+  for (int i = 0; i < n; ++i) b.Ok(1 + i % 3, "read", nullptr, i + 1, 10 * i + 1, 10 * i + 6);
+  b.Ok(9, "read", nullptr, 1, 10 * n + 1, 10 * n + 2);
+  return b;
 }
 
 TEST(LinearizabilityTest, RegisterSequentialIsValid) {
@@ -42,6 +52,73 @@ TEST(LinearizabilityTest, RegisterStaleReadIsInvalid) {
   EXPECT_EQ(r.details["linearized"], json::array({0, 1}));
   EXPECT_TRUE(r.details["core_verified"].get<bool>());
   EXPECT_EQ(r.details["core"].size(), 3u) << r.explanation;  // weakening any of them explains it
+}
+
+TEST(LinearizabilityTest, ExplainNoneStillNamesTheOpThatCannotBePlaced) {
+  LinearizabilityOptions o;
+  o.model = "register";
+  o.explain = ExplainMode::kNone;
+  OpsBuilder b = StaleReadAfter(20);
+  CheckResult r = CheckLinearizability(b.ops(), o);
+  ASSERT_EQ(r.verdict, Verdict::kInvalid);
+  EXPECT_EQ(r.details["must"], 40);
+  EXPECT_EQ(r.details["state"], "20");
+  EXPECT_FALSE(r.details.contains("core"));
+  EXPECT_FALSE(r.details["core_searched"].get<bool>());
+  EXPECT_EQ(r.details["explain"], "none");
+  EXPECT_NE(r.summary.find("op 40"), std::string::npos) << r.summary;
+  EXPECT_NE(r.explanation.find("a read here would return 20"), std::string::npos) << r.explanation;
+}
+
+// Whatever the budget allowed, a fast core is a verified counterexample, and says whether it is
+// minimal; when it says so, it is as small as the minimal one.
+TEST(LinearizabilityTest, ExplainFastGivesAVerifiedCoreAndSaysIfMinimal) {
+  OpsBuilder b = StaleReadAfter(20);
+  LinearizabilityOptions o;
+  o.model = "register";
+  o.explain = ExplainMode::kMinimal;
+  CheckResult minimal = CheckLinearizability(b.ops(), o);
+  ASSERT_EQ(minimal.verdict, Verdict::kInvalid);
+  EXPECT_TRUE(minimal.details["core_minimal"].get<bool>()) << minimal.explanation;
+  EXPECT_EQ(minimal.details["core"].size(), 3u) << minimal.explanation;  // write 1, 2, read 1
+
+  for (double cap : {0.0, 0.5}) {
+    o.explain = ExplainMode::kFast;
+    o.explain_cap_s = cap;
+    CheckResult fast = CheckLinearizability(b.ops(), o);
+    ASSERT_EQ(fast.verdict, Verdict::kInvalid);
+    EXPECT_EQ(fast.details["explain"], "fast");
+    EXPECT_EQ(fast.details["must"], 40);
+    ASSERT_TRUE(fast.details.contains("core_minimal")) << fast.explanation;
+    EXPECT_GE(fast.details["core"].size(), 1u);
+    if (fast.details["core_minimal"].get<bool>()) {
+      EXPECT_EQ(fast.details["core"].size(), 3u) << fast.explanation;
+    } else {
+      EXPECT_NE(fast.explanation.find("may not be minimal"), std::string::npos);
+    }
+    // The core, completed, with every other op crashed, is invalid on its own.
+    std::vector<char> in_core(b.ops().size(), 0);
+    for (const auto& c : fast.details["core"]) in_core[c["op"].get<size_t>()] = 1;
+    std::vector<history::Op> weak = b.ops();
+    for (size_t i = 0; i < weak.size(); ++i) {
+      if (in_core[i] || weak[i].f == "read") continue;
+      weak[i].status = history::EventType::kInfo;
+      weak[i].return_ns = history::kNever;
+    }
+    std::erase_if(weak, [&](const history::Op& op) { return !in_core[op.id] && op.f == "read"; });
+    o.explain = ExplainMode::kNone;
+    EXPECT_EQ(CheckLinearizability(weak, o).verdict, Verdict::kInvalid) << fast.explanation;
+  }
+}
+
+TEST(LinearizabilityTest, ExplainModesParse) {
+  ExplainMode m = ExplainMode::kNone;
+  EXPECT_TRUE(ParseExplainMode("minimal", &m));
+  EXPECT_EQ(m, ExplainMode::kMinimal);
+  EXPECT_TRUE(ParseExplainMode("fast", &m));
+  EXPECT_EQ(m, ExplainMode::kFast);
+  EXPECT_FALSE(ParseExplainMode("full", &m));
+  EXPECT_EQ(m, ExplainMode::kFast);
 }
 
 TEST(LinearizabilityTest, ConcurrentReadMaySeeEitherValue) {

@@ -103,9 +103,17 @@ int RunCheckCommand(const CheckCommandOptions& opts, std::ostream& out, std::ost
     return 254;
   }
 
+  checkers::ExplainMode explain;
+  if (!checkers::ParseExplainMode(opts.explain, &explain)) {
+    err << "tidemark check: unknown --explain '" << opts.explain
+        << "' (use none, fast or minimal)\n";
+    return 254;
+  }
+
   std::vector<CheckResult> results;
   if (which == "linearizability" || which == "all") {
     checkers::LinearizabilityOptions lo;
+    lo.explain = explain;
     lo.model = model;
     lo.timeout_s = opts.timeout_s;
     lo.memory_limit_bytes = opts.memory_limit_mb << 20;

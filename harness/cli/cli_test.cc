@@ -61,6 +61,19 @@ TEST(CheckCommandTest, WritesResultsJson) {
   std::filesystem::remove(path);
 }
 
+TEST(CheckCommandTest, ExplainModesChangeOnlyTheCore) {
+  CliRun none = Tidemark("check " + Example("register-stale-read.jsonl") + " --explain none");
+  EXPECT_EQ(none.exit_code, 1) << none.output;
+  EXPECT_NE(none.output.find("cannot be placed"), std::string::npos) << none.output;
+  EXPECT_EQ(none.output.find("Counterexample core"), std::string::npos) << none.output;
+  CliRun minimal = Tidemark("check " + Example("register-stale-read.jsonl") + " --explain minimal");
+  EXPECT_EQ(minimal.exit_code, 1) << minimal.output;
+  EXPECT_NE(minimal.output.find("Counterexample core"), std::string::npos) << minimal.output;
+  EXPECT_EQ(minimal.output.find("may not be minimal"), std::string::npos) << minimal.output;
+  EXPECT_EQ(Tidemark("check " + Example("register-stale-read.jsonl") + " --explain all").exit_code,
+            254);
+}
+
 TEST(CheckCommandTest, BadUsageExits254) {
   EXPECT_EQ(Tidemark("check").exit_code, 254);
   EXPECT_EQ(Tidemark("check " + Example("log-valid.jsonl") + " --no-such-flag").exit_code, 254);
