@@ -121,6 +121,21 @@ TEST(LinearizabilityTest, ExplainModesParse) {
   EXPECT_EQ(m, ExplainMode::kFast);
 }
 
+// A crashed write of a value nothing reads cannot help any op take effect; the search leaves it
+// out, which must not change verdicts either way.
+TEST(LinearizabilityTest, CrashedWritesOfUnreadValuesChangeNoVerdict) {
+  OpsBuilder valid;
+  valid.Ok(0, "write", 1, 1, 0, 1);
+  for (int i = 0; i < 80; ++i) valid.Info(10 + i, "write", 100 + i, 2 + i);
+  valid.Info(200, "cas", json::array({1, 7}), 90).Ok(1, "read", nullptr, 7, 100, 101);
+  EXPECT_EQ(Check(valid, "cas-register").verdict, Verdict::kValid);
+  OpsBuilder invalid = valid;
+  invalid.Ok(2, "read", nullptr, 1, 102, 103);  // 7 was read, so 1 is gone
+  CheckResult r = Check(invalid, "cas-register");
+  EXPECT_EQ(r.verdict, Verdict::kInvalid) << r.explanation;
+  EXPECT_LT(r.details["steps"].get<int64_t>(), 5000);
+}
+
 TEST(LinearizabilityTest, ConcurrentReadMaySeeEitherValue) {
   OpsBuilder b;
   b.Ok(0, "write", 1, 1, 0, 1)
