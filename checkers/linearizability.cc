@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <exception>
 #include <map>
 #include <memory>
 #include <thread>
@@ -80,7 +81,10 @@ bool ParseExplainMode(const std::string& s, ExplainMode* out) {
   return false;
 }
 
-CheckResult CheckLinearizability(const std::vector<Op>& ops, const LinearizabilityOptions& opts) {
+namespace {
+
+// CheckLinearizability without the outer exception guard.
+CheckResult CheckUnguarded(const std::vector<Op>& ops, const LinearizabilityOptions& opts) {
   using Clock = std::chrono::steady_clock;
   const Clock::time_point start = Clock::now();
   const Clock::time_point deadline =
@@ -135,6 +139,9 @@ CheckResult CheckLinearizability(const std::vector<Op>& ops, const Linearizabili
   std::atomic<int64_t> memory_left{static_cast<int64_t>(opts.memory_limit_bytes)};
   SearchBudget budget{deadline, &cancel, &memory_left};
   std::vector<SearchResult> results(parts.size());
+  // What a key's search threw (bad_alloc beyond the charged tables, ...): that key is unknown,
+  // and the others stop, since memory is likely short for them too.
+  std::vector<std::exception_ptr> errors(parts.size());
   std::atomic<size_t> next{0};
   auto worker = [&]() {
     for (size_t i = next++; i < parts.size(); i = next++) {
@@ -142,7 +149,14 @@ CheckResult CheckLinearizability(const std::vector<Op>& ops, const Linearizabili
         results[i].outcome = SearchOutcome::kCancelled;
         continue;
       }
-      results[i] = SearchPartition(*model, parts[i].search_ops, budget);
+      try {
+        results[i] = SearchPartition(*model, parts[i].search_ops, budget);
+      } catch (...) {
+        errors[i] = std::current_exception();
+        results[i] = SearchResult{};  // kCancelled, counted as unknown below
+        cancel.store(true);
+        continue;
+      }
       if (results[i].outcome == SearchOutcome::kViolation) cancel.store(true);
     }
   };
@@ -166,6 +180,7 @@ CheckResult CheckLinearizability(const std::vector<Op>& ops, const Linearizabili
   d["ops"] = checked_ops;
   int64_t steps = 0, configurations = 0;
   int violated = -1;
+  std::exception_ptr error;
   std::vector<std::string> unknown_keys;
   std::string unknown_reason;
   for (size_t i = 0; i < parts.size(); ++i) {
@@ -173,6 +188,7 @@ CheckResult CheckLinearizability(const std::vector<Op>& ops, const Linearizabili
     configurations += results[i].configurations;
     SearchOutcome o = results[i].outcome;
     if (o == SearchOutcome::kViolation && violated < 0) violated = static_cast<int>(i);
+    if (errors[i] && !error) error = errors[i];
     if (o == SearchOutcome::kTimeout || o == SearchOutcome::kMemory ||
         o == SearchOutcome::kCancelled) {
       unknown_keys.push_back(parts[i].key);
@@ -185,8 +201,20 @@ CheckResult CheckLinearizability(const std::vector<Op>& ops, const Linearizabili
   if (violated >= 0) {
     res.verdict = Verdict::kInvalid;
     cancel.store(false);
-    Explain(*model, parts[static_cast<size_t>(violated)], results[static_cast<size_t>(violated)],
-            budget, opts, Clock::now() - start, &res);
+    try {
+      Explain(*model, parts[static_cast<size_t>(violated)], results[static_cast<size_t>(violated)],
+              budget, opts, Clock::now() - start, &res);
+    } catch (...) {  // the verdict stands; only its explanation is missing
+      CheckResult failed = UnknownFromException("explanation", std::current_exception());
+      res.summary = "invalid on key \"" + parts[static_cast<size_t>(violated)].key + "\"";
+      res.explanation = res.summary + " (" + failed.summary.substr(9) + ")\n";
+      d["explain_error"] = failed.details["error"];
+    }
+  } else if (error) {
+    CheckResult failed = UnknownFromException(res.checker, error);
+    failed.details.update(d);
+    failed.details["unknown_keys"] = unknown_keys;
+    res = std::move(failed);
   } else if (!unknown_keys.empty()) {
     res.verdict = Verdict::kUnknown;
     d["reason"] = unknown_reason;
@@ -202,8 +230,18 @@ CheckResult CheckLinearizability(const std::vector<Op>& ops, const Linearizabili
                   std::to_string(parts.size()) + " key(s) are linearizable";
     res.explanation = res.summary + "\n";
   }
-  d["elapsed_s"] = std::chrono::duration<double>(Clock::now() - start).count();
+  res.details["elapsed_s"] = std::chrono::duration<double>(Clock::now() - start).count();
   return res;
+}
+
+}  // namespace
+
+CheckResult CheckLinearizability(const std::vector<Op>& ops, const LinearizabilityOptions& opts) {
+  try {
+    return CheckUnguarded(ops, opts);
+  } catch (...) {
+    return UnknownFromException("linearizability", std::current_exception());
+  }
 }
 
 }  // namespace tidemark::checkers

@@ -1,5 +1,9 @@
 #include "checkers/linearizability.h"
 
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include "checkers/lin_test_util.h"
@@ -287,6 +291,73 @@ TEST(LinearizabilityTest, MemoryBudgetIsUnknown) {
   CheckResult r = CheckLinearizability(HardInvalid(16).ops(), o);
   EXPECT_EQ(r.verdict, Verdict::kUnknown) << r.explanation;
   EXPECT_EQ(r.details["reason"], "memory");
+}
+
+// Reads /proc/self/statm: the data segment's size in bytes.
+size_t DataBytes() {
+  FILE* f = std::fopen("/proc/self/statm", "r");
+  unsigned long v[6] = {};
+  if (f == nullptr) return 0;
+  int n = std::fscanf(f, "%lu %lu %lu %lu %lu %lu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]);
+  std::fclose(f);
+  return n == 6 ? v[5] * static_cast<size_t>(sysconf(_SC_PAGESIZE)) : 0;
+}
+
+// The memory budget counts the search's tables; a real allocation failure (here the child's data
+// segment is capped far below the budget, so std::bad_alloc is thrown inside a worker thread)
+// must still answer unknown with reason "memory", not end the process.
+TEST(LinearizabilityTest, BadAllocInAWorkerThreadIsUnknownMemory) {
+  OpsBuilder b;
+  for (const char* key : {"a", "b"}) {
+    for (int i = 0; i < 24; ++i) b.Ok(i, "write", i, i, i, 1000 + i, key);
+    for (int i = 0; i < 24; ++i) b.Ok(100 + i, "read", nullptr, i, 10 + i, 900 + i, key);
+    b.Ok(999, "read", nullptr, -1, 2000, 2001, key);
+  }
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    close(fds[0]);
+    rlim_t cap = DataBytes() + (rlim_t{48} << 20);
+    struct rlimit rl = {cap, cap};
+    if (setrlimit(RLIMIT_DATA, &rl) != 0) _exit(3);
+    LinearizabilityOptions o;
+    o.model = "register";
+    o.memory_limit_bytes = size_t{64} << 30;  // the budget never stops it: the allocator does
+    o.threads = 2;
+    o.timeout_s = 120;
+    CheckResult r = CheckLinearizability(b.ops(), o);
+    std::string out = std::string(ToString(r.verdict)) + " " + r.details.value("reason", "-");
+    ssize_t w = write(fds[1], out.data(), out.size());
+    _exit(w == static_cast<ssize_t>(out.size()) ? 0 : 4);
+  }
+  close(fds[1]);
+  std::string got;
+  char buf[256];
+  for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;) got.append(buf, static_cast<size_t>(n));
+  close(fds[0]);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status)) << "the check ended the process (signal " << WTERMSIG(status)
+                                 << ")";
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(got, "unknown memory");
+}
+
+TEST(CheckerTest, WhatACheckerThrowsBecomesUnknownWithTheReason) {
+  CheckResult m = UnknownFromException("log-prefix", std::make_exception_ptr(std::bad_alloc()));
+  EXPECT_EQ(m.verdict, Verdict::kUnknown);
+  EXPECT_EQ(m.checker, "log-prefix");
+  EXPECT_EQ(m.details["reason"], "memory");
+  CheckResult e =
+      UnknownFromException("linearizability", std::make_exception_ptr(std::runtime_error("boom")));
+  EXPECT_EQ(e.details["reason"], "exception");
+  EXPECT_EQ(e.details["error"], "boom");
+  EXPECT_NE(e.summary.find("boom"), std::string::npos);
+  CheckResult odd = UnknownFromException("x", std::make_exception_ptr(42));
+  EXPECT_EQ(odd.verdict, Verdict::kUnknown);
+  EXPECT_EQ(odd.details["reason"], "exception");
 }
 
 TEST(LinearizabilityTest, HardInvalidFinishesWithinBudget) {
