@@ -279,6 +279,7 @@ class Search {
     rnd_.resize(ops.size() * 2);
     for (size_t i = 0; i < rnd_.size(); ++i) rnd_[i] = SplitMix(0x7469646Dull * (i + 1));
     SetUpWitnesses(model);
+    SetUpTwins();
     // The first 64 crashed ops that may ever be placed (in call order) are tracked as mask bits,
     // not hashed.
     bit_.assign(ops.size(), 0);
@@ -336,7 +337,28 @@ class Search {
         watch_list_[static_cast<size_t>(fill[static_cast<size_t>(w)]++)] = static_cast<int>(i);
     }
   }
+  // twin_before_[i] for a crashed op: the crashed op called last before it that has the very same
+  // ModelOp (a write of the same value, ...), or -1. Once both are called, two such ops are
+  // interchangeable (no return time binds either), so the search places twins in call order: a
+  // crashed op is a candidate only after its earlier twin is placed. Any linearization can be
+  // rewritten that way by swapping twins, so no verdict changes; but the configurations that
+  // differ only in which twin was placed (exponentially many) collapse into one.
+  void SetUpTwins() {
+    twin_before_.assign(ops_.size(), -1);
+    std::unordered_map<std::string, int> last;
+    for (int i : ord_.infc) {
+      const ModelOp& m = ops_[i].op;
+      std::string id = std::to_string(m.code) + '\x1f' + m.a + '\x1f' + m.b + '\x1f' +
+                       std::to_string(m.x) + '\x1f' + std::to_string(m.y) + '\x1f' + m.key;
+      auto [it, fresh] = last.try_emplace(std::move(id), i);
+      if (!fresh) {
+        twin_before_[i] = it->second;
+        it->second = i;
+      }
+    }
+  }
   bool Useful(int op) const { return need_[op] != 0; }
+  bool TwinsPlaced(int op) const { return twin_before_[op] < 0 || lin_[twin_before_[op]]; }
   void Place(int op) {
     lin_[op] = 1;
     for (int k = watch_begin_[op]; k < watch_begin_[op + 1]; ++k) --need_[watch_list_[k]];
@@ -386,7 +408,8 @@ class Search {
     const auto& infc = ord_.infc;
     for (int i = f->info_lo; i < static_cast<int>(infc.size()) && ops_[infc[i]].call_ns <= rt;
          ++i) {
-      if (!lin_[infc[i]] && Useful(infc[i])) cand_.push_back(infc[i]);
+      int c = infc[i];
+      if (!lin_[c] && Useful(c) && TwinsPlaced(c)) cand_.push_back(c);
     }
     f->cand_end = cand_.size();
   }
@@ -468,6 +491,7 @@ class Search {
   std::vector<uint64_t> bit_;  // per op: its mask bit (crashed ops), or 0
   std::vector<int> need_;
   std::vector<int> watch_begin_, watch_list_;
+  std::vector<int> twin_before_;
   uint64_t h1_ = 0, h2_ = 0, crashed_ = 0;
   std::vector<Frame> frames_;
   std::vector<int> cand_;
