@@ -1,9 +1,10 @@
 // Generates a single-register history by simulating a real atomic cas-register that clients call
 // concurrently, some of whose calls crash: the history is linearizable by construction (every op
 // takes effect at one instant between its call and its return). With --bad, one completed read
-// late in the history reports the value the register held before the latest write, which is
-// usually (not always: concurrency may excuse it) a violation. Output: the Jepsen console-log
+// late in the history reports a value the register held long before. Output: the Jepsen console-log
 // format `tidemark check --format jepsen-log` reads (docs/history-format.md), one event a line.
+// (--bad: the read returns the value from 10 writes earlier, so with 10 processes it is
+// all but certainly a violation.)
 //
 //   gen_register [--ops N] [--procs P] [--crash RATE] [--seed S] [--values unique|small] [--bad]
 //
@@ -104,15 +105,21 @@ class Simulation {
     if (c->f == "read") {
       c->read = reg_;
     } else if (c->f == "write") {
-      previous_ = reg_;
-      reg_ = c->arg;
+      Set(c->arg);
     } else {
       c->applied_ok = reg_ && *reg_ == c->arg;
-      if (c->applied_ok) {
-        previous_ = reg_;
-        reg_ = c->arg2;
-      }
+      if (c->applied_ok) Set(c->arg2);
     }
+  }
+
+  void Set(int64_t v) {
+    past_.push_back(reg_);
+    reg_ = v;
+  }
+
+  // The value the register held `back` writes ago.
+  std::optional<int64_t> Past(size_t back) const {
+    return past_.size() >= back ? past_[past_.size() - back] : std::nullopt;
   }
 
   void Complete(Client* c) {
@@ -125,7 +132,7 @@ class Simulation {
     }
     if (c->f == "read") {
       std::optional<int64_t> v = c->read;
-      if (++reads_ == bad_at_ / 3 + 1 && bad_at_ >= 0) v = previous_;
+      if (++reads_ == bad_at_ / 3 + 1 && bad_at_ >= 0) v = Past(10);
       std::printf("INFO  jepsen.util - %d\t:ok\t:read\t%s\n", c->process, Value(v).c_str());
     } else if (c->f == "write") {
       std::printf("INFO  jepsen.util - %d\t:ok\t:write\t%lld\n", c->process,
@@ -140,7 +147,8 @@ class Simulation {
   Options o_;
   std::mt19937_64 rng_;
   std::vector<Client> clients_;
-  std::optional<int64_t> reg_, previous_;
+  std::optional<int64_t> reg_;
+  std::vector<std::optional<int64_t>> past_;  // every earlier value, oldest first
   int64_t counter_ = 0;
   int reads_ = 0;
   int bad_at_ = -1;
