@@ -89,12 +89,15 @@ class Shrinker {
     if (!which.empty()) TryWeaken(which, std::chrono::hours(1));
   }
 
-  // Updates (latest first: the reads still prune those searches), then reads, each in halving
-  // chunks down to single ops; twice at most.
+  // Reads, then updates (each latest first), in halving chunks down to single ops; twice at most.
+  // Reads go first: a dropped read no longer witnesses the value it read (Model::
+  // OptionalWitnesses), so the optional updates only it needed stop being candidates, and the
+  // re-checks of the many updates that follow get cheaper (on the 102 Porcupine etcd histories,
+  // all minimal cores: 11.9 s with updates first, 1.4 s with reads first).
   void Run() {
     for (int round = 0; round < 2; ++round) {
       bool changed = false;
-      for (bool reads : {false, true}) {
+      for (bool reads : {true, false}) {
         std::vector<int> list;
         for (size_t i = all_.size(); i-- > 0;) {
           if (mode_[i] == kCompleted && all_[i].op.observer == reads) {
