@@ -14,6 +14,7 @@
 #include "base/history/import.h"
 #include "base/history/jsonl.h"
 #include "base/history/writer.h"
+#include "base/testing/corpora.h"
 
 namespace tidemark::history {
 namespace {
@@ -314,14 +315,13 @@ TEST(EdnExportTest, WritesJepsenShapesAndFile) {
   EXPECT_EQ(AsJson(*back), AsJson(SampleHistory(4)));
 }
 
-TEST(EdnExportTest, SharedHistoriesRoundTripThroughJsonlAndEdn) {
-  auto dir = std::filesystem::path(TIDEMARK_SHARED_DIR) / "histories";
-  if (!std::filesystem::exists(dir))
-    GTEST_SKIP() << dir << " not found: user clones have no ../shared";
-  for (const char* rel : {"knossos-cas/bad/bad-analysis.edn", "porcupine-etcd/etcd_000.log",
+TEST(EdnExportTest, GoldenHistoriesRoundTripThroughJsonlAndEdn) {
+  auto dir = tidemark::testing::GoldenHistories();
+  int checked = 0;
+  for (const char* rel : {"knossos-cas/bad/bad-analysis.edn", "porcupine-etcd/etcd_001.log",
                           "porcupine-kv/c01-ok.txt"}) {
     auto path = (dir / rel).string();
-    if (!std::filesystem::exists(path)) continue;
+    ++checked;
     auto h = ImportFile(path, Format::kAuto);
     ASSERT_TRUE(h.ok()) << h.error().message;
     auto from_edn = ImportText(ToJepsenEdn(*h), Format::kJepsenEdn, "x.edn");
@@ -333,6 +333,7 @@ TEST(EdnExportTest, SharedHistoriesRoundTripThroughJsonlAndEdn) {
     ASSERT_TRUE(from_jsonl.ok()) << from_jsonl.error().message;
     EXPECT_EQ(AsJson(*from_jsonl), AsJson(*h)) << path;
   }
+  EXPECT_EQ(checked, 3);
 }
 
 }  // namespace

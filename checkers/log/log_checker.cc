@@ -882,11 +882,8 @@ CheckResult CheckLogPrefix(const std::vector<history::Op>& ops, const LogCheckOp
     logck::Analysis analysis(ops, *parsed, opts);
     analysis.Run();
     return analysis.Result();
-  } catch (const std::exception& e) {
-    res.verdict = Verdict::kUnknown;
-    res.summary = std::string("unknown: the log-prefix checker failed: ") + e.what();
-    res.explanation = res.summary;
-    return res;
+  } catch (...) {
+    return UnknownFromException(res.checker, std::current_exception());
   }
 }
 

@@ -1,6 +1,10 @@
 #include "harness/cli/check_command.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <set>
@@ -41,6 +45,28 @@ void PrintResult(const CheckResult& r, std::ostream& out) {
     }
     if (!line.empty()) out << "    " << EscapeControls(line) << "\n";
   }
+}
+
+// The linearizability search charges its tables to the memory budget, but not everything else a
+// check allocates. So that --memory-limit holds for the whole process, `tidemark check` also caps
+// its data segment (RLIMIT_DATA) at what it uses now plus the budget plus a margin for the rest;
+// an allocation beyond fails with std::bad_alloc, which every checker answers as unknown (memory).
+void CapProcessMemory(size_t budget_bytes) {
+  unsigned long pages[6] = {};
+  FILE* f = std::fopen("/proc/self/statm", "r");
+  if (f == nullptr) return;
+  int n = std::fscanf(f, "%lu %lu %lu %lu %lu %lu", &pages[0], &pages[1], &pages[2], &pages[3],
+                      &pages[4], &pages[5]);
+  std::fclose(f);
+  if (n != 6) return;
+  rlim_t now = static_cast<rlim_t>(pages[5]) * static_cast<rlim_t>(sysconf(_SC_PAGESIZE));
+  rlim_t cap = now + budget_bytes + budget_bytes / 4 + (rlim_t{256} << 20);
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_DATA, &rl) != 0 || (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur <= cap)) {
+    return;
+  }
+  rl.rlim_cur = cap;
+  setrlimit(RLIMIT_DATA, &rl);
 }
 
 }  // namespace
@@ -110,11 +136,20 @@ int RunCheckCommand(const CheckCommandOptions& opts, std::ostream& out, std::ost
     return 254;
   }
 
+  checkers::ExplainMode explain;
+  if (!checkers::ParseExplainMode(opts.explain, &explain)) {
+    err << "tidemark check: unknown --explain '" << opts.explain
+        << "' (use none, fast or minimal)\n";
+    return 254;
+  }
+
+  CapProcessMemory(opts.memory_limit_mb << 20);
   std::vector<CheckResult> results;
   if (auto none = NoOperations(opts.file, *hist, *ops, opts.format)) {
     results.push_back(std::move(*none));
   } else if (which == "linearizability" || which == "all") {
     checkers::LinearizabilityOptions lo;
+    lo.explain = explain;
     lo.model = model;
     lo.timeout_s = opts.timeout_s;
     lo.memory_limit_bytes = opts.memory_limit_mb << 20;
