@@ -31,6 +31,7 @@
 #include "base/history/history.h"
 #include "base/result.h"
 #include "nemesis/grudge.h"
+#include "nemesis/mix.h"
 #include "nemesis/net.h"
 #include "nemesis/scenario.h"
 #include "nemesis/schedule.h"
@@ -61,6 +62,9 @@ struct NemesisOptions {
   // When set, the thread runs this scenario in rounds instead of `schedule` (scenario.h); its
   // random choices use Rng::Derive(seed, "scenario").
   const ScenarioInfo* scenario = nullptr;
+  // When non-empty (and no scenario), the thread runs this default-mix plan (mix.h) instead of
+  // `schedule`.
+  std::vector<PlannedMove> mix;
   uint64_t seed = 0;  // run seed: target choice uses Rng::Derive(seed, "nemesis-plan")
 };
 

@@ -85,8 +85,14 @@ class TidelogStepped : public SteppedClient {
   enum class Phase { kFirst, kRetry, kPages };
 
   Step Call(const std::string& body) {
+    // Reads get the shorter read timeout; the final reads (which may page through the whole
+    // log once the faults are over) keep the full one.
+    const bool final_read = op_.value.is_object() && op_.value.value("final", false);
+    int timeout = opts_.timeout_ms;
+    if (seq_now_ == 0 && !final_read && opts_.read_timeout_ms > 0)
+      timeout = std::min(timeout, opts_.read_timeout_ms);
     Step s;
-    s.call = HttpCall{url_ + req_.path, body, opts_.timeout_ms, opts_.connect_timeout_ms};
+    s.call = HttpCall{url_ + req_.path, body, timeout, std::min(opts_.connect_timeout_ms, timeout)};
     return s;
   }
   static Step Done(Completion c) {

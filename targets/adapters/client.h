@@ -52,6 +52,10 @@ struct ClientOptions {
   // after sending is kInfo for a mutating op. Should exceed the target's own commit timeout
   // (tidelog: 2000 ms) so that the server's definite answers are seen.
   int timeout_ms = 5000;
+  // Optional: a shorter limit for ops that change nothing (reads), ms; 0 = timeout_ms. A read
+  // that gives up early costs nothing (it is a failed read, not an unknown write) and frees the
+  // client to observe again while a node stalls. Final reads ({"final": true}) keep timeout_ms.
+  int read_timeout_ms = 0;
   // Limit for establishing the TCP connection, ms (capped at timeout_ms). Expiry is kFail:
   // nothing was sent.
   int connect_timeout_ms = 1000;
