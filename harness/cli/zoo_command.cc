@@ -176,6 +176,9 @@ CLI::App* AddZooCommand(CLI::App& app, ZooCommandOptions& o) {
   cmd->add_option("--net", o.net, "Network backend for partitions: auto, netns, proxy")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "netns", "proxy"}));
+  cmd->add_option("--nodes", o.nodes, "Nodes per cluster in every run")
+      ->capture_default_str()
+      ->check(CLI::Range(3, 15));
   cmd->add_flag("--dry-run", o.dry_run, "Print the tidemark run commands and exit");
   cmd->add_option("--from", o.from,
                   "Run nothing: re-read the runs listed in these zoo.json files (zoos run in "
@@ -336,7 +339,8 @@ int RunZooCommand(ZooCommandOptions& o, const CLI::App& cmd) {
                 "--name",       name,
                 "--time-limit", Fixed(o.time_limit_s, 3),
                 "--seed",       std::to_string(p.seed),
-                "--net",        o.net};
+                "--net",        o.net,
+                "--nodes",      std::to_string(o.nodes)};
       if (!e.bug.empty()) p.argv.insert(p.argv.end(), {"--bug", e.bug});
       p.argv.insert(p.argv.end(), e.run_args.begin(), e.run_args.end());
       p.log = dir + "/logs/" + name + "-" + std::to_string(i + 1) + ".log";
@@ -371,7 +375,8 @@ int RunZooCommand(ZooCommandOptions& o, const CLI::App& cmd) {
                             {"blind_nemesis", o.blind_nemesis},
                             {"seed", o.seed},
                             {"store", o.store},
-                            {"net", o.net}};
+                            {"net", o.net},
+                            {"nodes", o.nodes}};
   std::vector<zoo::RunRecord> records;
   bool harness_error = false;
   for (size_t i = 0; i < plan.size() && !g_zoo_interrupted.load(); ++i) {

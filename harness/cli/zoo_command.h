@@ -27,6 +27,7 @@ struct ZooCommandOptions {
   uint64_t seed = 0;  // 0: random
   std::string store = "store";
   std::string net = "auto";
+  int nodes = 3;  // cluster size of every run
   // The blind column: every selected bug also under --blind-nemesis (the default mix) with no
   // scenario and no bug-specific flags, --blind-runs times (-1: same as runs).
   bool blind = false;
