@@ -327,7 +327,7 @@ class Driver {
     } else {
       std::optional<int> leader;
       if (routing_ != Routing::kNode) leader = watcher_.Leader();
-      node = RouteOp(routing_, op.process, cluster_.size(), leader, route_rng_);
+      node = RouteOp(routing_, op.process, concurrency_, cluster_.size(), leader, route_rng_);
     }
     history::Event e;
     e.process = op.process;
@@ -467,6 +467,10 @@ Result<RunOutcome> RunTest(const RunOptions& opts, std::ostream& out) {
   wo.time_limit_s = opts.time_limit_s;
   wo.nodes = opts.nodes;
   wo.final_timeout_s = opts.final_timeout_s;
+  if (ParseRouting(opts.client_routing) == Routing::kMixed) {
+    const int nodes = opts.nodes, concurrency = opts.concurrency;
+    wo.reader = [=](int64_t p) { return IsNodeReader(p, concurrency, nodes); };
+  }
   auto workload = workloads::MakeWorkload(wo);
   if (!workload.ok()) return workload.error();
 
