@@ -64,8 +64,10 @@ struct ClusterView {
   std::vector<std::string> roles;
 };
 
-// Polls every node's status a few times a second: the leader hint for routing ops, the live
-// status line, and leader-targeted faults. Never ground truth for checkers.
+// Polls every node's status a few times a second — and between polls long-polls one follower
+// (docs/protocol.md), so an election is seen within milliseconds — for the leader hint for
+// routing ops, the live status line, and leader-targeted faults. Never ground truth for
+// checkers.
 //
 // Each change of the observed leader (node or generation; "none" when no node that answered
 // says it leads) is recorded through `record` as an observation event: process "nemesis", type
@@ -113,6 +115,7 @@ class Watcher {
     std::unique_lock<std::mutex> lock(mu_);
     while (!stop_) {
       lock.unlock();
+      statuses_.assign(static_cast<size_t>(cluster_.size()), std::nullopt);
       ClusterView v;
       v.roles.assign(static_cast<size_t>(cluster_.size()), "down");
       for (int i = 0; i < cluster_.size(); ++i) {
@@ -128,6 +131,7 @@ class Watcher {
           continue;
         }
         v.roles[static_cast<size_t>(i)] = st->role;
+        statuses_[static_cast<size_t>(i)] = *st;
         if (st->role == "leader" && st->generation > v.generation) {
           v.generation = st->generation;
           v.leader = i;
@@ -137,9 +141,36 @@ class Watcher {
       if (stop_) break;  // Stop() came during the polls: this view may show nodes going down
       view_ = v;
       RecordLeaderChange(v);
-      cv_.wait_for(lock, milliseconds(200), [&] { return stop_; });
+      lock.unlock();
+      const auto waited = client ? WaitForChange(**client, v) : milliseconds(0);
+      lock.lock();
+      cv_.wait_for(lock, kPollInterval - std::min(waited, kPollInterval), [&] { return stop_; });
     }
   }
+
+  // Between polls: a status long-poll (docs/protocol.md) to a node that will notice an
+  // election — a follower of the current leader (the leader itself may be cut off and notice
+  // nothing) — so a new generation or leader is polled for within milliseconds instead of up
+  // to kPollInterval later. Returns how long it waited; zero when the target has no long-poll
+  // (or the node answered at once without a change, as a node that ignores wait_ms would).
+  milliseconds WaitForChange(targets::StatusClient& client, const ClusterView& v) {
+    std::optional<int> watch;
+    for (int i = 0; i < cluster_.size() && !watch; ++i)
+      if (statuses_[static_cast<size_t>(i)] && i != v.leader) watch = i;
+    if (!watch && v.leader) watch = v.leader;
+    if (!watch) return milliseconds(0);
+    const targets::NodeStatus& known = *statuses_[static_cast<size_t>(*watch)];
+    const auto t0 = Clock::now();
+    auto st = client.WaitForChange(cluster_.ClientUrl(*watch), known,
+                                   static_cast<int>(kPollInterval.count()));
+    auto waited = std::chrono::duration_cast<milliseconds>(Clock::now() - t0);
+    bool changed = st.ok() && (st->generation != known.generation || st->role != known.role ||
+                               st->leader != known.leader);
+    if (!st.ok() || (!changed && waited < kPollInterval / 2)) return milliseconds(0);
+    return changed ? kPollInterval : waited;
+  }
+
+  static constexpr milliseconds kPollInterval{200};
 
   // With mu_ held, so that Stop() returns only after the last event was recorded.
   void RecordLeaderChange(const ClusterView& v) {
@@ -161,6 +192,7 @@ class Watcher {
   Cluster& cluster_;
   std::string adapter_;
   std::function<void(history::Event)> record_;
+  std::vector<std::optional<targets::NodeStatus>> statuses_;  // the last poll's (Loop only)
   std::optional<int> recorded_leader_;  // the last leader recorded (none before the first)
   int64_t recorded_generation_ = -1;
   std::mutex mu_;

@@ -277,7 +277,22 @@ class TidelogStatusClient : public StatusClient {
       : timeout_ms_(timeout_ms), poster_(std::move(poster)) {}
 
   Result<NodeStatus> Status(const std::string& base_url) override {
-    th::HttpOutcome out = poster_->Post(base_url + "/v1/status", "{}", timeout_ms_, timeout_ms_);
+    return Ask(base_url, "{}", timeout_ms_);
+  }
+
+  Result<NodeStatus> WaitForChange(const std::string& base_url, const NodeStatus& known,
+                                   int wait_ms) override {
+    json body = {{"wait_ms", wait_ms},
+                 {"generation", known.generation},
+                 {"role", known.role},
+                 {"leader", known.leader ? json(*known.leader) : json(nullptr)}};
+    return Ask(base_url, body.dump(), wait_ms + timeout_ms_);
+  }
+
+ private:
+  Result<NodeStatus> Ask(const std::string& base_url, const std::string& body, int timeout_ms) {
+    th::HttpOutcome out =
+        poster_->Post(base_url + "/v1/status", body, timeout_ms, std::min(timeout_ms, timeout_ms_));
     if (out.curl_code != 0) {
       OpRequest probe;  // a read: only to phrase the transport error
       probe.f = "read";
@@ -293,7 +308,6 @@ class TidelogStatusClient : public StatusClient {
     return st;
   }
 
- private:
   int timeout_ms_;
   std::unique_ptr<HttpPoster> poster_;
 };

@@ -115,6 +115,14 @@ class StatusClient {
   // Errors (as Result): the node could not be reached, timed out, or answered something that is
   // not a status; the message says which. Never blocks longer than the timeout.
   virtual Result<NodeStatus> Status(const std::string& base_url) = 0;
+  // Optional long-poll: the node's status once its generation, role or leader differ from
+  // `known`, or after about `wait_ms` (docs/protocol.md, POST /v1/status with wait_ms). An
+  // error when the adapter or the node has no long-poll (the caller then polls).
+  virtual Result<NodeStatus> WaitForChange(const std::string& base_url, const NodeStatus& known,
+                                           int wait_ms) {
+    (void)base_url, (void)known, (void)wait_ms;
+    return Error{"no status long-poll"};
+  }
 };
 
 // Errors: unknown adapter (or one without a status call), timeout_ms <= 0, libcurl failure.
