@@ -133,9 +133,10 @@ bool IsolateFollowerKillLeader(ScenarioActions& a, Rng& rng, const MoveParams& p
   return a.Sleep(1 + 3 * rng.Double()) && Done(a);
 }
 
-// A majority (the leader among them) crashes at once, as in a power cut; half the time a
-// follower outside it was isolated first. The crashed nodes come back one by one in a random
-// order; the isolated one rejoins with the first.
+// A majority (the leader among them) crashes at once, as in a power cut; three times in four a
+// follower outside it was isolated first (so the crashed ones hold entries it lacks). The
+// crashed nodes come back one by one in a random order, 0.5-2 s apart — long enough for an
+// election among those already back — and the isolated one rejoins with the first.
 bool CrashMajority(ScenarioActions& a, Rng& rng, const MoveParams& p) {
   const std::string name = "crash-majority";
   auto l = FreshLeader(a, name);
@@ -143,7 +144,7 @@ bool CrashMajority(ScenarioActions& a, Rng& rng, const MoveParams& p) {
   const int n = a.Size();
   std::vector<int> crash = {*l};
   std::vector<int> rest = Others(n, {*l});
-  if (rng.Bernoulli(0.5)) {
+  if (rng.Bernoulli(0.75)) {
     int away = rest[static_cast<size_t>(rng.Uniform(rest.size()))];
     rest = Others(n, {*l, away});
     a.Note(name + ": " + Name(away) + " isolated");
@@ -156,8 +157,10 @@ bool CrashMajority(ScenarioActions& a, Rng& rng, const MoveParams& p) {
   }
   a.Note(name + ": power cut");
   (void)a.Kill(crash, "majority");
+  bool first = true;
   for (int i : Shuffled(static_cast<int>(crash.size()), rng)) {
-    if (!a.Sleep(rng.Double())) return false;
+    if (!a.Sleep(first ? 0.5 * rng.Double() : 0.5 + 1.5 * rng.Double())) return false;
+    first = false;
     (void)a.Restart({crash[static_cast<size_t>(i)]});
     (void)a.Heal();
   }
@@ -230,9 +233,9 @@ const std::vector<MoveInfo>& Moves() {
        "isolate a follower for the hold, then kill the leader and heal at once", 3, 1, 4, true,
        true, false, IsolateFollowerKillLeader},
       {"crash-majority",
-       "kill a majority with the leader at once (half the time after isolating a follower), "
-       "restart them one by one",
-       2.5, 0.5, 3, true, true, false, CrashMajority},
+       "kill a majority with the leader at once (3 times in 4 after isolating a follower), "
+       "restart them one by one 0.5-2 s apart",
+       3, 0.5, 3, true, true, false, CrashMajority},
       {"restart-all", "kill every node at once, restart them all after the hold", 1.5, 0, 1, false,
        true, false, RestartAll},
       {"pause-followers", "pause every follower for the hold (commits stall)", 1, 0.2, 3, false,
