@@ -47,6 +47,7 @@ class LogWorkload : public Workload {
     l.read_fraction = o.read_fraction;
     l.local_read_fraction = o.local_read_fraction;
     l.read_window = o.read_window;
+    l.reader = o.reader;
     main_ = MainPhase(o, std::make_unique<LogGenerator>(l));
   }
   Generator& Main() override { return *main_; }

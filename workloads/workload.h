@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -33,6 +34,8 @@ struct WorkloadOptions {
   // log
   double local_read_fraction = 0.5;  // [0, 1], of reads
   int64_t read_window = 256;         // >= 0
+  // Optional: processes that only read (LogOptions::reader).
+  std::function<bool(int64_t process)> reader;
   // final phase
   double final_timeout_s = 30;          // > 0: the whole final phase
   int64_t final_read_attempts = 20;     // >= 1 per node / key

@@ -30,6 +30,7 @@
 #include "harness/run/event_loop.h"
 #include "harness/run/nemesis_wiring.h"
 #include "harness/run/recorder.h"
+#include "harness/run/routing.h"
 #include "harness/run/test_name.h"
 #include "harness/run/verdict_text.h"
 #include "reports/index.h"
@@ -66,8 +67,10 @@ struct ClusterView {
   std::vector<std::string> roles;
 };
 
-// Polls every node's status a few times a second: the leader hint for routing ops, the live
-// status line, and leader-targeted faults. Never ground truth for checkers.
+// Polls every node's status a few times a second — and between polls long-polls one follower
+// (docs/protocol.md), so an election is seen within milliseconds — for the leader hint for
+// routing ops, the live status line, and leader-targeted faults. Never ground truth for
+// checkers.
 //
 // Each change of the observed leader (node or generation; "none" when no node that answered
 // says it leads) is recorded through `record` as an observation event: process "nemesis", type
@@ -115,6 +118,7 @@ class Watcher {
     std::unique_lock<std::mutex> lock(mu_);
     while (!stop_) {
       lock.unlock();
+      statuses_.assign(static_cast<size_t>(cluster_.size()), std::nullopt);
       ClusterView v;
       v.roles.assign(static_cast<size_t>(cluster_.size()), "down");
       for (int i = 0; i < cluster_.size(); ++i) {
@@ -130,6 +134,7 @@ class Watcher {
           continue;
         }
         v.roles[static_cast<size_t>(i)] = st->role;
+        statuses_[static_cast<size_t>(i)] = *st;
         if (st->role == "leader" && st->generation > v.generation) {
           v.generation = st->generation;
           v.leader = i;
@@ -139,9 +144,36 @@ class Watcher {
       if (stop_) break;  // Stop() came during the polls: this view may show nodes going down
       view_ = v;
       RecordLeaderChange(v);
-      cv_.wait_for(lock, milliseconds(200), [&] { return stop_; });
+      lock.unlock();
+      const auto waited = client ? WaitForChange(**client, v) : milliseconds(0);
+      lock.lock();
+      cv_.wait_for(lock, kPollInterval - std::min(waited, kPollInterval), [&] { return stop_; });
     }
   }
+
+  // Between polls: a status long-poll (docs/protocol.md) to a node that will notice an
+  // election — a follower of the current leader (the leader itself may be cut off and notice
+  // nothing) — so a new generation or leader is polled for within milliseconds instead of up
+  // to kPollInterval later. Returns how long it waited; zero when the target has no long-poll
+  // (or the node answered at once without a change, as a node that ignores wait_ms would).
+  milliseconds WaitForChange(targets::StatusClient& client, const ClusterView& v) {
+    std::optional<int> watch;
+    for (int i = 0; i < cluster_.size() && !watch; ++i)
+      if (statuses_[static_cast<size_t>(i)] && i != v.leader) watch = i;
+    if (!watch && v.leader) watch = v.leader;
+    if (!watch) return milliseconds(0);
+    const targets::NodeStatus& known = *statuses_[static_cast<size_t>(*watch)];
+    const auto t0 = Clock::now();
+    auto st = client.WaitForChange(cluster_.ClientUrl(*watch), known,
+                                   static_cast<int>(kPollInterval.count()));
+    auto waited = std::chrono::duration_cast<milliseconds>(Clock::now() - t0);
+    bool changed = st.ok() && (st->generation != known.generation || st->role != known.role ||
+                               st->leader != known.leader);
+    if (!st.ok() || (!changed && waited < kPollInterval / 2)) return milliseconds(0);
+    return changed ? kPollInterval : waited;
+  }
+
+  static constexpr milliseconds kPollInterval{200};
 
   // With mu_ held, so that Stop() returns only after the last event was recorded.
   void RecordLeaderChange(const ClusterView& v) {
@@ -163,6 +195,7 @@ class Watcher {
   Cluster& cluster_;
   std::string adapter_;
   std::function<void(history::Event)> record_;
+  std::vector<std::optional<targets::NodeStatus>> statuses_;  // the last poll's (Loop only)
   std::optional<int> recorded_leader_;  // the last leader recorded (none before the first)
   int64_t recorded_generation_ = -1;
   std::mutex mu_;
@@ -317,8 +350,8 @@ class Driver {
     rec_.Flush();
   }
 
-  // --client-routing node: process p sends everything to node p % nodes.
-  void BindProcessesToNodes() { bind_to_nodes_ = true; }
+  // --client-routing (routing.h).
+  void SetRouting(Routing r) { routing_ = r; }
 
  private:
   void Invoke(workloads::OpRequest op, workloads::Generator* gen) {
@@ -326,12 +359,10 @@ class Driver {
     int node;
     if (op.node) {
       node = *op.node;
-    } else if (bind_to_nodes_) {
-      node = static_cast<int>(op.process % cluster_.size());
-    } else if (auto leader = watcher_.Leader()) {
-      node = *leader;
     } else {
-      node = static_cast<int>(route_rng_.Uniform(static_cast<uint64_t>(cluster_.size())));
+      std::optional<int> leader;
+      if (routing_ != Routing::kNode) leader = watcher_.Leader();
+      node = RouteOp(routing_, op.process, concurrency_, cluster_.size(), leader, route_rng_);
     }
     history::Event e;
     e.process = op.process;
@@ -412,7 +443,7 @@ class Driver {
   int concurrency_;
   Rng gen_rng_;
   Rng route_rng_;
-  bool bind_to_nodes_ = false;
+  Routing routing_ = Routing::kLeader;
   std::vector<int64_t> process_of_slot_;
   std::vector<bool> busy_;
   std::vector<Pending> pending_;  // by slot; meaningful while busy_
@@ -471,6 +502,10 @@ Result<RunOutcome> RunTest(const RunOptions& opts, std::ostream& out) {
   wo.time_limit_s = opts.time_limit_s;
   wo.nodes = opts.nodes;
   wo.final_timeout_s = opts.final_timeout_s;
+  if (ParseRouting(opts.client_routing) == Routing::kMixed) {
+    const int nodes = opts.nodes, concurrency = opts.concurrency;
+    wo.reader = [=](int64_t p) { return IsNodeReader(p, concurrency, nodes); };
+  }
   auto workload = workloads::MakeWorkload(wo);
   if (!workload.ok()) return workload.error();
 
@@ -494,6 +529,7 @@ Result<RunOutcome> RunTest(const RunOptions& opts, std::ostream& out) {
         {"rate", opts.rate},
         {"time_limit_s", opts.time_limit_s},
         {"op_timeout_s", opts.op_timeout_s},
+        {"read_timeout_s", opts.read_timeout_s},
         {"client_routing", opts.client_routing},
         {"retry_writes", opts.retry_writes}}},
       {"nemesis",
@@ -567,6 +603,7 @@ Result<RunOutcome> RunTest(const RunOptions& opts, std::ostream& out) {
   auto client_options = [&](int slot) {
     targets::ClientOptions copt;
     copt.timeout_ms = static_cast<int>(opts.op_timeout_s * 1000);
+    copt.read_timeout_ms = static_cast<int>(opts.read_timeout_s * 1000);
     copt.client_id = "tm-" + run_id + "-w" + std::to_string(slot);
     copt.retry_indefinite = opts.retry_writes;
     // A definite not_leader names the leader: the adapter retries there once (nothing applied).
@@ -598,7 +635,7 @@ Result<RunOutcome> RunTest(const RunOptions& opts, std::ostream& out) {
     std::this_thread::sleep_for(milliseconds(50));
 
   Driver driver(**rec, *dispatcher, cluster, watcher, opts.concurrency, opts.seed);
-  if (opts.client_routing == "node") driver.BindProcessesToNodes();
+  driver.SetRouting(ParseRouting(opts.client_routing).value_or(Routing::kLeader));
   bool completed = true;
   double main_cpu_s = 0;
   int64_t main_ops = 0;
@@ -693,8 +730,9 @@ Result<RunOutcome> RunTest(const RunOptions& opts, std::ostream& out) {
   } else if (opts.workload == "log") {
     checkers::LogCheckOptions lo;
     // A killed node restarts knowing only its durable state and relearns the HWM, so its local
-    // reads may legitimately go back; monotonicity is then promised for linearizable reads only.
-    lo.local_reads_monotonic = !(*nemesis)->KillsNodes();
+    // reads may legitimately go back across the restart: local reads of one node are compared
+    // only within one incarnation (between its kills as recorded in the history).
+    lo.kills_ns = checkers::KillTimes(hist);
     add(checkers::CheckLogPrefix(*ops, lo));
     if (!desc->capabilities.dump_argv.empty()) {
       std::vector<checkers::ReplicaLog> replicas;

@@ -35,20 +35,23 @@ struct RunOptions {
   // workload
   std::string workload = "log";  // log | register
   int concurrency = 10;
-  double rate = 200;         // ops/s over all workers; <= 0 = as fast as possible
-  double time_limit_s = 30;  // main phase
-  double op_timeout_s = 3;   // client-side timeout per op
+  double rate = 200;          // ops/s over all workers; <= 0 = as fast as possible
+  double time_limit_s = 30;   // main phase
+  double op_timeout_s = 3;    // client-side timeout per op
+  double read_timeout_s = 1;  // client-side timeout per read (capped at op_timeout_s); 0 = same
   // "leader": writes and linearizable reads go to the leader the status watcher sees; "node":
   // client process p always talks to node p % nodes (Jepsen-style), so a deposed leader that
-  // still believes it leads keeps getting requests.
-  std::string client_routing = "leader";
+  // still believes it leads keeps getting requests; "mixed" (the default): even processes follow
+  // the leader, odd process p is bound to node (p / 2) % nodes — clients keep observing every
+  // node, a deposed leader included, and never all wait on one stalled node.
+  std::string client_routing = "mixed";
   int retry_writes = 0;    // re-sends of a write with an unknown outcome (ClientOptions)
   double recovery_s = 10;  // max wait for a leader after healing
   double final_timeout_s = 30;
   // nemesis
   std::string nemesis = "none";
   std::string scenario;  // a named fault scenario (nemesis/scenario.h) instead of `nemesis`
-  double nemesis_interval_s = 10;
+  double nemesis_interval_s = 0;  // 0: 2 s for --nemesis all (the mix), 10 s for a list
   std::string net = "auto";
   // checker
   double check_timeout_s = 120;
