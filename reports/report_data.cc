@@ -17,46 +17,6 @@ using history::EventType;
 
 namespace {
 
-// Pairs what can be paired when PairOps refuses the history: a second invoke closes the first as
-// info, an orphan completion is skipped. Same ids as PairOps on a well-formed history.
-std::vector<history::Op> LenientPair(const history::History& h) {
-  std::vector<history::Op> ops;
-  std::unordered_map<int64_t, size_t> pending;
-  for (const auto& e : h) {
-    if (e.process == history::kNemesisProcess) continue;
-    if (e.type == EventType::kInvoke) {
-      pending.erase(e.process);
-      history::Op op;
-      op.id = static_cast<int64_t>(ops.size());
-      op.process = e.process;
-      op.f = e.f;
-      op.key = e.key;
-      op.invoke_value = e.value;
-      op.value = e.value;
-      op.call_ns = e.time_ns;
-      op.invoke_index = e.index;
-      op.node = e.node;
-      pending[e.process] = ops.size();
-      ops.push_back(std::move(op));
-      continue;
-    }
-    auto it = pending.find(e.process);
-    if (it == pending.end()) continue;
-    history::Op& op = ops[it->second];
-    pending.erase(it);
-    op.status = e.type;
-    if (!e.value.is_null()) {
-      op.value = e.value;
-    } else if (e.type == EventType::kOk && (op.f == "read" || op.f == "get")) {
-      op.value = nullptr;
-    }
-    op.return_ns = e.type == EventType::kInfo ? history::kNever : e.time_ns;
-    op.complete_index = e.index;
-    if (e.error) op.error = e.error;
-  }
-  return ops;
-}
-
 void CollectOpIds(const nlohmann::json& arr, std::set<int64_t>& out) {
   if (!arr.is_array()) return;
   for (const auto& x : arr) {
@@ -159,7 +119,9 @@ Result<RunData> Load(const std::string& run_dir, std::optional<history::History>
     run.warnings.push_back("the history does not pair cleanly (" + ops.error().message +
                            "); ops were paired leniently and their ids may differ from the "
                            "checkers'");
-    run.ops = LenientPair(run.events);
+    history::PairOptions lenient;
+    lenient.lenient = true;
+    run.ops = std::move(*history::PairOps(run.events, lenient));
   }
   std::unordered_map<int64_t, int64_t> time_of_index;
   for (const auto& op : run.ops)
