@@ -1,6 +1,7 @@
 #include "workloads/workload.h"
 
 #include <cmath>
+#include <utility>
 
 #include "workloads/log.h"
 #include "workloads/register.h"
@@ -65,6 +66,14 @@ class LogWorkload : public Workload {
 bool IsFraction(double x) { return x >= 0 && x <= 1; }
 
 }  // namespace
+
+Result<std::string> ModelOf(const std::string& workload) {
+  static const std::pair<const char*, const char*> kModels[] = {{"log", "log"},
+                                                                {"register", "cas-register"}};
+  for (const auto& [name, model] : kModels)
+    if (workload == name) return std::string(model);
+  return Error{"unknown workload '" + workload + "' (use log or register)"};
+}
 
 Result<std::unique_ptr<Workload>> MakeWorkload(const WorkloadOptions& o) {
   if (o.name != "register" && o.name != "log") {

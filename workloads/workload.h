@@ -54,6 +54,10 @@ class Workload {
   virtual GenPtr FinalPhase() = 0;
 };
 
+// The model a workload's histories are checked against (checkers/analyse.h CheckersFor picks
+// the checkers from it): "log" -> "log", "register" -> "cas-register". Errors: unknown workload.
+Result<std::string> ModelOf(const std::string& workload);
+
 // Builds the named workload. Errors name the bad option: unknown name, concurrency < 1,
 // nodes < 1, time_limit_s <= 0, a fraction outside [0, 1], ...
 Result<std::unique_ptr<Workload>> MakeWorkload(const WorkloadOptions& opts);

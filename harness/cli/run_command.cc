@@ -226,6 +226,12 @@ int RunRunCommand(RunCommandOptions& o, int argc, char** argv) {
       std::cerr << "tidemark run: " << (usage ? msg.substr(11) : msg) << "\n";
       return usage ? 254 : 255;
     }
+    if (!outcome->harness_error.empty()) {
+      // The run stopped before it could be checked; its run directory says why all the same.
+      std::cerr << "tidemark run: " << outcome->harness_error << "\n";
+      std::cout << "report: " << outcome->report_path << "\n" << std::flush;
+      return 255;
+    }
     std::cout << "\nverdict: " << checkers::ToString(outcome->verdict) << "\n"
               << "report:  " << outcome->report_path << "\n"
               << "history: " << outcome->run_dir << "/history.jsonl\n"

@@ -1,16 +1,19 @@
-// The runner: one test run from start to verdict (docs/architecture.md).
+// The runner: one test run from start to verdict, in named phases (run_phases.h):
 //
-//   load descriptor → create run dir, test.json → start nodes, wait ready → main phase (workers
-//   drive the workload; nemesis, when enabled, injects faults) → heal → recovery wait → final
-//   reads → stop nodes → dump replicas → check → results.json, report → store links.
+//   plan (plan.h) → run dir, test.json → start: nodes until ready, clients → drive: main phase
+//   under faults, heal, recover, final reads (driver.h) → collect: stop, final HWMs, replicas'
+//   dumps (collect.h) → analyse (checkers/analyse.h) → write: results.json, report, junit.xml,
+//   store index, latest links (run_files.h).
 //
 // Everything the run records goes under RUN_DIR (store/<test>/<timestamp>/). A SIGINT or SIGTERM
 // (see SetInterruptFlag) ends the main phase early, tears down, and still writes the history and
-// results recorded so far (verdict at best unknown). Harness failures (a node that will not start,
-// an unwritable store) are returned as errors naming what to fix.
+// results recorded so far (verdict at best unknown). A run whose cluster does not start still
+// writes its whole run directory (verdict unknown, the cause first in the report) and returns
+// an outcome whose harness_error names what to fix; failures before the run directory exists (no
+// such target, an unwritable store) are returned as errors.
 //
-// Threading: RunTest blocks; it starts and joins its own threads (one per worker, a status
-// watcher, the status line).
+// Threading: RunTest blocks; it starts and joins its own threads (a status watcher and the status
+// line); every client op runs on the calling thread's event loop (event_loop.h).
 #pragma once
 
 #include <atomic>
@@ -23,6 +26,7 @@
 
 #include "base/result.h"
 #include "checkers/checker.h"
+#include "harness/run/interrupt.h"
 
 namespace tidemark::run {
 
@@ -72,10 +76,10 @@ struct RunOutcome {
   std::string report_path;
   bool interrupted = false;
   nlohmann::json results;
+  // Set when the run stopped before it could be checked (its cluster did not start): the
+  // error, with the node's log tail. The run directory is complete all the same.
+  std::string harness_error;
 };
-
-// Where the runner looks for SIGINT/SIGTERM (set by the CLI's signal handler).
-void SetInterruptFlag(std::atomic<bool>* flag);
 
 Result<RunOutcome> RunTest(const RunOptions& opts, std::ostream& out);
 
