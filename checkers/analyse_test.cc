@@ -67,8 +67,8 @@ TEST(AnalyseTest, ReplicasThatCouldNotBeReadMakeTheVerdictUnknown) {
 TEST(AnalyseTest, ALocalReadThatGoesBackIsInvalidUnlessANodeWasKilled) {
   EXPECT_EQ(Analyse(LocalReadGoesBack().Build(), LogSpec()).verdict, Verdict::kInvalid);
   LogHistory killed = LocalReadGoesBack();
-  killed.Raw(history::kNemesisProcess, EventType::kInfo, "kill", json{{"nodes", {"n2"}}}, 0);
-  killed.Raw(history::kNemesisProcess, EventType::kInfo, "start", json{{"nodes", {"n2"}}}, 1);
+  killed.Raw(history::kNemesisProcess, EventType::kInfo, "kill", json{{"nodes", {"n2"}}}, 6);
+  killed.Raw(history::kNemesisProcess, EventType::kInfo, "start", json{{"nodes", {"n2"}}}, 7);
   Analysis a = Analyse(killed.Build(), LogSpec());
   EXPECT_EQ(a.verdict, Verdict::kValid) << ToJson(a).dump(2);
   EXPECT_EQ(a.counts.nemesis, 2);
