@@ -59,12 +59,10 @@ Result<std::string> Fill(const std::string& tmpl, const std::map<std::string, st
 }
 
 std::map<std::string, std::string> NodeVars(const StartContext& ctx) {
-  std::map<std::string, std::string> v = {{"node", ctx.self.name},
-                                          {"index", std::to_string(ctx.self.index)},
-                                          {"host", ctx.self.host},
-                                          {"data_dir", ctx.data_dir},
-                                          {"node_dir", ctx.node_dir},
-                                          {"bin_dir", ctx.bin_dir}};
+  std::map<std::string, std::string> v = {
+      {"node", ctx.self.name},    {"index", std::to_string(ctx.self.index)},
+      {"host", ctx.self.host},    {"data_dir", ctx.data_dir},
+      {"node_dir", ctx.node_dir}, {"bin_dir", ctx.bin_dir}};
   for (const auto& [name, port] : ctx.self.ports) v[name + "_port"] = std::to_string(port);
   const size_t n = ctx.all_nodes.empty() ? 1 : ctx.all_nodes.size();
   v["nodes"] = std::to_string(n);
@@ -122,12 +120,13 @@ std::string JsonSyntaxError(const std::string& text, const std::string& path) {
          ": not valid JSON: " + Printable(why, 160);
 }
 
-
 // "roles": {"first": [argv fragment], "others": [argv fragment]}, both optional.
 Status ParseRoles(const json& j, const std::string& path, Descriptor& d) {
   if (!j.is_object()) return Error{Where(path, "start.roles") + " must be an object"};
   for (const auto& [key, value] : j.items()) {
-    auto* out = key == "first" ? &d.first_role_argv : key == "others" ? &d.others_role_argv : nullptr;
+    auto* out = key == "first"    ? &d.first_role_argv
+                : key == "others" ? &d.others_role_argv
+                                  : nullptr;
     if (!out)
       return Error{Where(path, "start.roles." + key) + " is not a role (known: first, others)"};
     auto a = GetStrings(value, "start.roles." + key, path);
@@ -189,10 +188,10 @@ Result<Descriptor> ParseDescriptor(const std::string& text, const std::string& p
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded()) return Error{JsonSyntaxError(text, path)};
   if (!j.is_object()) return Error{path + ": a target descriptor must be a JSON object"};
-  static const std::set<std::string> kKnown = {
-      "name", "description", "adapter", "workloads", "ports",        "client_port", "peer_port",
-      "host", "start",       "ready",   "stop",      "capabilities", "env",         "$comment",
-      "processes", "files"};
+  static const std::set<std::string> kKnown = {"name",  "description", "adapter",   "workloads",
+                                               "ports", "client_port", "peer_port", "host",
+                                               "start", "ready",       "stop",      "capabilities",
+                                               "env",   "$comment",    "processes", "files"};
   for (const auto& [key, value] : j.items()) {
     if (!kKnown.count(key))
       return Error{Where(path, key) +
@@ -434,8 +433,7 @@ Result<std::vector<std::string>> ExpandTemplate(const Descriptor& d,
 
   std::vector<std::string> out;
   auto fill_all = [&](const std::vector<std::string>& frags,
-                      const std::map<std::string, std::string>& v,
-                      const char* what) -> Status {
+                      const std::map<std::string, std::string>& v, const char* what) -> Status {
     for (const std::string& frag : frags) {
       auto s = Fill(frag, v);
       if (!s.ok()) return Error{std::string(what) + ": " + s.error().message};

@@ -71,7 +71,7 @@ struct Descriptor {
   std::vector<std::string> argv;       // start template
   std::vector<std::string> per_peer;   // fragment repeated per other node at "{per_peer}"
   std::string peer_entry = "{peer}={peer_host}:{peer_client_port}";
-  std::vector<std::string> bug_argv;  // fragment repeated per --bug at "{bug_args}"
+  std::vector<std::string> bug_argv;          // fragment repeated per --bug at "{bug_args}"
   std::vector<std::string> first_role_argv;   // at "{role_args}" on node 1
   std::vector<std::string> others_role_argv;  // at "{role_args}" on the other nodes
   std::vector<ProcessSpec> processes;         // further processes per node

@@ -193,7 +193,8 @@ std::string Cluster::ExitedExtra(int node) {
     std::string text;
     for (const auto& l : tail) text += l + "\n";
     return n.address.name + " " + name + " exited during start-up (" +
-           (n.exits.empty() ? std::string("unknown status") : n.exits.back()) + ")\nlast lines of " + n.dir + "/" + name + ".stdout.log:\n" + text;
+           (n.exits.empty() ? std::string("unknown status") : n.exits.back()) +
+           ")\nlast lines of " + n.dir + "/" + name + ".stdout.log:\n" + text;
   }
   return "";
 }

@@ -3,9 +3,9 @@
 // Owns, per node, its ports, its directory under RUN/nodes/<n>/ (stdout.log, stderr.log, data/,
 // the descriptor's rendered files, <process>.stdout.log/.stderr.log of further processes), its
 // current pids and its life events (start, exit status, kill, pause). A node's main process is
-// the one readiness and clients talk to; kill, pause, resume and stop act on all its processes. Starting a node expands
-// the descriptor's argv template; readiness is decided by a probe the caller supplies (the
-// client adapter's status call), so this layer knows nothing of protocols.
+// the one readiness and clients talk to; kill, pause, resume and stop act on all its processes.
+// Starting a node expands the descriptor's argv template; readiness is decided by a probe the
+// caller supplies (the client adapter's status call), so this layer knows nothing of protocols.
 //
 // Peer addresses: by default a node dials its peers at their real host:port. A network backend
 // (the proxy) may install `peer_address` to make node `from` dial node `to` somewhere else.

@@ -17,8 +17,8 @@
 namespace tidemark::targets::redis {
 namespace {
 
-using nlohmann::json;
 using history::EventType;
+using nlohmann::json;
 
 // Compare-and-set in one atomic step: a script runs alone on the primary.
 constexpr const char* kCasScript =
@@ -103,9 +103,8 @@ Completion LogRead(const OpRequest& op, const Reply& r, const std::string& node)
               {{"from", from},
                {"to", std::max(from, len)},
                {"hwm", len},
-               {"consistency", op.value.is_object()
-                                   ? op.value.value("consistency", "linearizable")
-                                   : "linearizable"},
+               {"consistency", op.value.is_object() ? op.value.value("consistency", "linearizable")
+                                                    : "linearizable"},
                {"entries", std::move(entries)}},
               std::nullopt, node);
 }
@@ -121,8 +120,9 @@ Completion Succeeded(const OpRequest& op, const Reply& r, const std::string& nod
   if (op.f == "append") {
     if (r.type != Reply::Type::kInteger || r.integer < 1)
       return Make(EventType::kInfo, op.value, "malformed RPUSH reply", node);
-    return Make(EventType::kOk, {{"value", op.value}, {"offset", r.integer - 1}, {"hwm", r.integer}},
-                std::nullopt, node);
+    return Make(EventType::kOk,
+                {{"value", op.value}, {"offset", r.integer - 1}, {"hwm", r.integer}}, std::nullopt,
+                node);
   }
   if (op.f == "cas") {
     if (r.type != Reply::Type::kInteger)
@@ -143,8 +143,7 @@ std::string Command(const std::vector<std::string>& args) {
 }
 
 int64_t Frame(std::string_view bytes, size_t count, std::vector<Reply>* out) {
-  std::unique_ptr<redisReader, void (*)(redisReader*)> reader(redisReaderCreate(),
-                                                              redisReaderFree);
+  std::unique_ptr<redisReader, void (*)(redisReader*)> reader(redisReaderCreate(), redisReaderFree);
   if (!reader || redisReaderFeed(reader.get(), bytes.data(), bytes.size()) != REDIS_OK) return -1;
   for (size_t i = 0; i < count; ++i) {
     void* reply = nullptr;
@@ -280,7 +279,8 @@ Result<Reply> Exchange(const std::string& host, const std::string& port, const s
   });
   if (rc != 0 && connect_errno != EINPROGRESS) return Error{host + ":" + port + ": refused"};
   auto wait_for = [&](short events) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     pollfd p{fd, events, 0};
     return left.count() > 0 && poll(&p, 1, static_cast<int>(left.count())) == 1;
   };

@@ -37,7 +37,7 @@ TEST(RedisTest, CommandIsARespArrayOfBulkStrings) {
 
 TEST(RedisTest, FrameCountsWholeRepliesOnly) {
   EXPECT_EQ(Frame("+OK\r\n", 1, nullptr), 5);
-  EXPECT_EQ(Frame("+OK\r\n:1", 2, nullptr), 0);   // the second reply is not whole yet
+  EXPECT_EQ(Frame("+OK\r\n:1", 2, nullptr), 0);  // the second reply is not whole yet
   EXPECT_EQ(Frame("+OK\r\n:1\r\n", 2, nullptr), 9);
   EXPECT_EQ(Frame("+OK\r\n:1\r\n", 1, nullptr), 5);  // bytes beyond are not part of it
   EXPECT_EQ(Frame("$5\r\nab", 1, nullptr), 0);
@@ -95,10 +95,9 @@ TEST(RedisTest, OutcomeRule) {
        "refused"},
       {"connect timeout", append, Failed(CURLE_OPERATION_TIMEDOUT, false), 0, EventType::kFail,
        "timeout"},
-      {"timeout after sending", write, Failed(CURLE_OPERATION_TIMEDOUT, true), 0,
-       EventType::kInfo, "timeout"},
-      {"reset after sending", append, Failed(CURLE_RECV_ERROR, true), 0, EventType::kInfo,
-       "reset"},
+      {"timeout after sending", write, Failed(CURLE_OPERATION_TIMEDOUT, true), 0, EventType::kInfo,
+       "timeout"},
+      {"reset after sending", append, Failed(CURLE_RECV_ERROR, true), 0, EventType::kInfo, "reset"},
       {"EOF after sending", cas, Failed(CURLE_GOT_NOTHING, true), 0, EventType::kInfo, "closed"},
       {"read timeout", read, Failed(CURLE_OPERATION_TIMEDOUT, true), 0, EventType::kFail,
        "timeout"},
@@ -108,10 +107,9 @@ TEST(RedisTest, OutcomeRule) {
       {"WAIT reached every replica", append, Replied(":5\r\n:1\r\n"), 1, EventType::kOk, ""},
       {"WAIT returned fewer replicas", append, Replied(":5\r\n:0\r\n"), 1, EventType::kInfo,
        "0 of 1"},
-      {"WAIT after a refused write", write, Replied("-READONLY no\r\n:0\r\n"), 1,
-       EventType::kFail, "READONLY"},
-      {"cas not taken under WAIT", cas, Replied(":0\r\n:0\r\n"), 1, EventType::kFail,
-       "cas_failed"},
+      {"WAIT after a refused write", write, Replied("-READONLY no\r\n:0\r\n"), 1, EventType::kFail,
+       "READONLY"},
+      {"cas not taken under WAIT", cas, Replied(":0\r\n:0\r\n"), 1, EventType::kFail, "cas_failed"},
   };
   for (const Row& row : rows) {
     SCOPED_TRACE(row.name);
@@ -163,9 +161,9 @@ TEST(RedisTest, RoleOfPrimaryAndReplica) {
   EXPECT_EQ(primary->role, "leader");
   EXPECT_EQ(primary->generation, 1);
   r.clear();
-  ASSERT_GT(Frame("*5\r\n$5\r\nslave\r\n$8\r\n10.0.0.1\r\n:7001\r\n$9\r\nconnected\r\n:100\r\n",
-                  1, &r),
-            0);
+  ASSERT_GT(
+      Frame("*5\r\n$5\r\nslave\r\n$8\r\n10.0.0.1\r\n:7001\r\n$9\r\nconnected\r\n:100\r\n", 1, &r),
+      0);
   auto replica = ParseRole(r[0], "10.0.0.2:7002");
   ASSERT_TRUE(replica.ok()) << replica.error().message;
   EXPECT_EQ(replica->role, "follower");
