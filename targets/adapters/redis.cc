@@ -229,7 +229,6 @@ Result<NodeStatus> ParseRole(const Reply& role, const std::string& self) {
   if (kind == "master" && e.size() >= 3 && e[2].type == Reply::Type::kArray) {
     st.role = "leader";
     st.leader = self;
-    st.generation = static_cast<int64_t>(e[2].elements.size());
     st.hwm = e[1].integer;
     raw["replicas"] = e[2].elements.size();
   } else if (kind == "slave" && e.size() >= 5) {
@@ -242,6 +241,21 @@ Result<NodeStatus> ParseRole(const Reply& role, const std::string& self) {
   }
   st.raw = raw;
   return st;
+}
+
+void FollowerVotes::Note(const NodeStatus& st) {
+  if (st.role == "follower" && st.leader) {
+    follows_[st.node] = *st.leader;
+  } else {
+    follows_.erase(st.node);
+  }
+}
+
+void FollowerVotes::Forget(const std::string& node) { follows_.erase(node); }
+
+int64_t FollowerVotes::For(const std::string& node) const {
+  return std::count_if(follows_.begin(), follows_.end(),
+                       [&](const auto& f) { return f.second == node; });
 }
 
 Result<std::pair<std::string, std::string>> HostPort(const std::string& base_url) {
@@ -355,14 +369,23 @@ class RedisStatusClient : public StatusClient {
   Result<NodeStatus> Status(const std::string& base_url) override {
     auto hp = HostPort(base_url);
     if (!hp.ok()) return hp.error();
+    const std::string self = hp->first + ":" + hp->second;
     auto role = Exchange(hp->first, hp->second, Command({"ROLE"}), timeout_ms_);
-    if (!role.ok()) return role.error();
-    if (role->type == Reply::Type::kError) return Error{base_url + ": ROLE: " + role->str};
-    return ParseRole(*role, hp->first + ":" + hp->second);
+    if (role.ok() && role->type == Reply::Type::kError)
+      role = Error{base_url + ": ROLE: " + role->str};
+    auto st = role.ok() ? ParseRole(*role, self) : Result<NodeStatus>(role.error());
+    if (!st.ok()) {
+      votes_.Forget(self);
+      return st.error();
+    }
+    votes_.Note(*st);
+    if (st->role == "leader") st->generation = votes_.For(self);
+    return st;
   }
 
  private:
   int timeout_ms_;
+  FollowerVotes votes_;
 };
 
 Adapter MakeAdapter(const std::string& name, bool wait) {

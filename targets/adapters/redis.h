@@ -29,15 +29,21 @@
 //          replicas than asked (the primary applied the write; whether it survives a failover
 //          is unknown) or an error.
 //
-// Leader status (StatusClient): ROLE on the node. A "master" is reported as role "leader" with
-// generation = the number of replicas it lists (after a failover the old primary, cut off, lists
-// none within repl-timeout, while the new one gathers the others), a "slave" as a follower with
-// leader "host:port" of the primary it follows. Ties go to the lowest node (the runner's rule).
+// Leader status (StatusClient): ROLE on the node. A "slave" is a follower whose leader is the
+// "host:port" of the primary it follows; a "master" is a "leader" whose generation is the number
+// of replicas that, when this status client last asked them, named it as their primary. The
+// runner routes to the leader with the highest generation (ties: the lowest node): the primary
+// the replicas follow, which after a failover is the one Sentinel promoted — what a client asking
+// the majority's Sentinels is told — while a cut-off old primary, still calling itself master,
+// has no votes. Before the failover the old primary keeps its votes (the replicas have not been
+// re-pointed yet), so clients keep writing to it, as real ones do. The status client is
+// therefore stateful: one per watcher, asking every node in turn.
 //
 // Threading: the functions are pure and thread-safe; a client from the adapters is not.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -81,7 +87,22 @@ Result<Request> BuildOp(const OpRequest& op, int wait_replicas, int wait_timeout
 Completion MapOutcome(const OpRequest& op, const HttpOutcome& out, const std::string& node,
                       int wait_replicas);
 
-// ROLE's answer as a NodeStatus (see the header comment). Errors: not a ROLE answer.
+// Which primary each replica last said it follows; a primary's votes. Not thread-safe.
+class FollowerVotes {
+ public:
+  // Records what `st` (a ParseRole result) says its node follows (nothing, for a primary).
+  void Note(const NodeStatus& st);
+  // The node did not answer: its last word no longer counts.
+  void Forget(const std::string& node);
+  // How many replicas follow `node` ("host:port").
+  int64_t For(const std::string& node) const;
+
+ private:
+  std::map<std::string, std::string> follows_;  // replica -> primary, both "host:port"
+};
+
+// ROLE's answer as a NodeStatus (generation 0; FollowerVotes supplies it). Errors: not a ROLE
+// answer.
 Result<NodeStatus> ParseRole(const Reply& role, const std::string& self);
 
 // "http://host:port" -> {host, port}. Errors on anything else.

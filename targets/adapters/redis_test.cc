@@ -159,7 +159,7 @@ TEST(RedisTest, RoleOfPrimaryAndReplica) {
   auto primary = ParseRole(r[0], "10.0.0.1:7001");
   ASSERT_TRUE(primary.ok()) << primary.error().message;
   EXPECT_EQ(primary->role, "leader");
-  EXPECT_EQ(primary->generation, 1);
+  EXPECT_EQ(primary->leader, "10.0.0.1:7001");
   r.clear();
   ASSERT_GT(
       Frame("*5\r\n$5\r\nslave\r\n$8\r\n10.0.0.1\r\n:7001\r\n$9\r\nconnected\r\n:100\r\n", 1, &r),
@@ -168,6 +168,32 @@ TEST(RedisTest, RoleOfPrimaryAndReplica) {
   ASSERT_TRUE(replica.ok()) << replica.error().message;
   EXPECT_EQ(replica->role, "follower");
   EXPECT_EQ(replica->leader, "10.0.0.1:7001");
+}
+
+NodeStatus Follows(const std::string& self, const std::string& primary) {
+  NodeStatus st;
+  st.node = self;
+  st.role = primary.empty() ? "leader" : "follower";
+  if (!primary.empty()) st.leader = primary;
+  return st;
+}
+
+TEST(RedisTest, VotesMovePromotedPrimaryAheadOfTheCutOffOne) {
+  FollowerVotes v;
+  v.Note(Follows("n1", ""));
+  v.Note(Follows("n2", "n1"));
+  v.Note(Follows("n3", "n1"));
+  EXPECT_EQ(v.For("n1"), 2);
+  // Sentinel promoted n2 and re-pointed n3; n1, cut off, still calls itself master.
+  v.Note(Follows("n2", ""));
+  v.Note(Follows("n3", "n2"));
+  EXPECT_EQ(v.For("n1"), 0);
+  EXPECT_EQ(v.For("n2"), 1);
+  // On heal n1 becomes a replica of n2; a node that stops answering loses its vote.
+  v.Note(Follows("n1", "n2"));
+  EXPECT_EQ(v.For("n2"), 2);
+  v.Forget("n3");
+  EXPECT_EQ(v.For("n2"), 1);
 }
 
 TEST(RedisTest, HostPortOfNodeUrl) {
