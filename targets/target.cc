@@ -285,10 +285,13 @@ Result<Descriptor> ParseDescriptor(const std::string& text, const std::string& p
     for (const auto& [key, value] : r.items()) {
       if (key == "timeout_s" && value.is_number() && value.get<double>() > 0) {
         d.ready_timeout_s = value.get<double>();
+      } else if (key == "settle_s" && value.is_number() && value.get<double>() >= 0) {
+        d.ready_settle_s = value.get<double>();
       } else {
         return Error{Where(path, "ready." + key) +
-                     (key == "timeout_s" ? " must be a positive number of seconds"
-                                         : " is not a ready key (known: timeout_s)")};
+                     (key == "timeout_s"  ? " must be a positive number of seconds"
+                      : key == "settle_s" ? " must be a number of seconds >= 0"
+                                          : " is not a ready key (known: timeout_s, settle_s)")};
       }
     }
   }

@@ -77,6 +77,9 @@ struct Descriptor {
   std::vector<ProcessSpec> processes;         // further processes per node
   std::vector<FileSpec> files;                // rendered per node before its first start
   double ready_timeout_s = 20;
+  // After every node is ready, how long to let the cluster settle before ops and faults begin
+  // (e.g. until monitors have discovered every node). 0: none.
+  double ready_settle_s = 0;
   double stop_grace_s = 3;
   Capabilities capabilities;
   std::map<std::string, std::string> env;

@@ -254,7 +254,12 @@ Status Cluster::StartAll(const ReadyProbe& ready) {
       is_ready[static_cast<size_t>(i)] = ready(i);
       all = all && is_ready[static_cast<size_t>(i)];
     }
-    if (all) return OkStatus();
+    if (all) {
+      // Some clusters need time after readiness (a monitor discovering the replicas).
+      std::this_thread::sleep_for(
+          milliseconds(static_cast<int64_t>(opts_.descriptor.ready_settle_s * 1000)));
+      return OkStatus();
+    }
     if (std::chrono::steady_clock::now() > deadline) {
       for (int i = 0; i < size(); ++i) {
         if (is_ready[static_cast<size_t>(i)]) continue;
