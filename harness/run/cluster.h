@@ -75,7 +75,8 @@ class Cluster {
   void SetInChild(std::function<std::function<bool()>(int node)> fn) { in_child_ = std::move(fn); }
 
   // Starts every node, then waits until `ready` holds for all (or the descriptor's
-  // ready timeout), then the descriptor's settle time. A node that exits or never gets ready is an error with its log's tail.
+  // ready timeout), then the descriptor's settle time. A node that exits or never gets ready
+  // is an error with its log's tail.
   Status StartAll(const ReadyProbe& ready);
   Status Start(int node);  // (re)starts one node with the same argv and data directory
   // SIGKILL of the node's process groups; returns false if its main process was not running.
