@@ -9,7 +9,8 @@ PACKAGES=(cmake g++ ninja-build pkg-config libboost-dev libboost-filesystem-dev
   libcurl4-openssl-dev nlohmann-json3-dev librange-v3-dev libgtest-dev libgmock-dev
   libbenchmark-dev libcli11-dev libspdlog-dev libfmt-dev iproute2 nftables
   clang libclang-rt-14-dev clang-format chromium
-  etcd-server etcd-client fuse3 libfuse3-dev)
+  etcd-server etcd-client fuse3 libfuse3-dev
+  redis-server redis-sentinel libhiredis-dev)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -33,6 +34,18 @@ if [ ${#missing[@]} -gt 0 ]; then
       $SUDO update-rc.d etcd disable >/dev/null 2>&1 || true
     fi
   fi
+  # redis-server and redis-sentinel start system services the same way (127.0.0.1:6379 and
+  # :26379). tidemark starts its own on free ports; stop and disable the ones this install
+  # started.
+  for svc in redis-server redis-sentinel; do
+    [[ " ${missing[*]} " == *" $svc "* ]] || continue
+    if [ -d /run/systemd/system ]; then
+      $SUDO systemctl disable --now "$svc.service" >/dev/null 2>&1 || true
+    elif [ -x "/etc/init.d/$svc" ]; then
+      $SUDO "/etc/init.d/$svc" stop >/dev/null 2>&1 || true
+      $SUDO update-rc.d "$svc" disable >/dev/null 2>&1 || true
+    fi
+  done
 fi
 
 JOBS=$(nproc)

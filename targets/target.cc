@@ -59,12 +59,17 @@ Result<std::string> Fill(const std::string& tmpl, const std::map<std::string, st
 }
 
 std::map<std::string, std::string> NodeVars(const StartContext& ctx) {
-  std::map<std::string, std::string> v = {{"node", ctx.self.name},
-                                          {"index", std::to_string(ctx.self.index)},
-                                          {"host", ctx.self.host},
-                                          {"data_dir", ctx.data_dir},
-                                          {"bin_dir", ctx.bin_dir}};
+  std::map<std::string, std::string> v = {
+      {"node", ctx.self.name},    {"index", std::to_string(ctx.self.index)},
+      {"host", ctx.self.host},    {"data_dir", ctx.data_dir},
+      {"node_dir", ctx.node_dir}, {"bin_dir", ctx.bin_dir}};
   for (const auto& [name, port] : ctx.self.ports) v[name + "_port"] = std::to_string(port);
+  const size_t n = ctx.all_nodes.empty() ? 1 : ctx.all_nodes.size();
+  v["nodes"] = std::to_string(n);
+  v["quorum"] = std::to_string(n / 2 + 1);
+  const NodeAddress& first = ctx.all_nodes.empty() ? ctx.self : ctx.all_nodes[0];
+  v["first_host"] = first.host;
+  for (const auto& [name, port] : first.ports) v["first_" + name + "_port"] = std::to_string(port);
   return v;
 }
 
@@ -87,6 +92,7 @@ StartContext SampleContext(const Descriptor& d) {
   ctx.self = ctx.all_nodes[0];
   ctx.peers = {ctx.all_nodes[1], ctx.all_nodes[2]};
   ctx.data_dir = "/data";
+  ctx.node_dir = "/node";
   ctx.bin_dir = "/bin";
   ctx.bugs = {"sample-bug"};
   return ctx;
@@ -114,21 +120,84 @@ std::string JsonSyntaxError(const std::string& text, const std::string& path) {
          ": not valid JSON: " + Printable(why, 160);
 }
 
+// "roles": {"first": [argv fragment], "others": [argv fragment]}, both optional.
+Status ParseRoles(const json& j, const std::string& path, Descriptor& d) {
+  if (!j.is_object()) return Error{Where(path, "start.roles") + " must be an object"};
+  for (const auto& [key, value] : j.items()) {
+    auto* out = key == "first"    ? &d.first_role_argv
+                : key == "others" ? &d.others_role_argv
+                                  : nullptr;
+    if (!out)
+      return Error{Where(path, "start.roles." + key) + " is not a role (known: first, others)"};
+    auto a = GetStrings(value, "start.roles." + key, path);
+    if (!a.ok()) return a.error();
+    *out = *a;
+  }
+  return OkStatus();
+}
+
+// "processes": [{"name": "sentinel", "argv": [...]}, ...]
+Status ParseProcesses(const json& j, const std::string& path, Descriptor& d) {
+  if (!j.is_array()) return Error{Where(path, "processes") + " must be an array of objects"};
+  for (size_t i = 0; i < j.size(); ++i) {
+    const std::string where = "processes[" + std::to_string(i) + "]";
+    const json& p = j[i];
+    if (!p.is_object() || !p.contains("name") || !p.contains("argv") || p.size() != 2)
+      return Error{Where(path, where) + " must be {\"name\": ..., \"argv\": [...]}"};
+    ProcessSpec spec;
+    auto name = GetString(p["name"], where + ".name", path);
+    if (!name.ok()) return name.error();
+    spec.name = *name;
+    if (spec.name.empty() || spec.name.find_first_of("/. ") != std::string::npos)
+      return Error{Where(path, where + ".name") + " must be a plain word (it names log files)"};
+    auto argv = GetStrings(p["argv"], where + ".argv", path);
+    if (!argv.ok()) return argv.error();
+    if (argv->empty()) return Error{Where(path, where + ".argv") + " must name the program"};
+    spec.argv = *argv;
+    d.processes.push_back(std::move(spec));
+  }
+  return OkStatus();
+}
+
+// "files": [{"path": "redis.conf", "lines": [...]}, ...]
+Status ParseFiles(const json& j, const std::string& path, Descriptor& d) {
+  if (!j.is_array()) return Error{Where(path, "files") + " must be an array of objects"};
+  for (size_t i = 0; i < j.size(); ++i) {
+    const std::string where = "files[" + std::to_string(i) + "]";
+    const json& f = j[i];
+    if (!f.is_object() || !f.contains("path") || !f.contains("lines") || f.size() != 2)
+      return Error{Where(path, where) + " must be {\"path\": ..., \"lines\": [...]}"};
+    FileSpec spec;
+    auto p = GetString(f["path"], where + ".path", path);
+    if (!p.ok()) return p.error();
+    spec.path = *p;
+    if (spec.path.empty() || spec.path[0] == '/' || spec.path.find("..") != std::string::npos)
+      return Error{Where(path, where + ".path") +
+                   " must be a relative path inside the node's directory"};
+    auto lines = GetStrings(f["lines"], where + ".lines", path);
+    if (!lines.ok()) return lines.error();
+    spec.lines = *lines;
+    d.files.push_back(std::move(spec));
+  }
+  return OkStatus();
+}
+
 }  // namespace
 
 Result<Descriptor> ParseDescriptor(const std::string& text, const std::string& path) {
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded()) return Error{JsonSyntaxError(text, path)};
   if (!j.is_object()) return Error{path + ": a target descriptor must be a JSON object"};
-  static const std::set<std::string> kKnown = {
-      "name", "description", "adapter", "workloads", "ports",        "client_port", "peer_port",
-      "host", "start",       "ready",   "stop",      "capabilities", "env",         "$comment"};
+  static const std::set<std::string> kKnown = {"name",  "description", "adapter",   "workloads",
+                                               "ports", "client_port", "peer_port", "host",
+                                               "start", "ready",       "stop",      "capabilities",
+                                               "env",   "$comment",    "processes", "files"};
   for (const auto& [key, value] : j.items()) {
     if (!kKnown.count(key))
       return Error{Where(path, key) +
                    " is not a descriptor key (known: name, description, "
                    "adapter, workloads, ports, client_port, peer_port, host, "
-                   "start, ready, stop, capabilities, env)"};
+                   "start, processes, files, ready, stop, capabilities, env)"};
   }
   Descriptor d;
   d.path = path;
@@ -197,9 +266,12 @@ Result<Descriptor> ParseDescriptor(const std::string& text, const std::string& p
       auto a = GetStrings(value, "start.bug_argv", path);
       if (!a.ok()) return a.error();
       d.bug_argv = *a;
+    } else if (key == "roles") {
+      Status st = ParseRoles(value, path, d);
+      if (!st.ok()) return st.error();
     } else {
       return Error{Where(path, "start." + key) +
-                   " is not a start key (known: argv, per_peer, peer_entry, bug_argv)"};
+                   " is not a start key (known: argv, per_peer, peer_entry, bug_argv, roles)"};
     }
   }
   if (d.argv.empty()) return Error{Where(path, "start.argv") + " must name the program to run"};
@@ -213,10 +285,13 @@ Result<Descriptor> ParseDescriptor(const std::string& text, const std::string& p
     for (const auto& [key, value] : r.items()) {
       if (key == "timeout_s" && value.is_number() && value.get<double>() > 0) {
         d.ready_timeout_s = value.get<double>();
+      } else if (key == "settle_s" && value.is_number() && value.get<double>() >= 0) {
+        d.ready_settle_s = value.get<double>();
       } else {
         return Error{Where(path, "ready." + key) +
-                     (key == "timeout_s" ? " must be a positive number of seconds"
-                                         : " is not a ready key (known: timeout_s)")};
+                     (key == "timeout_s"  ? " must be a positive number of seconds"
+                      : key == "settle_s" ? " must be a number of seconds >= 0"
+                                          : " is not a ready key (known: timeout_s, settle_s)")};
       }
     }
   }
@@ -257,6 +332,14 @@ Result<Descriptor> ParseDescriptor(const std::string& text, const std::string& p
       }
     }
   }
+  if (j.contains("processes")) {
+    Status st = ParseProcesses(j["processes"], path, d);
+    if (!st.ok()) return st.error();
+  }
+  if (j.contains("files")) {
+    Status st = ParseFiles(j["files"], path, d);
+    if (!st.ok()) return st.error();
+  }
   if (j.contains("env")) {
     if (!j["env"].is_object()) return Error{Where(path, "env") + " must be an object of strings"};
     for (const auto& [key, value] : j["env"].items()) {
@@ -273,11 +356,21 @@ Result<Descriptor> ParseDescriptor(const std::string& text, const std::string& p
   peer_vars["peers"] = peer_vars["cluster"] = peer_vars["bug"] = "";
   for (const auto& [key, frags] :
        {std::pair<const char*, const std::vector<std::string>*>{"start.per_peer", &d.per_peer},
-        {"start.bug_argv", &d.bug_argv}}) {
+        {"start.bug_argv", &d.bug_argv},
+        {"start.roles.first", &d.first_role_argv},
+        {"start.roles.others", &d.others_role_argv}}) {
     for (const std::string& frag : *frags)
       if (auto s = Fill(frag, peer_vars); !s.ok())
         return Error{Where(path, key) + ": " + s.error().message};
   }
+  for (size_t i = 0; i < d.processes.size(); ++i)
+    if (auto a = ExpandProcessArgv(d, i, sample); !a.ok())
+      return Error{Where(path, "processes[" + std::to_string(i) + "].argv") + ": " +
+                   a.error().message};
+  for (size_t i = 0; i < d.files.size(); ++i)
+    if (auto f = RenderFile(d, i, sample); !f.ok())
+      return Error{Where(path, "files[" + std::to_string(i) + "].lines") + ": " +
+                   f.error().message};
   if (auto a = ExpandArgv(d.capabilities.dump_argv, sample); !a.ok())
     return Error{Where(path, "capabilities.dump_argv") + ": " + a.error().message};
   return d;
@@ -318,7 +411,12 @@ Result<std::vector<std::string>> ExpandArgv(const std::vector<std::string>& tmpl
   return out;
 }
 
-Result<std::vector<std::string>> ExpandStartArgv(const Descriptor& d, const StartContext& ctx) {
+namespace {
+
+// Expands `tmpl` (start.argv or a further process's argv) for one node.
+Result<std::vector<std::string>> ExpandTemplate(const Descriptor& d,
+                                                const std::vector<std::string>& tmpl,
+                                                const StartContext& ctx) {
   auto vars = NodeVars(ctx);
   auto join = [&](const std::vector<NodeAddress>& nodes) -> Result<std::string> {
     std::string out;
@@ -337,32 +435,57 @@ Result<std::vector<std::string>> ExpandStartArgv(const Descriptor& d, const Star
   vars["cluster"] = *cluster;
 
   std::vector<std::string> out;
-  for (const std::string& t : d.argv) {
+  auto fill_all = [&](const std::vector<std::string>& frags,
+                      const std::map<std::string, std::string>& v, const char* what) -> Status {
+    for (const std::string& frag : frags) {
+      auto s = Fill(frag, v);
+      if (!s.ok()) return Error{std::string(what) + ": " + s.error().message};
+      out.push_back(*s);
+    }
+    return OkStatus();
+  };
+  for (const std::string& t : tmpl) {
+    Status st = OkStatus();
     if (t == "{per_peer}") {
-      for (const NodeAddress& p : ctx.peers) {
-        for (const std::string& frag : d.per_peer) {
-          auto s = Fill(frag, PeerVars(p, vars));
-          if (!s.ok()) return Error{"per_peer: " + s.error().message};
-          out.push_back(*s);
-        }
-      }
+      for (const NodeAddress& p : ctx.peers)
+        if (st.ok()) st = fill_all(d.per_peer, PeerVars(p, vars), "per_peer");
     } else if (t == "{bug_args}") {
       for (const std::string& bug : ctx.bugs) {
         auto bv = vars;
         bv["bug"] = bug;
-        for (const std::string& frag : d.bug_argv) {
-          auto s = Fill(frag, bv);
-          if (!s.ok()) return Error{"bug_argv: " + s.error().message};
-          out.push_back(*s);
-        }
+        if (st.ok()) st = fill_all(d.bug_argv, bv, "bug_argv");
       }
+    } else if (t == "{role_args}") {
+      const bool first = ctx.self.index == 1;
+      st = fill_all(first ? d.first_role_argv : d.others_role_argv, vars,
+                    first ? "roles.first" : "roles.others");
     } else {
       auto s = Fill(t, vars);
       if (!s.ok()) return s.error();
       out.push_back(*s);
     }
+    if (!st.ok()) return st.error();
   }
   return out;
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> ExpandStartArgv(const Descriptor& d, const StartContext& ctx) {
+  return ExpandTemplate(d, d.argv, ctx);
+}
+
+Result<std::vector<std::string>> ExpandProcessArgv(const Descriptor& d, size_t process,
+                                                   const StartContext& ctx) {
+  return ExpandTemplate(d, d.processes.at(process).argv, ctx);
+}
+
+Result<std::string> RenderFile(const Descriptor& d, size_t file, const StartContext& ctx) {
+  auto lines = ExpandTemplate(d, d.files.at(file).lines, ctx);
+  if (!lines.ok()) return lines.error();
+  std::string text;
+  for (const std::string& line : *lines) text += line + "\n";
+  return text;
 }
 
 }  // namespace tidemark::targets

@@ -113,6 +113,78 @@ TEST(DescriptorTest, ShippedTidelogDescriptorLoads) {
   EXPECT_FALSE(d->capabilities.dump_argv.empty());
 }
 
+const char* kPrimaryReplicas = R"({
+  "name": "r", "adapter": "redis", "ports": ["client", "sentinel"],
+  "start": {"argv": ["redis-server", "{node_dir}/redis.conf", "{role_args}"],
+            "roles": {"first": [], "others": ["--replicaof", "{first_host}", "{first_client_port}"]}},
+  "processes": [{"name": "sentinel", "argv": ["redis-sentinel", "{node_dir}/sentinel.conf"]}],
+  "files": [{"path": "sentinel.conf",
+             "lines": ["port {sentinel_port}",
+                       "sentinel monitor m {first_host} {first_client_port} {quorum}"]}]
+})";
+
+StartContext RedisCtx(int self) {
+  StartContext ctx;
+  for (int i = 1; i <= 3; ++i)
+    ctx.all_nodes.push_back({"n" + std::to_string(i),
+                             i,
+                             "10.0.0." + std::to_string(i),
+                             {{"client", 7000 + i}, {"sentinel", 8000 + i}}});
+  ctx.self = ctx.all_nodes[static_cast<size_t>(self - 1)];
+  for (const auto& n : ctx.all_nodes)
+    if (n.index != self) ctx.peers.push_back(n);
+  ctx.node_dir = "/run/nodes/" + ctx.self.name;
+  return ctx;
+}
+
+TEST(DescriptorTest, RolesMakeTheFirstNodePrimaryAndTheOthersReplicas) {
+  auto d = ParseDescriptor(kPrimaryReplicas, "r.json");
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  auto first = ExpandStartArgv(*d, RedisCtx(1));
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_EQ(*first, (std::vector<std::string>{"redis-server", "/run/nodes/n1/redis.conf"}));
+  auto other = ExpandStartArgv(*d, RedisCtx(3));
+  ASSERT_TRUE(other.ok()) << other.error().message;
+  EXPECT_EQ(*other, (std::vector<std::string>{"redis-server", "/run/nodes/n3/redis.conf",
+                                              "--replicaof", "10.0.0.1", "7001"}));
+}
+
+TEST(DescriptorTest, FurtherProcessesAndFilesExpandPerNode) {
+  auto d = ParseDescriptor(kPrimaryReplicas, "r.json");
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  ASSERT_EQ(d->processes.size(), 1u);
+  EXPECT_EQ(d->processes[0].name, "sentinel");
+  auto argv = ExpandProcessArgv(*d, 0, RedisCtx(2));
+  ASSERT_TRUE(argv.ok()) << argv.error().message;
+  EXPECT_EQ(*argv, (std::vector<std::string>{"redis-sentinel", "/run/nodes/n2/sentinel.conf"}));
+  auto text = RenderFile(*d, 0, RedisCtx(2));
+  ASSERT_TRUE(text.ok()) << text.error().message;
+  EXPECT_EQ(*text, "port 8002\nsentinel monitor m 10.0.0.1 7001 2\n");
+}
+
+TEST(DescriptorTest, BadProcessesFilesAndRolesAreErrors) {
+  const std::string head = R"({"name":"t","adapter":"redis","start":{"argv":["x"]},)";
+  ExpectError(head + R"("processes":[{"name":"s"}]})", "processes[0]");
+  ExpectError(head + R"("processes":[{"name":"a/b","argv":["y"]}]})", "plain word");
+  ExpectError(head + R"("processes":[{"name":"s","argv":["y","{nope}"]}]})", "{nope}");
+  ExpectError(head + R"("files":[{"path":"../x","lines":[]}]})", "inside the node's directory");
+  ExpectError(head + R"("files":[{"path":"x","lines":["{typo_port}"]}]})", "{typo_port}");
+  ExpectError(R"({"name":"t","adapter":"redis","start":{"argv":["x"],"roles":{"primary":[]}}})",
+              "not a role");
+  ExpectError(R"({"name":"t","adapter":"redis","start":{"argv":["x"],"roles":{"others":["{x}"]}}})",
+              "{x}");
+}
+
+TEST(DescriptorTest, ShippedRedisDescriptorsLoad) {
+  for (const char* name : {"redis", "redis-wait"}) {
+    auto d = LoadDescriptor(name, {std::string(TIDEMARK_SOURCE_DIR) + "/targets"});
+    ASSERT_TRUE(d.ok()) << d.error().message;
+    EXPECT_EQ(d->adapter, name);
+    EXPECT_EQ(d->processes.size(), 1u);
+    EXPECT_EQ(d->files.size(), 2u);
+  }
+}
+
 TEST(DescriptorTest, MissingDescriptorSaysWhereItLooked) {
   auto d = LoadDescriptor("nosuch", {"/tmp/a", "/tmp/b"});
   ASSERT_FALSE(d.ok());

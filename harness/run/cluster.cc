@@ -112,6 +112,7 @@ targets::StartContext Cluster::ContextFor(int node) const {
     if (j != node) ctx.peers.push_back(a);
   }
   ctx.data_dir = nodes_[static_cast<size_t>(node)].data_dir;
+  ctx.node_dir = nodes_[static_cast<size_t>(node)].dir;
   ctx.bin_dir = opts_.bin_dir;
   ctx.bugs = opts_.bugs;
   return ctx;
@@ -135,9 +136,83 @@ Status Cluster::Start(int node) {
   if (!pid.ok()) return Error{n.address.name + ": " + pid.error().message};
   n.pid = *pid;
   n.paused = false;
-  ++n.starts;
   argv_[static_cast<size_t>(node)] = *argv;
+  Status extras = StartExtras(node, n);
+  ++n.starts;
+  return extras;
+}
+
+Status Cluster::StartExtras(int node, NodeState& n) {
+  const targets::Descriptor& d = opts_.descriptor;
+  const targets::StartContext ctx = ContextFor(node);
+  // Rendered once: a restarted node finds its files as its processes left them.
+  for (size_t i = 0; n.starts == 0 && i < d.files.size(); ++i) {
+    auto text = targets::RenderFile(d, i, ctx);
+    if (!text.ok()) return Error{d.path + ": " + text.error().message};
+    const fs::path path = fs::path(n.dir) / d.files[i].path;
+    std::error_code ec;
+    fs::create_directories(path.parent_path(), ec);
+    std::ofstream f(path, std::ios::trunc);
+    f << *text;
+    if (!f.flush()) return Error{n.address.name + ": cannot write " + path.string()};
+  }
+  n.extra_pids.resize(d.processes.size(), -1);
+  for (size_t i = 0; i < d.processes.size(); ++i) {
+    pid_t& pid = n.extra_pids[i];
+    if (pid > 0 && sup_.Running(pid)) continue;
+    auto argv = targets::ExpandProcessArgv(d, i, ctx);
+    if (!argv.ok()) return Error{d.path + ": " + argv.error().message};
+    process::SpawnSpec spec;
+    spec.argv = *argv;
+    spec.stdout_path = (fs::path(n.dir) / (d.processes[i].name + ".stdout.log")).string();
+    spec.stderr_path = (fs::path(n.dir) / (d.processes[i].name + ".stderr.log")).string();
+    spec.cwd = n.dir;
+    for (const auto& [k, v] : d.env) spec.env.emplace_back(k, v);
+    if (in_child_) spec.in_child = in_child_(node);
+    auto started = sup_.Spawn(spec);
+    if (!started.ok())
+      return Error{n.address.name + " " + d.processes[i].name + ": " + started.error().message};
+    pid = *started;
+  }
   return OkStatus();
+}
+
+std::string Cluster::ExitedExtra(int node) {
+  std::lock_guard<std::mutex> lock(mu_);
+  NodeState& n = nodes_[static_cast<size_t>(node)];
+  for (size_t i = 0; i < n.extra_pids.size(); ++i) {
+    if (n.extra_pids[i] <= 0 || sup_.Running(n.extra_pids[i])) continue;
+    NoteExtraExits(n);
+    const std::string& name = opts_.descriptor.processes[i].name;
+    std::ifstream f(fs::path(n.dir) / (name + ".stdout.log"));
+    std::deque<std::string> tail;
+    for (std::string line; std::getline(f, line);) {
+      tail.push_back("  | " + line);
+      if (tail.size() > 15) tail.pop_front();
+    }
+    std::string text;
+    for (const auto& l : tail) text += l + "\n";
+    return n.address.name + " " + name + " exited during start-up (" +
+           (n.exits.empty() ? std::string("unknown status") : n.exits.back()) +
+           ")\nlast lines of " + n.dir + "/" + name + ".stdout.log:\n" + text;
+  }
+  return "";
+}
+
+void Cluster::SignalExtras(NodeState& n, int sig) {
+  for (pid_t pid : n.extra_pids)
+    if (pid > 0) sup_.Signal(pid, sig);
+}
+
+void Cluster::NoteExtraExits(NodeState& n) {
+  for (size_t i = 0; i < n.extra_pids.size(); ++i) {
+    pid_t& pid = n.extra_pids[i];
+    if (pid <= 0) continue;
+    if (auto st = sup_.Status(pid)) {
+      n.exits.push_back(opts_.descriptor.processes[i].name + ": " + st->Describe());
+      pid = -1;
+    }
+  }
 }
 
 void Cluster::NoteExit(int node) {
@@ -179,10 +254,16 @@ Status Cluster::StartAll(const ReadyProbe& ready, int* failed_node) {
                              }() +
                              "\nlast lines of " + n.dir + "/stderr.log:\n" + LogTail(i, 15)});
       }
+      if (std::string gone = ExitedExtra(i); !gone.empty()) return fail(i, Error{gone});
       is_ready[static_cast<size_t>(i)] = ready(i);
       all = all && is_ready[static_cast<size_t>(i)];
     }
-    if (all) return OkStatus();
+    if (all) {
+      // Some clusters need time after readiness (a monitor discovering the replicas).
+      std::this_thread::sleep_for(
+          milliseconds(static_cast<int64_t>(opts_.descriptor.ready_settle_s * 1000)));
+      return OkStatus();
+    }
     if (std::chrono::steady_clock::now() > deadline) {
       for (int i = 0; i < size(); ++i) {
         if (is_ready[static_cast<size_t>(i)]) continue;
@@ -198,6 +279,10 @@ Status Cluster::StartAll(const ReadyProbe& ready, int* failed_node) {
 bool Cluster::Kill(int node) {
   std::lock_guard<std::mutex> lock(mu_);
   NodeState& n = nodes_[static_cast<size_t>(node)];
+  SignalExtras(n, SIGKILL);
+  for (pid_t pid : n.extra_pids)
+    if (pid > 0) sup_.Wait(pid, std::chrono::seconds(10));
+  NoteExtraExits(n);
   if (n.pid <= 0 || !sup_.Signal(n.pid, SIGKILL)) return false;
   sup_.Wait(n.pid, std::chrono::seconds(10));
   NoteExit(node);
@@ -208,6 +293,7 @@ bool Cluster::Pause(int node) {
   std::lock_guard<std::mutex> lock(mu_);
   NodeState& n = nodes_[static_cast<size_t>(node)];
   if (n.pid <= 0 || n.paused || !sup_.Signal(n.pid, SIGSTOP)) return false;
+  SignalExtras(n, SIGSTOP);
   n.paused = true;
   return true;
 }
@@ -217,6 +303,7 @@ bool Cluster::Resume(int node) {
   NodeState& n = nodes_[static_cast<size_t>(node)];
   if (n.pid <= 0 || !n.paused) return false;
   sup_.Signal(n.pid, SIGCONT);
+  SignalExtras(n, SIGCONT);
   n.paused = false;
   return true;
 }
@@ -224,8 +311,12 @@ bool Cluster::Resume(int node) {
 void Cluster::Stop(int node) {
   std::lock_guard<std::mutex> lock(mu_);
   NodeState& n = nodes_[static_cast<size_t>(node)];
+  const milliseconds grace(static_cast<int64_t>(opts_.descriptor.stop_grace_s * 1000));
+  for (pid_t pid : n.extra_pids)
+    if (pid > 0) sup_.Stop(pid, grace);
+  NoteExtraExits(n);
   if (n.pid <= 0) return;
-  sup_.Stop(n.pid, milliseconds(static_cast<int64_t>(opts_.descriptor.stop_grace_s * 1000)));
+  sup_.Stop(n.pid, grace);
   NoteExit(node);
 }
 
@@ -234,6 +325,8 @@ void Cluster::StopAll() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (NodeState& n : nodes_) {
+      SignalExtras(n, SIGCONT);
+      SignalExtras(n, SIGTERM);
       if (n.pid <= 0 || !sup_.Running(n.pid)) continue;
       killpg(n.pid, SIGCONT);
       killpg(n.pid, SIGTERM);

@@ -1,9 +1,11 @@
 // Cluster: the target's nodes as real OS processes, started from a descriptor.
 //
-// Owns, per node, its ports, its directory under RUN/nodes/<n>/ (stdout.log, stderr.log, data/),
-// its current pid and its life events (start, exit status, kill, pause). Starting a node expands
-// the descriptor's argv template; readiness is decided by a probe the caller supplies (the
-// client adapter's status call), so this layer knows nothing of protocols.
+// Owns, per node, its ports, its directory under RUN/nodes/<n>/ (stdout.log, stderr.log, data/,
+// the descriptor's rendered files, <process>.stdout.log/.stderr.log of further processes), its
+// current pids and its life events (start, exit status, kill, pause). A node's main process is
+// the one readiness and clients talk to; kill, pause, resume and stop act on all its processes.
+// Starting a node expands the descriptor's argv template; readiness is decided by a probe the
+// caller supplies (the client adapter's status call), so this layer knows nothing of protocols.
 //
 // Peer addresses: by default a node dials its peers at their real host:port. A network backend
 // (the proxy) may install `peer_address` to make node `from` dial node `to` somewhere else.
@@ -36,6 +38,8 @@ struct NodeState {
   std::string dir;       // RUN/nodes/<name>
   std::string data_dir;  // RUN/nodes/<name>/data
   pid_t pid = -1;        // -1 when not running
+  // The descriptor's further processes ("processes"), in order; -1 when not running.
+  std::vector<pid_t> extra_pids;
   bool paused = false;
   int starts = 0;
   std::vector<std::string> exits;  // "exit 0", "killed by SIGKILL", one per ended process
@@ -71,11 +75,11 @@ class Cluster {
   void SetInChild(std::function<std::function<bool()>(int node)> fn) { in_child_ = std::move(fn); }
 
   // Starts every node, then waits until `ready` holds for all (or the descriptor's
-  // ready timeout). A node that exits or never gets ready is an error with its log's tail; its
-  // index goes to *failed_node when given.
+  // ready timeout), then the descriptor's settle time. A node that exits or never gets ready
+  // is an error with its log's tail; its index goes to *failed_node when given.
   Status StartAll(const ReadyProbe& ready, int* failed_node = nullptr);
   Status Start(int node);  // (re)starts one node with the same argv and data directory
-  // SIGKILL of the node's process group; returns false if it was not running.
+  // SIGKILL of the node's process groups; returns false if its main process was not running.
   bool Kill(int node);
   bool Pause(int node);
   // Drops every byte the node's data dir had not fsynced (tears the newest write when a seed is
@@ -114,6 +118,14 @@ class Cluster {
  private:
   targets::StartContext ContextFor(int node) const;
   void NoteExit(int node);
+  // With mu_ held: renders the descriptor's files (first start only) and starts the further
+  // processes of a node whose main process has just started.
+  Status StartExtras(int node, NodeState& n);
+  // With mu_ held: signals every running process of the node but the main one.
+  void SignalExtras(NodeState& n, int sig);
+  void NoteExtraExits(NodeState& n);
+  // "" while every further process of the node runs; else what exited, with its log's tail.
+  std::string ExitedExtra(int node);
 
   process::Supervisor& sup_;
   ClusterOptions opts_;

@@ -118,7 +118,9 @@ void EventLoop::StartCall(int slot, const targets::HttpCall& call) {
   Slot& s = *slots_[static_cast<size_t>(slot)];
   auto u = urls_.find(call.url);
   if (u == urls_.end()) {
-    auto parsed = targets::http1::ParseUrl(call.url);
+    // A raw call's "tcp://host:port" is split like the http URL it would be.
+    const bool tcp = call.reply_length && call.url.rfind("tcp://", 0) == 0;
+    auto parsed = targets::http1::ParseUrl(tcp ? "http://" + call.url.substr(6) : call.url);
     if (!parsed) {
       s.sent_any = false;
       Fail(slot, CURLE_UNSUPPORTED_PROTOCOL, 0);
@@ -127,7 +129,9 @@ void EventLoop::StartCall(int slot, const targets::HttpCall& call) {
     u = urls_.emplace(call.url, std::move(*parsed)).first;
   }
   const auto now = Clock::now();
-  s.out = targets::http1::FormatPost(u->second, call.body);
+  s.raw_length = call.reply_length;
+  s.raw_in.clear();
+  s.out = s.raw_length ? call.body : targets::http1::FormatPost(u->second, call.body);
   s.out_off = 0;
   s.sent_any = false;
   s.parser = ReplyParser();
@@ -252,6 +256,10 @@ void EventLoop::OnReadable(Slot& s, int slot) {
   // One recv per readiness report: level-triggered epoll reports the rest of a long reply again.
   char buf[65536];
   const ssize_t n = recv(s.conn->fd, buf, sizeof buf, 0);
+  if (s.raw_length && n >= 0) {
+    OnRawBytes(s, slot, buf, n);
+    return;
+  }
   if (n > 0) {
     s.parser.Append(buf, static_cast<size_t>(n));
   } else if (n == 0) {
@@ -278,6 +286,32 @@ void EventLoop::OnReadable(Slot& s, int slot) {
       return;
     }
   }
+}
+
+void EventLoop::OnRawBytes(Slot& s, int slot, const char* data, ssize_t n) {
+  if (n == 0) {
+    Fail(slot, s.raw_in.empty() ? CURLE_GOT_NOTHING : CURLE_RECV_ERROR, 0);
+    return;
+  }
+  s.raw_in.append(data, static_cast<size_t>(n));
+  if (s.raw_in.size() > targets::http1::kMaxBody) {
+    Fail(slot, CURLE_WRITE_ERROR, 0);
+    return;
+  }
+  const int64_t length = s.raw_length(s.raw_in);
+  if (length == 0) return;
+  if (length < 0 || static_cast<size_t>(length) > s.raw_in.size()) {
+    Fail(slot, CURLE_WEIRD_SERVER_REPLY, 0);
+    return;
+  }
+  HttpOutcome out;
+  out.request_sent = true;
+  // Bytes beyond the reply, or a reply before the request was all written: not reusable.
+  const bool keep = static_cast<size_t>(length) == s.raw_in.size() && s.phase == Phase::kReceiving;
+  s.raw_in.resize(static_cast<size_t>(length));
+  out.body = std::move(s.raw_in);
+  s.raw_in.clear();
+  Finish(slot, std::move(out), keep);
 }
 
 void EventLoop::Expire(Clock::time_point now) {

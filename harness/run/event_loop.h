@@ -18,6 +18,10 @@
 // raw_http.h, so one outcome mapping serves all transports. Timeouts: HttpCall::timeout_ms
 // bounds each exchange, connect_timeout_ms its connect.
 //
+// Raw TCP calls (HttpCall::reply_length set, url "tcp://host:port") take the same path with the
+// HTTP framing left out: the body is written as is and bytes are read until reply_length says
+// the reply is whole; an EOF before that is CURLE_GOT_NOTHING (no byte) or CURLE_RECV_ERROR.
+//
 // Thread safety: the driver thread only (dispatcher.h).
 #pragma once
 
@@ -84,6 +88,8 @@ class EventLoop : public Dispatcher {
     size_t out_off = 0;
     bool sent_any = false;
     targets::http1::ReplyParser parser;
+    std::function<int64_t(std::string_view)> raw_length;  // set: a raw TCP call
+    std::string raw_in;                                   // its reply bytes so far
     Clock::time_point deadline;
     Clock::time_point connect_deadline;
   };
@@ -93,6 +99,8 @@ class EventLoop : public Dispatcher {
   void StartCall(int slot, const targets::HttpCall& call);
   void TrySend(Slot& s, int slot);
   void OnReadable(Slot& s, int slot);
+  // A raw call's bytes arrived (n > 0) or its connection ended (n == 0).
+  void OnRawBytes(Slot& s, int slot, const char* data, ssize_t n);
   void OnEvent(Conn* c, uint32_t events);
   void Expire(Clock::time_point now);
   // The exchange ended with `out` (a reply or a failure): the next step, or the completion.

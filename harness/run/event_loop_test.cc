@@ -30,6 +30,7 @@
 #include <nlohmann/json.hpp>
 
 #include "targets/adapters/client.h"
+#include "targets/adapters/redis.h"
 #include "targets/adapters/registry.h"
 #include "targets/adapters/stepped.h"
 
@@ -778,6 +779,74 @@ TEST(EventLoopTest, AClosedConnectionAnotherProcessStillHoldsReportsNothingMore)
   EXPECT_LT(ThreadCpuMs() - cpu_before, 150.0);
   EXPECT_EQ(RunOne(*loop, MakeJob(Append("v0-2"), server.url())).type, EventType::kOk);
   for (int fd : copies) close(fd);
+}
+
+// Raw TCP calls (HttpCall::reply_length), with the redis adapter: RESP bytes go out as they are,
+// a reply in pieces is read until whole, the connection carries the next call, and a connection
+// closed after the request is `info` for a write and never re-sent.
+std::unique_ptr<EventLoop> NewRedisLoop() {
+  auto loop = EventLoop::Create(
+      1,
+      [](int) -> std::unique_ptr<targets::SteppedClient> {
+        targets::ClientOptions o;
+        o.client_id = "test-w0";
+        o.timeout_ms = 2000;
+        auto c = targets::MakeSteppedClient("redis", o);
+        EXPECT_TRUE(c.ok()) << c.error().message;
+        return c.ok() ? std::move(c).value() : nullptr;
+      },
+      EventLoop::Options{});
+  EXPECT_TRUE(loop.ok()) << loop.error().message;
+  return loop.ok() ? std::move(loop).value() : nullptr;
+}
+
+// Reads bytes on `p` until they hold `commands` whole RESP arrays; the bytes, or "" at EOF.
+std::string ReadResp(Peer& p, size_t commands) {
+  std::string in;
+  char buf[4096];
+  while (targets::redis::Frame(in, commands, nullptr) <= 0) {
+    pollfd pfd{p.fd(), POLLIN, 0};
+    if (poll(&pfd, 1, 3000) <= 0) return "";
+    const ssize_t n = read(p.fd(), buf, sizeof buf);
+    if (n <= 0) return "";
+    in.append(buf, static_cast<size_t>(n));
+  }
+  return in;
+}
+
+TEST(EventLoopTest, RawCallsCarryRespAndReuseTheConnection) {
+  std::atomic<int> commands{0};
+  FakeServer server([&](FakeServer&, Peer& p, int) {
+    for (int length = 1; !ReadResp(p, 1).empty(); ++length) {
+      ++commands;
+      p.Send(":");  // the reply in two pieces: not whole until the second
+      std::this_thread::sleep_for(milliseconds(20));
+      p.Send(std::to_string(length) + "\r\n");
+    }
+  });
+  auto loop = NewRedisLoop();
+  ASSERT_TRUE(loop);
+  for (int i = 0; i < 3; ++i) {
+    targets::Completion got = RunOne(*loop, MakeJob(Append("v" + std::to_string(i)), server.url()));
+    ASSERT_EQ(got.type, EventType::kOk) << got.error.value_or("");
+    EXPECT_EQ(got.value["offset"], i);
+  }
+  EXPECT_EQ(commands.load(), 3);
+  EXPECT_EQ(server.connections(), 1);
+}
+
+TEST(EventLoopTest, RawCallClosedAfterReadingIsInfoAndNeverResent) {
+  std::atomic<int> commands{0};
+  FakeServer server([&](FakeServer&, Peer& p, int) {
+    if (!ReadResp(p, 1).empty()) ++commands;
+  });
+  auto loop = NewRedisLoop();
+  ASSERT_TRUE(loop);
+  targets::Completion got = RunOne(*loop, MakeJob(Append("v0"), server.url()));
+  EXPECT_EQ(got.type, EventType::kInfo);
+  std::this_thread::sleep_for(milliseconds(200));  // room for a (wrong) re-send
+  EXPECT_EQ(commands.load(), 1);
+  EXPECT_EQ(server.connections(), 1);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "targets/adapters/registry.h"
 
 #include "targets/adapters/etcd_v3.h"
+#include "targets/adapters/redis.h"
 #include "targets/adapters/tidelog_http.h"
 
 namespace tidemark::targets {
@@ -10,6 +11,8 @@ const std::vector<Adapter>& Adapters() {
   static const std::vector<Adapter> kAdapters = {
       TidelogHttpAdapter(),  // docs/protocol.md
       EtcdV3Adapter(),       // etcd's v3 JSON gateway
+      RedisAdapter(),        // Redis over RESP, async replication (docs/redis.md)
+      RedisWaitAdapter(),    // the same, WAIT after each write
   };
   return kAdapters;
 }

@@ -26,27 +26,29 @@ TEST(RegistryTest, KnowsTheShippedAdaptersOnceEach) {
   }
   EXPECT_TRUE(names.count("tidelog-http"));
   EXPECT_TRUE(names.count("etcd-v3"));
-  EXPECT_EQ(KnownAdapterNames(), "tidelog-http, etcd-v3");
+  EXPECT_TRUE(names.count("redis"));
+  EXPECT_TRUE(names.count("redis-wait"));
+  EXPECT_EQ(KnownAdapterNames(), "tidelog-http, etcd-v3, redis, redis-wait");
   auto found = FindAdapter("etcd-v3");
   ASSERT_TRUE(found.ok());
   EXPECT_EQ((*found)->name, "etcd-v3");
 }
 
 TEST(RegistryTest, UnknownNameIsAnErrorListingTheKnownOnes) {
-  auto found = FindAdapter("redis");
+  const std::string known = "tidelog-http, etcd-v3, redis, redis-wait";
+  auto found = FindAdapter("riak");
   ASSERT_FALSE(found.ok());
-  EXPECT_EQ(found.error().message, "unknown client adapter 'redis' (known: tidelog-http, etcd-v3)");
+  EXPECT_EQ(found.error().message, "unknown client adapter 'riak' (known: " + known + ")");
   // Every factory answers an unknown name with the same message.
-  auto stepped = MakeSteppedClient("redis", Options());
+  auto stepped = MakeSteppedClient("riak", Options());
   ASSERT_FALSE(stepped.ok());
   EXPECT_EQ(stepped.error().message, found.error().message);
   auto blocking = MakeClient("Etcd-V3", Options());
   ASSERT_FALSE(blocking.ok());
-  EXPECT_NE(blocking.error().message.find("'Etcd-V3' (known: tidelog-http, etcd-v3)"),
-            std::string::npos);
+  EXPECT_NE(blocking.error().message.find("'Etcd-V3' (known: " + known + ")"), std::string::npos);
   auto status = MakeStatusClient("", 100);
   ASSERT_FALSE(status.ok());
-  EXPECT_NE(status.error().message.find("known: tidelog-http, etcd-v3"), std::string::npos);
+  EXPECT_NE(status.error().message.find("known: " + known), std::string::npos);
   EXPECT_FALSE(QueryStatus("nope", "http://127.0.0.1:1").ok());
 }
 
@@ -62,7 +64,8 @@ TEST(RegistryTest, OptionsAreCheckedBeforeAnyAdapterIsBuilt) {
   EXPECT_FALSE(MakeStatusClient("etcd-v3", 0).ok());
 }
 
-// Each adapter's client, built by name, asks for a POST under the node's URL for an op it can
+// Each adapter's client, built by name, asks for a POST under the node's URL (or a raw call to
+// its address) for an op it can
 // express, and completes at once (kFail, nothing sent) for one it cannot.
 TEST(RegistryTest, EveryAdapterBuildsAClientAndAStatusClient) {
   for (const Adapter& a : Adapters()) {
@@ -75,7 +78,11 @@ TEST(RegistryTest, EveryAdapterBuildsAClientAndAStatusClient) {
     write.value = 3;
     SteppedClient::Step s = (*c)->Begin(write, "n1", "http://127.0.0.1:7001");
     ASSERT_TRUE(s.call.has_value());
-    EXPECT_EQ(s.call->url.rfind("http://127.0.0.1:7001/", 0), 0u) << s.call->url;
+    if (s.call->reply_length) {  // a raw TCP call (transport.h)
+      EXPECT_EQ(s.call->url, "tcp://127.0.0.1:7001");
+    } else {
+      EXPECT_EQ(s.call->url.rfind("http://127.0.0.1:7001/", 0), 0u) << s.call->url;
+    }
     OpRequest bogus;
     bogus.f = "frobnicate";
     bogus.key = "k1";

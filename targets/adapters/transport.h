@@ -20,7 +20,10 @@
 // Threading: plain values; a poster is NOT thread-safe (one per thread).
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <string>
+#include <string_view>
 
 namespace tidemark::targets {
 
@@ -30,6 +33,14 @@ struct HttpCall {
   std::string body;
   int timeout_ms = 5000;  // the whole exchange
   int connect_timeout_ms = 1000;
+  // Set: a raw TCP request/response instead of an HTTP POST (a non-HTTP protocol such as Redis's
+  // RESP). `url` is then "tcp://host:port", `body` is written as is, and the reply is the bytes
+  // read until reply_length(everything read so far) says how many of them form the whole reply
+  // (> 0); 0: not complete yet; < 0: malformed (CURLE_WEIRD_SERVER_REPLY). The outcome's body
+  // holds those bytes and http_status stays 0. Same at-most-once contract as HTTP calls; the
+  // connection is kept for the next call only when nothing followed the reply. Only the
+  // harness's event loop makes raw calls today.
+  std::function<int64_t(std::string_view)> reply_length = nullptr;
 };
 
 // What one HTTP exchange produced, as seen by the transport.
@@ -40,8 +51,8 @@ struct HttpOutcome {
   // certainly never arrived.
   bool request_sent = false;
   int os_errno = 0;      // errno of a failed connect, if known
-  long http_status = 0;  // when curl_code == 0
-  std::string body;      // response body
+  long http_status = 0;  // when curl_code == 0 (0 for a raw call, HttpCall::reply_length)
+  std::string body;      // response body (a raw call: the reply's bytes)
 };
 
 // A blocking transport: one call at a time on the caller's thread.
