@@ -84,8 +84,8 @@ double ProcessCpuSeconds(int who = RUSAGE_SELF) {
 
 class Watcher {
  public:
-  Watcher(Cluster& cluster, const std::string& adapter, std::function<void(history::Event)> record)
-      : cluster_(cluster), adapter_(adapter), record_(std::move(record)) {
+  Watcher(Cluster& cluster, targets::Session& session, std::function<void(history::Event)> record)
+      : cluster_(cluster), session_(session), record_(std::move(record)) {
     thread_ = std::thread([this] { Loop(); });
   }
   ~Watcher() { Stop(); }
@@ -111,7 +111,7 @@ class Watcher {
 
  private:
   void Loop() {
-    auto client = targets::MakeStatusClient(adapter_, 300);
+    auto client = session_.NewStatusClient(300);
     std::unique_lock<std::mutex> lock(mu_);
     while (!stop_) {
       lock.unlock();
@@ -161,7 +161,7 @@ class Watcher {
   }
 
   Cluster& cluster_;
-  std::string adapter_;
+  targets::Session& session_;
   std::function<void(history::Event)> record_;
   std::optional<int> recorded_leader_;  // the last leader recorded (none before the first)
   int64_t recorded_generation_ = -1;
@@ -277,7 +277,7 @@ class Driver {
   bool Drive(workloads::Generator& gen, int64_t hard_deadline_ns) {
     bool done = false;
     while (true) {
-      if (Interrupted()) return false;
+      if (Interrupted() || (give_up_ && give_up_())) return false;
       int64_t now = rec_.NowNs();
       if (now >= hard_deadline_ns) return true;
       int64_t wake = history::kNever;
@@ -316,6 +316,9 @@ class Driver {
     while (dispatcher_.outstanding() > 0 && Clock::now() < until) Drain(until, nullptr);
     rec_.Flush();
   }
+
+  // Drive returns false (as if interrupted) once `give_up` says so (a client that cannot go on).
+  void GiveUpWhen(std::function<bool()> give_up) { give_up_ = std::move(give_up); }
 
   // --client-routing node: process p sends everything to node p % nodes.
   void BindProcessesToNodes() { bind_to_nodes_ = true; }
@@ -413,6 +416,7 @@ class Driver {
   Rng gen_rng_;
   Rng route_rng_;
   bool bind_to_nodes_ = false;
+  std::function<bool()> give_up_;
   std::vector<int64_t> process_of_slot_;
   std::vector<bool> busy_;
   std::vector<Pending> pending_;  // by slot; meaningful while busy_
@@ -545,7 +549,18 @@ Result<RunOutcome> RunTest(const RunOptions& opts, std::ostream& out) {
     return Error{"cannot set up the network for faults: " + s.error().message};
   }
 
-  auto status_client = targets::MakeStatusClient(desc->adapter, 500);
+  // The adapter's session for this run (registry.h); the exec adapter starts the user's client
+  // program here.
+  targets::SessionContext session_context{*desc, run->path, opts.bin_dir, {}};
+  for (int i = 0; i < cluster.size(); ++i)
+    session_context.nodes.emplace_back(cluster.Name(i), cluster.ClientUrl(i));
+  auto session = targets::OpenSession(session_context);
+  if (!session.ok()) {
+    (*nemesis)->Teardown();
+    return Error{"the client did not start: " + session.error().message};
+  }
+  (*nemesis)->UseSession(session->get());
+  auto status_client = (*session)->NewStatusClient(500);
   if (!status_client.ok()) return status_client.error();
   out << "starting " << opts.nodes << " " << desc->name << " nodes"
       << (opts.bugs.empty() ? "" : " with --bug " + Join(opts.bugs, " --bug ")) << "\n"
@@ -579,7 +594,7 @@ Result<RunOutcome> RunTest(const RunOptions& opts, std::ostream& out) {
     auto loop = EventLoop::Create(
         opts.concurrency,
         [&](int slot) {
-          auto c = targets::MakeSteppedClient(desc->adapter, client_options(slot));
+          auto c = (*session)->NewClient(client_options(slot));
           return c.ok() ? std::move(*c) : nullptr;
         },
         EventLoop::Options{});
@@ -591,7 +606,7 @@ Result<RunOutcome> RunTest(const RunOptions& opts, std::ostream& out) {
     dispatcher = std::move(*loop);
   }
 
-  Watcher watcher(cluster, desc->adapter, [&](history::Event e) { (**rec).Record(std::move(e)); });
+  Watcher watcher(cluster, **session, [&](history::Event e) { (**rec).Record(std::move(e)); });
   // Wait (bounded) for a leader before the clock of the main phase starts to matter.
   for (auto until = Clock::now() + std::chrono::seconds(10);
        Clock::now() < until && !watcher.View().leader && !Interrupted();)
@@ -599,6 +614,7 @@ Result<RunOutcome> RunTest(const RunOptions& opts, std::ostream& out) {
 
   Driver driver(**rec, *dispatcher, cluster, watcher, opts.concurrency, opts.seed);
   if (opts.client_routing == "node") driver.BindProcessesToNodes();
+  driver.GiveUpWhen([&] { return (*session)->Fatal().has_value(); });
   bool completed = true;
   double main_cpu_s = 0;
   int64_t main_ops = 0;
@@ -637,8 +653,11 @@ Result<RunOutcome> RunTest(const RunOptions& opts, std::ostream& out) {
     driver.DrainRemaining(Clock::now() +
                           milliseconds(static_cast<int64_t>(opts.op_timeout_s * 1000 + 2000)));
   }
-  outcome.interrupted = !completed;
+  // A client program that gave up ends the run early too, but it was not interrupted: the run
+  // is unknown with the client's reason (below).
+  outcome.interrupted = !completed && !(*session)->Fatal();
   dispatcher->Stop();
+  (*session)->Close();
   watcher.Stop();  // before the nodes stop: their shutdown is not a leader change
   // The controller's own CPU (all its threads, not the nodes) while it drove the run.
   const double harness_cpu_s = ProcessCpuSeconds();
@@ -731,6 +750,13 @@ Result<RunOutcome> RunTest(const RunOptions& opts, std::ostream& out) {
     add(checkers::CheckLinearizability(*ops, lo));
   }
   if (outcome.interrupted) verdict = checkers::Worst(verdict, Verdict::kUnknown);
+  if (nlohmann::json client = (*session)->Describe(); !client.is_null()) {
+    results["client"] = client;
+    if (auto fatal = (*session)->Fatal()) {
+      verdict = checkers::Worst(verdict, Verdict::kUnknown);
+      out << "the client program ended the run: " << EscapeControls(*fatal) << "\n";
+    }
+  }
   if (std::string err = (*rec)->write_error(); !err.empty()) {
     verdict = checkers::Worst(verdict, Verdict::kUnknown);
     results["history_write_error"] = err;
