@@ -152,8 +152,10 @@ EventLoop::Conn* EventLoop::WatchChannel(targets::Channel* channel) {
 }
 
 void EventLoop::SyncChannel(Conn* c) {
+  const int64_t epoch = c->channel->fd_epoch();
+  if (epoch == c->epoch) return;
   const int fd = c->channel->fd();
-  if (fd == c->fd) return;
+  c->epoch = epoch;
   // The old fd, if any, was closed by the channel: its registration went with it (or goes once
   // a child forked meanwhile has exec'd; stray events then find the channel with nothing to
   // read). Registrations are per open file, so the new fd may even reuse the number.

@@ -78,6 +78,7 @@ class EventLoop : public Dispatcher {
     bool busy = false;      // carrying the slot's current exchange
     bool want_out = false;  // registered for EPOLLOUT too
     targets::Channel* channel = nullptr;  // set: this watches a channel's fd, not a socket
+    int64_t epoch = -1;                   // the channel's fd_epoch() when fd was registered
   };
   // kWaiting: on a channel (after kReceiving, so that every phase >= kConnecting has a deadline).
   enum class Phase { kFree, kQueued, kConnecting, kSending, kReceiving, kWaiting };

@@ -106,8 +106,8 @@ TEST_F(ExecE2ETest, PythonClientIsValidOnBothWorkloads) {
 
 TEST_F(ExecE2ETest, PythonClientIsValidUnderAllFaults) {
   CliRun r = Run("tidelog-exec-python",
-                 "--workload log --nemesis all --nemesis-interval 2 --op-timeout 1 " +
-                     std::string(kShort).replace(13, 1, "2"));  // --time-limit 25
+                 "--workload log --nemesis all --nemesis-interval 2 --op-timeout 1 "
+                 "--time-limit 20 --rate 100 --concurrency 4");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   json results = ReadJsonFile(Latest() / "results.json");
   EXPECT_EQ(results["verdict"], "valid");

@@ -130,6 +130,7 @@ class OpsChannel : public Channel {
   ~OpsChannel() override { Close(); }
 
   int fd() const override { return proc_ ? proc_->out_fd() : -1; }
+  int64_t fd_epoch() const override { return epoch_; }
   void OnReadable() override;
 
   // Writes the op. Errors: it could not be written (nothing reached the program).
@@ -160,6 +161,7 @@ class OpsChannel : public Channel {
   json crashes_ = json::array();
   std::optional<std::string> fatal_;
   bool closed_ = false;
+  int64_t epoch_ = 0;  // bumped whenever proc_ is replaced or dropped
 };
 
 // One slot's client: each op is one request on the shared channel.
@@ -282,6 +284,7 @@ void OpsChannel::Crashed(const std::string& why) {
   const pid_t pid = proc_->pid();
   const std::string how = proc_->Reap(milliseconds(500));
   proc_.reset();
+  ++epoch_;
   const std::string tail = Tail(sh_->StderrPath("ops"));
   json crash = {{"pid", pid}, {"how", how}, {"why", why}, {"in_flight", inflight_.size()},
                 {"stderr_tail", tail}};
@@ -306,6 +309,7 @@ void OpsChannel::Crashed(const std::string& why) {
   }
   ++starts_;
   proc_ = std::move(*p);
+  ++epoch_;
 }
 
 void OpsChannel::GoFatal(const std::string& reason, const std::string& op_error) {
@@ -313,6 +317,7 @@ void OpsChannel::GoFatal(const std::string& reason, const std::string& op_error)
   sh_->log->Write({{"event", "protocol-error"}, {"reason", reason}});
   const std::string how = proc_->Stop("", milliseconds(0));
   proc_.reset();
+  ++epoch_;
   sh_->log->Write({{"event", "stop"}, {"role", "ops"}, {"how", how}});
   AnswerInFlight(op_error);
 }
@@ -325,6 +330,7 @@ void OpsChannel::Close() {
   const auto grace = milliseconds(static_cast<int64_t>(sh_->spec.stop_grace_s * 1000));
   const std::string how = proc_->Stop(exec::ShutdownLine(), grace);
   proc_.reset();
+  ++epoch_;
   sh_->log->Write({{"event", "stop"}, {"role", "ops"}, {"how", how}});
 }
 

@@ -29,9 +29,12 @@ namespace tidemark::targets {
 class Channel {
  public:
   virtual ~Channel() = default;
-  // The descriptor to watch for readability (a pipe), or -1 when there is none. It may change
-  // during OnReadable (a restarted client program); the old one is then already closed.
+  // The descriptor to watch for readability (a pipe), or -1 when there is none. It may be
+  // replaced by another during OnReadable or a client's Begin (a restarted client program; the
+  // old one is then already closed, and the new one may reuse its number).
   virtual int fd() const = 0;
+  // Counts the replacements of fd(): the driver re-registers whenever it changes.
+  virtual int64_t fd_epoch() const = 0;
   // fd() is readable or hung up: read what is there without blocking.
   virtual void OnReadable() = 0;
 };
