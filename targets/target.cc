@@ -146,9 +146,9 @@ Status ParseClient(const json& j, const std::string& path, Descriptor& d) {
     } else if (key == "max_restarts" && value.is_number_integer() && value.get<int>() >= 0) {
       spec.max_restarts = value.get<int>();
     } else if (key == "ready_timeout_s" || key == "stop_grace_s" || key == "max_restarts") {
-      return Error{Where(path, "client." + key) +
-                   (key == "max_restarts" ? " must be an integer >= 0"
-                                          : " must be a positive number of seconds")};
+      return Error{Where(path, "client." + key) + (key == "max_restarts"
+                                                       ? " must be an integer >= 0"
+                                                       : " must be a positive number of seconds")};
     } else {
       return Error{Where(path, "client." + key) +
                    " is not a client key (known: argv, env, ready_timeout_s, max_restarts, "
@@ -167,10 +167,10 @@ Result<Descriptor> ParseDescriptor(const std::string& text, const std::string& p
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded()) return Error{JsonSyntaxError(text, path)};
   if (!j.is_object()) return Error{path + ": a target descriptor must be a JSON object"};
-  static const std::set<std::string> kKnown = {
-      "name", "description", "adapter", "workloads", "ports",        "client_port", "peer_port",
-      "host", "start",       "ready",   "stop",      "capabilities", "env",         "client",
-      "$comment"};
+  static const std::set<std::string> kKnown = {"name",  "description", "adapter",   "workloads",
+                                               "ports", "client_port", "peer_port", "host",
+                                               "start", "ready",       "stop",      "capabilities",
+                                               "env",   "client",      "$comment"};
   for (const auto& [key, value] : j.items()) {
     if (!kKnown.count(key))
       return Error{Where(path, key) +

@@ -98,7 +98,8 @@ std::vector<Done> EventLoop::WaitCompletions(Clock::time_point until) {
     // call, which must not pick an idle connection whose EOF is further down this batch.
     for (int i = 0; i < n; ++i) {
       auto* c = static_cast<Conn*>(events[i].data.ptr);
-      if (c->fd >= 0 && !c->busy && !c->channel) CloseConn(*slots_[static_cast<size_t>(c->slot)], c);
+      if (c->fd >= 0 && !c->busy && !c->channel)
+        CloseConn(*slots_[static_cast<size_t>(c->slot)], c);
     }
     for (int i = 0; i < n; ++i) OnEvent(static_cast<Conn*>(events[i].data.ptr), events[i].events);
     graveyard_.clear();  // connections closed during this batch: no event refers to them now

@@ -103,8 +103,8 @@ class EventLoop : public Dispatcher {
   void Apply(int slot, targets::SteppedClient::Step step);
   void StartWait(int slot, targets::Channel* channel, int wait_ms);
   Conn* WatchChannel(targets::Channel* channel);
-  void SyncChannel(Conn* c);                  // (re-)registers the channel's current fd
-  void OnChannel(Conn* c);                    // its fd is readable
+  void SyncChannel(Conn* c);                    // (re-)registers the channel's current fd
+  void OnChannel(Conn* c);                      // its fd is readable
   void PollWaiting(targets::Channel* channel);  // completes the slots it has answered
   void StartCall(int slot, const targets::HttpCall& call);
   void TrySend(Slot& s, int slot);

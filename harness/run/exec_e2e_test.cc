@@ -31,7 +31,9 @@ int Surviving(const std::string& needle) {
   for (const auto& e : fs::directory_iterator("/proc", ec)) {
     std::ifstream f(e.path() / "cmdline");
     std::string cmdline((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    if (cmdline.find(needle) != std::string::npos && cmdline.find("exec_e2e_test") == std::string::npos) ++n;
+    if (cmdline.find(needle) != std::string::npos &&
+        cmdline.find("exec_e2e_test") == std::string::npos)
+      ++n;
   }
   return n;
 }
@@ -69,8 +71,8 @@ class ExecE2ETest : public ::testing::Test {
   std::string FaultDescriptor(const std::string& mode, int max_restarts = 3) {
     json d = ReadJsonFile(kSource + "/targets/tidelog-exec-python.json");
     d["name"] = "tidelog-exec-" + mode;
-    d["client"]["argv"] = {"python3", kSource + "/harness/run/testdata/exec/fault_client.py",
-                           mode, store_};
+    d["client"]["argv"] = {"python3", kSource + "/harness/run/testdata/exec/fault_client.py", mode,
+                           store_};
     d["client"]["max_restarts"] = max_restarts;
     fs::create_directories(store_);
     const std::string path = store_ + "/" + mode + ".json";
@@ -120,9 +122,10 @@ TEST_F(ExecE2ETest, PythonClientExposesAckBeforeQuorum) {
   int invalid = 0;
   std::string outputs;
   for (const char* seed : {"1", "2", "3"}) {
-    CliRun r = Tidemark("run --target tidelog-exec-python --workload log --bug ack-before-quorum "
-                        "--scenario isolate-leader --time-limit 15 --seed " +
-                        std::string(seed) + " --store " + store_);
+    CliRun r = Tidemark(
+        "run --target tidelog-exec-python --workload log --bug ack-before-quorum "
+        "--scenario isolate-leader --time-limit 15 --seed " +
+        std::string(seed) + " --store " + store_);
     outputs += r.output;
     if (r.output.find("verdict: invalid") != std::string::npos) ++invalid;
   }
@@ -130,7 +133,8 @@ TEST_F(ExecE2ETest, PythonClientExposesAckBeforeQuorum) {
 }
 
 TEST_F(ExecE2ETest, LateAnswersAreInfoInTheHistoryAndLateRepliesInTheLog) {
-  CliRun r = Run(FaultDescriptor("late"), "--workload register --op-timeout 0.5 " + std::string(kShort));
+  CliRun r =
+      Run(FaultDescriptor("late"), "--workload register --op-timeout 0.5 " + std::string(kShort));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const fs::path run = Latest();
   json results = ReadJsonFile(run / "results.json");
@@ -141,7 +145,8 @@ TEST_F(ExecE2ETest, LateAnswersAreInfoInTheHistoryAndLateRepliesInTheLog) {
 }
 
 TEST_F(ExecE2ETest, UnansweredOpsTimeOutAndTheRunEnds) {
-  CliRun r = Run(FaultDescriptor("silent"), "--workload log --op-timeout 0.5 " + std::string(kShort));
+  CliRun r =
+      Run(FaultDescriptor("silent"), "--workload log --op-timeout 0.5 " + std::string(kShort));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const fs::path run = Latest();
   EXPECT_EQ(ReadJsonFile(run / "results.json")["verdict"], "valid");

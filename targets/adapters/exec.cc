@@ -33,8 +33,7 @@ class ClientLog {
   void Write(json entry) {
     std::lock_guard<std::mutex> lock(mu_);
     if (!out_.is_open()) return;
-    entry["t_ms"] =
-        std::chrono::duration_cast<milliseconds>(Clock::now() - start_).count();
+    entry["t_ms"] = std::chrono::duration_cast<milliseconds>(Clock::now() - start_).count();
     out_ << entry.dump() << "\n" << std::flush;
   }
 
@@ -89,8 +88,8 @@ Result<std::unique_ptr<ClientProcess>> Launch(const Shared& sh, const std::strin
   ClientProcess::Spec spec{sh.argv, sh.spec.env, sh.StderrPath(role)};
   auto p = ClientProcess::Start(spec);
   if (!p.ok()) return Error{"client program " + sh.Argv() + ": " + p.error().message};
-  const std::string who = "client program " + sh.Argv() + " (pid " +
-                          std::to_string((*p)->pid()) + ", role " + role + ")";
+  const std::string who = "client program " + sh.Argv() + " (pid " + std::to_string((*p)->pid()) +
+                          ", role " + role + ")";
   auto fail = [&](const std::string& why) -> Error {
     const std::string how = (*p)->Stop("", milliseconds(0));
     const std::string tail = Tail(spec.stderr_path);
@@ -179,7 +178,8 @@ class ExecStepped : public SteppedClient {
       return Done(Make(EventType::kFail, op.value,
                        "not sent: the client program stopped: " + *ch_->fatal(), node_));
     auto ep = sh_->Endpoint(node_name, base_url);
-    if (!ep.ok()) return Done(Make(EventType::kFail, op.value, "not sent: " + ep.error().message, node_));
+    if (!ep.ok())
+      return Done(Make(EventType::kFail, op.value, "not sent: " + ep.error().message, node_));
     auto id = ch_->Send(op, *ep, opts_.timeout_ms, this);
     if (!id.ok())
       return Done(Make(EventType::kFail, op.value, "not sent: " + id.error().message, node_));
@@ -286,7 +286,10 @@ void OpsChannel::Crashed(const std::string& why) {
   proc_.reset();
   ++epoch_;
   const std::string tail = Tail(sh_->StderrPath("ops"));
-  json crash = {{"pid", pid}, {"how", how}, {"why", why}, {"in_flight", inflight_.size()},
+  json crash = {{"pid", pid},
+                {"how", how},
+                {"why", why},
+                {"in_flight", inflight_.size()},
                 {"stderr_tail", tail}};
   crashes_.push_back(crash);
   crash["event"] = "crash";
@@ -383,10 +386,10 @@ class ExecStatusClient : public StatusClient {
       auto r = exec::ParseReply(*line);
       if (r.ok() && r->id != id && expired_.erase(r->id)) continue;  // a late answer
       if (!r.ok() || r->id != id)
-        return Lost("protocol error: " + (r.ok() ? "answered id " + std::to_string(r->id) +
-                                                       " while " + std::to_string(id) +
-                                                       " was in flight"
-                                                 : r.error().message));
+        return Lost("protocol error: " + (r.ok()
+                                              ? "answered id " + std::to_string(r->id) + " while " +
+                                                    std::to_string(id) + " was in flight"
+                                              : r.error().message));
       return ToStatus(*r, *ep);
     }
   }
@@ -446,7 +449,8 @@ class ExecSession : public Session {
   ~ExecSession() override { Close(); }
   Result<std::unique_ptr<SteppedClient>> NewClient(const ClientOptions& opts) override {
     if (Status st = CheckClientOptions(opts); !st.ok()) return st.error();
-    return std::unique_ptr<SteppedClient>(std::make_unique<ExecStepped>(ch_.get(), sh_.get(), opts));
+    return std::unique_ptr<SteppedClient>(
+        std::make_unique<ExecStepped>(ch_.get(), sh_.get(), opts));
   }
   Result<std::unique_ptr<StatusClient>> NewStatusClient(int timeout_ms) override {
     if (timeout_ms <= 0) return Error{"status timeout must be positive (ms)"};
@@ -497,10 +501,12 @@ Result<std::vector<std::string>> ExpandClientArgv(const Descriptor& d, const std
   std::vector<std::string> out;
   for (std::string arg : d.client.argv) {
     for (const auto& [name, value] : vars)
-      for (size_t at; (at = arg.find(name)) != std::string::npos;) arg.replace(at, name.size(), value);
+      for (size_t at; (at = arg.find(name)) != std::string::npos;)
+        arg.replace(at, name.size(), value);
     if (size_t open = arg.find('{'); open != std::string::npos) {
       const size_t close = arg.find('}', open);
-      return Error{"unknown placeholder " + arg.substr(open, close == std::string::npos ? 1 : close - open + 1) +
+      return Error{"unknown placeholder " +
+                   arg.substr(open, close == std::string::npos ? 1 : close - open + 1) +
                    " (known: {bin_dir}, {descriptor_dir})"};
     }
     out.push_back(std::move(arg));

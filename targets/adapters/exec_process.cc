@@ -63,7 +63,8 @@ Result<std::unique_ptr<ClientProcess>> ClientProcess::Start(const Spec& spec) {
     exe = bp::search_path(spec.argv[0]);
     if (exe.empty()) return Error{"cannot find '" + spec.argv[0] + "' on PATH"};
   }
-  const int err_fd = open(spec.stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  const int err_fd =
+      open(spec.stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (err_fd < 0) return Error{"cannot open " + spec.stderr_path + ": " + std::strerror(errno)};
   int in[2], out[2];
   if (pipe2(in, O_CLOEXEC) != 0) {
@@ -182,7 +183,8 @@ Result<std::string> ClientProcess::ReadLine(Clock::time_point deadline) {
       buf_.erase(0, nl + 1);
       return line;
     }
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) return Error{"timed out"};
     pollfd p{out_fd_, POLLIN, 0};
     if (poll(&p, 1, static_cast<int>(left.count()) + 1) < 0 && errno != EINTR)

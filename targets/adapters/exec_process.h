@@ -26,7 +26,7 @@ class ClientProcess {
  public:
   using Clock = std::chrono::steady_clock;
   struct Spec {
-    std::vector<std::string> argv;  // argv[0]: a path, or a name looked up on PATH
+    std::vector<std::string> argv;           // argv[0]: a path, or a name looked up on PATH
     std::map<std::string, std::string> env;  // added to the controller's environment
     std::string stderr_path;                 // appended to; created if absent
   };

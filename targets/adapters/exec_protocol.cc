@@ -41,14 +41,16 @@ Result<NodeEndpoint> EndpointFromUrl(const std::string& url) {
 std::string HelloLine(const std::string& role, const std::vector<NodeEndpoint>& nodes) {
   json list = json::array();
   for (const NodeEndpoint& n : nodes) list.push_back(NodeJson(n));
-  return Line(json{{"type", "hello"}, {"protocol", kProtocolVersion}, {"role", role},
+  return Line(json{{"type", "hello"},
+                   {"protocol", kProtocolVersion},
+                   {"role", role},
                    {"nodes", std::move(list)}});
 }
 
 std::string OpLine(int64_t id, const history::OpRequest& op, const NodeEndpoint& node,
                    int timeout_ms) {
-  json j{{"type", "op"},   {"id", id},       {"process", op.process}, {"node", NodeJson(node)},
-         {"f", op.f},      {"value", op.value}, {"timeout_ms", timeout_ms}};
+  json j{{"type", "op"}, {"id", id},          {"process", op.process},   {"node", NodeJson(node)},
+         {"f", op.f},    {"value", op.value}, {"timeout_ms", timeout_ms}};
   if (op.key) j["key"] = *op.key;
   return Line(j);
 }
@@ -95,8 +97,9 @@ Result<Reply> ParseReply(const std::string& line) {
 
 Status ParseReady(const std::string& line) {
   const json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
-  const std::string expected = "expected {\"type\": \"ready\", \"protocol\": " +
-                               std::to_string(kProtocolVersion) + "} in answer to hello";
+  const std::string expected =
+      "expected {\"type\": \"ready\", \"protocol\": " + std::to_string(kProtocolVersion) +
+      "} in answer to hello";
   if (j.is_discarded() || !j.is_object() || j.value("type", std::string()) != "ready")
     return Error{"line " + Quote(line) + " is not a ready message; " + expected};
   auto p = j.find("protocol");

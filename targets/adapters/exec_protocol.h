@@ -50,7 +50,7 @@ std::string ShutdownLine();
 struct Reply {
   int64_t id = 0;
   history::EventType type = history::EventType::kInfo;  // kOk, kFail or kInfo
-  std::optional<nlohmann::json> value;                   // absent: the client gave none
+  std::optional<nlohmann::json> value;                  // absent: the client gave none
   std::optional<std::string> error;
 };
 
