@@ -14,6 +14,8 @@
 //     junit.xml        the verdict for a CI server
 //     cleanup.json     what the nemesis installed, for `tidemark clean` after a crash
 //     nodes/NAME/      each node's data directory, stdout, stderr and dump
+//     client/          an exec client's stderr (ops.stderr, status.stderr) and client.log
+//                      (starts, crashes, late replies; docs/client-protocol.md)
 //   STORE/zoo/TIME/                        one bug-zoo matrix (docs/zoo.md):
 //     zoo.json, junit.xml, index.html, matrix.txt
 //   STORE/suite/NAME/TIME/                 one night of a suite (docs/suite.md):
@@ -32,6 +34,8 @@ inline constexpr char kReport[] = "report.html";
 inline constexpr char kJUnit[] = "junit.xml";
 inline constexpr char kCleanup[] = "cleanup.json";
 inline constexpr char kNodesDir[] = "nodes";
+inline constexpr char kClientDir[] = "client";
+inline constexpr char kClientLog[] = "client.log";
 inline constexpr char kLatest[] = "latest";
 inline constexpr char kIndex[] = "index.html";
 inline constexpr char kZooDir[] = "zoo";
@@ -51,6 +55,14 @@ inline std::string JUnit(const std::string& run_dir) { return In(run_dir, kJUnit
 inline std::string Cleanup(const std::string& run_dir) { return In(run_dir, kCleanup); }
 inline std::string NodeDir(const std::string& run_dir, const std::string& node) {
   return In(run_dir, kNodesDir) + "/" + node;
+}
+inline std::string ClientDir(const std::string& run_dir) { return In(run_dir, kClientDir); }
+// The stderr of one exec client process: role "ops" (the one serving ops) or "status".
+inline std::string ClientStderr(const std::string& run_dir, const std::string& role) {
+  return ClientDir(run_dir) + "/" + role + ".stderr";
+}
+inline std::string ClientLog(const std::string& run_dir) {
+  return In(ClientDir(run_dir), kClientLog);
 }
 inline std::string StoreIndex(const std::string& store_root) { return In(store_root, kIndex); }
 

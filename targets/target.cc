@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/text.h"
+#include "targets/adapters/exec.h"
 #include "targets/adapters/registry.h"
 
 namespace tidemark::targets {
@@ -182,6 +183,52 @@ Status ParseFiles(const json& j, const std::string& path, Descriptor& d) {
   return OkStatus();
 }
 
+// "client": required with "adapter": "exec", refused with any other adapter.
+Status ParseClient(const json& j, const std::string& path, Descriptor& d) {
+  if (!j.contains("client")) {
+    if (d.adapter == "exec")
+      return Error{Where(path, "client") +
+                   " is required with \"adapter\": \"exec\" (the client program's argv; "
+                   "docs/client-protocol.md)"};
+    return OkStatus();
+  }
+  if (d.adapter != "exec")
+    return Error{Where(path, "client") + " is only for \"adapter\": \"exec\""};
+  const json& c = j["client"];
+  if (!c.is_object()) return Error{Where(path, "client") + " must be an object with \"argv\""};
+  ExecClientSpec& spec = d.client;
+  for (const auto& [key, value] : c.items()) {
+    if (key == "argv") {
+      auto a = GetStrings(value, "client.argv", path);
+      if (!a.ok()) return a.error();
+      spec.argv = *a;
+    } else if (key == "env") {
+      if (!value.is_object()) return Error{Where(path, "client.env") + " must be an object"};
+      for (const auto& [k, v] : value.items()) {
+        if (!v.is_string()) return Error{Where(path, "client.env." + k) + " must be a string"};
+        spec.env[k] = v.get<std::string>();
+      }
+    } else if ((key == "ready_timeout_s" || key == "stop_grace_s") && value.is_number() &&
+               value.get<double>() > 0) {
+      (key == "ready_timeout_s" ? spec.ready_timeout_s : spec.stop_grace_s) = value.get<double>();
+    } else if (key == "max_restarts" && value.is_number_integer() && value.get<int>() >= 0) {
+      spec.max_restarts = value.get<int>();
+    } else if (key == "ready_timeout_s" || key == "stop_grace_s" || key == "max_restarts") {
+      return Error{Where(path, "client." + key) + (key == "max_restarts"
+                                                       ? " must be an integer >= 0"
+                                                       : " must be a positive number of seconds")};
+    } else {
+      return Error{Where(path, "client." + key) +
+                   " is not a client key (known: argv, env, ready_timeout_s, max_restarts, "
+                   "stop_grace_s)"};
+    }
+  }
+  if (spec.argv.empty()) return Error{Where(path, "client.argv") + " must name the program"};
+  if (auto a = ExpandClientArgv(d, "/bin"); !a.ok())
+    return Error{Where(path, "client.argv") + ": " + a.error().message};
+  return OkStatus();
+}
+
 }  // namespace
 
 Result<Descriptor> ParseDescriptor(const std::string& text, const std::string& path) {
@@ -191,13 +238,14 @@ Result<Descriptor> ParseDescriptor(const std::string& text, const std::string& p
   static const std::set<std::string> kKnown = {"name",  "description", "adapter",   "workloads",
                                                "ports", "client_port", "peer_port", "host",
                                                "start", "ready",       "stop",      "capabilities",
-                                               "env",   "$comment",    "processes", "files"};
+                                               "env",   "client",      "$comment",    "processes",
+                                               "files"};
   for (const auto& [key, value] : j.items()) {
     if (!kKnown.count(key))
       return Error{Where(path, key) +
                    " is not a descriptor key (known: name, description, "
                    "adapter, workloads, ports, client_port, peer_port, host, "
-                   "start, processes, files, ready, stop, capabilities, env)"};
+                   "start, processes, files, ready, stop, capabilities, env, client)"};
   }
   Descriptor d;
   d.path = path;
@@ -347,6 +395,7 @@ Result<Descriptor> ParseDescriptor(const std::string& text, const std::string& p
       d.env[key] = value.get<std::string>();
     }
   }
+  if (Status st = ParseClient(j, path, d); !st.ok()) return st.error();
   // Validate every template now, so a typo fails before any process starts.
   StartContext sample = SampleContext(d);
   if (auto a = ExpandStartArgv(d, sample); !a.ok())

@@ -58,6 +58,17 @@ struct FileSpec {
   std::vector<std::string> lines;  // templates, one per line
 };
 
+// "client": the user's client program, for "adapter": "exec" (docs/client-protocol.md).
+struct ExecClientSpec {
+  // argv template; placeholders {bin_dir} (the build directory) and {descriptor_dir} (the
+  // directory of the descriptor file), filled by ExpandClientArgv (adapters/exec.h).
+  std::vector<std::string> argv;
+  std::map<std::string, std::string> env;  // added to the controller's environment
+  double ready_timeout_s = 10;             // to answer hello with ready
+  int max_restarts = 3;                    // crashes after this many restarts end the run
+  double stop_grace_s = 2;                 // after shutdown, before SIGTERM
+};
+
 struct Descriptor {
   std::string path;  // where it was loaded from
   std::string name;
@@ -83,6 +94,7 @@ struct Descriptor {
   double stop_grace_s = 3;
   Capabilities capabilities;
   std::map<std::string, std::string> env;
+  ExecClientSpec client;  // "adapter": "exec" only
 };
 
 // Loads and validates a descriptor. `name_or_path` is a path to a .json file, or a bare name

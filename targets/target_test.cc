@@ -1,5 +1,7 @@
 #include "targets/target.h"
 
+#include "targets/adapters/exec.h"
+
 #include <gtest/gtest.h>
 
 namespace tidemark::targets {
@@ -189,6 +191,35 @@ TEST(DescriptorTest, MissingDescriptorSaysWhereItLooked) {
   auto d = LoadDescriptor("nosuch", {"/tmp/a", "/tmp/b"});
   ASSERT_FALSE(d.ok());
   EXPECT_NE(d.error().message.find("/tmp/a/nosuch.json"), std::string::npos);
+}
+
+// "client" goes with "adapter": "exec" and with nothing else; its argv fills {descriptor_dir}.
+TEST(DescriptorTest, ExecNeedsAClientAndOnlyExecTakesOne) {
+  const std::string start = R"("start": {"argv": ["/bin/server", "{host}:{client_port}"]})";
+  auto none = ParseDescriptor(R"({"name": "t", "adapter": "exec", )" + start + "}", "d/t.json");
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.error().message.find("client"), std::string::npos) << none.error().message;
+  auto wrong = ParseDescriptor(
+      R"({"name": "t", "adapter": "tidelog-http", "client": {"argv": ["x"]}, )" + start + "}",
+      "d/t.json");
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_NE(wrong.error().message.find("only for"), std::string::npos) << wrong.error().message;
+  auto typo = ParseDescriptor(
+      R"({"name": "t", "adapter": "exec", "client": {"argv": ["{descriptor_dri}/c"]}, )" + start +
+          "}",
+      "d/t.json");
+  ASSERT_FALSE(typo.ok());
+  EXPECT_NE(typo.error().message.find("{descriptor_dri}"), std::string::npos)
+      << typo.error().message;
+  auto good = ParseDescriptor(R"({"name": "t", "adapter": "exec", "client": {"argv": )"
+                              R"(["python3", "{descriptor_dir}/c.py"], "max_restarts": 1}, )" +
+                                  start + "}",
+                              "d/t.json");
+  ASSERT_TRUE(good.ok()) << good.error().message;
+  EXPECT_EQ(good->client.max_restarts, 1);
+  auto argv = ExpandClientArgv(*good, "/b");
+  ASSERT_TRUE(argv.ok());
+  EXPECT_EQ(*argv, (std::vector<std::string>{"python3", "d/c.py"}));
 }
 
 }  // namespace

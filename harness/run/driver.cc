@@ -26,7 +26,7 @@ Driver::Driver(Recorder& rec, Dispatcher& dispatcher, Cluster& cluster, Watcher&
 bool Driver::Drive(workloads::Generator& gen, int64_t hard_deadline_ns) {
   bool done = false;
   while (true) {
-    if (Interrupted()) return false;
+    if (Interrupted() || (give_up_ && give_up_())) return false;
     int64_t now = rec_.NowNs();
     if (now >= hard_deadline_ns) return true;
     int64_t wake = done ? history::kNever : InvokeReady(gen, now, &done);

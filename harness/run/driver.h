@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "base/history/history.h"
@@ -43,6 +44,9 @@ class Driver {
   // --client-routing (routing.h).
   void SetRouting(Routing r) { routing_ = r; }
 
+  // Drive returns false (as if interrupted) once `give_up` says so (a client that cannot go on).
+  void GiveUpWhen(std::function<bool()> give_up) { give_up_ = std::move(give_up); }
+
  private:
   // One pass over the generator: invokes every op it has now. Returns its wake time, or
   // history::kNever; sets *done when it said kDone.
@@ -64,6 +68,7 @@ class Driver {
   Rng gen_rng_;
   Rng route_rng_;
   Routing routing_ = Routing::kLeader;
+  std::function<bool()> give_up_;
   std::vector<int64_t> process_of_slot_;
   std::vector<bool> busy_;
   std::vector<Pending> pending_;  // by slot; meaningful while busy_

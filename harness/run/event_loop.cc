@@ -47,8 +47,13 @@ void EventLoop::Stop() {
     }
     s->conns.clear();
     s->conn = nullptr;
+    s->channel = nullptr;
     s->phase = Phase::kFree;
   }
+  for (auto& [channel, c] : channels_) {
+    if (c->fd >= 0) epoll_ctl(epfd_, EPOLL_CTL_DEL, c->fd, nullptr);  // the channel owns the fd
+  }
+  channels_.clear();
   graveyard_.clear();
   queued_.clear();
   done_.clear();
@@ -66,6 +71,8 @@ void EventLoop::Dispatch(int slot, Job job) {
 std::vector<Done> EventLoop::WaitCompletions(Clock::time_point until) {
   for (int slot : queued_) Begin(slot);
   queued_.clear();
+  // A channel may have answered while ops were being sent (a client program that crashed).
+  for (auto& [channel, c] : channels_) PollWaiting(channel);
   epoll_event events[64];
   while (done_.empty()) {
     auto now = Clock::now();
@@ -91,7 +98,8 @@ std::vector<Done> EventLoop::WaitCompletions(Clock::time_point until) {
     // call, which must not pick an idle connection whose EOF is further down this batch.
     for (int i = 0; i < n; ++i) {
       auto* c = static_cast<Conn*>(events[i].data.ptr);
-      if (c->fd >= 0 && !c->busy) CloseConn(*slots_[static_cast<size_t>(c->slot)], c);
+      if (c->fd >= 0 && !c->busy && !c->channel)
+        CloseConn(*slots_[static_cast<size_t>(c->slot)], c);
     }
     for (int i = 0; i < n; ++i) OnEvent(static_cast<Conn*>(events[i].data.ptr), events[i].events);
     graveyard_.clear();  // connections closed during this batch: no event refers to them now
@@ -105,13 +113,77 @@ std::vector<Done> EventLoop::WaitCompletions(Clock::time_point until) {
 
 void EventLoop::Begin(int slot) {
   Slot& s = *slots_[static_cast<size_t>(slot)];
-  targets::SteppedClient::Step step = s.client->Begin(s.job.op, s.job.node_name, s.job.url);
+  Apply(slot, s.client->Begin(s.job.op, s.job.node_name, s.job.url));
+}
+
+void EventLoop::Apply(int slot, targets::SteppedClient::Step step) {
+  Slot& s = *slots_[static_cast<size_t>(slot)];
   if (step.call) {
     StartCall(slot, *step.call);
     return;
   }
+  if (step.wait) {
+    StartWait(slot, step.wait, step.wait_ms);
+    return;
+  }
   s.phase = Phase::kFree;
   done_.push_back(Done{slot, std::move(s.job), std::move(step.done)});
+}
+
+void EventLoop::StartWait(int slot, targets::Channel* channel, int wait_ms) {
+  Slot& s = *slots_[static_cast<size_t>(slot)];
+  s.phase = Phase::kWaiting;
+  s.channel = channel;
+  s.sent_any = true;  // the op went out: a timeout is ambiguous
+  s.deadline = Clock::now() + std::chrono::milliseconds(wait_ms);
+  WatchChannel(channel);
+}
+
+EventLoop::Conn* EventLoop::WatchChannel(targets::Channel* channel) {
+  auto it = channels_.find(channel);
+  if (it == channels_.end()) {
+    auto c = std::make_unique<Conn>();
+    c->slot = -1;
+    c->busy = true;
+    c->channel = channel;
+    it = channels_.emplace(channel, std::move(c)).first;
+  }
+  SyncChannel(it->second.get());
+  return it->second.get();
+}
+
+void EventLoop::SyncChannel(Conn* c) {
+  const int64_t epoch = c->channel->fd_epoch();
+  if (epoch == c->epoch) return;
+  const int fd = c->channel->fd();
+  c->epoch = epoch;
+  // The old fd, if any, was closed by the channel: its registration went with it (or goes once
+  // a child forked meanwhile has exec'd; stray events then find the channel with nothing to
+  // read). Registrations are per open file, so the new fd may even reuse the number.
+  c->fd = fd;
+  if (fd < 0) return;
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLRDHUP;
+  ev.data.ptr = c;
+  epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev);
+}
+
+void EventLoop::OnChannel(Conn* c) {
+  c->channel->OnReadable();
+  SyncChannel(c);
+  PollWaiting(c->channel);
+}
+
+void EventLoop::PollWaiting(targets::Channel* channel) {
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    Slot& s = *slots_[i];
+    if (s.phase != Phase::kWaiting || s.channel != channel) continue;
+    std::optional<targets::SteppedClient::Step> step = s.client->Poll();
+    if (!step) continue;
+    s.phase = Phase::kFree;
+    s.channel = nullptr;
+    Apply(static_cast<int>(i), std::move(*step));
+  }
 }
 
 void EventLoop::StartCall(int slot, const targets::HttpCall& call) {
@@ -213,6 +285,10 @@ void EventLoop::TrySend(Slot& s, int slot) {
 }
 
 void EventLoop::OnEvent(Conn* c, uint32_t events) {
+  if (c->channel) {
+    OnChannel(c);
+    return;
+  }
   if (c->fd < 0) return;  // closed earlier in this batch
   Slot& s = *slots_[static_cast<size_t>(c->slot)];
   if (!c->busy) {  // an idle connection spoke: EOF, an error or stray bytes. Never reuse it.
@@ -248,6 +324,7 @@ void EventLoop::OnEvent(Conn* c, uint32_t events) {
       return;
     case Phase::kFree:
     case Phase::kQueued:
+    case Phase::kWaiting:
       return;
   }
 }
@@ -346,13 +423,9 @@ void EventLoop::Finish(int slot, HttpOutcome out, bool keep_conn) {
     }
   }
   s.phase = Phase::kFree;
+  s.channel = nullptr;
   s.out.clear();
-  targets::SteppedClient::Step step = s.client->Continue(std::move(out));
-  if (step.call) {
-    StartCall(slot, *step.call);
-    return;
-  }
-  done_.push_back(Done{slot, std::move(s.job), std::move(step.done)});
+  Apply(slot, s.client->Continue(std::move(out)));
 }
 
 EventLoop::Conn* EventLoop::TakeIdle(Slot& s, const std::string& authority) {

@@ -21,6 +21,10 @@
 // Raw TCP calls (HttpCall::reply_length set, url "tcp://host:port") take the same path with the
 // HTTP framing left out: the body is written as is and bytes are read until reply_length says
 // the reply is whole; an EOF before that is CURLE_GOT_NOTHING (no byte) or CURLE_RECV_ERROR.
+// An adapter that is not HTTP (the exec adapter's client program over pipes) returns a step
+// that waits on its Channel (stepped.h): the loop watches the channel's fd in the same
+// epoll_pwait2, calls OnReadable when it is readable, then Polls the clients waiting on it; a
+// wait that outlives its wait_ms is a timeout, as an HTTP exchange's would be.
 //
 // Thread safety: the driver thread only (dispatcher.h).
 #pragma once
@@ -76,8 +80,11 @@ class EventLoop : public Dispatcher {
     int64_t idle_wait = 0;  // waits_ when it went idle: epoll has looked at it once waits_ > this
     bool busy = false;      // carrying the slot's current exchange
     bool want_out = false;  // registered for EPOLLOUT too
+    targets::Channel* channel = nullptr;  // set: this watches a channel's fd, not a socket
+    int64_t epoch = -1;                   // the channel's fd_epoch() when fd was registered
   };
-  enum class Phase { kFree, kQueued, kConnecting, kSending, kReceiving };
+  // kWaiting: on a channel (after kReceiving, so that every phase >= kConnecting has a deadline).
+  enum class Phase { kFree, kQueued, kConnecting, kSending, kReceiving, kWaiting };
   struct Slot {
     std::unique_ptr<targets::SteppedClient> client;
     Job job;
@@ -92,10 +99,18 @@ class EventLoop : public Dispatcher {
     std::string raw_in;                                   // its reply bytes so far
     Clock::time_point deadline;
     Clock::time_point connect_deadline;
+    targets::Channel* channel = nullptr;  // kWaiting: the channel the op went out on
   };
 
   EventLoop(int epfd, Options opts) : epfd_(epfd), opts_(opts) {}
   void Begin(int slot);
+  // The client's next step for `slot`: a call, a wait on a channel, or the completion.
+  void Apply(int slot, targets::SteppedClient::Step step);
+  void StartWait(int slot, targets::Channel* channel, int wait_ms);
+  Conn* WatchChannel(targets::Channel* channel);
+  void SyncChannel(Conn* c);                    // (re-)registers the channel's current fd
+  void OnChannel(Conn* c);                      // its fd is readable
+  void PollWaiting(targets::Channel* channel);  // completes the slots it has answered
   void StartCall(int slot, const targets::HttpCall& call);
   void TrySend(Slot& s, int slot);
   void OnReadable(Slot& s, int slot);
@@ -113,6 +128,7 @@ class EventLoop : public Dispatcher {
   int epfd_;
   Options opts_;
   std::vector<std::unique_ptr<Slot>> slots_;
+  std::map<targets::Channel*, std::unique_ptr<Conn>> channels_;  // watched channels
   std::vector<int> queued_;                       // slots dispatched and not yet begun
   std::vector<std::unique_ptr<Conn>> graveyard_;  // closed during the current batch of events
   std::vector<Done> done_;

@@ -181,7 +181,8 @@ void NemesisWiring::Start(Cluster& cluster, std::function<std::optional<int>()> 
   // A fresh look at who leads (scenarios that must act within milliseconds of an election).
   auto status =
       std::shared_ptr<targets::StatusClient>([&]() -> std::unique_ptr<targets::StatusClient> {
-        auto c = targets::MakeStatusClient(adapter_, 200);
+        auto c =
+            session_ ? session_->NewStatusClient(200) : targets::MakeStatusClient(adapter_, 200);
         return c.ok() ? std::move(*c) : nullptr;
       }());
   if (status)

@@ -36,6 +36,7 @@
 #include "nemesis/nemesis.h"
 #include "nemesis/net.h"
 #include "nemesis/schedule.h"
+#include "targets/adapters/registry.h"
 #include "targets/target.h"
 
 namespace tidemark::run {
@@ -73,6 +74,9 @@ class NemesisWiring {
   void NodesStarted(Cluster& cluster);
   // Starts the schedule (an empty one for --nemesis none). `leader` returns the watcher's current
   // leader; `record` appends a nemesis event to the history.
+  // Fresh leader probes go through this run's adapter session (registry.h) when set; otherwise
+  // through the descriptor's adapter by name. Before Start.
+  void UseSession(targets::Session* session) { session_ = session; }
   void Start(Cluster& cluster, std::function<std::optional<int>()> leader,
              std::function<void(history::Event)> record);
   // Applies / stops one fault now, outside the schedule (named schedules, tests). Needs Start.
@@ -98,6 +102,7 @@ class NemesisWiring {
   NemesisConfig cfg_;
   std::string peer_port_ = "client";
   std::string adapter_;  // the descriptor's client adapter (fresh leader probes)
+  targets::Session* session_ = nullptr;
   std::vector<nemesis::FaultSpec> faults_;
   bool lazyfs_ = false;  // a lose-unfsynced fault is scheduled
   std::vector<nemesis::Step> schedule_;

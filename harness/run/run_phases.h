@@ -36,6 +36,7 @@
 #include "harness/run/watcher.h"
 #include "runstore/store.h"
 #include "targets/adapters/client.h"
+#include "targets/adapters/registry.h"
 
 namespace tidemark::run {
 
@@ -83,6 +84,9 @@ class Run {
   std::unique_ptr<NemesisWiring> nemesis_;
   std::unique_ptr<process::Supervisor> sup_;
   std::unique_ptr<Cluster> cluster_;
+  // The adapter's session for this run (registry.h): every client and status client comes from
+  // it; the exec adapter runs the user's client program in it.
+  std::unique_ptr<targets::Session> session_;
   std::unique_ptr<targets::StatusClient> status_;
   std::unique_ptr<Dispatcher> dispatcher_;
   std::unique_ptr<Watcher> watcher_;

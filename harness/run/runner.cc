@@ -61,12 +61,13 @@ Result<RunOutcome> Run::Execute() {
 // Drive: the main phase under faults, heal, wait for recovery, the final reads. Returns false
 // if interrupted.
 bool Run::Drive() {
-  watcher_ = std::make_unique<Watcher>(*cluster_, plan_.desc.adapter,
+  watcher_ = std::make_unique<Watcher>(*cluster_, *session_,
                                        [this](history::Event e) { rec_->Record(std::move(e)); });
   watcher_->WaitForLeader(10);  // before the clock of the main phase starts to matter
   driver_ = std::make_unique<Driver>(*rec_, *dispatcher_, *cluster_, *watcher_, opts_.concurrency,
                                      opts_.seed);
   driver_->SetRouting(ParseRouting(opts_.client_routing).value_or(Routing::kLeader));
+  driver_->GiveUpWhen([this] { return session_->Fatal().has_value(); });
   StatusLine status(out_, opts_.status_tty, *rec_, *watcher_, *cluster_, opts_.time_limit_s,
                     [this] { return nemesis_->ActiveFaults(); });
   status.SetPhase("main");
@@ -112,6 +113,7 @@ bool Run::DriveFinal() {
 // network, and dump the replicas' logs when the model's checkers read them.
 void Run::Collect() {
   dispatcher_->Stop();
+  session_->Close();
   watcher_->Stop();  // before the nodes stop: their shutdown is not a leader change
   cpu_.harness_s = ProcessCpuSeconds();
   const std::vector<std::optional<int64_t>> hwm = FinalHwms(*cluster_, *status_);
@@ -165,7 +167,16 @@ Result<RunOutcome> Run::AnalyseAndWrite(bool completed) {
          << (r.summary.empty() ? "" : " — " + EscapeControls(r.summary)) << "\n"
          << FirstExamples(r, "    ");
   out_ << checkers::FormatFaultSummary(a.faults);
-  return Write(RunFields(checkers::ToJson(a), !completed), std::move(hist));
+  // A client program that gave up ends the run early too, but it was not interrupted: the run
+  // is unknown with the client's reason.
+  const std::optional<std::string> fatal = session_->Fatal();
+  nlohmann::json results = RunFields(checkers::ToJson(a), !completed && !fatal);
+  if (nlohmann::json client = session_->Describe(); !client.is_null()) results["client"] = client;
+  if (fatal) {
+    if (results["verdict"] != "invalid") results["verdict"] = "unknown";
+    out_ << "the client program ended the run: " << EscapeControls(*fatal) << "\n";
+  }
+  return Write(std::move(results), std::move(hist));
 }
 
 // The fields of results.json only a live run knows (docs/history-format.md "results.json").

@@ -28,7 +28,14 @@ Status Run::Start(StopCause* cause) {
   if (Status s = cluster_->Prepare(); !s.ok()) return s;
   if (Status s = nemesis_->AttachCluster(*cluster_); !s.ok())
     return Error{"cannot set up the network for faults: " + s.error().message};
-  auto status_client = targets::MakeStatusClient(plan_.desc.adapter, 500);
+  targets::SessionContext context{plan_.desc, dir_.path, opts_.bin_dir, {}};
+  for (int i = 0; i < cluster_->size(); ++i)
+    context.nodes.emplace_back(cluster_->Name(i), cluster_->ClientUrl(i));
+  auto session = targets::OpenSession(context);
+  if (!session.ok()) return Error{"the client did not start: " + session.error().message};
+  session_ = std::move(*session);
+  nemesis_->UseSession(session_.get());
+  auto status_client = session_->NewStatusClient(500);
   if (!status_client.ok()) return status_client.error();
   status_ = std::move(*status_client);
   if (Status s = StartNodes(cause); !s.ok()) return s;
@@ -58,7 +65,6 @@ Status Run::StartNodes(StopCause* cause) {
 
 // Every slot runs on the driver's thread (event_loop.h), whatever the adapter (registry.h).
 Status Run::StartDispatcher() {
-  const std::string& adapter = plan_.desc.adapter;
   auto client_options = [this](int slot) {
     targets::ClientOptions copt;
     copt.timeout_ms = static_cast<int>(opts_.op_timeout_s * 1000);
@@ -73,7 +79,7 @@ Status Run::StartDispatcher() {
   auto loop = EventLoop::Create(
       opts_.concurrency,
       [&](int slot) {
-        auto c = targets::MakeSteppedClient(adapter, client_options(slot));
+        auto c = session_->NewClient(client_options(slot));
         return c.ok() ? std::move(*c) : nullptr;
       },
       EventLoop::Options{});

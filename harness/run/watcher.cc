@@ -23,9 +23,9 @@ std::string Fixed(double v, int digits) {
 
 }  // namespace
 
-Watcher::Watcher(Cluster& cluster, const std::string& adapter,
+Watcher::Watcher(Cluster& cluster, targets::Session& session,
                  std::function<void(history::Event)> record)
-    : cluster_(cluster), adapter_(adapter), record_(std::move(record)) {
+    : cluster_(cluster), session_(session), record_(std::move(record)) {
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -80,7 +80,7 @@ ClusterView Watcher::Poll(const std::function<Result<targets::NodeStatus>(int)>&
 }
 
 void Watcher::Loop() {
-  auto client = targets::MakeStatusClient(adapter_, 300);
+  auto client = session_.NewStatusClient(300);
   auto status = [&](int i) {
     return client ? (*client)->Status(cluster_.ClientUrl(i))
                   : Result<targets::NodeStatus>(Error{"no status client"});

@@ -21,6 +21,7 @@
 #include "harness/run/cluster.h"
 #include "harness/run/recorder.h"
 #include "targets/adapters/client.h"
+#include "targets/adapters/registry.h"
 
 namespace tidemark::run {
 
@@ -40,7 +41,7 @@ struct ClusterView {
 // observations"). Nothing is recorded until a first leader is seen, nor after Stop().
 class Watcher {
  public:
-  Watcher(Cluster& cluster, const std::string& adapter, std::function<void(history::Event)> record);
+  Watcher(Cluster& cluster, targets::Session& session, std::function<void(history::Event)> record);
   ~Watcher() { Stop(); }
   // Ends polling (and recording); View() keeps the last view. Idempotent; call it before the
   // nodes are stopped, so that their shutdown is not recorded as a leader change.
@@ -60,7 +61,7 @@ class Watcher {
   static constexpr std::chrono::milliseconds kPollInterval{200};
 
   Cluster& cluster_;
-  std::string adapter_;
+  targets::Session& session_;  // where status clients come from (registry.h)
   std::function<void(history::Event)> record_;
   std::vector<std::optional<targets::NodeStatus>> statuses_;  // the last poll's (Loop only)
   std::optional<int> recorded_leader_;  // the last leader recorded (none before the first)

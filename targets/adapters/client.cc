@@ -46,6 +46,8 @@ Result<std::unique_ptr<SteppedClient>> MakeSteppedClient(const std::string& adap
   auto found = FindAdapter(adapter);
   if (!found.ok()) return found.error();
   if (Status st = CheckClientOptions(opts); !st.ok()) return st.error();
+  if (!(*found)->new_client)
+    return Error{"adapter '" + adapter + "' needs a run's session (targets::OpenSession)"};
   return (*found)->new_client(opts);
 }
 
@@ -60,6 +62,8 @@ Result<std::unique_ptr<StatusClient>> MakeStatusClient(const std::string& adapte
   auto found = FindAdapter(adapter);
   if (!found.ok()) return found.error();
   if (timeout_ms <= 0) return Error{"status timeout must be positive (ms)"};
+  if (!(*found)->new_status_client)
+    return Error{"adapter '" + adapter + "' needs a run's session (targets::OpenSession)"};
   return (*found)->new_status_client(timeout_ms);
 }
 
