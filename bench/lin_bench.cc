@@ -55,7 +55,7 @@ void RunOne(benchmark::State& state, const std::vector<Op>& ops, const Lineariza
 LinearizabilityOptions Opts(const std::string& model, bool explain = false) {
   LinearizabilityOptions o;
   o.model = model;
-  o.explain = explain;
+  o.explain = explain ? ExplainMode::kMinimal : ExplainMode::kNone;
   return o;
 }
 

@@ -2,7 +2,7 @@
 // under callgrind on a noisy machine):
 //
 //   build-perf/bench/lin_time <history> <jepsen-log|edn-lines|jsonl> <model> [reps=5]
-//       [partition=1] [explain=0] [threads=0]
+//       [partition=1] [explain=none|fast|minimal (0 = none, 1 = minimal)] [threads=0]
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -37,7 +37,13 @@ int main(int argc, char** argv) {
   o.model = argv[3];
   int reps = argc > 4 ? std::atoi(argv[4]) : 5;
   o.partition_by_key = argc > 5 ? std::atoi(argv[5]) != 0 : true;
-  o.explain = argc > 6 ? std::atoi(argv[6]) != 0 : false;
+  std::string explain = argc > 6 ? argv[6] : "none";
+  if (explain == "0") explain = "none";
+  if (explain == "1") explain = "minimal";
+  if (!checkers::ParseExplainMode(explain, &o.explain)) {
+    std::fprintf(stderr, "explain: none, fast or minimal\n");
+    return 2;
+  }
   o.threads = argc > 7 ? std::atoi(argv[7]) : 0;
   double best = 1e99;
   checkers::CheckResult r;
@@ -51,6 +57,6 @@ int main(int argc, char** argv) {
               best * 1e3, r.summary.c_str(), r.details["steps"].dump().c_str(),
               r.details["configurations"].dump().c_str(),
               r.details.contains("core") ? r.details["core"].size() : size_t{0});
-  if (o.explain) std::printf("%s", r.explanation.c_str());
+  if (o.explain != checkers::ExplainMode::kNone) std::printf("%s", r.explanation.c_str());
   return 0;
 }

@@ -1,13 +1,16 @@
 // Checker results: the verdict channel (docs/architecture.md "Errors and verdicts").
 //
 // Every checker returns a CheckResult with a Verdict: kValid, kInvalid or kUnknown. Merging keeps
-// the worst (invalid > unknown > valid). A checker that throws, runs out of time or memory, or
-// cannot interpret its input says kUnknown with the reason — never kValid.
+// the worst (invalid > unknown > valid). A checker that throws (bad_alloc included), runs out of
+// time or memory, or cannot interpret its input says kUnknown with the reason — never kValid;
+// no exception leaves a checker (UnknownFromException).
 //
 // `details` is structured data (written to results.json and drawn by the report); `explanation`
 // is plain text for a terminal. Both describe the same facts.
 #pragma once
 
+#include <exception>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -52,6 +55,31 @@ inline nlohmann::json ToJson(const CheckResult& r) {
                         {"summary", r.summary},
                         {"explanation", r.explanation},
                         {"details", r.details}};
+}
+
+// The result of a checker that threw `e`: kUnknown, details.reason "memory" for std::bad_alloc
+// and "exception" for anything else, details.error the message. Every checker catches (...)
+// around its work and answers with this, so nothing a checker throws reaches its caller.
+inline CheckResult UnknownFromException(const std::string& checker, std::exception_ptr e) {
+  std::string reason = "exception", why = "an exception that is not a std::exception";
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::bad_alloc&) {
+    reason = "memory";
+    why = "out of memory (std::bad_alloc)";
+  } catch (const std::exception& x) {
+    why = x.what();
+  } catch (...) {
+  }
+  CheckResult r;
+  r.checker = checker;
+  r.verdict = Verdict::kUnknown;
+  r.summary = "unknown: the " + checker + " checker failed: " + why;
+  r.explanation = r.summary + "\n";
+  r.details["reason"] = reason;
+  r.details["error"] = why;
+  r.details["errors"] = nlohmann::json::array({why});
+  return r;
 }
 
 }  // namespace tidemark::checkers

@@ -116,6 +116,15 @@ FaultSummary SummarizeFaults(const History& h) {
     if (e.f == "skip") {
       ++s.skipped;
     } else if (std::string f = Opens(e.f); !f.empty()) {
+      // One partition is in force at a time: a new one (a scenario or a mix move re-cutting
+      // the network mid-election) replaces, and so ends, the one before.
+      for (; f == "partition" && !open[f].empty(); open[f].pop_front()) {
+        size_t i = open[f].front();
+        spans[i].stop = p;
+        s.windows[i].stopped = true;
+        s.windows[i].stop_ns = e.time_ns;
+        s.windows[i].stop_index = e.index;
+      }
       open[f].push_back(spans.size());
       spans.push_back({p, end});
       FaultWindow w;

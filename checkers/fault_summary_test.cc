@@ -178,6 +178,24 @@ TEST(FaultSummaryTest, AWindowNeverStoppedEndsAtTheLastEvent) {
   EXPECT_NE(FormatFaultSummary(s).find("never stopped"), std::string::npos);
 }
 
+// A partition that replaces another (the mix's repartition-in-election) ends the first window;
+// the stop that follows closes the second.
+TEST(FaultSummaryTest, ANewPartitionEndsThePartitionItReplaces) {
+  HistoryBuilder b;
+  b.Nemesis(1.0, "start-partition", {{"shape", "leader"}, {"focus", {"n1"}}})
+      .Nemesis(2.0, "start-partition", {{"shape", "leader"}, {"focus", {"n2"}}})
+      .Op(2.5, 2.6, 0, EventType::kOk, "append")
+      .Nemesis(3.0, "stop-partition");
+  FaultSummary s = SummarizeFaults(b.h());
+  ASSERT_EQ(s.windows.size(), 2u);
+  EXPECT_TRUE(s.windows[0].stopped);
+  EXPECT_EQ(s.windows[0].stop_ns, 2 * kS);
+  EXPECT_EQ(s.windows[0].ok, 0);
+  EXPECT_TRUE(s.windows[1].stopped);
+  EXPECT_EQ(s.windows[1].stop_ns, 3 * kS);
+  EXPECT_EQ(s.windows[1].ok, 1);
+}
+
 TEST(FaultSummaryTest, FinalHealIsTheLastStopAndCountsAnyOkOp) {
   HistoryBuilder b;
   b.Leader(0.1, "n1", 1)

@@ -44,8 +44,9 @@ class Shrinker {
  public:
   enum Mode : char { kCompleted, kOptional, kDropped };
 
-  Shrinker(const Model& model, const std::vector<PartitionOp>& all, const SearchBudget& budget)
-      : model_(model), all_(all), budget_(budget), mode_(all.size()) {
+  Shrinker(const Model& model, const std::vector<PartitionOp>& all, const SearchBudget& budget,
+           std::chrono::steady_clock::duration slice)
+      : model_(model), all_(all), budget_(budget), slice_(slice), mode_(all.size()) {
     for (size_t i = 0; i < all.size(); ++i) mode_[i] = all[i].op.ok ? kCompleted : kOptional;
   }
 
@@ -88,12 +89,15 @@ class Shrinker {
     if (!which.empty()) TryWeaken(which, std::chrono::hours(1));
   }
 
-  // Updates (latest first: the reads still prune those searches), then reads, each in halving
-  // chunks down to single ops; twice at most.
+  // Reads, then updates (each latest first), in halving chunks down to single ops; twice at most.
+  // Reads go first: a dropped read no longer witnesses the value it read (Model::
+  // OptionalWitnesses), so the optional updates only it needed stop being candidates, and the
+  // re-checks of the many updates that follow get cheaper (on the 102 Porcupine etcd histories,
+  // all minimal cores: 11.9 s with updates first, 1.4 s with reads first).
   void Run() {
     for (int round = 0; round < 2; ++round) {
       bool changed = false;
-      for (bool reads : {false, true}) {
+      for (bool reads : {true, false}) {
         std::vector<int> list;
         for (size_t i = all_.size(); i-- > 0;) {
           if (mode_[i] == kCompleted && all_[i].op.observer == reads) {
@@ -110,7 +114,7 @@ class Shrinker {
 
   // -1: budget exhausted, 1: something was weakened, 0: nothing.
   int Chunked(std::vector<int>* list) {
-    const auto slice = std::chrono::milliseconds(200);
+    const auto slice = slice_;
     bool changed = false;
     for (size_t chunk = std::max<size_t>(1, list->size() / 2);; chunk /= 2) {
       for (size_t lo = 0; lo < list->size();) {
@@ -148,6 +152,7 @@ class Shrinker {
   const Model& model_;
   const std::vector<PartitionOp>& all_;
   SearchBudget budget_;
+  std::chrono::steady_clock::duration slice_;
   std::vector<Mode> mode_;
   bool cut_ = false;        // some check ran out of its slice
   bool exhausted_ = false;  // the explanation budget ran out
@@ -165,8 +170,8 @@ std::string DescribeOp(const Op& op) {
 }
 
 void ExplainViolation(const Model& model, const PartitionInput& part,
-                      const SearchResult& pruned_result, const SearchBudget& budget, bool shrink,
-                      CheckResult* out) {
+                      const SearchResult& pruned_result, const SearchBudget& budget,
+                      const ExplainPlan& plan, CheckResult* out) {
   const auto& sops = part.search_ops;
   nlohmann::json& d = out->details;
   // With pruning, the deepest configuration often stops where a later get became impossible,
@@ -174,7 +179,7 @@ void ExplainViolation(const Model& model, const PartitionInput& part,
   // search again without pruning (in a slice of the budget), keeping the pruned result when
   // that does not finish.
   SearchResult plain = pruned_result;
-  if (budget.prune_dead) {
+  if (budget.prune_dead && plan.research) {
     Frontier pf = AnalyzeFrontier(model, sops, pruned_result.deepest);
     bool blocked = false;
     for (size_t k = 0; k < pf.candidates.size(); ++k) {
@@ -183,8 +188,8 @@ void ExplainViolation(const Model& model, const PartitionInput& part,
     if (!blocked) {
       SearchBudget b = budget;
       b.prune_dead = false;
-      b.deadline = std::min(budget.deadline,
-                            std::chrono::steady_clock::now() + std::chrono::milliseconds(300));
+      b.deadline =
+          std::min(budget.deadline, std::chrono::steady_clock::now() + plan.research_slice);
       SearchResult r = SearchPartition(model, sops, b);
       if (r.outcome == SearchOutcome::kViolation) plain = std::move(r);
     }
@@ -228,8 +233,9 @@ void ExplainViolation(const Model& model, const PartitionInput& part,
     out->summary = "invalid" + key_text;
   }
 
-  if (shrink) {
-    Shrinker shrinker(model, sops, budget);
+  d["core_searched"] = plan.shrink;
+  if (plan.shrink) {
+    Shrinker shrinker(model, sops, budget, plan.shrink_slice);
     if (fr.must >= 0) shrinker.WeakenCalledAfter(sops[fr.must].return_ns);
     shrinker.Run();
     std::vector<int> keep, context;  // indices into sops

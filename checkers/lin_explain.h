@@ -10,6 +10,7 @@
 // Thread safety: pure apart from the shared memory budget; call from one thread per partition.
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -30,9 +31,22 @@ struct PartitionInput {
 // Short text for an op: "write 3", "read → 4", "cas [1,2]", "append \"x\" (crashed)".
 std::string DescribeOp(const history::Op& op);
 
+// What ExplainViolation may spend beyond the verdict's own search; all of it within
+// budget.deadline.
+struct ExplainPlan {
+  // When the pruned search stopped before the blocked op, search again without pruning for a
+  // deepest configuration that ends at it (within `research_slice`).
+  bool research = true;
+  std::chrono::steady_clock::duration research_slice = std::chrono::milliseconds(300);
+  bool shrink = true;  // look for a counterexample core
+  // Each re-check of a weakening gets this long; one that runs out counts as a rejection (the core
+  // is then reported as possibly not minimal).
+  std::chrono::steady_clock::duration shrink_slice = std::chrono::milliseconds(200);
+};
+
 // Writes summary, explanation and the violation fields of details (linearizability.h) for a
-// partition whose search returned kViolation. `shrink` enables the core (bounded by `budget`).
+// partition whose search returned kViolation, spending what `plan` allows within `budget`.
 void ExplainViolation(const Model& model, const PartitionInput& part, const SearchResult& result,
-                      const SearchBudget& budget, bool shrink, CheckResult* out);
+                      const SearchBudget& budget, const ExplainPlan& plan, CheckResult* out);
 
 }  // namespace tidemark::checkers

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "base/history/import.h"
+#include "base/testing/corpora.h"
 #include "checkers/lin_search.h"
 #include "checkers/linearizability.h"
 #include "checkers/model.h"
@@ -19,11 +20,12 @@ struct Row {
   std::string path, format, model, expected;
 };
 
-std::string HistoriesDir() { return std::string(TIDEMARK_SHARED_DIR) + "/histories"; }
+using tidemark::testing::GoldenHistories;
+using tidemark::testing::SharedHistories;
 
-std::vector<Row> ReadManifest() {
+std::vector<Row> ReadManifest(const std::filesystem::path& dir) {
   std::vector<Row> rows;
-  std::ifstream in(HistoriesDir() + "/MANIFEST.tsv");
+  std::ifstream in(dir / "MANIFEST.tsv");
   std::string line;
   std::getline(in, line);  // header
   while (std::getline(in, line)) {
@@ -38,44 +40,50 @@ std::vector<Row> ReadManifest() {
   return rows;
 }
 
-Result<std::vector<history::Op>> Load(const Row& row) {
+Result<std::vector<history::Op>> Load(const std::filesystem::path& dir, const Row& row) {
   auto format = history::ParseFormat(row.format);
   if (!format) return Error{"unknown format " + row.format};
-  auto h = history::ImportFile(HistoriesDir() + "/" + row.path, *format);
+  auto h = history::ImportFile((dir / row.path).string(), *format);
   if (!h.ok()) return h.error();
   return history::PairOps(*h);
 }
 
-TEST(LinearizabilityManifestTest, ReproducesEveryAssertedVerdict) {
-  if (!std::filesystem::exists(HistoriesDir() + "/MANIFEST.tsv")) {
-    GTEST_SKIP() << "no " << HistoriesDir() << "/MANIFEST.tsv (shared/ is not beside the repo)";
-  }
-  std::vector<Row> rows = ReadManifest();
-  ASSERT_GT(rows.size(), 150u);
+// Checks every row of dir/MANIFEST.tsv with an asserted verdict; returns how many it checked.
+int CheckEveryAssertedVerdict(const std::filesystem::path& dir) {
   int checked = 0;
-  for (const Row& row : rows) {
+  for (const Row& row : ReadManifest(dir)) {
     if (row.expected == "any") continue;
-    auto ops = Load(row);
-    ASSERT_TRUE(ops.ok()) << row.path << ": " << ops.error().message;
+    auto ops = Load(dir, row);
+    EXPECT_TRUE(ops.ok()) << row.path << ": " << ops.error().message;
+    if (!ops.ok()) continue;
     LinearizabilityOptions o;
     o.model = row.model;
-    o.explain = false;
+    o.explain = ExplainMode::kNone;
     CheckResult r = CheckLinearizability(*ops, o);
     EXPECT_EQ(ToString(r.verdict), row.expected) << row.path << ": " << r.summary;
     ++checked;
   }
-  EXPECT_GT(checked, 150);
+  return checked;
+}
+
+TEST(LinearizabilityManifestTest, ReproducesEveryGoldenVerdict) {
+  int checked = CheckEveryAssertedVerdict(GoldenHistories());
+  EXPECT_GE(checked, 14) << "golden histories checked under " << GoldenHistories();
+}
+
+TEST(LinearizabilityManifestTest, ReproducesEveryPublishedVerdict) {
+  TIDEMARK_REQUIRE_CORPUS(SharedHistories() / "MANIFEST.tsv");
+  EXPECT_GT(CheckEveryAssertedVerdict(SharedHistories()), 150);
 }
 
 TEST(LinearizabilityManifestTest, KvC50BadYieldsASmallVerifiedCore) {
   Row row{"porcupine-kv/c50-bad.txt", "jepsen-edn-lines", "kv-append", "invalid"};
-  if (!std::filesystem::exists(HistoriesDir() + "/" + row.path)) {
-    GTEST_SKIP() << "no " << row.path << " under " << HistoriesDir();
-  }
-  auto ops = Load(row);
+  TIDEMARK_REQUIRE_CORPUS(SharedHistories() / row.path);
+  auto ops = Load(SharedHistories(), row);
   ASSERT_TRUE(ops.ok()) << ops.error().message;
   LinearizabilityOptions o;
   o.model = "kv";
+  o.explain = ExplainMode::kMinimal;
   o.explain_timeout_s = 120;  // generous: a loaded machine must not change the outcome
   o.timeout_s = 600;
   CheckResult r = CheckLinearizability(*ops, o);
@@ -101,7 +109,7 @@ TEST(LinearizabilityManifestTest, KvC50BadYieldsASmallVerifiedCore) {
 }
 
 // The kv Dead pruning changes how much is searched, never the outcome: every key of every kv
-// corpus history gives the same SearchPartition outcome with pruning on and off. (The c50
+// golden history gives the same SearchPartition outcome with pruning on and off. (The c50
 // histories are left out: some of their keys take minutes without pruning. A key whose unpruned
 // search does not finish in its budget is not compared; at least half must be.)
 TEST(LinearizabilityManifestTest, KvPruningNeverChangesAKeysOutcome) {
@@ -109,10 +117,7 @@ TEST(LinearizabilityManifestTest, KvPruningNeverChangesAKeysOutcome) {
   int all = 0, keys = 0, violations = 0;
   for (const char* name : {"c01-ok", "c01-bad", "c10-ok", "c10-bad"}) {
     Row row{std::string("porcupine-kv/") + name + ".txt", "jepsen-edn-lines", "kv", ""};
-    if (!std::filesystem::exists(HistoriesDir() + "/" + row.path)) {
-      GTEST_SKIP() << "no " << row.path << " under " << HistoriesDir();
-    }
-    auto ops = Load(row);
+    auto ops = Load(GoldenHistories(), row);
     ASSERT_TRUE(ops.ok()) << ops.error().message;
     std::map<std::string, std::vector<const history::Op*>> by_key;
     for (const auto& op : *ops) {
@@ -141,6 +146,7 @@ TEST(LinearizabilityManifestTest, KvPruningNeverChangesAKeysOutcome) {
       violations += a == SearchOutcome::kViolation;
     }
   }
+  ASSERT_GT(all, 0) << "no kv key checked";
   EXPECT_GE(keys, all / 2) << all << " keys";
   EXPECT_GE(violations, 1) << keys << " keys compared";
 }

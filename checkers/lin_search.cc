@@ -278,11 +278,15 @@ class Search {
         lin_(ops.size(), 0) {
     rnd_.resize(ops.size() * 2);
     for (size_t i = 0; i < rnd_.size(); ++i) rnd_[i] = SplitMix(0x7469646Dull * (i + 1));
-    // The first 64 crashed ops (in call order) are tracked as mask bits, not hashed.
+    SetUpWitnesses(model);
+    SetUpTwins();
+    // The first 64 crashed ops that may ever be placed (in call order) are tracked as mask bits,
+    // not hashed.
     bit_.assign(ops.size(), 0);
-    for (size_t k = 0; k < ord_.infc.size() && k < 64; ++k) {
+    for (size_t k = 0, bits = 0; k < ord_.infc.size() && bits < 64; ++k) {
       int op = ord_.infc[k];
-      bit_[op] = uint64_t{1} << k;
+      if (!Useful(op)) continue;
+      bit_[op] = uint64_t{1} << bits++;
       rnd_[2 * op] = rnd_[2 * op + 1] = 0;
     }
   }
@@ -309,13 +313,71 @@ class Search {
     size_t cand_begin, cand_pos, cand_end;
   };
 
+  // need_[i] for a crashed op: how many of its witnesses (Model::OptionalWitnesses) are still
+  // unplaced; once none is, placing it cannot help, and it is no longer a candidate. -1: always a
+  // candidate. watchers_ of op o: the crashed ops that o witnesses (CSR layout).
+  void SetUpWitnesses(const Model& model) {
+    need_.assign(ops_.size(), -1);
+    watch_begin_.assign(ops_.size() + 1, 0);
+    std::vector<const ModelOp*> mops;
+    for (const PartitionOp& p : ops_) mops.push_back(&p.op);
+    std::vector<std::vector<int>> wit;
+    if (!model.OptionalWitnesses(mops, &wit)) return;
+    for (size_t i = 0; i < ops_.size(); ++i) {
+      if (ops_[i].op.ok) continue;
+      need_[i] = static_cast<int>(wit[i].size());
+      for (int w : wit[i]) ++watch_begin_[static_cast<size_t>(w) + 1];
+    }
+    for (size_t i = 0; i < ops_.size(); ++i) watch_begin_[i + 1] += watch_begin_[i];
+    watch_list_.resize(static_cast<size_t>(watch_begin_.back()));
+    std::vector<int> fill(watch_begin_.begin(), watch_begin_.end() - 1);
+    for (size_t i = 0; i < ops_.size(); ++i) {
+      if (ops_[i].op.ok) continue;
+      for (int w : wit[i])
+        watch_list_[static_cast<size_t>(fill[static_cast<size_t>(w)]++)] = static_cast<int>(i);
+    }
+  }
+  // twin_before_[i] for a crashed op: the crashed op called last before it that has the very same
+  // ModelOp (a write of the same value, ...), or -1. Once both are called, two such ops are
+  // interchangeable (no return time binds either), so the search places twins in call order: a
+  // crashed op is a candidate only after its earlier twin is placed. Any linearization can be
+  // rewritten that way by swapping twins, so no verdict changes; but the configurations that
+  // differ only in which twin was placed (exponentially many) collapse into one.
+  void SetUpTwins() {
+    twin_before_.assign(ops_.size(), -1);
+    std::unordered_map<std::string, int> last;
+    for (int i : ord_.infc) {
+      const ModelOp& m = ops_[i].op;
+      std::string id = std::to_string(m.code) + '\x1f' + m.a + '\x1f' + m.b + '\x1f' +
+                       std::to_string(m.x) + '\x1f' + std::to_string(m.y) + '\x1f' + m.key;
+      auto [it, fresh] = last.try_emplace(std::move(id), i);
+      if (!fresh) {
+        twin_before_[i] = it->second;
+        it->second = i;
+      }
+    }
+  }
+  bool Useful(int op) const { return need_[op] != 0; }
+  bool TwinsPlaced(int op) const { return twin_before_[op] < 0 || lin_[twin_before_[op]]; }
+  void Place(int op) {
+    lin_[op] = 1;
+    for (int k = watch_begin_[op]; k < watch_begin_[op + 1]; ++k) --need_[watch_list_[k]];
+  }
+  void Unplace(int op) {
+    lin_[op] = 0;
+    for (int k = watch_begin_[op]; k < watch_begin_[op + 1]; ++k) ++need_[watch_list_[k]];
+  }
+
   void Advance(Frame* f) {
     const auto& okr = ord_.okr;
     const auto& okc = ord_.okc;
     const auto& infc = ord_.infc;
     while (f->r_idx < static_cast<int>(okr.size()) && lin_[okr[f->r_idx]]) ++f->r_idx;
     while (f->lo_idx < static_cast<int>(okc.size()) && lin_[okc[f->lo_idx]]) ++f->lo_idx;
-    while (f->info_lo < static_cast<int>(infc.size()) && lin_[infc[f->info_lo]]) ++f->info_lo;
+    while (f->info_lo < static_cast<int>(infc.size()) &&
+           (lin_[infc[f->info_lo]] || !Useful(infc[f->info_lo]))) {
+      ++f->info_lo;
+    }
   }
 
   // Fills cand_ for `f`: the op that returns first, then the other completed ops called before
@@ -346,7 +408,8 @@ class Search {
     const auto& infc = ord_.infc;
     for (int i = f->info_lo; i < static_cast<int>(infc.size()) && ops_[infc[i]].call_ns <= rt;
          ++i) {
-      if (!lin_[infc[i]]) cand_.push_back(infc[i]);
+      int c = infc[i];
+      if (!lin_[c] && Useful(c) && TwinsPlaced(c)) cand_.push_back(c);
     }
     f->cand_end = cand_.size();
   }
@@ -375,7 +438,7 @@ class Search {
       }
       if (f.cand_pos == f.cand_end) {
         if (frames_.size() == 1) return SearchOutcome::kViolation;
-        lin_[f.op] = 0;
+        Unplace(f.op);
         Flip(f.op);
         cand_.resize(f.cand_begin);
         frames_.pop_back();
@@ -394,13 +457,13 @@ class Search {
         if (ins < 0) return SearchOutcome::kMemory;
         continue;
       }
-      lin_[c] = 1;
+      Place(c);
       Frame nf{c, ns, f.r_idx, f.lo_idx, f.info_lo, f.nok + (ops_[c].op.ok ? 1 : 0), 0, 0, 0};
       Advance(&nf);
       // Dead end: the model knows an unplaced ok op can never take effect from here.
       if (budget_.prune_dead && nf.r_idx < n_ok &&
           trans_.Dead(ns, c, lin_.data(), ops_[ord_.okc[nf.lo_idx]].call_ns)) {
-        lin_[c] = 0;
+        Unplace(c);
         Flip(c);
         continue;
       }
@@ -426,6 +489,9 @@ class Search {
   std::vector<uint8_t> lin_;
   std::vector<uint64_t> rnd_;
   std::vector<uint64_t> bit_;  // per op: its mask bit (crashed ops), or 0
+  std::vector<int> need_;
+  std::vector<int> watch_begin_, watch_list_;
+  std::vector<int> twin_before_;
   uint64_t h1_ = 0, h2_ = 0, crashed_ = 0;
   std::vector<Frame> frames_;
   std::vector<int> cand_;

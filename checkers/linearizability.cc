@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <exception>
 #include <map>
 #include <memory>
 #include <thread>
@@ -26,9 +27,64 @@ CheckResult Unknown(const std::string& reason, const std::string& why) {
   return r;
 }
 
+// Explains the violation found in `part`, spending what opts.explain allows beyond the
+// verdict's own time `verdict_time` (linearizability.h, ExplainMode).
+void Explain(const Model& model, const PartitionInput& part, const SearchResult& result,
+             const SearchBudget& budget, const LinearizabilityOptions& opts,
+             std::chrono::steady_clock::duration verdict_time, CheckResult* res) {
+  using Clock = std::chrono::steady_clock;
+  auto seconds = [](double s) {
+    return std::chrono::duration_cast<Clock::duration>(
+        std::chrono::duration<double>(std::max(0.0, s)));
+  };
+  ExplainPlan plan;
+  Clock::duration allowed = seconds(opts.explain_timeout_s);
+  if (opts.explain == ExplainMode::kFast) {
+    double verdict_s = std::chrono::duration<double>(verdict_time).count();
+    // A millisecond at least, so that an explanation does not depend on a microsecond verdict.
+    allowed =
+        seconds(std::min(opts.explain_cap_s, std::max(1e-3, opts.explain_factor * verdict_s)));
+    // Half for the re-search, then each weakening gets a share of what is left.
+    plan.research_slice = allowed / 2;
+    plan.shrink_slice = std::max<Clock::duration>(allowed / 8, std::chrono::microseconds(200));
+  }
+  plan.research = opts.explain != ExplainMode::kNone;
+  plan.shrink = opts.explain != ExplainMode::kNone;
+  SearchBudget explain_budget = budget;
+  explain_budget.cancel = nullptr;
+  explain_budget.deadline = std::min(budget.deadline, Clock::now() + allowed);
+  ExplainViolation(model, part, result, explain_budget, plan, res);
+  res->details["explain"] = ToString(opts.explain);
+}
+
 }  // namespace
 
-CheckResult CheckLinearizability(const std::vector<Op>& ops, const LinearizabilityOptions& opts) {
+const char* ToString(ExplainMode m) {
+  switch (m) {
+    case ExplainMode::kNone:
+      return "none";
+    case ExplainMode::kFast:
+      return "fast";
+    case ExplainMode::kMinimal:
+      return "minimal";
+  }
+  return "?";
+}
+
+bool ParseExplainMode(const std::string& s, ExplainMode* out) {
+  for (ExplainMode m : {ExplainMode::kNone, ExplainMode::kFast, ExplainMode::kMinimal}) {
+    if (s == ToString(m)) {
+      *out = m;
+      return true;
+    }
+  }
+  return false;
+}
+
+namespace {
+
+// CheckLinearizability without the outer exception guard.
+CheckResult CheckUnguarded(const std::vector<Op>& ops, const LinearizabilityOptions& opts) {
   using Clock = std::chrono::steady_clock;
   const Clock::time_point start = Clock::now();
   const Clock::time_point deadline =
@@ -83,6 +139,9 @@ CheckResult CheckLinearizability(const std::vector<Op>& ops, const Linearizabili
   std::atomic<int64_t> memory_left{static_cast<int64_t>(opts.memory_limit_bytes)};
   SearchBudget budget{deadline, &cancel, &memory_left};
   std::vector<SearchResult> results(parts.size());
+  // What a key's search threw (bad_alloc beyond the charged tables, ...): that key is unknown,
+  // and the others stop, since memory is likely short for them too.
+  std::vector<std::exception_ptr> errors(parts.size());
   std::atomic<size_t> next{0};
   auto worker = [&]() {
     for (size_t i = next++; i < parts.size(); i = next++) {
@@ -90,7 +149,14 @@ CheckResult CheckLinearizability(const std::vector<Op>& ops, const Linearizabili
         results[i].outcome = SearchOutcome::kCancelled;
         continue;
       }
-      results[i] = SearchPartition(*model, parts[i].search_ops, budget);
+      try {
+        results[i] = SearchPartition(*model, parts[i].search_ops, budget);
+      } catch (...) {
+        errors[i] = std::current_exception();
+        results[i] = SearchResult{};  // kCancelled, counted as unknown below
+        cancel.store(true);
+        continue;
+      }
       if (results[i].outcome == SearchOutcome::kViolation) cancel.store(true);
     }
   };
@@ -114,6 +180,7 @@ CheckResult CheckLinearizability(const std::vector<Op>& ops, const Linearizabili
   d["ops"] = checked_ops;
   int64_t steps = 0, configurations = 0;
   int violated = -1;
+  std::exception_ptr error;
   std::vector<std::string> unknown_keys;
   std::string unknown_reason;
   for (size_t i = 0; i < parts.size(); ++i) {
@@ -121,6 +188,7 @@ CheckResult CheckLinearizability(const std::vector<Op>& ops, const Linearizabili
     configurations += results[i].configurations;
     SearchOutcome o = results[i].outcome;
     if (o == SearchOutcome::kViolation && violated < 0) violated = static_cast<int>(i);
+    if (errors[i] && !error) error = errors[i];
     if (o == SearchOutcome::kTimeout || o == SearchOutcome::kMemory ||
         o == SearchOutcome::kCancelled) {
       unknown_keys.push_back(parts[i].key);
@@ -133,13 +201,20 @@ CheckResult CheckLinearizability(const std::vector<Op>& ops, const Linearizabili
   if (violated >= 0) {
     res.verdict = Verdict::kInvalid;
     cancel.store(false);
-    SearchBudget explain_budget = budget;
-    explain_budget.cancel = nullptr;
-    explain_budget.deadline = std::min(
-        deadline, Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                     std::chrono::duration<double>(opts.explain_timeout_s)));
-    ExplainViolation(*model, parts[static_cast<size_t>(violated)],
-                     results[static_cast<size_t>(violated)], explain_budget, opts.explain, &res);
+    try {
+      Explain(*model, parts[static_cast<size_t>(violated)], results[static_cast<size_t>(violated)],
+              budget, opts, Clock::now() - start, &res);
+    } catch (...) {  // the verdict stands; only its explanation is missing
+      CheckResult failed = UnknownFromException("explanation", std::current_exception());
+      res.summary = "invalid on key \"" + parts[static_cast<size_t>(violated)].key + "\"";
+      res.explanation = res.summary + " (" + failed.summary.substr(9) + ")\n";
+      d["explain_error"] = failed.details["error"];
+    }
+  } else if (error) {
+    CheckResult failed = UnknownFromException(res.checker, error);
+    failed.details.update(d);
+    failed.details["unknown_keys"] = unknown_keys;
+    res = std::move(failed);
   } else if (!unknown_keys.empty()) {
     res.verdict = Verdict::kUnknown;
     d["reason"] = unknown_reason;
@@ -155,8 +230,18 @@ CheckResult CheckLinearizability(const std::vector<Op>& ops, const Linearizabili
                   std::to_string(parts.size()) + " key(s) are linearizable";
     res.explanation = res.summary + "\n";
   }
-  d["elapsed_s"] = std::chrono::duration<double>(Clock::now() - start).count();
+  res.details["elapsed_s"] = std::chrono::duration<double>(Clock::now() - start).count();
   return res;
+}
+
+}  // namespace
+
+CheckResult CheckLinearizability(const std::vector<Op>& ops, const LinearizabilityOptions& opts) {
+  try {
+    return CheckUnguarded(ops, opts);
+  } catch (...) {
+    return UnknownFromException("linearizability", std::current_exception());
+  }
 }
 
 }  // namespace tidemark::checkers

@@ -28,14 +28,30 @@
 
 namespace tidemark::checkers {
 
+// How much to explain an invalid verdict. Every mode names the failing key, the deepest
+// linearization the search reached and the op that could not be placed there (with what it could
+// have returned); they differ in the search for a small counterexample core:
+//   kNone     no core, and no extra search at all (the report comes from the verdict's search);
+//   kFast     a core shrunk within a budget proportional to the verdict's own time
+//             (explain_factor x verdict time, at most explain_cap_s), so explaining costs about
+//             what deciding cost; details.core_minimal says whether the shrinking finished;
+//   kMinimal  shrink until the core is minimal, or explain_timeout_s runs out.
+enum class ExplainMode { kNone, kFast, kMinimal };
+
+const char* ToString(ExplainMode m);
+// "none", "fast" or "minimal"; false for anything else.
+bool ParseExplainMode(const std::string& s, ExplainMode* out);
+
 struct LinearizabilityOptions {
   std::string model = "cas-register";           // see model.h: register, cas-register, kv, log
   double timeout_s = 60;                        // wall-clock budget for the whole check, in seconds
   size_t memory_limit_bytes = size_t{1} << 30;  // search tables, all keys together
   int threads = 0;                              // 0 = hardware concurrency
   bool partition_by_key = true;                 // check each Op::key on its own
-  bool explain = true;                          // on invalid: shrink to a core and explain
-  double explain_timeout_s = 10;  // extra budget for shrinking the core (within timeout_s)
+  ExplainMode explain = ExplainMode::kFast;     // on invalid: how hard to look for a core
+  double explain_factor = 10;                   // kFast: budget = factor x verdict time ...
+  double explain_cap_s = 0.5;                   // ... but at most this
+  double explain_timeout_s = 10;  // kMinimal: budget for shrinking the core (within timeout_s)
 };
 
 // Checks `ops` (as PairOps returns them; Op::id is used to name ops in the result).

@@ -1,5 +1,9 @@
 #include "checkers/linearizability.h"
 
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include "checkers/lin_test_util.h"
@@ -15,7 +19,17 @@ CheckResult Check(const OpsBuilder& b, const std::string& model, bool partition 
   o.model = model;
   o.partition_by_key = partition;
   o.threads = 2;
+  o.explain = ExplainMode::kMinimal;  // the core sizes below must not depend on machine load
   return CheckLinearizability(b.ops(), o);
+}
+
+// A register history whose read of 1 (op 2 * n) comes after n later writes returned.
+OpsBuilder StaleReadAfter(int n) {
+  OpsBuilder b;
+  for (int i = 0; i < n; ++i) b.Ok(0, "write", i + 1, i + 1, 10 * i, 10 * i + 5);
+  for (int i = 0; i < n; ++i) b.Ok(1 + i % 3, "read", nullptr, i + 1, 10 * i + 1, 10 * i + 6);
+  b.Ok(9, "read", nullptr, 1, 10 * n + 1, 10 * n + 2);
+  return b;
 }
 
 TEST(LinearizabilityTest, RegisterSequentialIsValid) {
@@ -42,6 +56,88 @@ TEST(LinearizabilityTest, RegisterStaleReadIsInvalid) {
   EXPECT_EQ(r.details["linearized"], json::array({0, 1}));
   EXPECT_TRUE(r.details["core_verified"].get<bool>());
   EXPECT_EQ(r.details["core"].size(), 3u) << r.explanation;  // weakening any of them explains it
+}
+
+TEST(LinearizabilityTest, ExplainNoneStillNamesTheOpThatCannotBePlaced) {
+  LinearizabilityOptions o;
+  o.model = "register";
+  o.explain = ExplainMode::kNone;
+  OpsBuilder b = StaleReadAfter(20);
+  CheckResult r = CheckLinearizability(b.ops(), o);
+  ASSERT_EQ(r.verdict, Verdict::kInvalid);
+  EXPECT_EQ(r.details["must"], 40);
+  EXPECT_EQ(r.details["state"], "20");
+  EXPECT_FALSE(r.details.contains("core"));
+  EXPECT_FALSE(r.details["core_searched"].get<bool>());
+  EXPECT_EQ(r.details["explain"], "none");
+  EXPECT_NE(r.summary.find("op 40"), std::string::npos) << r.summary;
+  EXPECT_NE(r.explanation.find("a read here would return 20"), std::string::npos) << r.explanation;
+}
+
+// Whatever the budget allowed, a fast core is a verified counterexample, and says whether it is
+// minimal; when it says so, it is as small as the minimal one.
+TEST(LinearizabilityTest, ExplainFastGivesAVerifiedCoreAndSaysIfMinimal) {
+  OpsBuilder b = StaleReadAfter(20);
+  LinearizabilityOptions o;
+  o.model = "register";
+  o.explain = ExplainMode::kMinimal;
+  CheckResult minimal = CheckLinearizability(b.ops(), o);
+  ASSERT_EQ(minimal.verdict, Verdict::kInvalid);
+  EXPECT_TRUE(minimal.details["core_minimal"].get<bool>()) << minimal.explanation;
+  EXPECT_EQ(minimal.details["core"].size(), 3u) << minimal.explanation;  // write 1, 2, read 1
+
+  for (double cap : {0.0, 0.5}) {
+    o.explain = ExplainMode::kFast;
+    o.explain_cap_s = cap;
+    CheckResult fast = CheckLinearizability(b.ops(), o);
+    ASSERT_EQ(fast.verdict, Verdict::kInvalid);
+    EXPECT_EQ(fast.details["explain"], "fast");
+    EXPECT_EQ(fast.details["must"], 40);
+    ASSERT_TRUE(fast.details.contains("core_minimal")) << fast.explanation;
+    EXPECT_GE(fast.details["core"].size(), 1u);
+    if (fast.details["core_minimal"].get<bool>()) {
+      EXPECT_EQ(fast.details["core"].size(), 3u) << fast.explanation;
+    } else {
+      EXPECT_NE(fast.explanation.find("may not be minimal"), std::string::npos);
+    }
+    // The core, completed, with every other op crashed, is invalid on its own.
+    std::vector<char> in_core(b.ops().size(), 0);
+    for (const auto& c : fast.details["core"]) in_core[c["op"].get<size_t>()] = 1;
+    std::vector<history::Op> weak = b.ops();
+    for (size_t i = 0; i < weak.size(); ++i) {
+      if (in_core[i] || weak[i].f == "read") continue;
+      weak[i].status = history::EventType::kInfo;
+      weak[i].return_ns = history::kNever;
+    }
+    std::erase_if(weak, [&](const history::Op& op) { return !in_core[op.id] && op.f == "read"; });
+    o.explain = ExplainMode::kNone;
+    EXPECT_EQ(CheckLinearizability(weak, o).verdict, Verdict::kInvalid) << fast.explanation;
+  }
+}
+
+TEST(LinearizabilityTest, ExplainModesParse) {
+  ExplainMode m = ExplainMode::kNone;
+  EXPECT_TRUE(ParseExplainMode("minimal", &m));
+  EXPECT_EQ(m, ExplainMode::kMinimal);
+  EXPECT_TRUE(ParseExplainMode("fast", &m));
+  EXPECT_EQ(m, ExplainMode::kFast);
+  EXPECT_FALSE(ParseExplainMode("full", &m));
+  EXPECT_EQ(m, ExplainMode::kFast);
+}
+
+// A crashed write of a value nothing reads cannot help any op take effect; the search leaves it
+// out, which must not change verdicts either way.
+TEST(LinearizabilityTest, CrashedWritesOfUnreadValuesChangeNoVerdict) {
+  OpsBuilder valid;
+  valid.Ok(0, "write", 1, 1, 0, 1);
+  for (int i = 0; i < 80; ++i) valid.Info(10 + i, "write", 100 + i, 2 + i);
+  valid.Info(200, "cas", json::array({1, 7}), 90).Ok(1, "read", nullptr, 7, 100, 101);
+  EXPECT_EQ(Check(valid, "cas-register").verdict, Verdict::kValid);
+  OpsBuilder invalid = valid;
+  invalid.Ok(2, "read", nullptr, 1, 102, 103);  // 7 was read, so 1 is gone
+  CheckResult r = Check(invalid, "cas-register");
+  EXPECT_EQ(r.verdict, Verdict::kInvalid) << r.explanation;
+  EXPECT_LT(r.details["steps"].get<int64_t>(), 5000);
 }
 
 TEST(LinearizabilityTest, ConcurrentReadMaySeeEitherValue) {
@@ -195,6 +291,73 @@ TEST(LinearizabilityTest, MemoryBudgetIsUnknown) {
   CheckResult r = CheckLinearizability(HardInvalid(16).ops(), o);
   EXPECT_EQ(r.verdict, Verdict::kUnknown) << r.explanation;
   EXPECT_EQ(r.details["reason"], "memory");
+}
+
+// Reads /proc/self/statm: the data segment's size in bytes.
+size_t DataBytes() {
+  FILE* f = std::fopen("/proc/self/statm", "r");
+  unsigned long v[6] = {};
+  if (f == nullptr) return 0;
+  int n = std::fscanf(f, "%lu %lu %lu %lu %lu %lu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]);
+  std::fclose(f);
+  return n == 6 ? v[5] * static_cast<size_t>(sysconf(_SC_PAGESIZE)) : 0;
+}
+
+// The memory budget counts the search's tables; a real allocation failure (here the child's data
+// segment is capped far below the budget, so std::bad_alloc is thrown inside a worker thread)
+// must still answer unknown with reason "memory", not end the process.
+TEST(LinearizabilityTest, BadAllocInAWorkerThreadIsUnknownMemory) {
+  OpsBuilder b;
+  for (const char* key : {"a", "b"}) {
+    for (int i = 0; i < 24; ++i) b.Ok(i, "write", i, i, i, 1000 + i, key);
+    for (int i = 0; i < 24; ++i) b.Ok(100 + i, "read", nullptr, i, 10 + i, 900 + i, key);
+    b.Ok(999, "read", nullptr, -1, 2000, 2001, key);
+  }
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    close(fds[0]);
+    rlim_t cap = DataBytes() + (rlim_t{48} << 20);
+    struct rlimit rl = {cap, cap};
+    if (setrlimit(RLIMIT_DATA, &rl) != 0) _exit(3);
+    LinearizabilityOptions o;
+    o.model = "register";
+    o.memory_limit_bytes = size_t{64} << 30;  // the budget never stops it: the allocator does
+    o.threads = 2;
+    o.timeout_s = 120;
+    CheckResult r = CheckLinearizability(b.ops(), o);
+    std::string out = std::string(ToString(r.verdict)) + " " + r.details.value("reason", "-");
+    ssize_t w = write(fds[1], out.data(), out.size());
+    _exit(w == static_cast<ssize_t>(out.size()) ? 0 : 4);
+  }
+  close(fds[1]);
+  std::string got;
+  char buf[256];
+  for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;) got.append(buf, static_cast<size_t>(n));
+  close(fds[0]);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status)) << "the check ended the process (signal " << WTERMSIG(status)
+                                 << ")";
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(got, "unknown memory");
+}
+
+TEST(CheckerTest, WhatACheckerThrowsBecomesUnknownWithTheReason) {
+  CheckResult m = UnknownFromException("log-prefix", std::make_exception_ptr(std::bad_alloc()));
+  EXPECT_EQ(m.verdict, Verdict::kUnknown);
+  EXPECT_EQ(m.checker, "log-prefix");
+  EXPECT_EQ(m.details["reason"], "memory");
+  CheckResult e =
+      UnknownFromException("linearizability", std::make_exception_ptr(std::runtime_error("boom")));
+  EXPECT_EQ(e.details["reason"], "exception");
+  EXPECT_EQ(e.details["error"], "boom");
+  EXPECT_NE(e.summary.find("boom"), std::string::npos);
+  CheckResult odd = UnknownFromException("x", std::make_exception_ptr(42));
+  EXPECT_EQ(odd.verdict, Verdict::kUnknown);
+  EXPECT_EQ(odd.details["reason"], "exception");
 }
 
 TEST(LinearizabilityTest, HardInvalidFinishesWithinBudget) {

@@ -81,6 +81,28 @@ class RegisterModel : public Model {
     return state == "null" ? "nil (unset)" : state;
   }
 
+  // Witnesses of a crashed write v or cas [_, v]: the reads of v and the cas [v, _] (other than
+  // itself). Only they need the register to hold v; any other op after it would be a write.
+  bool OptionalWitnesses(const std::vector<const ModelOp*>& ops,
+                         std::vector<std::vector<int>>* witnesses) const override {
+    std::unordered_map<std::string_view, std::vector<int>> needs;  // value -> ops that need it
+    for (size_t i = 0; i < ops.size(); ++i) {
+      const ModelOp& m = *ops[i];
+      if (m.code == kRead || m.code == kCas) needs[m.a].push_back(static_cast<int>(i));
+    }
+    witnesses->assign(ops.size(), {});
+    for (size_t i = 0; i < ops.size(); ++i) {
+      const ModelOp& m = *ops[i];
+      if (m.ok || m.code == kRead) continue;
+      auto it = needs.find(m.code == kWrite ? m.a : m.b);
+      if (it == needs.end()) continue;
+      for (int w : it->second) {
+        if (w != static_cast<int>(i)) (*witnesses)[i].push_back(w);
+      }
+    }
+    return true;
+  }
+
   std::string CouldReturn(const std::string& state, const ModelOp& op) const override {
     if (op.code == kRead) return "a read here would return " + DescribeState(state);
     if (op.code == kCas) return "a cas here needs from = " + DescribeState(state);

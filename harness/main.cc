@@ -78,6 +78,12 @@ int main(int argc, char** argv) {
   check_cmd->add_option("--threads", check.threads, "Worker threads (0 = one per core)")
       ->capture_default_str()
       ->check(tidemark::cli::NonNegativeNumber());
+  check_cmd
+      ->add_option("--explain", check.explain,
+                   "On invalid: none (the op that cannot be placed), fast (plus a counterexample "
+                   "core shrunk within ~10x the verdict's time), minimal (shrink until minimal)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"none", "fast", "minimal"}));
   check_cmd->add_flag("!--no-partition", check.partition_by_key,
                       "Check all keys as one object (slow; for comparison only)");
   check_cmd->add_option("--results", check.results_path, "Write the results as JSON to this file");

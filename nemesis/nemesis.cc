@@ -48,6 +48,10 @@ void Nemesis::Loop() {
     RunScenario(*opts_.scenario, *this, rng);
     return;
   }
+  if (!opts_.mix.empty()) {
+    RunMix(opts_.mix, *this);
+    return;
+  }
   const auto t0 = std::chrono::steady_clock::now();
   std::unique_lock<std::mutex> lock(mu_);
   for (const Step& step : opts_.schedule) {

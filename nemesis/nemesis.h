@@ -36,6 +36,7 @@
 #include "base/result.h"
 #include "nemesis/disk.h"
 #include "nemesis/grudge.h"
+#include "nemesis/mix.h"
 #include "nemesis/net.h"
 #include "nemesis/scenario.h"
 #include "nemesis/schedule.h"
@@ -71,6 +72,9 @@ struct NemesisOptions {
   // When set, the thread runs this scenario in rounds instead of `schedule` (scenario.h); its
   // random choices use Rng::Derive(seed, "scenario").
   const ScenarioInfo* scenario = nullptr;
+  // When non-empty (and no scenario), the thread runs this default-mix plan (mix.h) instead of
+  // `schedule`.
+  std::vector<PlannedMove> mix;
   uint64_t seed = 0;  // run seed: target choice uses Rng::Derive(seed, "nemesis-plan")
 };
 

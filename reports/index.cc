@@ -50,13 +50,18 @@ std::string ReadableTime(const std::string& ts) {
 
 }  // namespace
 
-std::string RenderStoreIndex(const std::vector<store::RunDir>& runs) {
+std::string RenderStoreIndex(const std::vector<store::RunDir>& runs, const KnownRun& known) {
   std::ostringstream rows;
   std::map<std::string, int> totals;
   for (const auto& run : runs) {
     json test, results;
-    if (auto t = store::ReadJsonFile(filename::TestJson(run.path)); t.ok()) test = *t;
-    if (auto r = store::ReadJsonFile(filename::Results(run.path)); r.ok()) results = *r;
+    if (!known.path.empty() && run.path == known.path) {
+      test = known.test;
+      results = known.results;
+    } else {
+      if (auto t = store::ReadJsonFile(filename::TestJson(run.path)); t.ok()) test = *t;
+      if (auto r = store::ReadJsonFile(filename::Results(run.path)); r.ok()) results = *r;
+    }
     std::string verdict = Str(results, "verdict");
     if (verdict != "valid" && verdict != "invalid" && verdict != "unknown")
       verdict = results.is_object() ? "unknown" : "incomplete";
@@ -106,10 +111,10 @@ std::string RenderStoreIndex(const std::vector<store::RunDir>& runs) {
   return page;
 }
 
-Status WriteStoreIndex(const std::string& store_root) {
+Status WriteStoreIndex(const std::string& store_root, const KnownRun& known) {
   std::error_code ec;
   if (!fs::is_directory(store_root, ec)) return Error{store_root + ": not a store directory"};
-  std::string page = RenderStoreIndex(store::ListRuns(store_root));
+  std::string page = RenderStoreIndex(store::ListRuns(store_root), known);
   return WriteFileAtomic(filename::StoreIndex(store_root), page);
 }
 

@@ -46,7 +46,19 @@ std::string RenderJUnit(const std::string& test_name, const json& results) {
   std::ostringstream cases;
   int tests = 0, failures = 0, skipped = 0, errors = 0;
   std::string classname = "tidemark." + test_name;
-  if (!results.is_object() || !results.contains("checkers") || !results["checkers"].is_array()) {
+  if (results.is_object() && results.contains("cause") && results["cause"].is_object()) {
+    // The run stopped before it could be checked: one error case with the cause.
+    const json& cause = results["cause"];
+    std::string node = Str(cause, "node");
+    ++tests;
+    ++errors;
+    cases << "    <testcase classname=\"" << EscapeXml(classname) << "\" name=\"run\">\n"
+          << "      <error type=\"" << EscapeXml(Str(cause, "phase")) << "\" message=\""
+          << EscapeXml(Str(cause, "message")) << "\">"
+          << EscapeXml((node.empty() ? "" : "node " + node + "\n") + Str(cause, "log_tail"))
+          << "</error>\n    </testcase>\n";
+  } else if (!results.is_object() || !results.contains("checkers") ||
+             !results["checkers"].is_array()) {
     ++tests;
     ++errors;
     cases << "    <testcase classname=\"" << EscapeXml(classname) << "\" name=\"results\">\n"
@@ -87,6 +99,10 @@ std::string RenderJUnit(const std::string& test_name, const json& results) {
     x << " time=\"" << results["duration_s"].get<double>() << "\"";
   x << ">\n" << cases.str() << "  </testsuite>\n</testsuites>\n";
   return x.str();
+}
+
+Status WriteJUnit(const std::string& run_dir, const std::string& test_name, const json& results) {
+  return WriteText(filename::JUnit(run_dir), RenderJUnit(test_name, results));
 }
 
 Status WriteJUnit(const std::string& run_dir) {

@@ -376,6 +376,25 @@ std::string Faults(const RunData& run) {
   return h.str();
 }
 
+// Why the run ended before it could be checked (results.json "cause", written when the cluster
+// did not start or the harness failed): shown first, above everything the run did record.
+std::string Cause(const RunData& run) {
+  const json& r = run.results;
+  if (!r.is_object() || !r.contains("cause") || !r["cause"].is_object()) return "";
+  const json& c = r["cause"];
+  std::ostringstream h;
+  h << "<section id=\"cause\" class=\"cause\">\n<h2>The run stopped during "
+    << EscapeHtml(Text(c, "phase")) << "</h2>\n<p id=\"cause-message\">"
+    << EscapeHtml(Text(c, "message")) << "</p>\n";
+  if (std::string node = Text(c, "node"); !node.empty())
+    h << "<p>node: <code id=\"cause-node\">" << EscapeHtml(node) << "</code></p>\n";
+  if (std::string tail = Text(c, "log_tail"); !tail.empty())
+    h << "<p>the last lines of its log:</p>\n<pre id=\"cause-log\">" << EscapeHtml(tail)
+      << "</pre>\n";
+  h << "</section>\n";
+  return h.str();
+}
+
 }  // namespace
 
 std::string RenderReport(const RunData& run) {
@@ -384,7 +403,7 @@ std::string RenderReport(const RunData& run) {
   if (title.empty()) title = std::filesystem::path(run.run_dir).filename().string();
   // Inserted text is escaped, so it can hold no placeholder (they all start with '<').
   ReplaceAll(page, "<!--@TITLE@-->", EscapeHtml(OverallVerdict(run) + " — " + title));
-  ReplaceAll(page, "<!--@HEADER@-->", Header(run));
+  ReplaceAll(page, "<!--@HEADER@-->", Header(run) + Cause(run));
   ReplaceAll(page, "<!--@CHECKERS@-->", Checkers(run));
   ReplaceAll(page, "<!--@FAULTS@-->", Faults(run));
   ReplaceAll(page, "<!--@INVOLVED@-->", InvolvedOps(run));
@@ -392,20 +411,14 @@ std::string RenderReport(const RunData& run) {
   return page;
 }
 
-namespace {
-
-Status Write(const std::string& run_dir, Result<RunData> run) {
+Status WriteReport(const std::string& run_dir) {
+  auto run = LoadRun(run_dir);
   if (!run.ok()) return run.error();
-  std::string page = RenderReport(*run);
-  return WriteFileAtomic(filename::Report(run_dir), page);
+  return WriteReport(*run);
 }
 
-}  // namespace
-
-Status WriteReport(const std::string& run_dir) { return Write(run_dir, LoadRun(run_dir)); }
-
-Status WriteReport(const std::string& run_dir, history::History events) {
-  return Write(run_dir, LoadRun(run_dir, std::move(events)));
+Status WriteReport(const RunData& run) {
+  return WriteFileAtomic(filename::Report(run.run_dir), RenderReport(run));
 }
 
 }  // namespace tidemark::reports

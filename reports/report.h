@@ -1,7 +1,8 @@
 // The per-run report: RUN_DIR/report.html (docs/report.md).
 //
 // One self-contained HTML file: inline CSS, JS and drawings, no request to any other file or
-// host, opens from file://. The static part (verdict header, checker results with their anomalies
+// host, opens from file://. The static part (verdict header, the cause when the run stopped
+// before it could be checked, checker results with their anomalies
 // and links to the ops involved, a table of those ops) is rendered here and readable without
 // JavaScript; the page's script (reports/report_template.html) draws the timeline, latency and
 // throughput plots, the linearizability and log-anomaly drawings and the full ops table from the
@@ -22,10 +23,10 @@ namespace tidemark::reports {
 // Reads RUN_DIR/test.json, history.jsonl and results.json (each may be missing or partial: the
 // report of a crashed run shows what there is, with a warning) and writes RUN_DIR/report.html
 // atomically (temporary file + rename). Errors: run_dir is not a directory, or the file cannot
-// be written.
+// be written. (`tidemark report`)
 Status WriteReport(const std::string& run_dir);
-// The same with history.jsonl already read (LoadRun's second form).
-Status WriteReport(const std::string& run_dir, history::History events);
+// Writes RUN.run_dir/report.html for a run held in memory (RunInMemory; `tidemark run`).
+Status WriteReport(const RunData& run);
 
 // The report page for a loaded run (what WriteReport writes).
 std::string RenderReport(const RunData& run);

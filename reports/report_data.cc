@@ -17,46 +17,6 @@ using history::EventType;
 
 namespace {
 
-// Pairs what can be paired when PairOps refuses the history: a second invoke closes the first as
-// info, an orphan completion is skipped. Same ids as PairOps on a well-formed history.
-std::vector<history::Op> LenientPair(const history::History& h) {
-  std::vector<history::Op> ops;
-  std::unordered_map<int64_t, size_t> pending;
-  for (const auto& e : h) {
-    if (e.process == history::kNemesisProcess) continue;
-    if (e.type == EventType::kInvoke) {
-      pending.erase(e.process);
-      history::Op op;
-      op.id = static_cast<int64_t>(ops.size());
-      op.process = e.process;
-      op.f = e.f;
-      op.key = e.key;
-      op.invoke_value = e.value;
-      op.value = e.value;
-      op.call_ns = e.time_ns;
-      op.invoke_index = e.index;
-      op.node = e.node;
-      pending[e.process] = ops.size();
-      ops.push_back(std::move(op));
-      continue;
-    }
-    auto it = pending.find(e.process);
-    if (it == pending.end()) continue;
-    history::Op& op = ops[it->second];
-    pending.erase(it);
-    op.status = e.type;
-    if (!e.value.is_null()) {
-      op.value = e.value;
-    } else if (e.type == EventType::kOk && (op.f == "read" || op.f == "get")) {
-      op.value = nullptr;
-    }
-    op.return_ns = e.type == EventType::kInfo ? history::kNever : e.time_ns;
-    op.complete_index = e.index;
-    if (e.error) op.error = e.error;
-  }
-  return ops;
-}
-
 void CollectOpIds(const nlohmann::json& arr, std::set<int64_t>& out) {
   if (!arr.is_array()) return;
   for (const auto& x : arr) {
@@ -72,86 +32,82 @@ void CollectOpIds(const nlohmann::json& arr, std::set<int64_t>& out) {
 
 namespace {
 
-// LoadRun's body; `events`, when given, stands for history.jsonl (not read again).
-Result<RunData> Load(const std::string& run_dir, std::optional<history::History> events) {
+void ReadTest(RunData& run) {
   std::error_code ec;
-  if (!fs::is_directory(run_dir, ec)) return Error{run_dir + ": not a run directory"};
-  RunData run;
-  run.run_dir = run_dir;
-
-  std::string test_path = filename::TestJson(run_dir);
-  if (fs::exists(test_path, ec)) {
-    auto t = store::ReadJsonFile(test_path);
-    if (t.ok() && t->is_object()) {
-      run.test = *t;
-    } else {
-      run.warnings.push_back(
-          "test.json is unreadable or not a JSON object; the run's "
-          "configuration is unknown");
-    }
-  } else {
+  std::string test_path = filename::TestJson(run.run_dir);
+  if (!fs::exists(test_path, ec)) {
     run.warnings.push_back("test.json is missing; the run's configuration is unknown");
+    return;
   }
-
-  std::string results_path = filename::Results(run_dir);
-  if (fs::exists(results_path, ec)) {
-    auto r = store::ReadJsonFile(results_path);
-    if (r.ok() && r->is_object()) {
-      run.results = *r;
-    } else {
-      run.warnings.push_back(
-          "results.json is unreadable (partially written?): the verdict is "
-          "unknown; the history below is shown as recorded");
-    }
+  auto t = store::ReadJsonFile(test_path);
+  if (t.ok() && t->is_object()) {
+    run.test = *t;
   } else {
+    run.warnings.push_back(
+        "test.json is unreadable or not a JSON object; the run's "
+        "configuration is unknown");
+  }
+}
+
+void ReadResults(RunData& run) {
+  std::error_code ec;
+  std::string results_path = filename::Results(run.run_dir);
+  if (!fs::exists(results_path, ec)) {
     run.warnings.push_back(
         "results.json is missing: the run did not finish checking (crashed "
         "or interrupted?); the verdict is unknown and the history below is "
         "shown as recorded");
+    return;
   }
-
-  // Read line by line with ParseJsonlLine rather than JsonlReader: a torn last line or a bad
-  // line in the middle ends the read with a warning and keeps every event before it.
-  std::string history_path = filename::History(run_dir);
-  std::ifstream in;
-  if (events) {
-    run.events = std::move(*events);
+  auto r = store::ReadJsonFile(results_path);
+  if (r.ok() && r->is_object()) {
+    run.results = *r;
   } else {
-    in.open(history_path, std::ios::binary);
+    run.warnings.push_back(
+        "results.json is unreadable (partially written?): the verdict is "
+        "unknown; the history below is shown as recorded");
   }
-  if (events) {
-    // read by the caller
-  } else if (!in) {
+}
+
+// Read line by line with ParseJsonlLine rather than JsonlReader: a torn last line or a bad line
+// in the middle ends the read with a warning and keeps every event before it.
+void ReadHistory(RunData& run) {
+  std::string history_path = filename::History(run.run_dir);
+  std::ifstream in(history_path, std::ios::binary);
+  if (!in) {
     run.warnings.push_back("history.jsonl cannot be read (" + history_path +
                            "): the report shows no ops");
-  } else {
-    std::string line;
-    size_t lineno = 0;
-    while (std::getline(in, line)) {
-      ++lineno;
-      bool last_unterminated = in.eof();
-      auto e = history::ParseJsonlLine(line);
-      std::string where = "history.jsonl:" + std::to_string(lineno) + ": ";
-      if (!e.ok()) {
-        run.warnings.push_back(
-            last_unterminated
-                ? where + "dropped an incomplete last line (the run was killed mid-write?): " +
-                      e.error().message
-                : "history.jsonl was read up to the error " + where + e.error().message +
-                      "; the events after it are not shown");
-        break;
-      }
-      if (!e->has_value()) continue;
-      if (!run.events.empty() && (*e)->index <= run.events.back().index) {
-        run.warnings.push_back("history.jsonl was read up to the error " + where + "index " +
-                               std::to_string((*e)->index) +
-                               " does not increase; the events after it are not shown");
-        break;
-      }
-      run.events.push_back(std::move(**e));
-    }
+    return;
   }
+  std::string line;
+  size_t lineno = 0;
+  while (std::getline(in, line)) {
+    ++lineno;
+    bool last_unterminated = in.eof();
+    auto e = history::ParseJsonlLine(line);
+    std::string where = "history.jsonl:" + std::to_string(lineno) + ": ";
+    if (!e.ok()) {
+      run.warnings.push_back(
+          last_unterminated
+              ? where + "dropped an incomplete last line (the run was killed mid-write?): " +
+                    e.error().message
+              : "history.jsonl was read up to the error " + where + e.error().message +
+                    "; the events after it are not shown");
+      return;
+    }
+    if (!e->has_value()) continue;
+    if (!run.events.empty() && (*e)->index <= run.events.back().index) {
+      run.warnings.push_back("history.jsonl was read up to the error " + where + "index " +
+                             std::to_string((*e)->index) +
+                             " does not increase; the events after it are not shown");
+      return;
+    }
+    run.events.push_back(std::move(**e));
+  }
+}
 
+// Pairs the events into ops (leniently if they do not pair) and finds info completion times.
+void PairEvents(RunData& run) {
   auto ops = history::PairOps(run.events);
   if (ops.ok()) {
     run.ops = std::move(*ops);
@@ -159,7 +115,9 @@ Result<RunData> Load(const std::string& run_dir, std::optional<history::History>
     run.warnings.push_back("the history does not pair cleanly (" + ops.error().message +
                            "); ops were paired leniently and their ids may differ from the "
                            "checkers'");
-    run.ops = LenientPair(run.events);
+    history::PairOptions lenient;
+    lenient.lenient = true;
+    run.ops = std::move(*history::PairOps(run.events, lenient));
   }
   std::unordered_map<int64_t, int64_t> time_of_index;
   for (const auto& op : run.ops)
@@ -174,15 +132,31 @@ Result<RunData> Load(const std::string& run_dir, std::optional<history::History>
     if (op.status == EventType::kInfo && op.complete_index >= 0)
       run.info_ns[i] = time_of_index[op.complete_index];
   }
-  return run;
 }
 
 }  // namespace
 
-Result<RunData> LoadRun(const std::string& run_dir) { return Load(run_dir, std::nullopt); }
+Result<RunData> LoadRun(const std::string& run_dir) {
+  std::error_code ec;
+  if (!fs::is_directory(run_dir, ec)) return Error{run_dir + ": not a run directory"};
+  RunData run;
+  run.run_dir = run_dir;
+  ReadTest(run);
+  ReadResults(run);
+  ReadHistory(run);
+  PairEvents(run);
+  return run;
+}
 
-Result<RunData> LoadRun(const std::string& run_dir, history::History events) {
-  return Load(run_dir, std::move(events));
+RunData RunInMemory(const std::string& run_dir, nlohmann::json test, nlohmann::json results,
+                    history::History events) {
+  RunData run;
+  run.run_dir = run_dir;
+  run.test = std::move(test);
+  run.results = std::move(results);
+  run.events = std::move(events);
+  PairEvents(run);
+  return run;
 }
 
 std::string OverallVerdict(const RunData& run) {

@@ -1,10 +1,11 @@
 // Loading a run directory for the reports, tolerating what a crashed run leaves behind.
 //
-// LoadRun reads RUN_DIR/test.json, results.json and history.jsonl. None of them is required: a
+// LoadRun reads RUN_DIR/test.json, results.json and history.jsonl (RunInMemory takes them from a
+// caller that holds them, as `tidemark run` does). None of them is required: a
 // missing or unparsable file, or a history whose last line is torn, becomes a warning (shown in
 // the report) and the data read so far is kept. Ops are paired with history::PairOps, so op ids
-// are the ones the checkers used in results.json; if pairing fails (a malformed history), a
-// lenient pairing is used instead and a warning says that ids may differ.
+// are the ones the checkers used in results.json; if pairing fails (a malformed history), the
+// lenient form of PairOps is used instead and a warning says that ids may differ.
 //
 // ReportData turns a loaded run into the compact JSON the report page embeds (see
 // report_template.html for the reader of that format).
@@ -37,9 +38,10 @@ struct RunData {
 
 // Errors only when run_dir is not a directory.
 Result<RunData> LoadRun(const std::string& run_dir);
-// The same with history.jsonl already read by the caller (`tidemark run`, which has just read
-// it back for the checkers): `events` stands for the file, which is not parsed a second time.
-Result<RunData> LoadRun(const std::string& run_dir, history::History events);
+// A run the caller holds in memory (`tidemark run`, which has just written test.json and
+// results.json and read history.jsonl back for the checkers): nothing is read from disk.
+RunData RunInMemory(const std::string& run_dir, nlohmann::json test, nlohmann::json results,
+                    history::History events);
 
 // The overall verdict: results.json "verdict" if present and known, else "unknown".
 std::string OverallVerdict(const RunData& run);

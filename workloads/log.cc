@@ -13,12 +13,13 @@ GenResult LogGenerator::Next(const GenContext& ctx, Rng& rng) {
   if (ctx.free_processes.empty()) return GenResult::Pending(kNever);
   OpRequest op;
   op.process = ctx.free_processes[rng.Uniform(ctx.free_processes.size())];
-  if (rng.Bernoulli(opts_.read_fraction)) {
+  const bool reader = opts_.reader && opts_.reader(op.process);
+  if (reader || rng.Bernoulli(opts_.read_fraction)) {
     op.f = "read";
     const int64_t from = std::max<int64_t>(0, max_hwm_ - rng.UniformInt(0, opts_.read_window));
-    const bool local = rng.Bernoulli(opts_.local_read_fraction);
+    const bool local = rng.Bernoulli(reader ? 0.5 : opts_.local_read_fraction);
     op.value = {{"from", from}, {"consistency", local ? "local" : "linearizable"}};
-    if (local)
+    if (local && !reader)
       op.node = static_cast<int>(rng.Uniform(static_cast<uint64_t>(std::max(ctx.nodes, 1))));
   } else {
     op.f = "append";

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 
 #include "workloads/generator.h"
 
@@ -27,6 +28,10 @@ struct LogOptions {
   double read_fraction = 0.5;        // of ops; the rest are appends
   double local_read_fraction = 0.5;  // of reads: consistency "local" (random node)
   int64_t read_window = 256;         // a read's `from` is in [max_hwm_seen - window, max_hwm_seen]
+  // Optional: processes that only read, half linearizable, half local, and whose local reads
+  // name no node, so the runner sends every read of theirs to the node it binds them to (a
+  // per-node reader keeps observing that node through a fault; harness/run/routing.h).
+  std::function<bool(int64_t process)> reader;
 };
 
 // The main-phase stream: endless; wrap it in TimeLimit / Stagger.

@@ -82,6 +82,35 @@ TEST(LogGeneratorTest, AppendsAreUniqueAndReadsAreShapedAsDocumented) {
   EXPECT_EQ(local_nodes, (std::set<std::string>{"n1", "n2", "n3"}));
 }
 
+// A reader process only reads, half linearizable and half local, and its local reads name no
+// node (the runner keeps them on the reader's own node); other processes still append.
+TEST(LogGeneratorTest, ReaderProcessesOnlyReadAndStayOnTheirNode) {
+  std::vector<std::string> log;
+  LogOptions lo;
+  lo.reader = [](int64_t p) { return p == 1; };
+  auto gen = Limit(3000, std::make_unique<LogGenerator>(lo));
+  Rng g = Rng::Derive(5, "generator"), s = Rng::Derive(5, "sim");
+  SimOptions o = LogSystem(&log);
+  o.nodes = 3;
+  auto h = Simulate(*gen, o, g, s);
+  ASSERT_TRUE(h.ok()) << h.error().message;
+  int reader_local = 0, reader_lin = 0, others_appends = 0;
+  for (const auto& e : *h) {
+    if (e.type != EventType::kInvoke) continue;
+    if (e.process != 1) {
+      others_appends += e.f == "append";
+      continue;
+    }
+    ASSERT_EQ(e.f, "read") << "the reader appended";
+    // Simulate sends an op without a node to node process % nodes: n2 for process 1.
+    EXPECT_EQ(*e.node, "n2");
+    (e.value["consistency"] == "local" ? reader_local : reader_lin)++;
+  }
+  EXPECT_GT(reader_local, 50);
+  EXPECT_GT(reader_lin, 50);
+  EXPECT_GT(others_appends, 500);
+}
+
 TEST(LogGeneratorTest, ReadsStartWithinTheWindowBelowTheHighestHwmSeen) {
   const uint64_t seed = 32;
   SCOPED_TRACE("seed=" + std::to_string(seed));

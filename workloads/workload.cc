@@ -1,6 +1,7 @@
 #include "workloads/workload.h"
 
 #include <cmath>
+#include <utility>
 
 #include "workloads/log.h"
 #include "workloads/register.h"
@@ -47,6 +48,7 @@ class LogWorkload : public Workload {
     l.read_fraction = o.read_fraction;
     l.local_read_fraction = o.local_read_fraction;
     l.read_window = o.read_window;
+    l.reader = o.reader;
     main_ = MainPhase(o, std::make_unique<LogGenerator>(l));
   }
   Generator& Main() override { return *main_; }
@@ -64,6 +66,14 @@ class LogWorkload : public Workload {
 bool IsFraction(double x) { return x >= 0 && x <= 1; }
 
 }  // namespace
+
+Result<std::string> ModelOf(const std::string& workload) {
+  static const std::pair<const char*, const char*> kModels[] = {{"log", "log"},
+                                                                {"register", "cas-register"}};
+  for (const auto& [name, model] : kModels)
+    if (workload == name) return std::string(model);
+  return Error{"unknown workload '" + workload + "' (use log or register)"};
+}
 
 Result<std::unique_ptr<Workload>> MakeWorkload(const WorkloadOptions& o) {
   if (o.name != "register" && o.name != "log") {

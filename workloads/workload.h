@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -33,6 +34,8 @@ struct WorkloadOptions {
   // log
   double local_read_fraction = 0.5;  // [0, 1], of reads
   int64_t read_window = 256;         // >= 0
+  // Optional: processes that only read (LogOptions::reader).
+  std::function<bool(int64_t process)> reader;
   // final phase
   double final_timeout_s = 30;          // > 0: the whole final phase
   int64_t final_read_attempts = 20;     // >= 1 per node / key
@@ -50,6 +53,10 @@ class Workload {
   // phase observed, e.g. which register keys are still active).
   virtual GenPtr FinalPhase() = 0;
 };
+
+// The model a workload's histories are checked against (checkers/analyse.h CheckersFor picks
+// the checkers from it): "log" -> "log", "register" -> "cas-register". Errors: unknown workload.
+Result<std::string> ModelOf(const std::string& workload);
 
 // Builds the named workload. Errors name the bad option: unknown name, concurrency < 1,
 // nodes < 1, time_limit_s <= 0, a fraction outside [0, 1], ...

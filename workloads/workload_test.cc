@@ -11,6 +11,14 @@ namespace {
 
 using history::EventType;
 
+TEST(ModelOfTest, EachWorkloadNamesItsModel) {
+  EXPECT_EQ(ModelOf("log").value(), "log");
+  EXPECT_EQ(ModelOf("register").value(), "cas-register");
+  auto bad = ModelOf("bank");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("unknown workload 'bank'"), std::string::npos);
+}
+
 TEST(MakeWorkloadTest, RejectsBadOptionsWithAMessage) {
   WorkloadOptions o;
   o.name = "bank";

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <unordered_map>
+#include <utility>
 
 namespace tidemark::history {
 
@@ -31,6 +32,44 @@ Result<std::vector<Op>> PairOps(const History& h, PairOptions opts) {
   return PairOps(h, opts, nullptr);
 }
 
+Op OpFromInvoke(const Event& invoke, int64_t id) {
+  Op op;
+  op.id = id;
+  op.process = invoke.process;
+  op.f = invoke.f;
+  op.key = invoke.key;
+  op.invoke_value = invoke.value;
+  op.value = invoke.value;
+  op.status = EventType::kInfo;
+  op.call_ns = invoke.time_ns;
+  op.return_ns = kNever;
+  op.invoke_index = invoke.index;
+  op.node = invoke.node;
+  return op;
+}
+
+namespace {
+
+// CompleteOp for a completion to copy from (const Event&) or to move from (Event&&).
+template <typename E>
+void Complete(Op& op, E&& e) {
+  op.status = e.type;
+  if (!e.value.is_null()) {
+    op.value = std::forward<E>(e).value;
+  } else if (e.type == EventType::kOk && (op.f == "read" || op.f == "get")) {
+    op.value = nullptr;
+  }
+  op.return_ns = e.type == EventType::kInfo ? kNever : e.time_ns;
+  op.complete_index = e.index;
+  if (e.node) op.node = std::forward<E>(e).node;
+  op.error = std::forward<E>(e).error;
+}
+
+}  // namespace
+
+void CompleteOp(Op& op, const Event& completion) { Complete(op, completion); }
+void CompleteOp(Op& op, Event&& completion) { Complete(op, std::move(completion)); }
+
 Result<std::vector<Op>> PairOps(const History& h, PairOptions opts, size_t* error_position) {
   // Position in h of each op's invoke, to name the culprit of a never-completed invoke.
   std::vector<size_t> invoke_pos;
@@ -47,56 +86,36 @@ Result<std::vector<Op>> PairOps(const History& h, PairOptions opts, size_t* erro
     if (e.process == kNemesisProcess) continue;
     if (e.type == EventType::kInvoke) {
       if (auto it = pending.find(e.process); it != pending.end()) {
-        return fail(pos, "event " + std::to_string(e.index) + ": process " +
-                             std::to_string(e.process) + " invokes '" + e.f +
-                             "' while its invoke at event " +
-                             std::to_string(ops[it->second].invoke_index) +
-                             " is still outstanding (a process runs one op at a time)");
+        if (!opts.lenient)
+          return fail(pos, "event " + std::to_string(e.index) + ": process " +
+                               std::to_string(e.process) + " invokes '" + e.f +
+                               "' while its invoke at event " +
+                               std::to_string(ops[it->second].invoke_index) +
+                               " is still outstanding (a process runs one op at a time)");
+        pending.erase(it);  // the first stays an info op
       }
-      Op op;
-      op.id = static_cast<int64_t>(ops.size());
-      op.process = e.process;
-      op.f = e.f;
-      op.key = e.key;
-      op.invoke_value = e.value;
-      op.value = e.value;
-      op.status = EventType::kInfo;
-      op.call_ns = e.time_ns;
-      op.return_ns = kNever;
-      op.invoke_index = e.index;
-      op.node = e.node;
       pending.emplace(e.process, ops.size());
       invoke_pos.push_back(pos);
-      ops.push_back(std::move(op));
+      ops.push_back(OpFromInvoke(e, static_cast<int64_t>(ops.size())));
       continue;
     }
     auto it = pending.find(e.process);
     if (it == pending.end()) {
+      if (opts.lenient) continue;
       return fail(pos, "event " + std::to_string(e.index) + ": '" + ToString(e.type) +
                            "' completion of '" + e.f + "' by process " + std::to_string(e.process) +
                            " has no outstanding invoke");
     }
     Op& op = ops[it->second];
     pending.erase(it);
-    if (op.f != e.f) {
+    if (op.f != e.f && !opts.lenient) {
       return fail(pos, "event " + std::to_string(e.index) + ": completion f '" + e.f +
                            "' does not match its invoke f '" + op.f + "' (event " +
                            std::to_string(op.invoke_index) + ")");
     }
-    op.status = e.type;
-    // A completion without a value keeps the invoked argument (Jepsen writes it back on writes),
-    // except a read that returned nothing, which observed null.
-    if (!e.value.is_null()) {
-      op.value = e.value;
-    } else if (e.type == EventType::kOk && (op.f == "read" || op.f == "get")) {
-      op.value = nullptr;
-    }
-    op.return_ns = e.type == EventType::kInfo ? kNever : e.time_ns;
-    op.complete_index = e.index;
-    if (e.node) op.node = e.node;
-    op.error = e.error;
+    CompleteOp(op, e);
   }
-  if (!opts.open_invokes_are_info && !pending.empty()) {
+  if (!opts.open_invokes_are_info && !opts.lenient && !pending.empty()) {
     // Name the earliest open invoke, so the error does not depend on hash order.
     size_t first = ops.size();
     for (const auto& [process, i] : pending) first = std::min(first, i);

@@ -72,7 +72,22 @@ struct PairOptions {
   // An invoke with no completion by the end of the history becomes an kInfo op (Jepsen's rule
   // for a crashed client). When false, it is an error instead.
   bool open_invokes_are_info = true;
+  // Pair what can be paired and never fail (for showing a damaged history, not for checking
+  // it): a second invoke of a process closes its first as info, a completion with no pending
+  // invoke is skipped, a completion whose f differs completes the invoke anyway. On a
+  // well-formed history the ops are the same as without it.
+  bool lenient = false;
 };
+
+// The op an invoke starts: status kInfo, no return, value == invoke_value, until CompleteOp.
+Op OpFromInvoke(const Event& invoke, int64_t id);
+
+// Completes `op` with its completion event (the second form moves from it: a read's value can
+// be large). A completion without a value keeps the invoked argument (Jepsen writes it back on
+// writes), except an ok read (or get) that returned nothing, which observed null. The one rule by
+// which the checkers (PairOps) and the live generators (the runner's driver) see an op completed.
+void CompleteOp(Op& op, const Event& completion);
+void CompleteOp(Op& op, Event&& completion);
 
 // Pairs the client events of `h` (nemesis events are skipped) into Ops ordered by invocation.
 // Errors name the event index and the problem: a completion with no pending invoke, a second

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "base/history/edn.h"
+#include "base/testing/corpora.h"
 
 namespace tidemark::history {
 namespace {
@@ -177,16 +178,11 @@ TEST(ImportTest, DuplicateInvokeNamesLine) {
   ExpectError(PairOps(*h), {"e.log:3:", "still outstanding"});
 }
 
-std::filesystem::path SharedHistories() {
-  return std::filesystem::path(TIDEMARK_SHARED_DIR) / "histories";
-}
-
-// Every file listed in MANIFEST.tsv imports with its declared format and by sniffing, and pairs.
-TEST(ImportTest, EverySharedHistoryImportsAndPairs) {
-  auto dir = SharedHistories();
+// Every file listed in dir/MANIFEST.tsv imports with its declared format and by sniffing, and
+// pairs. Returns how many files it checked.
+int ImportAndPairEveryFile(const std::filesystem::path& dir) {
   std::ifstream manifest(dir / "MANIFEST.tsv");
-  if (!manifest)
-    GTEST_SKIP() << (dir / "MANIFEST.tsv") << " not found: user clones have no ../shared";
+  EXPECT_TRUE(manifest.good()) << (dir / "MANIFEST.tsv");
   std::string line;
   std::getline(manifest, line);  // header
   int files = 0;
@@ -196,12 +192,14 @@ TEST(ImportTest, EverySharedHistoryImportsAndPairs) {
     std::getline(fields, path, '\t');
     std::getline(fields, format_name, '\t');
     auto format = ParseFormat(format_name);
-    ASSERT_TRUE(format.has_value()) << path << ": unknown format " << format_name;
+    EXPECT_TRUE(format.has_value()) << path << ": unknown format " << format_name;
+    if (!format) continue;
     auto full = (dir / path).string();
     auto h = ImportFileLocated(full, *format);
-    ASSERT_TRUE(h.ok()) << h.error().message;
+    EXPECT_TRUE(h.ok()) << h.error().message;
     auto sniffed = ImportFile(full, Format::kAuto);
-    ASSERT_TRUE(sniffed.ok()) << sniffed.error().message;
+    EXPECT_TRUE(sniffed.ok()) << sniffed.error().message;
+    if (!h.ok() || !sniffed.ok()) continue;
     EXPECT_EQ(sniffed->size(), h->events.size()) << full;
     // etcd_095.log is empty (its cluster never started); every other file has events.
     if (path.find("etcd_095") == std::string::npos) {
@@ -219,7 +217,16 @@ TEST(ImportTest, EverySharedHistoryImportsAndPairs) {
     EXPECT_TRUE(ops.ok()) << ops.error().message;
     ++files;
   }
-  EXPECT_GT(files, 60);
+  return files;
+}
+
+TEST(ImportTest, EveryGoldenHistoryImportsAndPairs) {
+  EXPECT_GE(ImportAndPairEveryFile(tidemark::testing::GoldenHistories()), 14);
+}
+
+TEST(ImportTest, EveryPublishedHistoryImportsAndPairs) {
+  TIDEMARK_REQUIRE_CORPUS(tidemark::testing::SharedHistories() / "MANIFEST.tsv");
+  EXPECT_GT(ImportAndPairEveryFile(tidemark::testing::SharedHistories()), 60);
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// Tests of JSONL reading/writing (jsonl.h, writer.h) and the EDN exporter (edn_export.h).
+// Tests of JSONL reading/writing (jsonl.h) and the EDN exporter (edn_export.h).
 #include <unistd.h>
 
 #include <array>
@@ -13,7 +13,7 @@
 #include "base/history/edn_export.h"
 #include "base/history/import.h"
 #include "base/history/jsonl.h"
-#include "base/history/writer.h"
+#include "base/testing/corpora.h"
 
 namespace tidemark::history {
 namespace {
@@ -230,61 +230,6 @@ TEST(JsonlTest, StreamingReaderReturnsEventsThenEnd) {
   ExpectError(JsonlReader::Open("/nonexistent/h.jsonl"), {"/nonexistent/h.jsonl", "cannot open"});
 }
 
-TEST(HistoryWriterTest, ConcurrentAppendNextWritesDenseWholeLines) {
-  TempFile f("writer.jsonl");
-  auto w = HistoryWriter::Open(f.path());
-  ASSERT_TRUE(w.ok()) << w.error().message;
-  constexpr int kThreads = 8, kPerThread = 500;
-  std::atomic<int64_t> clock{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      for (int i = 0; i < kPerThread; ++i) {
-        Event e;
-        e.process = t;
-        e.type = i % 2 ? EventType::kOk : EventType::kInvoke;
-        e.f = "append";
-        e.value = std::string(static_cast<size_t>(i % 50), 'x');
-        auto r = (*w)->AppendNext(std::move(e), [&] { return clock.fetch_add(3); });
-        ASSERT_TRUE(r.ok()) << r.error().message;
-      }
-    });
-  }
-  for (auto& th : threads) th.join();
-  EXPECT_EQ((*w)->events_written(), kThreads * kPerThread);
-  ASSERT_TRUE((*w)->Sync().ok());
-  ASSERT_TRUE((*w)->Close().ok());
-  auto ops = ValidateJsonlFile(f.path());
-  ASSERT_TRUE(ops.ok()) << ops.error().message;
-  EXPECT_EQ(ops->size(), static_cast<size_t>(kThreads * kPerThread / 2));
-  auto h = ReadJsonlFile(f.path());
-  ASSERT_TRUE(h.ok());
-  for (size_t i = 0; i < h->events.size(); ++i) {
-    EXPECT_EQ(h->events[i].index, static_cast<int64_t>(i));
-    if (i > 0) {
-      EXPECT_GT(h->events[i].time_ns, h->events[i - 1].time_ns);
-    }
-  }
-}
-
-TEST(HistoryWriterTest, RejectsNonIncreasingIndexAndWritesAfterClose) {
-  TempFile f("writer2.jsonl");
-  auto w = HistoryWriter::Open(f.path());
-  ASSERT_TRUE(w.ok());
-  Event e;
-  e.index = 4;
-  e.f = "read";
-  ASSERT_TRUE((*w)->Append(e).ok());
-  ExpectError((*w)->Append(e), {"does not increase"});
-  auto next = (*w)->AppendNext(e);
-  ASSERT_TRUE(next.ok());
-  EXPECT_EQ(next->index, 5);
-  ASSERT_TRUE((*w)->Close().ok());
-  e.index = 9;
-  ExpectError((*w)->Append(e), {"closed"});
-  ExpectError(HistoryWriter::Open("/nonexistent/dir/h.jsonl"), {"cannot create"});
-}
-
 TEST(EdnExportTest, RoundTripsThroughTheEdnImporter) {
   for (uint32_t seed : {1u, 2u, 3u}) {
     SCOPED_TRACE("seed " + std::to_string(seed));
@@ -314,14 +259,13 @@ TEST(EdnExportTest, WritesJepsenShapesAndFile) {
   EXPECT_EQ(AsJson(*back), AsJson(SampleHistory(4)));
 }
 
-TEST(EdnExportTest, SharedHistoriesRoundTripThroughJsonlAndEdn) {
-  auto dir = std::filesystem::path(TIDEMARK_SHARED_DIR) / "histories";
-  if (!std::filesystem::exists(dir))
-    GTEST_SKIP() << dir << " not found: user clones have no ../shared";
-  for (const char* rel : {"knossos-cas/bad/bad-analysis.edn", "porcupine-etcd/etcd_000.log",
+TEST(EdnExportTest, GoldenHistoriesRoundTripThroughJsonlAndEdn) {
+  auto dir = tidemark::testing::GoldenHistories();
+  int checked = 0;
+  for (const char* rel : {"knossos-cas/bad/bad-analysis.edn", "porcupine-etcd/etcd_001.log",
                           "porcupine-kv/c01-ok.txt"}) {
     auto path = (dir / rel).string();
-    if (!std::filesystem::exists(path)) continue;
+    ++checked;
     auto h = ImportFile(path, Format::kAuto);
     ASSERT_TRUE(h.ok()) << h.error().message;
     auto from_edn = ImportText(ToJepsenEdn(*h), Format::kJepsenEdn, "x.edn");
@@ -333,6 +277,7 @@ TEST(EdnExportTest, SharedHistoriesRoundTripThroughJsonlAndEdn) {
     ASSERT_TRUE(from_jsonl.ok()) << from_jsonl.error().message;
     EXPECT_EQ(AsJson(*from_jsonl), AsJson(*h)) << path;
   }
+  EXPECT_EQ(checked, 3);
 }
 
 }  // namespace

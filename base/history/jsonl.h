@@ -6,7 +6,7 @@
 // skipped silently except blank lines. No exception escapes these functions.
 //
 // Threading: all functions are pure or own their state; a JsonlReader is used by one thread.
-// Writing is in writer.h.
+// A run's history is written line by line (ToJsonLine) by its Recorder (harness/run/recorder.h).
 #pragma once
 
 #include <cstdint>

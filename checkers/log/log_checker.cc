@@ -263,6 +263,8 @@ class Analysis {
   void DirtyReads();
   void StaleReads();
   void NonmonotonicReads();
+  // Whether op's node was killed in (after, before): LogCheckOptions::kills_ns.
+  bool KilledBetween(const Op& op, int64_t after, int64_t before) const;
 
   const std::vector<Op>& ops_;
   const LogOps& l_;
@@ -769,6 +771,14 @@ void Analysis::StaleReads() {
   });
 }
 
+bool Analysis::KilledBetween(const Op& op, int64_t after, int64_t before) const {
+  if (!op.node) return false;
+  auto it = opts_.kills_ns.find(*op.node);
+  if (it == opts_.kills_ns.end()) return false;
+  return std::any_of(it->second.begin(), it->second.end(),
+                     [&](int64_t t) { return t > after && t < before; });
+}
+
 void Analysis::NonmonotonicReads() {
   struct Last {
     int64_t hwm = -1;
@@ -793,6 +803,9 @@ void Analysis::NonmonotonicReads() {
     }
     std::pair<int64_t, int32_t> key{op.process, node};
     Last& l = last[key];
+    if (l.read >= 0 && !r.linearizable && KilledBetween(op, Read(l.read).call, r.ret)) {
+      l = Last{};  // a new incarnation of the node: compare from here on
+    }
     if (l.read >= 0 && r.hwm < l.hwm) {
       Instance in;
       in.rank = -(l.hwm - r.hwm);
@@ -882,12 +895,25 @@ CheckResult CheckLogPrefix(const std::vector<history::Op>& ops, const LogCheckOp
     logck::Analysis analysis(ops, *parsed, opts);
     analysis.Run();
     return analysis.Result();
-  } catch (const std::exception& e) {
-    res.verdict = Verdict::kUnknown;
-    res.summary = std::string("unknown: the log-prefix checker failed: ") + e.what();
-    res.explanation = res.summary;
-    return res;
+  } catch (...) {
+    return UnknownFromException(res.checker, std::current_exception());
   }
+}
+
+}  // namespace tidemark::checkers
+
+namespace tidemark::checkers {
+
+std::map<std::string, std::vector<int64_t>> KillTimes(const history::History& events) {
+  std::map<std::string, std::vector<int64_t>> out;
+  for (const history::Event& e : events) {
+    if (e.process != history::kNemesisProcess || e.f != "kill" || !e.value.is_object()) continue;
+    const nlohmann::json nodes = e.value.value("nodes", nlohmann::json::array());
+    if (!nodes.is_array()) continue;
+    for (const auto& n : nodes)
+      if (n.is_string()) out[n.get<std::string>()].push_back(e.time_ns);
+  }
+  return out;
 }
 
 }  // namespace tidemark::checkers

@@ -24,6 +24,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -49,7 +50,17 @@ struct LogCheckOptions {
   // log never shrinks). A target that forgets its HWM across a restart, then re-learns it, shows
   // such regressions without losing data; set false to check only `linearizable` reads.
   bool local_reads_monotonic = true;
+  // Node name -> times (ns, the history's clock) of the events that killed it. When a node was
+  // killed between two local reads of one process from it (a kill recorded after the earlier
+  // read was invoked and before the later one returned), the two reads may come from different
+  // incarnations and are not compared; every other pair still is. Lets the local check stay on
+  // under a nemesis that kills nodes (docs/anomalies.md "nonmonotonic-read").
+  std::map<std::string, std::vector<int64_t>> kills_ns;
 };
+
+// The kill times per node of a history's nemesis events ("kill" with value {"nodes": [...]}),
+// for LogCheckOptions::kills_ns.
+std::map<std::string, std::vector<int64_t>> KillTimes(const history::History& events);
 
 // Checks a `log` workload history. `ops` are the paired client ops (history::PairOps), in
 // invocation order as PairOps returns them; nemesis events are not ops and play no part.

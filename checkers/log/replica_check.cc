@@ -408,8 +408,8 @@ CheckResult CheckReplicas(const std::vector<ReplicaLog>& replicas,
     ReplicaAnalysis analysis(replicas, ops, *parsed, opts);
     analysis.Run();
     return analysis.Result();
-  } catch (const std::exception& e) {
-    return unknown(std::string("the replica cross-check failed: ") + e.what());
+  } catch (...) {
+    return UnknownFromException(res.checker, std::current_exception());
   }
 }
 

@@ -1,15 +1,23 @@
 #include "harness/cli/check_command.h"
 
-#include <chrono>
-#include <fstream>
-#include <iostream>
-#include <set>
+#include <sys/resource.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "base/file.h"
 #include "base/history/import.h"
 #include "base/text.h"
+#include "checkers/analyse.h"
 #include "checkers/checker.h"
 #include "checkers/linearizability.h"
-#include "checkers/log/log_checker.h"
 #include "harness/cli/no_history.h"
 #include "harness/cli/suggest.h"
 
@@ -43,6 +51,28 @@ void PrintResult(const CheckResult& r, std::ostream& out) {
   }
 }
 
+// The linearizability search charges its tables to the memory budget, but not everything else a
+// check allocates. So that --memory-limit holds for the whole process, `tidemark check` also caps
+// its data segment (RLIMIT_DATA) at what it uses now plus the budget plus a margin for the rest;
+// an allocation beyond fails with std::bad_alloc, which every checker answers as unknown (memory).
+void CapProcessMemory(size_t budget_bytes) {
+  unsigned long pages[6] = {};
+  FILE* f = std::fopen("/proc/self/statm", "r");
+  if (f == nullptr) return;
+  int n = std::fscanf(f, "%lu %lu %lu %lu %lu %lu", &pages[0], &pages[1], &pages[2], &pages[3],
+                      &pages[4], &pages[5]);
+  std::fclose(f);
+  if (n != 6) return;
+  rlim_t now = static_cast<rlim_t>(pages[5]) * static_cast<rlim_t>(sysconf(_SC_PAGESIZE));
+  rlim_t cap = now + budget_bytes + budget_bytes / 4 + (rlim_t{256} << 20);
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_DATA, &rl) != 0 || (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur <= cap)) {
+    return;
+  }
+  rl.rlim_cur = cap;
+  setrlimit(RLIMIT_DATA, &rl);
+}
+
 }  // namespace
 
 std::string GuessModel(const std::vector<history::Op>& ops) {
@@ -65,6 +95,57 @@ std::string GuessModel(const std::vector<history::Op>& ops) {
   return "register";
 }
 
+namespace {
+
+// The checkers --checker names for `model` (auto: the model's own, checkers/analyse.h), or
+// nullopt after a usage message on `err`.
+std::optional<std::vector<std::string>> ChooseCheckers(const CheckCommandOptions& opts,
+                                                       const std::string& model,
+                                                       std::ostream& err) {
+  const std::vector<std::string>* own = checkers::CheckersFor(model);
+  if (!own) {
+    err << "tidemark check: unknown --model '" << opts.model << "'"
+        << DidYouMean(opts.model, {"auto", "register", "cas-register", "kv", "log"})
+        << " (use auto, register, cas-register, kv or log)\n";
+    return std::nullopt;
+  }
+  const std::string& which = opts.checker;
+  if (which == "auto") return *own;
+  if (which == "linearizability") return std::vector<std::string>{"linearizability"};
+  if (which == "all") {
+    std::vector<std::string> all = {"linearizability"};
+    for (const std::string& c : *own)
+      if (c != "linearizability") all.push_back(c);
+    return all;
+  }
+  if (which != "log-prefix") {
+    err << "tidemark check: unknown --checker '" << opts.checker << "'"
+        << DidYouMean(opts.checker, {"auto", "linearizability", "log-prefix", "all"})
+        << " (use auto, linearizability, log-prefix or all)\n";
+    return std::nullopt;
+  }
+  if (std::find(own->begin(), own->end(), "log-prefix") == own->end()) {
+    err << "tidemark check: --checker log-prefix needs a log history (model 'log'), this one "
+           "looks like '"
+        << model << "'\n";
+    return std::nullopt;
+  }
+  return std::vector<std::string>{"log-prefix"};
+}
+
+void PrintText(const CheckCommandOptions& opts, const checkers::Analysis& a, double total_s,
+               std::ostream& out) {
+  out << checkers::ToString(a.verdict) << ": " << opts.file << " (" << a.ops << " ops, model "
+      << a.model << ", " << static_cast<int>(total_s * 1000) << " ms)\n";
+  if (!opts.quiet) {
+    for (const CheckResult& r : a.checks) PrintResult(r, out);
+    out << checkers::FormatFaultSummary(a.faults);
+  }
+  if (!opts.results_path.empty()) out << "results: " << opts.results_path << "\n";
+}
+
+}  // namespace
+
 int RunCheckCommand(const CheckCommandOptions& opts, std::ostream& out, std::ostream& err) {
   auto format = history::ParseFormat(opts.format);
   if (!format) {
@@ -80,71 +161,45 @@ int RunCheckCommand(const CheckCommandOptions& opts, std::ostream& out, std::ost
     return 255;
   }
   for (const std::string& w : hist->warnings) err << "tidemark check: warning: " << w << "\n";
-  auto ops = history::PairOps(*hist);
+  auto ops = history::PairOps(*hist);  // here, for errors with file:line
   if (!ops.ok()) {
     err << "tidemark check: " << ops.error().message << "\n";
     return 255;
   }
   const double parse_s = SecondsSince(start);
 
-  std::string model = opts.model == "auto" ? GuessModel(*ops) : opts.model;
-  static const std::set<std::string> kModels = {"register", "cas-register", "kv", "log"};
-  if (!kModels.count(model)) {
-    err << "tidemark check: unknown --model '" << opts.model << "'"
-        << DidYouMean(opts.model, {"auto", "register", "cas-register", "kv", "log"})
-        << " (use auto, register, cas-register, kv or log)\n";
-    return 254;
-  }
-  std::string which = opts.checker;
-  if (which == "auto") which = model == "log" ? "log-prefix" : "linearizability";
-  if (which != "linearizability" && which != "log-prefix" && which != "all") {
-    err << "tidemark check: unknown --checker '" << opts.checker << "'"
-        << DidYouMean(opts.checker, {"auto", "linearizability", "log-prefix", "all"})
-        << " (use auto, linearizability, log-prefix or all)\n";
-    return 254;
-  }
-  if (which == "log-prefix" && model != "log") {
-    err << "tidemark check: --checker log-prefix needs a log history (model 'log'), this one "
-           "looks like '"
-        << model << "'\n";
+  checkers::AnalysisSpec spec;
+  spec.model = opts.model == "auto" ? GuessModel(*ops) : opts.model;
+  auto names = ChooseCheckers(opts, spec.model, err);
+  if (!names) return 254;
+  spec.checkers = std::move(*names);
+  spec.timeout_s = opts.timeout_s;
+  spec.memory_limit_bytes = opts.memory_limit_mb << 20;
+  spec.threads = opts.threads;
+  spec.partition_by_key = opts.partition_by_key;
+  if (!checkers::ParseExplainMode(opts.explain, &spec.explain)) {
+    err << "tidemark check: unknown --explain '" << opts.explain
+        << "' (use none, fast or minimal)\n";
     return 254;
   }
 
-  std::vector<CheckResult> results;
+  CapProcessMemory(opts.memory_limit_mb << 20);
+  checkers::Analysis analysis = checkers::Analyse(hist->events, *ops, spec);
   if (auto none = NoOperations(opts.file, *hist, *ops, opts.format)) {
-    results.push_back(std::move(*none));
-  } else if (which == "linearizability" || which == "all") {
-    checkers::LinearizabilityOptions lo;
-    lo.model = model;
-    lo.timeout_s = opts.timeout_s;
-    lo.memory_limit_bytes = opts.memory_limit_mb << 20;
-    lo.threads = opts.threads;
-    lo.partition_by_key = opts.partition_by_key;
-    results.push_back(checkers::CheckLinearizability(*ops, lo));
+    // Nothing to check is not a pass: the checkers' vacuous verdicts give way to this one.
+    analysis.checks = {std::move(*none)};
+    analysis.verdict = analysis.checks.front().verdict;
   }
-  if ((which == "log-prefix" || which == "all") && model == "log" && !ops->empty()) {
-    checkers::LogCheckOptions co;
-    results.push_back(checkers::CheckLogPrefix(*ops, co));
-  }
-
-  Verdict verdict = Verdict::kValid;
-  for (const CheckResult& r : results) verdict = checkers::Worst(verdict, r.verdict);
   const double total_s = SecondsSince(start);
 
-  nlohmann::json doc = {{"file", opts.file},
-                        {"warnings", hist->warnings},
-                        {"format", history::ToString(*format)},
-                        {"model", model},
-                        {"ops", ops->size()},
-                        {"verdict", checkers::ToString(verdict)},
-                        {"seconds", {{"read", parse_s}, {"total", total_s}}},
-                        {"checkers", nlohmann::json::array()}};
-  for (const CheckResult& r : results) doc["checkers"].push_back(checkers::ToJson(r));
-
+  // results.json's schema, as `tidemark run` writes it, plus what only a check knows.
+  nlohmann::json doc = checkers::ToJson(analysis);
+  doc["file"] = opts.file;
+  doc["warnings"] = hist->warnings;
+  doc["format"] = history::ToString(*format);
+  doc["seconds"] = {{"read", parse_s}, {"total", total_s}};
   if (!opts.results_path.empty()) {
-    std::ofstream f(opts.results_path);
-    f << doc.dump(2) << "\n";
-    if (!f) {
+    if (Status s = WriteFileAtomic(opts.results_path, doc.dump(2) + "\n"); !s.ok()) {
       err << "tidemark check: cannot write results to " << opts.results_path << "\n";
       return 255;
     }
@@ -152,13 +207,9 @@ int RunCheckCommand(const CheckCommandOptions& opts, std::ostream& out, std::ost
   if (opts.json) {
     out << doc.dump(2) << "\n";
   } else {
-    out << checkers::ToString(verdict) << ": " << opts.file << " (" << ops->size() << " ops, model "
-        << model << ", " << static_cast<int>(total_s * 1000) << " ms)\n";
-    if (!opts.quiet)
-      for (const CheckResult& r : results) PrintResult(r, out);
-    if (!opts.results_path.empty()) out << "results: " << opts.results_path << "\n";
+    PrintText(opts, analysis, total_s, out);
   }
-  return checkers::ExitCode(verdict);
+  return checkers::ExitCode(analysis.verdict);
 }
 
 }  // namespace tidemark::cli

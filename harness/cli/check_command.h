@@ -24,9 +24,10 @@ struct CheckCommandOptions {
   size_t memory_limit_mb = 4096;
   int threads = 0;
   bool partition_by_key = true;
-  std::string results_path;  // "" = do not write
-  bool json = false;         // print results JSON instead of text
-  bool quiet = false;        // only the one-line verdict
+  std::string explain = "fast";  // none|fast|minimal (checkers/linearizability.h ExplainMode)
+  std::string results_path;      // "" = do not write
+  bool json = false;             // print results JSON instead of text
+  bool quiet = false;            // only the one-line verdict
 };
 
 // Runs the check, writing human output to `out` and one-line errors to `err`.

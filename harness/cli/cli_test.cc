@@ -67,6 +67,19 @@ TEST(CheckCommandTest, WritesResultsJson) {
   std::filesystem::remove(path);
 }
 
+TEST(CheckCommandTest, ExplainModesChangeOnlyTheCore) {
+  CliRun none = Tidemark("check " + Example("register-stale-read.jsonl") + " --explain none");
+  EXPECT_EQ(none.exit_code, 1) << none.output;
+  EXPECT_NE(none.output.find("cannot be placed"), std::string::npos) << none.output;
+  EXPECT_EQ(none.output.find("Counterexample core"), std::string::npos) << none.output;
+  CliRun minimal = Tidemark("check " + Example("register-stale-read.jsonl") + " --explain minimal");
+  EXPECT_EQ(minimal.exit_code, 1) << minimal.output;
+  EXPECT_NE(minimal.output.find("Counterexample core"), std::string::npos) << minimal.output;
+  EXPECT_EQ(minimal.output.find("may not be minimal"), std::string::npos) << minimal.output;
+  EXPECT_EQ(Tidemark("check " + Example("register-stale-read.jsonl") + " --explain all").exit_code,
+            254);
+}
+
 TEST(CheckCommandTest, BadUsageExits254) {
   EXPECT_EQ(Tidemark("check").exit_code, 254);
   EXPECT_EQ(Tidemark("check " + Example("log-valid.jsonl") + " --no-such-flag").exit_code, 254);
@@ -235,11 +248,13 @@ TEST(CheckCommandTest, HelpTeachesWithExamplesAndExitCodes) {
 }
 
 TEST(CheckCommandTest, ChecksAPublishedEtcdHistory) {
-  std::string path = std::string(TIDEMARK_SHARED_DIR) + "/histories/porcupine-etcd/etcd_001.log";
-  if (!std::filesystem::exists(path))
-    GTEST_SKIP() << path << " not found: ../shared is only beside the repo in CI and dev machines";
-  CliRun r = Tidemark("check " + path);
-  EXPECT_EQ(r.exit_code, 1) << r.output;  // Porcupine's tests assert etcd_001 is not linearizable
+  // A golden history (checkers/testdata/golden/): Porcupine's tests assert etcd_001 is not
+  // linearizable, and etcd_002 is.
+  std::string dir = std::string(TIDEMARK_SOURCE_DIR) + "/checkers/testdata/golden/porcupine-etcd/";
+  CliRun bad = Tidemark("check " + dir + "etcd_001.log");
+  EXPECT_EQ(bad.exit_code, 1) << bad.output;
+  CliRun good = Tidemark("check " + dir + "etcd_002.log");
+  EXPECT_EQ(good.exit_code, 0) << good.output;
 }
 
 TEST(ExportCommandTest, ExportsJepsenEdn) {

@@ -99,9 +99,10 @@ CLI::App* AddRunCommand(CLI::App& app, RunCommandOptions& o) {
   cmd->add_option("--client-routing", r.client_routing,
                   "leader: writes and linearizable reads go to the node the harness sees as "
                   "leader; node: client process p always talks to node p % nodes, so a deposed "
-                  "leader still gets requests")
+                  "leader still gets requests; mixed: odd processes bound to nodes, the others "
+                  "follow the leader")
       ->capture_default_str()
-      ->check(CLI::IsMember({"leader", "node"}))
+      ->check(CLI::IsMember({"leader", "node", "mixed"}))
       ->group(kWorkload);
   cmd->add_option("--retry-writes", r.retry_writes,
                   "Re-send a write whose outcome is unknown (timeout) up to N times with the same "
@@ -110,14 +111,21 @@ CLI::App* AddRunCommand(CLI::App& app, RunCommandOptions& o) {
       ->capture_default_str()
       ->check(CLI::Range(0, 100))
       ->group(kWorkload);
+  cmd->add_option("--read-timeout", r.read_timeout_s,
+                  "Client timeout per read, seconds (capped at --op-timeout; 0 = --op-timeout): "
+                  "short, so readers keep observing while a node stalls")
+      ->capture_default_str()
+      ->check(NonNegativeNumber())
+      ->group(kWorkload);
   cmd->add_option("--op-timeout", r.op_timeout_s,
                   "Client timeout per op, seconds (a timed-out write is recorded as info)")
       ->capture_default_str()
       ->check(PositiveNumber())
       ->group(kWorkload);
   cmd->add_option("--nemesis", r.nemesis,
-                  "Faults: none, partition, kill, pause, all, lose-unfsynced, corrupt, or a comma "
-                  "list (docs/nemesis.md)")
+                  "Faults: none; all (the default mix: dense, leader-aware moves such as leader "
+                  "isolation, leader kill, majority crash); or a comma list of partition, kill, "
+                  "pause, lose-unfsynced, corrupt faults applied one at a time (docs/nemesis.md)")
       ->capture_default_str()
       ->group(kNemesis);
   std::string scenarios;
@@ -126,8 +134,9 @@ CLI::App* AddRunCommand(CLI::App& app, RunCommandOptions& o) {
                   "A named, leader-aware fault sequence repeated in rounds instead of --nemesis: " +
                       scenarios + " (docs/nemesis.md)")
       ->group(kNemesis);
-  cmd->add_option("--nemesis-interval", r.nemesis_interval_s, "Mean seconds between faults")
-      ->capture_default_str()
+  cmd->add_option("--nemesis-interval", r.nemesis_interval_s,
+                  "Mean seconds between faults (default: 10 for a --nemesis list; for --nemesis "
+                  "all, the default mix, the mean quiet gap after each move: 2)")
       ->check(PositiveNumber())
       ->group(kNemesis);
   cmd->add_option("--net", r.net, "Network backend for partitions: auto, netns, proxy")
@@ -216,6 +225,12 @@ int RunRunCommand(RunCommandOptions& o, int argc, char** argv) {
       bool usage = msg.rfind("bad usage: ", 0) == 0;
       std::cerr << "tidemark run: " << (usage ? msg.substr(11) : msg) << "\n";
       return usage ? 254 : 255;
+    }
+    if (!outcome->harness_error.empty()) {
+      // The run stopped before it could be checked; its run directory says why all the same.
+      std::cerr << "tidemark run: " << outcome->harness_error << "\n";
+      std::cout << "report: " << outcome->report_path << "\n" << std::flush;
+      return 255;
     }
     std::cout << "\nverdict: " << checkers::ToString(outcome->verdict) << "\n"
               << "report:  " << outcome->report_path << "\n"

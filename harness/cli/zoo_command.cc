@@ -69,9 +69,11 @@ CLI::App* AddZooCommand(CLI::App& app, ZooCommandOptions& o) {
   cmd->add_option("--bugs", o.bugs,
                   "Comma list of bugs, all, or none (correct tidelog only). Bugs: " + bugs)
       ->capture_default_str();
-  cmd->add_option("--runs", o.runs, "Runs per bug (each with its own seed)")
+  cmd->add_option("--runs", o.runs,
+                  "Runs per bug under its tailored schedule (each with its own seed; 0 = none, "
+                  "e.g. with --blind)")
       ->capture_default_str()
-      ->check(CLI::Range(1, 1000));
+      ->check(CLI::Range(0, 1000));
   cmd->add_option("--correct-runs", o.correct_runs,
                   "Runs of correct tidelog under --nemesis all (default: --runs; 0 = none)")
       ->check(CLI::Range(0, 1000));
@@ -84,14 +86,28 @@ CLI::App* AddZooCommand(CLI::App& app, ZooCommandOptions& o) {
       ->check(CLI::Range(0.0, 1.0));
   cmd->add_flag("--correct-scenarios", o.correct_scenarios,
                 "Also run correct tidelog under every bug's named scenario (--correct-runs each)");
+  cmd->add_flag("--blind", o.blind,
+                "Add the blind column: every selected bug also under the default fault mix "
+                "(--nemesis all) with no scenario and no bug-specific flags, as a user who does "
+                "not know the bug would run it");
+  cmd->add_option("--blind-runs", o.blind_runs,
+                  "Runs per bug in the blind column (default: --runs)")
+      ->check(CLI::Range(0, 1000));
+  cmd->add_option("--blind-nemesis", o.blind_nemesis,
+                  "The --nemesis of the blind runs (default all; e.g. partition,kill,pause for "
+                  "the one-fault-at-a-time schedule, to compare)")
+      ->capture_default_str();
   cmd->add_flag("--nightly", o.nightly,
                 "The nightly budget: --runs 10 --correct-runs 20 --time-limit 60 "
-                "--correct-scenarios (flags given explicitly still win)");
+                "--correct-scenarios --blind (flags given explicitly still win)");
   cmd->add_option("--seed", o.seed, "Base seed (run i of row k uses seed + 1000 k + i)");
   cmd->add_option("--store", o.store, "Store for the runs and the matrix")->capture_default_str();
   cmd->add_option("--net", o.net, "Network backend for partitions: auto, netns, proxy")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "netns", "proxy"}));
+  cmd->add_option("--nodes", o.nodes, "Nodes per cluster in every run")
+      ->capture_default_str()
+      ->check(CLI::Range(3, 15));
   cmd->add_flag("--dry-run", o.dry_run, "Print the tidemark run commands and exit");
   cmd->add_option("--from", o.from,
                   "Run nothing: re-read the runs listed in these zoo.json files (zoos run in "
@@ -139,8 +155,14 @@ int Resummarize(const ZooCommandOptions& o) {
   std::vector<zoo::ZooEntry> rows;
   std::vector<zoo::ZooEntry> all = zoo::Catalogue();
   for (const auto& e : zoo::CorrectUnderScenarios()) all.push_back(e);
+  bool blind = false;
+  for (const auto& e : zoo::BlindRows()) blind = blind || seen_rows.count(e.row);
+  if (blind)
+    for (auto& e : zoo::BlindRows()) all.push_back(e);
   for (const auto& e : all)
-    if (seen_rows.count(e.row)) rows.push_back(e);
+    if (seen_rows.count(e.row) || (blind && e.blind) ||
+        (blind && !e.bug.empty() && !e.blind))  // a bug row for the blind column to sit in
+      rows.push_back(e);
   auto dir = store::CreateRunDir(o.store, "zoo", std::chrono::system_clock::now());
   if (!dir.ok()) {
     std::cerr << "tidemark zoo: " << dir.error().message << "\n";
@@ -165,8 +187,11 @@ int RunZooCommand(ZooCommandOptions& o, const CLI::App& cmd) {
     if (!cmd.count("--correct-runs")) o.correct_runs = 20;
     if (!cmd.count("--time-limit")) o.time_limit_s = 60;
     o.correct_scenarios = true;
+    o.blind = true;
   }
   if (o.correct_runs < 0) o.correct_runs = o.runs;
+  if (o.blind_runs < 0) o.blind_runs = o.blind ? o.runs : 0;
+  if (o.blind_runs > 0) o.blind = true;
   if (o.seed == 0) {
     std::random_device rd;
     o.seed = (static_cast<uint64_t>(rd()) << 20 ^ rd()) & ((uint64_t{1} << 50) - 1);
@@ -198,6 +223,9 @@ int RunZooCommand(ZooCommandOptions& o, const CLI::App& cmd) {
   if (o.correct_scenarios && o.correct_runs > 0)
     for (const auto& e : zoo::CorrectUnderScenarios())
       if (all || wanted.count(e.row.substr(e.row.find(':') + 1))) rows.push_back(e);
+  if (o.blind)
+    for (const auto& e : zoo::BlindRows(o.blind_nemesis))
+      if (all || wanted.count(e.bug)) rows.push_back(e);
   if (rows.empty()) {
     std::cerr << "tidemark zoo: nothing to run (--bugs none with --correct-runs 0)\n";
     return 254;
@@ -226,7 +254,8 @@ int RunZooCommand(ZooCommandOptions& o, const CLI::App& cmd) {
   std::vector<Planned> plan;
   for (size_t k = 0; k < rows.size(); ++k) {
     const zoo::ZooEntry& e = rows[k];
-    int n = e.bug.empty() ? o.correct_runs : o.runs;
+    int n = e.bug.empty() ? o.correct_runs : (e.blind ? o.blind_runs : o.runs);
+    if (!e.blind_unexposable.empty() && e.blind) n = 0;  // shown as n/a with the reason
     std::string name = "zoo-" + e.row;
     for (char& c : name)
       if (c == ':') c = '-';
@@ -239,7 +268,8 @@ int RunZooCommand(ZooCommandOptions& o, const CLI::App& cmd) {
                 "--name",       name,
                 "--time-limit", Fixed(o.time_limit_s, 3),
                 "--seed",       std::to_string(p.seed),
-                "--net",        o.net};
+                "--net",        o.net,
+                "--nodes",      std::to_string(o.nodes)};
       if (!e.bug.empty()) p.argv.insert(p.argv.end(), {"--bug", e.bug});
       p.argv.insert(p.argv.end(), e.run_args.begin(), e.run_args.end());
       p.log = dir + "/logs/" + name + "-" + std::to_string(i + 1) + ".log";
@@ -265,9 +295,13 @@ int RunZooCommand(ZooCommandOptions& o, const CLI::App& cmd) {
                             {"min_detection", o.min_detection},
                             {"correct_scenarios", o.correct_scenarios},
                             {"nightly", o.nightly},
+                            {"blind", o.blind},
+                            {"blind_runs", o.blind_runs},
+                            {"blind_nemesis", o.blind_nemesis},
                             {"seed", o.seed},
                             {"store", o.store},
-                            {"net", o.net}};
+                            {"net", o.net},
+                            {"nodes", o.nodes}};
   std::vector<zoo::RunRecord> records;
   bool harness_error = false;
   for (size_t i = 0; i < plan.size() && !Interrupted(); ++i) {

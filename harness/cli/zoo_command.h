@@ -27,6 +27,12 @@ struct ZooCommandOptions {
   uint64_t seed = 0;  // 0: random
   std::string store = "store";
   std::string net = "auto";
+  int nodes = 3;  // cluster size of every run
+  // The blind column: every selected bug also under --blind-nemesis (the default mix) with no
+  // scenario and no bug-specific flags, --blind-runs times (-1: same as runs).
+  bool blind = false;
+  int blind_runs = -1;
+  std::string blind_nemesis = "all";
   bool dry_run = false;  // print the commands, run nothing
   // Instead of running: re-read the runs listed in these zoo.json files (e.g. zoos run in
   // parallel, or after a checker upgrade) and write one matrix of them all.

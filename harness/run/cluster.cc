@@ -150,10 +150,14 @@ void Cluster::NoteExit(int node) {
   }
 }
 
-Status Cluster::StartAll(const ReadyProbe& ready) {
+Status Cluster::StartAll(const ReadyProbe& ready, int* failed_node) {
+  auto fail = [&](int node, Status s) {
+    if (failed_node) *failed_node = node;
+    return s;
+  };
   for (int i = 0; i < size(); ++i) {
     Status s = Start(i);
-    if (!s.ok()) return s;
+    if (!s.ok()) return fail(i, std::move(s));
   }
   auto deadline = std::chrono::steady_clock::now() +
                   milliseconds(static_cast<int64_t>(opts_.descriptor.ready_timeout_s * 1000));
@@ -166,14 +170,14 @@ Status Cluster::StartAll(const ReadyProbe& ready) {
         std::lock_guard<std::mutex> lock(mu_);
         NoteExit(i);
         const NodeState& n = nodes_[static_cast<size_t>(i)];
-        return Error{n.address.name + " exited during start-up (" +
-                     (n.exits.empty() ? "unknown status" : n.exits.back()) + "); argv: " +
-                     [&] {
-                       std::string a;
-                       for (const auto& s : argv_[static_cast<size_t>(i)]) a += s + " ";
-                       return a;
-                     }() +
-                     "\nlast lines of " + n.dir + "/stderr.log:\n" + LogTail(i, 15)};
+        return fail(i, Error{n.address.name + " exited during start-up (" +
+                             (n.exits.empty() ? "unknown status" : n.exits.back()) + "); argv: " +
+                             [&] {
+                               std::string a;
+                               for (const auto& s : argv_[static_cast<size_t>(i)]) a += s + " ";
+                               return a;
+                             }() +
+                             "\nlast lines of " + n.dir + "/stderr.log:\n" + LogTail(i, 15)});
       }
       is_ready[static_cast<size_t>(i)] = ready(i);
       all = all && is_ready[static_cast<size_t>(i)];
@@ -182,9 +186,9 @@ Status Cluster::StartAll(const ReadyProbe& ready) {
     if (std::chrono::steady_clock::now() > deadline) {
       for (int i = 0; i < size(); ++i) {
         if (is_ready[static_cast<size_t>(i)]) continue;
-        return Error{Name(i) + " did not become ready within " +
-                     std::to_string(opts_.descriptor.ready_timeout_s) + " s (" + ClientUrl(i) +
-                     ")\nlast lines of its stderr.log:\n" + LogTail(i, 15)};
+        return fail(i, Error{Name(i) + " did not become ready within " +
+                             std::to_string(opts_.descriptor.ready_timeout_s) + " s (" +
+                             ClientUrl(i) + ")\nlast lines of its stderr.log:\n" + LogTail(i, 15)});
       }
     }
     std::this_thread::sleep_for(milliseconds(50));

@@ -71,8 +71,9 @@ class Cluster {
   void SetInChild(std::function<std::function<bool()>(int node)> fn) { in_child_ = std::move(fn); }
 
   // Starts every node, then waits until `ready` holds for all (or the descriptor's
-  // ready timeout). A node that exits or never gets ready is an error with its log's tail.
-  Status StartAll(const ReadyProbe& ready);
+  // ready timeout). A node that exits or never gets ready is an error with its log's tail; its
+  // index goes to *failed_node when given.
+  Status StartAll(const ReadyProbe& ready, int* failed_node = nullptr);
   Status Start(int node);  // (re)starts one node with the same argv and data directory
   // SIGKILL of the node's process group; returns false if it was not running.
   bool Kill(int node);

@@ -23,13 +23,28 @@ bool PeersInArgv(const targets::Descriptor& d) {
   return has(d.argv) || has(d.per_peer);
 }
 
+// Default mean gaps: the one-at-a-time schedule of a --nemesis list, and the quiet gap after
+// each move of the default mix (whose moves hold their faults for seconds themselves).
+constexpr double kListInterval = 10;
+constexpr double kMixInterval = 2;
+
+// `--nemesis all` runs the default mix (nemesis/mix.h) when its moves can aim at a leader and a
+// majority: a target that reports its leader, and at least 3 nodes. Otherwise, and for any
+// explicit list, the one-at-a-time schedule (nemesis/schedule.h).
+bool UsesMix(const NemesisConfig& cfg, const targets::Descriptor& desc) {
+  std::string v = cfg.nemesis;
+  v.erase(std::remove_if(v.begin(), v.end(), [](char c) { return c == ' ' || c == '\t'; }),
+          v.end());
+  return v == "all" && cfg.scenario.empty() && desc.capabilities.leader_status && cfg.nodes >= 3;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<NemesisWiring>> NemesisWiring::Create(const NemesisConfig& cfg,
                                                              const targets::Descriptor& desc) {
   auto faults = nemesis::ParseNemesis(cfg.nemesis);
   if (!faults.ok()) return faults.error();
-  if (!(cfg.interval_s > 0)) return Error{"--nemesis-interval must be a number of seconds > 0"};
+  if (cfg.interval_s < 0) return Error{"--nemesis-interval must be a number of seconds > 0"};
   if (Status s = nemesis::CheckSupported(*faults, desc); !s.ok()) return s.error();
   auto requested = nemesis::ParseNetKind(cfg.net);
   if (!requested.ok()) return requested.error();
@@ -83,8 +98,20 @@ Result<std::unique_ptr<NemesisWiring>> NemesisWiring::Create(const NemesisConfig
     if (::geteuid() != 0)
       return Error{"--nemesis lose-unfsynced mounts FUSE over the data dirs: run as root"};
   }
-  w->schedule_ = nemesis::MakeSchedule(
-      w->faults_, {.seed = cfg.seed, .interval_s = cfg.interval_s, .duration_s = cfg.duration_s});
+  w->use_mix_ = UsesMix(cfg, desc);
+  if (!(w->cfg_.interval_s > 0)) w->cfg_.interval_s = w->use_mix_ ? kMixInterval : kListInterval;
+  if (w->use_mix_) {
+    w->mix_ = nemesis::PlanMix({.seed = cfg.seed,
+                                .duration_s = cfg.duration_s,
+                                .interval_s = w->cfg_.interval_s,
+                                .partitions = desc.capabilities.partition,
+                                .kills = desc.capabilities.kill,
+                                .pauses = desc.capabilities.pause});
+  } else {
+    w->schedule_ = nemesis::MakeSchedule(
+        w->faults_,
+        {.seed = cfg.seed, .interval_s = w->cfg_.interval_s, .duration_s = cfg.duration_s});
+  }
   if (!cfg.run_dir.empty())
     w->registry_ = std::make_unique<nemesis::CleanupRegistry>(filename::Cleanup(cfg.run_dir));
   if (w->net_kind_) {
@@ -180,6 +207,7 @@ void NemesisWiring::Start(Cluster& cluster, std::function<std::optional<int>()> 
   nemesis::NemesisOptions o;
   o.schedule = schedule_;
   o.scenario = scenario_;
+  o.mix = mix_;
   o.seed = cfg_.seed;
   nemesis_ = std::make_unique<nemesis::Nemesis>(std::move(h), std::move(o), net_.get());
   nemesis_->Start();
@@ -229,7 +257,8 @@ nlohmann::json NemesisWiring::Describe() const {
           {"net_requested", cfg_.net},
           {"net", NetName()},
           {"backend", net_ ? net_->Describe() : nlohmann::json()},
-          {"schedule", steps}};
+          {"schedule", steps},
+          {"mix", use_mix_ ? nemesis::DescribeMix(mix_) : nlohmann::json()}};
 }
 
 }  // namespace tidemark::run

@@ -43,7 +43,7 @@ namespace tidemark::run {
 struct NemesisConfig {
   std::string nemesis = "none";  // --nemesis
   std::string scenario;          // --scenario (exclusive with a --nemesis other than none)
-  double interval_s = 10;        // --nemesis-interval
+  double interval_s = 0;         // --nemesis-interval; 0 = 2 s for the mix, 10 s for a list
   std::string net = "auto";      // --net
   double duration_s = 30;        // the main phase's time limit (steps are planned within it)
   uint64_t seed = 0;             // run seed
@@ -101,6 +101,8 @@ class NemesisWiring {
   std::vector<nemesis::FaultSpec> faults_;
   bool lazyfs_ = false;  // a lose-unfsynced fault is scheduled
   std::vector<nemesis::Step> schedule_;
+  bool use_mix_ = false;                   // --nemesis all: the default mix instead of schedule_
+  std::vector<nemesis::PlannedMove> mix_;  // its plan
   const nemesis::ScenarioInfo* scenario_ = nullptr;
   std::optional<nemesis::NetKind> net_kind_;  // nullopt when no partition is scheduled
   std::unique_ptr<nemesis::CleanupRegistry> registry_;

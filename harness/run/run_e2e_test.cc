@@ -110,7 +110,8 @@ TEST_F(RunE2ETest, RelativeStoreWorksLikeTheReadmeMainJob) {
   EXPECT_TRUE(fs::exists(fs::path(store_) / "rel-store" / "latest" / "results.json")) << r.output;
 }
 
-TEST_F(RunE2ETest, NodeThatCannotStartIsAClearHarnessError) {
+// #17: a run whose cluster cannot start still leaves a complete run directory that says why.
+TEST_F(RunE2ETest, NodeThatCannotStartLeavesACompleteRunDirectoryWithTheCause) {
   fs::create_directories(store_);
   std::string desc = store_ + "/broken.json";
   {
@@ -123,6 +124,44 @@ TEST_F(RunE2ETest, NodeThatCannotStartIsAClearHarnessError) {
   EXPECT_EQ(r.exit_code, 255) << r.output;
   EXPECT_NE(r.output.find("exited during start-up (exit 3)"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("cannot open data dir"), std::string::npos) << r.output;
+
+  // `latest` moved to the run, which holds results, report and junit.
+  fs::path run = fs::canonical(fs::path(store_) / "latest");
+  EXPECT_EQ(fs::canonical(fs::path(store_) / "broken-log-none" / "latest"), run);
+  nlohmann::json results = ReadJsonFile(run / "results.json");
+  ASSERT_FALSE(results.is_discarded()) << "no results.json in " << run;
+  EXPECT_EQ(results["verdict"], "unknown");
+  EXPECT_EQ(results["checkers"], nlohmann::json::array());
+  const nlohmann::json& cause = results["cause"];
+  EXPECT_EQ(cause["phase"], "start");
+  EXPECT_EQ(cause["node"], "n1");
+  EXPECT_NE(cause["message"].get<std::string>().find("n1 exited during start-up (exit 3)"),
+            std::string::npos)
+      << cause.dump(2);
+  EXPECT_NE(cause["log_tail"].get<std::string>().find("cannot open data dir"), std::string::npos)
+      << cause.dump(2);
+
+  std::ifstream report_file(run / "report.html");
+  std::string report((std::istreambuf_iterator<char>(report_file)), {});
+  size_t cause_at = report.find("id=\"cause\"");
+  ASSERT_NE(cause_at, std::string::npos) << "the report does not show the cause";
+  EXPECT_LT(cause_at, report.find("id=\"checkers\"")) << "the cause must come first";
+  EXPECT_NE(report.find("cannot open data dir", cause_at), std::string::npos);
+  EXPECT_EQ(report.find("crashed or interrupted"), std::string::npos);
+
+  std::ifstream junit_file(run / "junit.xml");
+  std::string junit((std::istreambuf_iterator<char>(junit_file)), {});
+  EXPECT_NE(junit.find("errors=\"1\""), std::string::npos) << junit;
+  EXPECT_NE(
+      junit.find(
+          "<error type=\"start\" message=\"the cluster did not start: n1 exited during start-up"),
+      std::string::npos)
+      << junit;
+
+  std::ifstream index_file(fs::path(store_) / "index.html");
+  std::string index((std::istreambuf_iterator<char>(index_file)), {});
+  EXPECT_NE(index.find("broken-log-none"), std::string::npos) << "the store index lacks the run";
+  EXPECT_NE(index.find("v-unknown"), std::string::npos);
 }
 
 TEST_F(RunE2ETest, BadUsageExits254) {
@@ -171,6 +210,54 @@ TEST_F(RunE2ETest, SigintTearsDownAndKeepsTheHistory) {
   EXPECT_NE(results["verdict"], "valid");  // an interrupted run proves nothing
   CliRun again = Tidemark("check " + history.string() + " --quiet");
   EXPECT_NE(again.exit_code, 255) << "the history left behind must be readable: " << again.output;
+}
+
+// What only a live run can know, left out when a run's results.json is compared with what
+// `tidemark check` writes for its history: the run's own fields (test, seed, interrupted,
+// harness timings and CPU, history_write_error, cause), the check's own (file, format, warnings,
+// seconds), the log-replicas checker (it reads the replicas' dumps and final HWMs, which only
+// the live cluster has) and the linearizability checker's elapsed_s (a timing).
+nlohmann::json WithoutLiveOnlyFields(nlohmann::json results) {
+  for (const char* key : {"test", "seed", "interrupted", "harness", "history_write_error", "cause",
+                          "file", "format", "warnings", "seconds"})
+    results.erase(key);
+  nlohmann::json checkers = nlohmann::json::array();
+  for (nlohmann::json c : results["checkers"]) {
+    if (c["checker"] == "log-replicas") continue;
+    if (c["details"].is_object()) c["details"].erase("elapsed_s");
+    checkers.push_back(std::move(c));
+  }
+  results["checkers"] = checkers;
+  return results;
+}
+
+// #14: `tidemark check` on a stored run writes the run's own results.json schema, fault summary
+// included, with the same content.
+void ExpectCheckWritesTheRunsResults(const std::string& store, const std::string& run_args) {
+  CliRun r = Tidemark("run " + run_args + " --store " + store);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  fs::path run = fs::canonical(fs::path(store) / "latest");
+  nlohmann::json live = ReadJsonFile(run / "results.json");
+  fs::path checked_path = fs::path(store) / "checked.json";
+  CliRun check =
+      Tidemark("check " + (run / "history.jsonl").string() + " --results " + checked_path.string());
+  ASSERT_EQ(check.exit_code, 0) << check.output;
+  nlohmann::json checked = ReadJsonFile(checked_path);
+  ASSERT_TRUE(live.contains("faults") && checked.contains("faults")) << checked.dump(2);
+  EXPECT_EQ(checked["file"], (run / "history.jsonl").string());
+  EXPECT_EQ(WithoutLiveOnlyFields(checked), WithoutLiveOnlyFields(live))
+      << "check:\n"
+      << WithoutLiveOnlyFields(checked).dump(2) << "\nrun:\n"
+      << WithoutLiveOnlyFields(live).dump(2);
+}
+
+TEST_F(RunE2ETest, CheckOfAStoredLogRunWritesTheRunsResults) {
+  ExpectCheckWritesTheRunsResults(store_, "--workload log --time-limit 3 --rate 200 --seed 21");
+}
+
+TEST_F(RunE2ETest, CheckOfAStoredRegisterRunWritesTheRunsResults) {
+  ExpectCheckWritesTheRunsResults(store_,
+                                  "--workload register --time-limit 3 --rate 100 --seed 22");
 }
 
 }  // namespace

@@ -1,16 +1,19 @@
-// The runner: one test run from start to verdict (docs/architecture.md).
+// The runner: one test run from start to verdict, in named phases (run_phases.h):
 //
-//   load descriptor → create run dir, test.json → start nodes, wait ready → main phase (workers
-//   drive the workload; nemesis, when enabled, injects faults) → heal → recovery wait → final
-//   reads → stop nodes → dump replicas → check → results.json, report → store links.
+//   plan (plan.h) → run dir, test.json → start: nodes until ready, clients → drive: main phase
+//   under faults, heal, recover, final reads (driver.h) → collect: stop, final HWMs, replicas'
+//   dumps (collect.h) → analyse (checkers/analyse.h) → write: results.json, report, junit.xml,
+//   store index, latest links (run_files.h).
 //
 // Everything the run records goes under RUN_DIR (store/<test>/<timestamp>/). A SIGINT or SIGTERM
 // (see SetInterruptFlag) ends the main phase early, tears down, and still writes the history and
-// results recorded so far (verdict at best unknown). Harness failures (a node that will not start,
-// an unwritable store) are returned as errors naming what to fix.
+// results recorded so far (verdict at best unknown). A run whose cluster does not start still
+// writes its whole run directory (verdict unknown, the cause first in the report) and returns
+// an outcome whose harness_error names what to fix; failures before the run directory exists (no
+// such target, an unwritable store) are returned as errors.
 //
-// Threading: RunTest blocks; it starts and joins its own threads (one per worker, a status
-// watcher, the status line).
+// Threading: RunTest blocks; it starts and joins its own threads (a status watcher and the status
+// line); every client op runs on the calling thread's event loop (event_loop.h).
 #pragma once
 
 #include <atomic>
@@ -23,6 +26,7 @@
 
 #include "base/result.h"
 #include "checkers/checker.h"
+#include "harness/run/interrupt.h"
 
 namespace tidemark::run {
 
@@ -35,20 +39,23 @@ struct RunOptions {
   // workload
   std::string workload = "log";  // log | register
   int concurrency = 10;
-  double rate = 200;         // ops/s over all workers; <= 0 = as fast as possible
-  double time_limit_s = 30;  // main phase
-  double op_timeout_s = 3;   // client-side timeout per op
+  double rate = 200;          // ops/s over all workers; <= 0 = as fast as possible
+  double time_limit_s = 30;   // main phase
+  double op_timeout_s = 3;    // client-side timeout per op
+  double read_timeout_s = 1;  // client-side timeout per read (capped at op_timeout_s); 0 = same
   // "leader": writes and linearizable reads go to the leader the status watcher sees; "node":
   // client process p always talks to node p % nodes (Jepsen-style), so a deposed leader that
-  // still believes it leads keeps getting requests.
-  std::string client_routing = "leader";
+  // still believes it leads keeps getting requests; "mixed" (the default): even processes follow
+  // the leader, odd process p is bound to node (p / 2) % nodes — clients keep observing every
+  // node, a deposed leader included, and never all wait on one stalled node.
+  std::string client_routing = "mixed";
   int retry_writes = 0;    // re-sends of a write with an unknown outcome (ClientOptions)
   double recovery_s = 10;  // max wait for a leader after healing
   double final_timeout_s = 30;
   // nemesis
   std::string nemesis = "none";
   std::string scenario;  // a named fault scenario (nemesis/scenario.h) instead of `nemesis`
-  double nemesis_interval_s = 10;
+  double nemesis_interval_s = 0;  // 0: 2 s for --nemesis all (the mix), 10 s for a list
   std::string net = "auto";
   // checker
   double check_timeout_s = 120;
@@ -69,10 +76,10 @@ struct RunOutcome {
   std::string report_path;
   bool interrupted = false;
   nlohmann::json results;
+  // Set when the run stopped before it could be checked (its cluster did not start): the
+  // error, with the node's log tail. The run directory is complete all the same.
+  std::string harness_error;
 };
-
-// Where the runner looks for SIGINT/SIGTERM (set by the CLI's signal handler).
-void SetInterruptFlag(std::atomic<bool>* flag);
 
 Result<RunOutcome> RunTest(const RunOptions& opts, std::ostream& out);
 

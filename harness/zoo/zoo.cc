@@ -91,12 +91,15 @@ const std::vector<ZooEntry>& Catalogue() {
        "no-idempotency",
        {"--scenario", "pause-followers-brief", "--retry-writes", "3", "--op-timeout", "0.2"},
        {"duplicate"},
-       "scenario pause-followers-brief, clients re-send timed-out appends"},
+       "scenario pause-followers-brief, clients re-send timed-out appends",
+       "needs a client that re-sends a timed-out append with the same client id and sequence "
+       "number (--retry-writes); tidemark's default client never re-sends, so no default run can "
+       "apply an append twice"},
       {kCorrectRow,
        "",
-       {"--nemesis", "all", "--nemesis-interval", "5"},
+       {"--nemesis", "all"},
        {},
-       "--nemesis all (partition, kill, pause; random shapes and targets)"},
+       "--nemesis all (the default mix: leader-aware moves, nemesis/mix.h)"},
   };
   return kRows;
 }
@@ -113,6 +116,23 @@ std::vector<ZooEntry> CorrectUnderScenarios() {
     for (const auto& a : e.run_args) key += a + " ";
     if (!seen.insert(key).second) continue;
     out.push_back({"correct:" + e.bug, "", e.run_args, {}, "correct tidelog, " + e.schedule});
+  }
+  return out;
+}
+
+std::vector<ZooEntry> BlindRows(const std::string& nemesis) {
+  std::vector<ZooEntry> out;
+  for (const ZooEntry& e : Catalogue()) {
+    if (e.bug.empty()) continue;
+    ZooEntry b;
+    b.row = kBlindPrefix + e.bug;
+    b.bug = e.bug;
+    b.run_args = {"--nemesis", nemesis};
+    b.predicted = e.predicted;
+    b.schedule = "blind: --nemesis " + nemesis + ", no scenario, no bug-specific flags";
+    b.blind_unexposable = e.blind_unexposable;
+    b.blind = true;
+    out.push_back(std::move(b));
   }
   return out;
 }
@@ -210,6 +230,8 @@ std::vector<RowSummary> Summarize(const std::vector<ZooEntry>& rows,
     s.row = e.row;
     s.schedule = e.schedule;
     s.correct = e.bug.empty();
+    s.blind = e.blind;
+    if (e.blind) s.unexposable = e.blind_unexposable;
     std::vector<double> firsts;
     for (const RunRecord& r : runs) {
       if (r.row != e.row) continue;
@@ -246,24 +268,85 @@ std::vector<RowSummary> Summarize(const std::vector<ZooEntry>& rows,
   return out;
 }
 
-std::string RenderMatrix(const std::vector<RowSummary>& rows) {
-  std::ostringstream out;
+namespace {
+
+// The blind row of bug row `r`, if the zoo has one.
+const RowSummary* BlindOf(const std::vector<RowSummary>& rows, const RowSummary& r) {
+  for (const RowSummary& b : rows)
+    if (b.blind && b.row == kBlindPrefix + r.row) return &b;
+  return nullptr;
+}
+
+bool HasBlind(const std::vector<RowSummary>& rows) {
+  return std::any_of(rows.begin(), rows.end(), [](const RowSummary& r) { return r.blind; });
+}
+
+// The blind column's cell for a bug row: detected/runs, "n/a" (unexposable), or "-".
+std::string BlindCell(const RowSummary* b) {
+  if (!b) return "-";
+  if (!b->unexposable.empty()) return "n/a";
+  return b->runs ? Rate(*b) : "-";
+}
+
+std::string ResultText(const RowSummary& r) {
+  if (r.runs == 0) return "-";
+  return r.pass ? "pass" : (r.correct ? "FALSE+" : "MISSED");
+}
+
+// One fixed-width table of `rows` (the tailored table, with a blind column when `blind`).
+void RenderTable(std::ostringstream& out, const std::vector<RowSummary>& all,
+                 const std::vector<const RowSummary*>& rows, bool blind) {
   out << Pad("row", 36) << Pad("detected", 10) << Pad("predicted", 11) << Pad("first (med)", 13)
-      << Pad("result", 8) << "anomalies (runs)\n";
-  for (const RowSummary& r : rows) {
+      << Pad("result", 8) << (blind ? Pad("blind", 8) : "") << "anomalies (runs)\n";
+  for (const RowSummary* r : rows) {
     std::string first =
-        r.median_first_detection_s ? Fixed(*r.median_first_detection_s, 1) + " s" : "-";
-    std::string result = r.pass ? "pass" : (r.correct ? "FALSE+" : "MISSED");
-    if (r.runs == 0) result = "-";
-    out << Pad(r.row, 36) << Pad(Rate(r), 10)
-        << Pad(r.correct ? "-" : std::to_string(r.predicted) + "/" + std::to_string(r.runs), 11)
-        << Pad(first, 13) << Pad(result, 8) << AnomalyList(r.anomaly_runs);
-    if (r.unknown || r.errors)
-      out << "  [" << r.unknown << " unknown, " << r.errors << " without a verdict]";
+        r->median_first_detection_s ? Fixed(*r->median_first_detection_s, 1) + " s" : "-";
+    out << Pad(r->row, 36) << Pad(r->runs ? Rate(*r) : "-", 10)
+        << Pad(r->correct || !r->runs
+                   ? "-"
+                   : std::to_string(r->predicted) + "/" + std::to_string(r->runs),
+               11)
+        << Pad(first, 13) << Pad(ResultText(*r), 8)
+        << (blind ? Pad(r->correct ? "" : BlindCell(BlindOf(all, *r)), 8) : "")
+        << AnomalyList(r->anomaly_runs);
+    if (r->unknown || r->errors)
+      out << "  [" << r->unknown << " unknown, " << r->errors << " without a verdict]";
     out << "\n";
   }
+}
+
+}  // namespace
+
+std::string RenderMatrix(const std::vector<RowSummary>& rows) {
+  std::ostringstream out;
+  const bool blind = HasBlind(rows);
+  std::vector<const RowSummary*> tailored, blind_rows;
+  for (const RowSummary& r : rows) (r.blind ? blind_rows : tailored).push_back(&r);
+  RenderTable(out, rows, tailored, blind);
+  if (!blind) return out.str();
+  out << "\nblind: every bug under " << blind_rows.front()->schedule.substr(7) << "\n";
+  std::vector<const RowSummary*> ran;
+  for (const RowSummary* b : blind_rows)
+    if (b->unexposable.empty()) ran.push_back(b);
+  RenderTable(out, rows, ran, false);
+  for (const RowSummary* b : blind_rows)
+    if (!b->unexposable.empty()) out << Pad(b->row, 36) << "n/a: " << b->unexposable << "\n";
   return out.str();
 }
+
+namespace {
+
+// For a bug row that has a blind row: {"runs", "detected", "pass", "unexposable"}; else null.
+json BlindJson(const std::vector<RowSummary>& rows, const RowSummary& r) {
+  const RowSummary* b = r.blind || r.correct ? nullptr : BlindOf(rows, r);
+  if (!b) return json();
+  return {{"runs", b->runs},
+          {"detected", b->detected},
+          {"pass", b->pass},
+          {"unexposable", b->unexposable.empty() ? json() : json(b->unexposable)}};
+}
+
+}  // namespace
 
 json ToJson(const std::vector<RowSummary>& rows, const std::vector<RunRecord>& runs,
             const json& options) {
@@ -280,7 +363,10 @@ json ToJson(const std::vector<RowSummary>& rows, const std::vector<RunRecord>& r
                   {"median_first_detection_s",
                    r.median_first_detection_s ? json(*r.median_first_detection_s) : json()},
                   {"anomaly_runs", r.anomaly_runs},
-                  {"pass", r.pass}});
+                  {"pass", r.pass},
+                  {"blind", r.blind},
+                  {"unexposable", r.unexposable.empty() ? json() : json(r.unexposable)},
+                  {"blind_column", BlindJson(rows, r)}});
   json jruns = json::array();
   for (const RunRecord& r : runs)
     jruns.push_back(
@@ -306,10 +392,18 @@ std::string RenderJUnit(const std::vector<RowSummary>& rows, const std::vector<R
   int failures = 0;
   for (const RowSummary& r : rows) failures += (!r.pass && r.runs > 0) ? 1 : 0;
   std::ostringstream out;
+  int skipped = 0;
+  for (const RowSummary& r : rows) skipped += r.unexposable.empty() ? 0 : 1;
   out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
       << "<testsuite name=\"tidemark-zoo\" tests=\"" << rows.size() << "\" failures=\"" << failures
-      << "\">\n";
+      << "\" skipped=\"" << skipped << "\">\n";
   for (const RowSummary& r : rows) {
+    if (!r.unexposable.empty()) {
+      out << "  <testcase classname=\"zoo\" name=\"" << EscapeXml(r.row) << "\">\n"
+          << "    <skipped message=\"" << EscapeXml("not exposable blind: " + r.unexposable)
+          << "\"/>\n  </testcase>\n";
+      continue;
+    }
     if (r.runs == 0) continue;
     out << "  <testcase classname=\"zoo\" name=\"" << EscapeXml(r.row) << "\">\n";
     if (!r.pass) {
@@ -340,8 +434,14 @@ std::string RenderIndexHtml(const std::vector<RowSummary>& rows, const std::vect
          ".pass{background:#e6f4ea}.fail{background:#fce8e6}code{font-size:12px}"
          "</style></head><body><h1>tidemark bug-zoo matrix</h1>\n<table><tr><th>row</th>"
          "<th>schedule</th><th>detected</th><th>predicted</th><th>first detection (median)</th>"
-         "<th>anomalies (runs)</th><th>result</th></tr>\n";
+         "<th>anomalies (runs)</th><th>result</th><th>blind (default mix)</th></tr>\n";
   for (const RowSummary& r : rows) {
+    if (!r.unexposable.empty()) {
+      out << "<tr><td>" << EscapeHtml(r.row) << "</td><td>" << EscapeHtml(r.schedule)
+          << "</td><td colspan=\"6\">not exposable blind: " << EscapeHtml(r.unexposable)
+          << "</td></tr>\n";
+      continue;
+    }
     if (r.runs == 0) continue;
     out << "<tr class=\"" << (r.pass ? "pass" : "fail") << "\"><td>" << EscapeHtml(r.row)
         << "</td><td>" << EscapeHtml(r.schedule) << "</td><td>" << Rate(r) << "</td><td>"
@@ -349,7 +449,8 @@ std::string RenderIndexHtml(const std::vector<RowSummary>& rows, const std::vect
         << "</td><td>"
         << (r.median_first_detection_s ? Fixed(*r.median_first_detection_s, 1) + " s" : "-")
         << "</td><td>" << EscapeHtml(AnomalyList(r.anomaly_runs)) << "</td><td>"
-        << (r.pass ? "pass" : (r.correct ? "false positive" : "missed")) << "</td></tr>\n";
+        << (r.pass ? "pass" : (r.correct ? "false positive" : "missed")) << "</td><td>"
+        << (r.correct || r.blind ? "" : BlindCell(BlindOf(rows, r))) << "</td></tr>\n";
   }
   out << "</table>\n<h2>Runs</h2>\n<table><tr><th>row</th><th>seed</th><th>verdict</th>"
          "<th>anomalies</th><th>first detection</th><th>run</th></tr>\n";

@@ -34,12 +34,22 @@ struct ZooEntry {
   std::vector<std::string> run_args;   // extra `tidemark run` arguments (faults, timing flags)
   std::vector<std::string> predicted;  // anomalies docs/bug-zoo.md predicts (empty: none)
   std::string schedule;                // one line for the matrix: what the faults are
+  // Bug rows: why the blind column (the default mix, no bug-specific flags) cannot expose this
+  // bug with tidemark's default client; empty when it can. Blind rows copy it and are not run.
+  std::string blind_unexposable{};
+  bool blind = false;  // a row of the blind column ("blind:<bug>")
 };
+
+inline constexpr const char* kBlindPrefix = "blind:";
 
 // One entry per tidelog bug, in docs/bug-zoo.md order, then the correct row.
 const std::vector<ZooEntry>& Catalogue();
 // The correct tidelog under each bug's named schedule (the schedules double as hard tests).
 std::vector<ZooEntry> CorrectUnderScenarios();
+// The blind column: every bug of the catalogue under `nemesis` (default "all", the default mix)
+// with no scenario and no bug-specific flags, row "blind:<bug>", as a user who does not know
+// the bug would run it.
+std::vector<ZooEntry> BlindRows(const std::string& nemesis = "all");
 
 // What one finished run showed.
 struct RunRecord {
@@ -64,7 +74,9 @@ RunRecord ReadRun(const std::string& run_dir);
 struct RowSummary {
   std::string row;
   std::string schedule;
-  bool correct = false;  // a correct-tidelog row (passes only with zero detections)
+  bool correct = false;     // a correct-tidelog row (passes only with zero detections)
+  bool blind = false;       // a row of the blind column
+  std::string unexposable;  // blind rows: why it was not run (ZooEntry::blind_unexposable)
   int runs = 0;
   int detected = 0;   // verdict invalid
   int predicted = 0;  // showed at least one predicted anomaly (bug rows)
@@ -83,7 +95,9 @@ std::vector<RowSummary> Summarize(const std::vector<ZooEntry>& rows,
 // Whether every row that ran passed (rows without runs do not count).
 bool AllPass(const std::vector<RowSummary>& rows);
 
-// The matrix as a fixed-width text table (printed at the end and saved as matrix.txt).
+// The matrix as a fixed-width text table (printed at the end and saved as matrix.txt). When
+// blind rows are present, the bug rows gain a "blind" column (detected/runs, or n/a when the
+// bug is unexposable blind) and the blind rows follow in a table of their own.
 std::string RenderMatrix(const std::vector<RowSummary>& rows);
 // zoo.json: options, rows, runs.
 nlohmann::json ToJson(const std::vector<RowSummary>& rows, const std::vector<RunRecord>& runs,

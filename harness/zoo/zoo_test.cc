@@ -179,6 +179,73 @@ TEST(ZooSummaryTest, IndexLinksEachRunRelativeToTheZooDirectoryAndEscapes) {
   EXPECT_NE(html.find("b&lt;x&gt;"), std::string::npos);
 }
 
+// The blind column: a bug row shows its blind rate beside the tailored one, the blind rows
+// get a table of their own (and pass or fail on the same threshold), and a bug no default
+// client can expose is n/a with its reason — in the text, zoo.json, junit.xml and index.html.
+TEST(ZooSummaryTest, BlindColumnSitsBesideTheTailoredOne) {
+  std::vector<ZooEntry> rows = {{"b", "b", {"--scenario", "x"}, {"lost-write"}, "scenario x"},
+                                {"d", "d", {}, {"duplicate"}, "scenario y", "needs re-sends"}};
+  for (const ZooEntry& e : BlindRows()) EXPECT_TRUE(e.blind);
+  ZooEntry bb = rows[0], bd = rows[1];
+  bb.row = "blind:b";
+  bb.blind = true;
+  bb.blind_unexposable.clear();
+  bb.schedule = "blind: --nemesis all, no scenario, no bug-specific flags";
+  bd.row = "blind:d";
+  bd.blind = true;
+  bd.schedule = bb.schedule;
+  rows.push_back(bb);
+  rows.push_back(bd);
+  std::vector<RunRecord> runs = {Rec("b", "invalid", {{"lost-write", 1}}, 1.0),
+                                 Rec("blind:b", "invalid", {{"lost-write", 3}}, 9.0),
+                                 Rec("blind:b", "valid")};
+  auto s = Summarize(rows, runs, 0.9);
+  ASSERT_EQ(s.size(), 4u);
+  EXPECT_TRUE(s[0].pass);
+  EXPECT_FALSE(s[2].pass) << "1 of 2 blind runs is below 0.9";
+  EXPECT_TRUE(s[3].unexposable == "needs re-sends");
+  EXPECT_EQ(s[3].runs, 0);
+  std::string text = RenderMatrix(s);
+  EXPECT_NE(text.find("blind"), std::string::npos) << text;
+  // Row b: tailored 1/1 and, in the blind column, 1/2.
+  std::regex b_row("\nb +1/1 +1/1 +1\\.0 s +pass +1/2 ");
+  EXPECT_TRUE(std::regex_search(text, b_row)) << text;
+  std::regex d_row("\nd +- +- +- +- +n/a ");
+  EXPECT_TRUE(std::regex_search(text, d_row)) << text;
+  EXPECT_NE(text.find("blind:b"), std::string::npos) << text;
+  EXPECT_NE(text.find("MISSED"), std::string::npos) << text;
+  EXPECT_TRUE(std::regex_search(text, std::regex("\nblind:d +n/a: needs re-sends\n"))) << text;
+  json j = ToJson(s, runs, {});
+  EXPECT_EQ(j["rows"][0]["blind_column"]["detected"], 1);
+  EXPECT_EQ(j["rows"][0]["blind_column"]["runs"], 2);
+  EXPECT_EQ(j["rows"][1]["blind_column"]["unexposable"], "needs re-sends");
+  EXPECT_EQ(j["rows"][2]["blind"], true);
+  std::string junit = RenderJUnit(s, runs);
+  EXPECT_NE(junit.find("name=\"blind:d\">\n    <skipped message=\"not exposable blind: needs "
+                       "re-sends\"/>"),
+            std::string::npos)
+      << junit;
+  EXPECT_NE(junit.find("skipped=\"1\""), std::string::npos) << junit;
+  std::string html = RenderIndexHtml(s, runs, "store/zoo/x");
+  EXPECT_NE(html.find("not exposable blind: needs re-sends"), std::string::npos);
+  EXPECT_NE(html.find("<td>1/2</td></tr>"), std::string::npos) << html;
+  // Without blind rows the matrix has no blind column.
+  auto plain = Summarize({rows[0]}, runs, 0.9);
+  EXPECT_EQ(RenderMatrix(plain).find("blind"), std::string::npos) << RenderMatrix(plain);
+}
+
+TEST(ZooCatalogueTest, BlindRowsCoverEveryBugWithTheDefaultMixAndNoBugFlags) {
+  auto blind = BlindRows();
+  size_t bugs = 0;
+  for (const ZooEntry& e : Catalogue()) bugs += e.bug.empty() ? 0 : 1;
+  ASSERT_EQ(blind.size(), bugs);
+  for (const ZooEntry& e : blind) {
+    EXPECT_EQ(e.row, "blind:" + e.bug);
+    EXPECT_EQ(e.run_args, (std::vector<std::string>{"--nemesis", "all"})) << e.row;
+  }
+  EXPECT_EQ(BlindRows("partition,kill,pause")[0].run_args[1], "partition,kill,pause");
+}
+
 TEST(ZooCatalogueTest, EveryBugOfTheZooHasARowWithAKnownScenario) {
   std::ifstream in(std::string(TIDEMARK_SOURCE_DIR) + "/docs/bug-zoo.md");
   ASSERT_TRUE(in) << "docs/bug-zoo.md";

@@ -56,6 +56,10 @@ struct ClientOptions {
   // after sending is kInfo for a mutating op. Should exceed the target's own commit timeout
   // (tidelog: 2000 ms) so that the server's definite answers are seen.
   int timeout_ms = 5000;
+  // Optional: a shorter limit for ops that change nothing (reads), ms; 0 = timeout_ms. A read
+  // that gives up early costs nothing (it is a failed read, not an unknown write) and frees the
+  // client to observe again while a node stalls. Final reads ({"final": true}) keep timeout_ms.
+  int read_timeout_ms = 0;
   // Limit for establishing the TCP connection, ms (capped at timeout_ms). Expiry is kFail:
   // nothing was sent.
   int connect_timeout_ms = 1000;
@@ -119,6 +123,14 @@ class StatusClient {
   // Errors (as Result): the node could not be reached, timed out, or answered something that is
   // not a status; the message says which. Never blocks longer than the timeout.
   virtual Result<NodeStatus> Status(const std::string& base_url) = 0;
+  // Optional long-poll: the node's status once its generation, role or leader differ from
+  // `known`, or after about `wait_ms` (docs/protocol.md, POST /v1/status with wait_ms). An
+  // error when the adapter or the node has no long-poll (the caller then polls).
+  virtual Result<NodeStatus> WaitForChange(const std::string& base_url, const NodeStatus& known,
+                                           int wait_ms) {
+    (void)base_url, (void)known, (void)wait_ms;
+    return Error{"no status long-poll"};
+  }
 };
 
 // The adapter's status client (registry.h). Errors: unknown adapter (listing the known ones),

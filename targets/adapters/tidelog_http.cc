@@ -376,7 +376,14 @@ class TidelogStepped : public SteppedClient {
   enum class Phase { kFirst, kRetry, kPages };
 
   Step Post(const std::string& body) {
-    return Call(HttpCall{url_ + req_.path, body, opts_.timeout_ms, opts_.connect_timeout_ms});
+    // Reads get the shorter read timeout; the final reads (which may page through the whole
+    // log once the faults are over) keep the full one.
+    const bool final_read = op_.value.is_object() && op_.value.value("final", false);
+    int timeout = opts_.timeout_ms;
+    if (seq_now_ == 0 && !final_read && opts_.read_timeout_ms > 0)
+      timeout = std::min(timeout, opts_.read_timeout_ms);
+    return Call(
+        HttpCall{url_ + req_.path, body, timeout, std::min(opts_.connect_timeout_ms, timeout)});
   }
 
   // out_ holds the latest attempt worth keeping: re-send it if unknown, else go on.
@@ -492,7 +499,22 @@ class TidelogStatusClient : public StatusClient {
       : timeout_ms_(timeout_ms), poster_(std::move(poster)) {}
 
   Result<NodeStatus> Status(const std::string& base_url) override {
-    HttpOutcome out = poster_->Post(base_url + "/v1/status", "{}", timeout_ms_, timeout_ms_);
+    return Ask(base_url, "{}", timeout_ms_);
+  }
+
+  Result<NodeStatus> WaitForChange(const std::string& base_url, const NodeStatus& known,
+                                   int wait_ms) override {
+    json body = {{"wait_ms", wait_ms},
+                 {"generation", known.generation},
+                 {"role", known.role},
+                 {"leader", known.leader ? json(*known.leader) : json(nullptr)}};
+    return Ask(base_url, body.dump(), wait_ms + timeout_ms_);
+  }
+
+ private:
+  Result<NodeStatus> Ask(const std::string& base_url, const std::string& body, int timeout_ms) {
+    HttpOutcome out =
+        poster_->Post(base_url + "/v1/status", body, timeout_ms, std::min(timeout_ms, timeout_ms_));
     if (out.curl_code != 0) {
       OpRequest probe;  // a read: only to phrase the transport error
       probe.f = "read";
@@ -508,7 +530,6 @@ class TidelogStatusClient : public StatusClient {
     return st;
   }
 
- private:
   int timeout_ms_;
   std::unique_ptr<HttpPoster> poster_;
 };

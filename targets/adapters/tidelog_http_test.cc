@@ -6,6 +6,8 @@
 
 #include <curl/curl.h>
 
+#include "targets/adapters/stepped.h"
+
 namespace tidemark::targets::tidelog_http {
 namespace {
 
@@ -337,3 +339,40 @@ TEST(LogReadCompletionTest, TheScannedPathWritesExactlyWhatTheJsonPathWould) {
 
 }  // namespace
 }  // namespace tidemark::targets::tidelog_http
+
+namespace tidemark::targets {
+namespace {
+
+// Reads get the shorter read timeout (a stalled node does not hold a reader for the whole op
+// timeout); writes and the final reads keep the full one.
+TEST(SteppedClientTest, ReadsUseTheReadTimeoutWritesAndFinalReadsTheFullOne) {
+  ClientOptions o;
+  o.client_id = "c1";
+  o.timeout_ms = 3000;
+  o.read_timeout_ms = 700;
+  auto c = MakeSteppedClient("tidelog-http", o);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  auto first_call = [&](const OpRequest& op) {
+    auto step = (*c)->Begin(op, "n1", "http://127.0.0.1:1");
+    EXPECT_TRUE(step.call.has_value());
+    return step.call ? step.call->timeout_ms : -1;
+  };
+  OpRequest read;
+  read.f = "read";
+  read.value = {{"from", 0}, {"consistency", "linearizable"}};
+  EXPECT_EQ(first_call(read), 700);
+  OpRequest append;
+  append.f = "append";
+  append.value = "v1-1";
+  EXPECT_EQ(first_call(append), 3000);
+  OpRequest final_read = read;
+  final_read.value["final"] = true;
+  EXPECT_EQ(first_call(final_read), 3000);
+  o.read_timeout_ms = 0;  // unset: every op gets timeout_ms
+  c = MakeSteppedClient("tidelog-http", o);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(first_call(read), 3000);
+}
+
+}  // namespace
+}  // namespace tidemark::targets

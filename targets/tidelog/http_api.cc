@@ -76,7 +76,7 @@ void Node::OnClient(const std::string& path, const std::string& body, Reply repl
   if (path == "/v1/log/append") return HandleAppend(req, std::move(reply), now_ms);
   if (path == "/v1/log/read") return HandleLogRead(req, std::move(reply), now_ms);
   if (path == "/v1/log/hwm") return HandleHwm(req, std::move(reply), now_ms);
-  if (path == "/v1/status") return HandleStatus(std::move(reply));
+  if (path == "/v1/status") return HandleStatus(req, std::move(reply), now_ms);
   if (path == "/v1/kv/read") return HandleKvRead(req, std::move(reply), now_ms);
   if (path == "/v1/kv/write") return HandleKvWrite(req, std::move(reply), now_ms);
   if (path == "/v1/kv/cas") return HandleKvCas(req, std::move(reply), now_ms);
@@ -160,7 +160,35 @@ void Node::HandleHwm(const json& req, Reply reply, uint64_t now_ms) {
       now_ms);
 }
 
-void Node::HandleStatus(Reply reply) {
+void Node::HandleStatus(const json& req, Reply reply, uint64_t now_ms) {
+  // The optional long-poll (docs/protocol.md): hold the answer until this node's generation,
+  // role or leader differ from what the caller knows, or wait_ms passes.
+  if (req.contains("wait_ms")) {
+    Req r(req, {"wait_ms", "generation", "role", "leader"});
+    auto wait = r.U64("wait_ms");
+    if (!r.error().empty()) return reply(400, ErrorBody("bad_request", true, r.error()));
+    StatusWaiter w;
+    w.generation = req.value("generation", json(nullptr));
+    w.role = req.value("role", json(nullptr));
+    w.leader = req.value("leader", json(nullptr));
+    w.deadline_ms = now_ms + std::min<uint64_t>(wait.value_or(0), kMaxStatusWaitMs);
+    w.reply = std::move(reply);
+    if (!StatusChanged(w) && now_ms < w.deadline_ms) {
+      status_waits_.push_back(std::move(w));
+      return;
+    }
+    reply = std::move(w.reply);
+  }
+  reply(200, StatusBody());
+}
+
+bool Node::StatusChanged(const StatusWaiter& w) const {
+  json leader = core_.leader().empty() ? json(nullptr) : json(core_.leader());
+  return w.generation != json(core_.generation()) || w.role != json(RoleName(core_.role())) ||
+         w.leader != leader;
+}
+
+json Node::StatusBody() const {
   json j = Envelope();
   j["role"] = RoleName(core_.role());
   j["voted_for"] = core_.voted_for().empty() ? json(nullptr) : json(core_.voted_for());
@@ -168,7 +196,7 @@ void Node::HandleStatus(Reply reply) {
   j["log_end"] = core_.log_end();
   j["applied"] = kv_.applied();
   j["bugs"] = core_.config().bugs.Names();
-  reply(200, j);
+  return j;
 }
 
 void Node::HandleKvRead(const json& req, Reply reply, uint64_t now_ms) {

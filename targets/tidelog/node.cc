@@ -139,6 +139,15 @@ void Node::CompleteWaiters(uint64_t now_ms) {
     }
     it = writes_.erase(it);
   }
+  for (auto it = status_waits_.begin(); it != status_waits_.end();) {
+    if (!StatusChanged(*it) && now_ms < it->deadline_ms) {
+      ++it;
+      continue;
+    }
+    Reply reply = std::move(it->reply);
+    it = status_waits_.erase(it);
+    reply(200, StatusBody());
+  }
   for (auto it = reads_.begin(); it != reads_.end();) {
     if (now_ms < it->second.deadline_ms) {
       ++it;

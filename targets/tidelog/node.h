@@ -72,7 +72,16 @@ class Node {
   void HandleAppend(const nlohmann::json& req, Reply reply, uint64_t now_ms);
   void HandleLogRead(const nlohmann::json& req, Reply reply, uint64_t now_ms);
   void HandleHwm(const nlohmann::json& req, Reply reply, uint64_t now_ms);
-  void HandleStatus(Reply reply);
+  // A status long-poll (docs/protocol.md): what the caller knew, and until when to wait.
+  struct StatusWaiter {
+    nlohmann::json generation, role, leader;  // null when the caller did not say
+    uint64_t deadline_ms = 0;
+    Reply reply;
+  };
+  static constexpr uint64_t kMaxStatusWaitMs = 10000;
+  void HandleStatus(const nlohmann::json& req, Reply reply, uint64_t now_ms);
+  bool StatusChanged(const StatusWaiter& w) const;
+  nlohmann::json StatusBody() const;
   void HandleKvRead(const nlohmann::json& req, Reply reply, uint64_t now_ms);
   void HandleKvWrite(const nlohmann::json& req, Reply reply, uint64_t now_ms);
   void HandleKvCas(const nlohmann::json& req, Reply reply, uint64_t now_ms);
@@ -89,6 +98,7 @@ class Node {
   uint64_t persisted_hwm_ = 0;
   std::multimap<uint64_t, WriteWaiter> writes_;  // by log offset
   std::map<uint64_t, ReadWaiter> reads_;         // by read id
+  std::vector<StatusWaiter> status_waits_;
 };
 
 }  // namespace tidemark::tidelog

@@ -158,6 +158,39 @@ TEST_F(NodeTest, FollowerRefusesWritesWithALeaderHint) {
   EXPECT_EQ(s->body["role"], "follower");
 }
 
+// The status long-poll: answered at once when the node's generation, role or leader already
+// differ from what the caller knows; otherwise held until one changes (here: the election) or
+// wait_ms passes; a plain status call is unchanged.
+TEST_F(NodeTest, StatusLongPollAnswersOnAChangeOrAtTheDeadline) {
+  Make({"n2", "n3"});
+  auto plain = Call("/v1/status", "{}");
+  ASSERT_EQ(plain->status, 200);
+  json known = {{"generation", plain->body["generation"]},
+                {"role", plain->body["role"]},
+                {"leader", plain->body["leader"]}};
+  auto at_once = Call("/v1/status", json{{"wait_ms", 5000}, {"generation", 99}}.dump());
+  EXPECT_EQ(at_once->status, 200) << "a caller that knows something else is answered now";
+  json timed = known;
+  timed["wait_ms"] = 50;
+  auto deadline = Call("/v1/status", timed.dump());
+  json held = known;
+  held["wait_ms"] = 5000;
+  auto change = Call("/v1/status", held.dump());
+  EXPECT_EQ(change->status, 0) << "answered before anything changed: " << change->body;
+  EXPECT_EQ(deadline->status, 0);
+  now_ += 60;
+  node_->Process(now_);
+  EXPECT_EQ(deadline->status, 200) << "the deadline passed";
+  EXPECT_EQ(deadline->body["generation"], known["generation"]);
+  EXPECT_EQ(change->status, 0);
+  TickFor(1000);  // the election timeout: n1 campaigns, a new generation
+  ASSERT_EQ(change->status, 200);
+  EXPECT_NE(change->body["generation"], known["generation"]);
+  EXPECT_EQ(change->body["role"], "candidate");
+  auto bad = Call("/v1/status", R"({"wait_ms":"soon"})");
+  EXPECT_EQ(bad->status, 400);
+}
+
 TEST_F(NodeTest, AppendIsAcknowledgedOnlyOnceAQuorumStoresIt) {
   MakeLeader();
   auto a = Call("/v1/log/append", R"({"value":"v","client_id":"c","seq":1})");

@@ -1,0 +1,195 @@
+#include "checkers/analyse.h"
+
+#include <algorithm>
+#include <exception>
+#include <functional>
+#include <map>
+#include <new>
+
+#include "checkers/linearizability.h"
+
+namespace tidemark::checkers {
+namespace {
+
+using history::EventType;
+
+// Options the log checkers derive from the history itself. A killed node restarts knowing only
+// its durable state and relearns its HWM, so its local reads may legitimately go back across the
+// restart: local reads of one node are compared only within one incarnation (between its kills
+// as recorded in the history).
+LogCheckOptions LogOptionsFor(const history::History& h) {
+  LogCheckOptions lo;
+  lo.kills_ns = KillTimes(h);
+  return lo;
+}
+
+struct CheckInput {
+  const history::History& history;
+  const std::vector<history::Op>& ops;
+  const AnalysisSpec& spec;
+};
+
+// One checker: its result, or nullopt when the spec lacks its input.
+using CheckFn = std::function<std::optional<CheckResult>(const CheckInput&)>;
+
+std::optional<CheckResult> RunLogPrefix(const CheckInput& in) {
+  return CheckLogPrefix(in.ops, LogOptionsFor(in.history));
+}
+
+std::optional<CheckResult> RunLogReplicas(const CheckInput& in) {
+  if (!in.spec.replicas) return std::nullopt;
+  if (!in.spec.replicas->ok())
+    return CheckResult{"log-replicas",
+                       Verdict::kUnknown,
+                       "could not read the replicas' logs: " + in.spec.replicas->error().message,
+                       "",
+                       {}};
+  return CheckReplicas(in.spec.replicas->value(), in.ops, LogOptionsFor(in.history));
+}
+
+std::optional<CheckResult> RunLinearizability(const CheckInput& in) {
+  LinearizabilityOptions lo;
+  lo.model = in.spec.model;
+  lo.explain = in.spec.explain;
+  lo.timeout_s = in.spec.timeout_s;
+  lo.memory_limit_bytes = in.spec.memory_limit_bytes;
+  lo.threads = in.spec.threads;
+  lo.partition_by_key = in.spec.partition_by_key;
+  return CheckLinearizability(in.ops, lo);
+}
+
+const std::map<std::string, CheckFn>& Checkers() {
+  static const auto* kCheckers = new std::map<std::string, CheckFn>{
+      {"log-prefix", RunLogPrefix},
+      {"log-replicas", RunLogReplicas},
+      {"linearizability", RunLinearizability},
+  };
+  return *kCheckers;
+}
+
+// Model -> its checkers, in order.
+const std::vector<std::pair<std::string, std::vector<std::string>>>& Models() {
+  static const auto* kModels = new std::vector<std::pair<std::string, std::vector<std::string>>>{
+      {"register", {"linearizability"}},
+      {"cas-register", {"linearizability"}},
+      {"kv", {"linearizability"}},
+      {"log", {"log-prefix", "log-replicas"}},
+  };
+  return *kModels;
+}
+
+// Runs one checker; whatever it throws becomes an unknown verdict naming the checker.
+std::optional<CheckResult> RunGuarded(const std::string& name, const CheckInput& in) {
+  auto it = Checkers().find(name);
+  if (it == Checkers().end())
+    return CheckResult{name, Verdict::kUnknown, "no checker named '" + name + "'", "", {}};
+  try {
+    return it->second(in);
+  } catch (const std::bad_alloc&) {
+    return CheckResult{name, Verdict::kUnknown, "ran out of memory", "", {}};
+  } catch (const std::exception& e) {
+    return CheckResult{name, Verdict::kUnknown, std::string("failed: ") + e.what(), "", {}};
+  }
+}
+
+EventCounts CountEvents(const history::History& h, int64_t* end_ns) {
+  EventCounts c;
+  for (const history::Event& e : h) {
+    *end_ns = std::max(*end_ns, e.time_ns);
+    if (e.process == history::kNemesisProcess) {
+      ++(e.f == "leader" ? c.leader : c.nemesis);
+      continue;
+    }
+    switch (e.type) {
+      case EventType::kInvoke:
+        ++c.invoke;
+        break;
+      case EventType::kOk:
+        ++c.ok;
+        break;
+      case EventType::kFail:
+        ++c.fail;
+        break;
+      case EventType::kInfo:
+        ++c.info;
+        break;
+    }
+  }
+  return c;
+}
+
+// What every analysis has, whether or not the ops paired.
+Analysis Describe(const history::History& h, const AnalysisSpec& spec) {
+  Analysis a;
+  a.model = spec.model;
+  a.events = static_cast<int64_t>(h.size());
+  a.counts = CountEvents(h, &a.end_ns);
+  a.faults = SummarizeFaults(h);
+  return a;
+}
+
+void Add(Analysis& a, CheckResult r) {
+  a.verdict = Worst(a.verdict, r.verdict);
+  a.checks.push_back(std::move(r));
+}
+
+}  // namespace
+
+const std::vector<std::string>* CheckersFor(const std::string& model) {
+  for (const auto& [name, checkers] : Models())
+    if (name == model) return &checkers;
+  return nullptr;
+}
+
+Analysis Analyse(const history::History& h, const AnalysisSpec& spec) {
+  auto ops = history::PairOps(h);
+  if (ops.ok()) return Analyse(h, *ops, spec);
+  Analysis a = Describe(h, spec);
+  Add(a, CheckResult{"history",
+                     Verdict::kUnknown,
+                     "the recorded history is malformed: " + ops.error().message,
+                     "",
+                     {}});
+  return a;
+}
+
+Analysis Analyse(const history::History& h, const std::vector<history::Op>& ops,
+                 const AnalysisSpec& spec) {
+  Analysis a = Describe(h, spec);
+  a.ops = static_cast<int64_t>(ops.size());
+  std::vector<std::string> names = spec.checkers;
+  if (names.empty()) {
+    const std::vector<std::string>* defaults = CheckersFor(spec.model);
+    if (!defaults) {
+      Add(a, CheckResult{"model", Verdict::kUnknown, "unknown model '" + spec.model + "'", "", {}});
+      return a;
+    }
+    names = *defaults;
+  }
+  const CheckInput in{h, ops, spec};
+  for (const std::string& name : names)
+    if (auto r = RunGuarded(name, in)) Add(a, std::move(*r));
+  return a;
+}
+
+nlohmann::json ToJson(const Analysis& a) {
+  nlohmann::json checks = nlohmann::json::array();
+  for (const CheckResult& r : a.checks) checks.push_back(ToJson(r));
+  const EventCounts& c = a.counts;
+  return {{"verdict", ToString(a.verdict)},
+          {"model", a.model},
+          {"events", a.events},
+          {"ops", a.ops},
+          {"counts",
+           {{"invoke", c.invoke},
+            {"ok", c.ok},
+            {"fail", c.fail},
+            {"info", c.info},
+            {"nemesis", c.nemesis},
+            {"leader", c.leader}}},
+          {"duration_s", static_cast<double>(a.end_ns) / 1e9},
+          {"checkers", std::move(checks)},
+          {"faults", FaultSummaryToJson(a.faults)}};
+}
+
+}  // namespace tidemark::checkers

@@ -1,0 +1,88 @@
+// Analyse: a history in, the run's results out. The one analysis behind `tidemark run` and
+// `tidemark check`, so both write the same results.json (docs/history-format.md "results.json").
+//
+// Analyse is pure: it pairs the history's ops, runs the checkers the model calls for
+// (CheckersFor), summarises the faults (fault_summary.h) and counts the events. It reads no
+// file and knows no cluster: what only a live run has (the replicas' dumped logs) comes in the
+// spec, and the caller adds what only it knows (the run's timings, the input file's format).
+//
+// Which checkers judge a history is a table keyed by model (checkers/analyse.cc), not a chain
+// of ifs in the callers; a workload names its model (workloads/workload.h ModelOf).
+//
+// Threading: no shared state; the linearizability checker starts and joins its own threads.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/history/history.h"
+#include "base/result.h"
+#include "checkers/checker.h"
+#include "checkers/fault_summary.h"
+#include "checkers/linearizability.h"
+#include "checkers/log/log_checker.h"
+
+namespace tidemark::checkers {
+
+// The models a history can be checked against (model.h), and the checkers each one gets by
+// default, in the order they run: "log" -> log-prefix, log-replicas; "register",
+// "cas-register", "kv" -> linearizability. nullptr for an unknown model. (Every name
+// model.h's ModelNames lists has a row.)
+const std::vector<std::string>* CheckersFor(const std::string& model);
+
+// What Analyse is asked to do.
+struct AnalysisSpec {
+  std::string model = "cas-register";
+  // Checker names ("log-prefix", "log-replicas", "linearizability"), run in this order; empty:
+  // CheckersFor(model). A checker whose input the spec does not hold (log-replicas without
+  // `replicas`) is left out.
+  std::vector<std::string> checkers;
+  // linearizability
+  ExplainMode explain = ExplainMode::kFast;  // on invalid: how hard to look for a core
+  double timeout_s = 120;
+  size_t memory_limit_bytes = size_t{1} << 30;
+  int threads = 0;
+  bool partition_by_key = true;
+  // log-replicas: every node's final log as the run collected it; an error when collecting
+  // failed (the checker then says unknown with it); unset when there are none (a stored history).
+  std::optional<Result<std::vector<ReplicaLog>>> replicas;
+};
+
+// Client and nemesis events of a history, by kind.
+struct EventCounts {
+  int64_t invoke = 0, ok = 0, fail = 0, info = 0;
+  int64_t nemesis = 0;  // the nemesis' own actions (faults, heals, skips)
+  int64_t leader = 0;   // leader observations (nemesis-process events with f "leader")
+};
+
+struct Analysis {
+  Verdict verdict = Verdict::kValid;  // the worst of `checks`
+  std::string model;
+  std::vector<CheckResult> checks;
+  FaultSummary faults;
+  EventCounts counts;
+  int64_t events = 0;
+  int64_t ops = 0;     // client ops paired (0 when pairing failed)
+  int64_t end_ns = 0;  // the last event's time
+};
+
+// Pairs `h` (PairOps) and analyses it. A history that does not pair is a "history" check that
+// says unknown with the reason. Every checker that throws says unknown with what it threw.
+Analysis Analyse(const history::History& h, const AnalysisSpec& spec);
+// The same with `ops` already paired from `h` (by a caller that wants file:line errors).
+Analysis Analyse(const history::History& h, const std::vector<history::Op>& ops,
+                 const AnalysisSpec& spec);
+
+// The part of results.json every analysis writes:
+//   {"verdict": "valid", "model": "log", "events": 4012, "ops": 2000,
+//    "counts": {"invoke", "ok", "fail", "info", "nemesis", "leader"},
+//    "duration_s": last event time, "checkers": [ToJson(CheckResult)...],
+//    "faults": FaultSummaryToJson}
+nlohmann::json ToJson(const Analysis& a);
+
+}  // namespace tidemark::checkers

@@ -1,0 +1,309 @@
+#include "nemesis/mix.h"
+
+#include <algorithm>
+
+namespace tidemark::nemesis {
+namespace {
+
+std::string Name(int i) { return "n" + std::to_string(i + 1); }
+
+std::vector<int> Others(int n, const std::vector<int>& except) {
+  std::vector<int> v;
+  for (int i = 0; i < n; ++i)
+    if (std::find(except.begin(), except.end(), i) == except.end()) v.push_back(i);
+  return v;
+}
+
+int PickOther(int n, int not_this, Rng& rng) {
+  std::vector<int> v = Others(n, {not_this});
+  return v[static_cast<size_t>(rng.Uniform(v.size()))];
+}
+
+// Every move starts from a leader found by a fresh probe (the watcher's view may be ~200 ms
+// old, and the previous move may just have changed it).
+std::optional<int> FreshLeader(ScenarioActions& a, const std::string& name) {
+  a.Note(name + ": waiting for a leader");
+  return ProbeForLeader(a, 5, nullptr);
+}
+
+// A new leader other than `old`, as soon as one is seen.
+std::optional<int> NextLeader(ScenarioActions& a, int old) {
+  return ProbeForLeader(a, 4, [old](int i) { return i != old; });
+}
+
+bool Done(ScenarioActions& a) {
+  (void)a.RestoreAll();
+  return true;
+}
+
+// No leader within the wait: nothing to aim at; a short pause and the next move.
+bool Idle(ScenarioActions& a) { return a.Sleep(0.5); }
+
+bool IsolateLeader(ScenarioActions& a, Rng&, const MoveParams& p) {
+  auto l = FreshLeader(a, "isolate-leader");
+  if (!l) return Idle(a);
+  a.Note("isolate-leader: " + Name(*l));
+  (void)a.Partition(IsolateNode(a.Size(), *l), "leader", {*l});
+  return a.Sleep(p.hold_s) && Done(a);
+}
+
+// The leader's messages are lost, but it still hears the others (their votes and appends).
+bool LeaderOneWay(ScenarioActions& a, Rng&, const MoveParams& p) {
+  auto l = FreshLeader(a, "leader-one-way");
+  if (!l) return Idle(a);
+  a.Note("leader-one-way: " + Name(*l) + " unheard");
+  (void)a.Partition(OneWayCut({*l}, Others(a.Size(), {*l})), "leader", {*l});
+  return a.Sleep(p.hold_s) && Done(a);
+}
+
+bool KillLeader(ScenarioActions& a, Rng&, const MoveParams& p) {
+  auto l = FreshLeader(a, "kill-leader");
+  if (!l) return Idle(a);
+  a.Note("kill-leader: " + Name(*l));
+  (void)a.Kill({*l}, "leader");
+  return a.Sleep(p.hold_s) && Done(a);
+}
+
+bool PauseLeader(ScenarioActions& a, Rng&, const MoveParams& p) {
+  auto l = FreshLeader(a, "pause-leader");
+  if (!l) return Idle(a);
+  a.Note("pause-leader: " + Name(*l));
+  (void)a.Pause({*l}, "leader");
+  return a.Sleep(p.hold_s) && Done(a);
+}
+
+// Pause the leader until another node leads, cut the two apart, wake the old one: it still
+// believes it leads, beside the new leader.
+bool PauseLeaderWakeApart(ScenarioActions& a, Rng&, const MoveParams& p) {
+  const std::string name = "pause-leader-wake-apart";
+  auto l = FreshLeader(a, name);
+  if (!l) return Idle(a);
+  a.Note(name + ": " + Name(*l) + " paused");
+  (void)a.Pause({*l}, "leader");
+  auto m = NextLeader(a, *l);
+  if (m) {
+    a.Note(name + ": " + Name(*l) + " wakes beside " + Name(*m));
+    (void)a.Partition(Grudge{{*l, {*m}}, {*m, {*l}}}, "split-brain", {*l, *m});
+    (void)a.Resume({*l});
+  }
+  return a.Sleep(p.hold_s) && Done(a);
+}
+
+// Isolate the leader; the moment the others elect a new one, isolate that one instead (the old
+// leader rejoins): a partition that changes during an election.
+bool RepartitionInElection(ScenarioActions& a, Rng&, const MoveParams& p) {
+  const std::string name = "repartition-in-election";
+  auto l = FreshLeader(a, name);
+  if (!l) return Idle(a);
+  a.Note(name + ": " + Name(*l) + " isolated");
+  (void)a.Partition(IsolateNode(a.Size(), *l), "leader", {*l});
+  if (auto m = NextLeader(a, *l)) {
+    a.Note(name + ": new leader " + Name(*m) + " isolated");
+    (void)a.Partition(IsolateNode(a.Size(), *m), "leader", {*m});
+  }
+  return a.Sleep(p.hold_s) && Done(a);
+}
+
+// Kill the leader, then kill its successor the moment it is elected.
+bool KillNewLeader(ScenarioActions& a, Rng&, const MoveParams& p) {
+  const std::string name = "kill-new-leader";
+  auto l = FreshLeader(a, name);
+  if (!l) return Idle(a);
+  a.Note(name + ": " + Name(*l) + " killed");
+  (void)a.Kill({*l}, "leader");
+  if (auto m = NextLeader(a, *l)) {
+    a.Note(name + ": new leader " + Name(*m) + " killed");
+    (void)a.Kill({*m}, "leader");
+  }
+  return a.Sleep(p.hold_s) && Done(a);
+}
+
+// A follower falls behind while isolated; then the leader crashes and the follower returns.
+bool IsolateFollowerKillLeader(ScenarioActions& a, Rng& rng, const MoveParams& p) {
+  const std::string name = "isolate-follower-kill-leader";
+  auto l = FreshLeader(a, name);
+  if (!l) return Idle(a);
+  int f = PickOther(a.Size(), *l, rng);
+  a.Note(name + ": " + Name(f) + " isolated");
+  (void)a.Partition(IsolateNode(a.Size(), f), "one", {f});
+  if (!a.Sleep(p.hold_s)) return false;
+  a.Note(name + ": " + Name(*l) + " killed, " + Name(f) + " back");
+  (void)a.Kill({*l}, "leader");
+  (void)a.Heal();
+  return a.Sleep(1 + 3 * rng.Double()) && Done(a);
+}
+
+// A majority (the leader among them) crashes at once, as in a power cut; three times in four a
+// follower outside it was isolated first (so the crashed ones hold entries it lacks). The
+// crashed nodes come back one by one in a random order, 0.5-2 s apart — long enough for an
+// election among those already back — and the isolated one rejoins with the first.
+bool CrashMajority(ScenarioActions& a, Rng& rng, const MoveParams& p) {
+  const std::string name = "crash-majority";
+  auto l = FreshLeader(a, name);
+  if (!l) return Idle(a);
+  const int n = a.Size();
+  std::vector<int> crash = {*l};
+  std::vector<int> rest = Others(n, {*l});
+  if (rng.Bernoulli(0.75)) {
+    int away = rest[static_cast<size_t>(rng.Uniform(rest.size()))];
+    rest = Others(n, {*l, away});
+    a.Note(name + ": " + Name(away) + " isolated");
+    (void)a.Partition(IsolateNode(n, away), "one", {away});
+    if (!a.Sleep(p.hold_s)) return false;
+  }
+  for (int i : Shuffled(static_cast<int>(rest.size()), rng)) {
+    if (static_cast<int>(crash.size()) > n / 2) break;
+    crash.push_back(rest[static_cast<size_t>(i)]);
+  }
+  a.Note(name + ": power cut");
+  (void)a.Kill(crash, "majority");
+  bool first = true;
+  for (int i : Shuffled(static_cast<int>(crash.size()), rng)) {
+    if (!a.Sleep(first ? 0.5 * rng.Double() : 0.5 + 1.5 * rng.Double())) return false;
+    first = false;
+    (void)a.Restart({crash[static_cast<size_t>(i)]});
+    (void)a.Heal();
+  }
+  return a.Sleep(1) && Done(a);
+}
+
+bool RestartAll(ScenarioActions& a, Rng&, const MoveParams& p) {
+  a.Note("restart-all: power cut");
+  std::vector<int> all = Others(a.Size(), {});
+  (void)a.Kill(all, "all");
+  return a.Sleep(p.hold_s) && Done(a);
+}
+
+bool PauseFollowers(ScenarioActions& a, Rng&, const MoveParams& p) {
+  auto l = FreshLeader(a, "pause-followers");
+  if (!l) return Idle(a);
+  a.Note("pause-followers");
+  (void)a.Pause(Others(a.Size(), {*l}), "followers");
+  return a.Sleep(p.hold_s) && Done(a);
+}
+
+// A random partition shape (grudge.h), one-way a third of the time where defined.
+bool RandomPartition(ScenarioActions& a, Rng& rng, const MoveParams& p) {
+  const auto& shapes = RandomPartitionShapes();
+  PartitionShape shape = shapes[static_cast<size_t>(rng.Uniform(shapes.size()))];
+  bool one_way = shape != PartitionShape::kMajoritiesRing && rng.Bernoulli(1.0 / 3);
+  std::optional<int> leader = a.Leader();
+  auto plan = PlanPartition(shape, one_way, a.Size(), leader, rng);
+  if (!plan.ok()) return Idle(a);
+  a.Note(std::string("partition ") + ToString(plan->shape) + (one_way ? " one-way" : ""));
+  (void)a.Partition(plan->grudge, ToString(plan->shape), plan->focus);
+  return a.Sleep(p.hold_s) && Done(a);
+}
+
+// A random minority killed or paused (faults the quorum masks, as a control).
+bool MinorityFault(ScenarioActions& a, Rng& rng, const MoveParams& p) {
+  std::vector<int> nodes = SelectTargets(ProcessTarget::kMinority, a.Size(), std::nullopt, rng);
+  bool kill = rng.Bernoulli(0.5);
+  a.Note(std::string(kill ? "kill" : "pause") + " minority");
+  if (kill)
+    (void)a.Kill(nodes, "minority");
+  else
+    (void)a.Pause(nodes, "minority");
+  return a.Sleep(p.hold_s) && Done(a);
+}
+
+}  // namespace
+
+const std::vector<MoveInfo>& Moves() {
+  // name, summary, weight, hold range, partitions, kills, pauses, run
+  static const std::vector<MoveInfo> kMoves = {
+      {"isolate-leader", "the leader cut off from every other node (clients still reach it)", 4,
+       1.5, 5, true, false, false, IsolateLeader},
+      {"leader-one-way", "the leader's messages to the others lost; it still hears them", 2, 1.5, 4,
+       true, false, false, LeaderOneWay},
+      {"kill-leader", "SIGKILL the leader, restart it after the hold", 3, 0.5, 4, false, true,
+       false, KillLeader},
+      {"pause-leader", "SIGSTOP the leader, SIGCONT after the hold", 2, 1, 5, false, false, true,
+       PauseLeader},
+      {"pause-leader-wake-apart",
+       "pause the leader until another leads, cut the two apart, resume the old one beside the "
+       "new",
+       3, 2, 5, true, false, true, PauseLeaderWakeApart},
+      {"repartition-in-election",
+       "isolate the leader; the moment a new one is elected, isolate it instead", 2, 1, 3, true,
+       false, false, RepartitionInElection},
+      {"kill-new-leader", "kill the leader, then its successor the moment it is elected", 2, 0.5,
+       2.5, false, true, false, KillNewLeader},
+      {"isolate-follower-kill-leader",
+       "isolate a follower for the hold, then kill the leader and heal at once", 3, 1, 4, true,
+       true, false, IsolateFollowerKillLeader},
+      {"crash-majority",
+       "kill a majority with the leader at once (3 times in 4 after isolating a follower), "
+       "restart them one by one 0.5-2 s apart",
+       3, 0.5, 3, true, true, false, CrashMajority},
+      {"restart-all", "kill every node at once, restart them all after the hold", 1.5, 0, 1, false,
+       true, false, RestartAll},
+      {"pause-followers", "pause every follower for the hold (commits stall)", 1, 0.2, 3, false,
+       false, true, PauseFollowers},
+      {"random-partition",
+       "a random partition shape (one, halves, majorities-ring, bridge, leader), a third one-way",
+       1.5, 1, 5, true, false, false, RandomPartition},
+      {"minority-fault", "kill or pause a random minority", 1, 0.5, 3, false, true, true,
+       MinorityFault},
+  };
+  return kMoves;
+}
+
+std::vector<PlannedMove> PlanMix(const MixOptions& o) {
+  std::vector<PlannedMove> plan;
+  const auto& moves = Moves();
+  std::vector<int> allowed;
+  double total = 0;
+  for (size_t i = 0; i < moves.size(); ++i) {
+    const MoveInfo& m = moves[i];
+    if ((m.partitions && !o.partitions) || (m.kills && !o.kills) || (m.pauses && !o.pauses))
+      continue;
+    allowed.push_back(static_cast<int>(i));
+    total += m.weight;
+  }
+  if (allowed.empty() || !(o.duration_s > 0)) return plan;
+  Rng rng = Rng::Derive(o.seed, "mix");
+  for (double t = 0; t < o.duration_s;) {
+    double x = rng.Double() * total;
+    int pick = allowed.back();
+    for (int i : allowed) {
+      x -= moves[static_cast<size_t>(i)].weight;
+      if (x < 0) {
+        pick = i;
+        break;
+      }
+    }
+    const MoveInfo& m = moves[static_cast<size_t>(pick)];
+    PlannedMove pm;
+    pm.move = pick;
+    pm.params.hold_s = m.min_hold_s + (m.max_hold_s - m.min_hold_s) * rng.Double();
+    pm.params.seed = rng.Next();
+    pm.quiet_s = std::max(0.0, o.interval_s) * (0.5 + rng.Double());
+    t += pm.params.hold_s + pm.quiet_s;
+    plan.push_back(pm);
+  }
+  return plan;
+}
+
+void RunMix(const std::vector<PlannedMove>& plan, ScenarioActions& a) {
+  for (const PlannedMove& pm : plan) {
+    const MoveInfo& m = Moves()[static_cast<size_t>(pm.move)];
+    Rng rng(pm.params.seed);
+    if (!m.run(a, rng, pm.params)) return;
+    a.Note("mix: quiet");
+    if (!a.Sleep(pm.quiet_s)) return;
+  }
+  while (a.Sleep(1)) {
+  }
+}
+
+nlohmann::json DescribeMix(const std::vector<PlannedMove>& plan) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const PlannedMove& pm : plan)
+    out.push_back({{"move", Moves()[static_cast<size_t>(pm.move)].name},
+                   {"hold_s", pm.params.hold_s},
+                   {"quiet_s", pm.quiet_s}});
+  return out;
+}
+
+}  // namespace tidemark::nemesis

@@ -1,0 +1,186 @@
+// The default mix: the plan is a pure function of the seed (repeatable, weighted, filling the
+// main phase, filtered by capability); every move, run against a simulated cluster, aims at the
+// leader it finds and ends healed; a real Nemesis thread runs a plan, records every action and
+// heals what an interrupted move left.
+#include "nemesis/mix.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <map>
+#include <thread>
+
+#include "nemesis/fake_cluster.h"
+#include "nemesis/nemesis.h"
+#include "nemesis/sim_actions.h"
+
+namespace tidemark::nemesis {
+namespace {
+
+using testing::SimActions;
+
+int MoveIndex(const std::string& name) {
+  for (size_t i = 0; i < Moves().size(); ++i)
+    if (Moves()[i].name == name) return static_cast<int>(i);
+  ADD_FAILURE() << "no move " << name;
+  return 0;
+}
+
+// The log of one move run against a fresh simulated cluster of n nodes (n1 leads).
+std::vector<std::string> RunMove(const std::string& name, int n, uint64_t seed, bool* clean) {
+  SimActions a(n, 1000);
+  const MoveInfo& m = Moves()[static_cast<size_t>(MoveIndex(name))];
+  Rng rng(seed);
+  EXPECT_TRUE(m.run(a, rng, MoveParams{m.max_hold_s, seed})) << name;
+  if (clean) *clean = a.Clean();
+  return a.log();
+}
+
+TEST(MixTest, PlanIsAFunctionOfTheSeed) {
+  MixOptions o;
+  o.seed = 42;
+  auto a = PlanMix(o), b = PlanMix(o);
+  ASSERT_FALSE(a.empty());
+  EXPECT_EQ(DescribeMix(a), DescribeMix(b));
+  o.seed = 43;
+  EXPECT_NE(DescribeMix(PlanMix(o)), DescribeMix(a));
+}
+
+TEST(MixTest, PlanFillsTheMainPhaseWithHoldsAndGapsInRange) {
+  MixOptions o;
+  o.seed = 7;
+  o.duration_s = 60;
+  o.interval_s = 2;
+  auto plan = PlanMix(o);
+  double t = 0;
+  for (const PlannedMove& pm : plan) {
+    const MoveInfo& m = Moves()[static_cast<size_t>(pm.move)];
+    EXPECT_GE(pm.params.hold_s, m.min_hold_s) << m.name;
+    EXPECT_LE(pm.params.hold_s, m.max_hold_s) << m.name;
+    EXPECT_GE(pm.quiet_s, 1.0);
+    EXPECT_LE(pm.quiet_s, 3.0);
+    t += pm.params.hold_s + pm.quiet_s;
+  }
+  EXPECT_GE(t, 60);
+  // Dense: a 60 s run gets a fault move every few seconds, not 2-4 a minute.
+  EXPECT_GE(plan.size(), 10u);
+}
+
+TEST(MixTest, DrawsFollowTheWeights) {
+  std::map<int, int> count;
+  int total = 0;
+  for (uint64_t seed = 1; seed <= 400; ++seed) {
+    MixOptions o;
+    o.seed = seed;
+    for (const PlannedMove& pm : PlanMix(o)) {
+      ++count[pm.move];
+      ++total;
+    }
+  }
+  double weights = 0;
+  for (const MoveInfo& m : Moves()) weights += m.weight;
+  for (size_t i = 0; i < Moves().size(); ++i) {
+    double want = Moves()[i].weight / weights;
+    double got = static_cast<double>(count[static_cast<int>(i)]) / total;
+    EXPECT_NEAR(got, want, 0.25 * want + 0.005) << Moves()[i].name;
+  }
+  // Leader isolation is the most frequent move.
+  int iso = count[MoveIndex("isolate-leader")];
+  for (const auto& [move, c] : count) EXPECT_LE(c, iso) << Moves()[static_cast<size_t>(move)].name;
+}
+
+TEST(MixTest, MovesTheTargetCannotTakeAreLeftOut) {
+  MixOptions o;
+  o.seed = 5;
+  o.partitions = false;
+  for (const PlannedMove& pm : PlanMix(o))
+    EXPECT_FALSE(Moves()[static_cast<size_t>(pm.move)].partitions)
+        << Moves()[static_cast<size_t>(pm.move)].name;
+  o.kills = false;
+  o.pauses = false;
+  EXPECT_TRUE(PlanMix(o).empty());
+}
+
+TEST(MixTest, EveryMoveActsAndEndsHealed) {
+  for (const MoveInfo& m : Moves()) {
+    for (int n : {3, 5}) {
+      for (uint64_t seed = 1; seed <= 5; ++seed) {
+        bool clean = false;
+        auto log = RunMove(m.name, n, seed, &clean);
+        EXPECT_FALSE(log.empty()) << m.name << " did nothing";
+        EXPECT_TRUE(clean) << m.name << " n=" << n << " seed " << seed
+                           << " left a fault: " << ::testing::PrintToString(log);
+      }
+    }
+  }
+}
+
+TEST(MixTest, LeaderMovesAimAtWhoeverLeads) {
+  SimActions a(3, 1000);
+  a.leader_ = 2;
+  Rng rng(1);
+  const MoveInfo& m = Moves()[static_cast<size_t>(MoveIndex("isolate-leader"))];
+  ASSERT_TRUE(m.run(a, rng, {1, 1}));
+  EXPECT_EQ(a.log(), (std::vector<std::string>{"partition leader n3", "heal"}));
+}
+
+TEST(MixTest, KillNewLeaderKillsTheSuccessorTheMomentItLeads) {
+  auto log = RunMove("kill-new-leader", 3, 1, nullptr);
+  // n1 killed; the sim elects n2 at the next probe; n2 killed at once; both restarted.
+  EXPECT_EQ(log, (std::vector<std::string>{"kill n1", "kill n2", "restart n1", "restart n2"}));
+}
+
+TEST(MixTest, RepartitionInElectionMovesTheCutToTheNewLeader) {
+  auto log = RunMove("repartition-in-election", 3, 1, nullptr);
+  EXPECT_EQ(log, (std::vector<std::string>{"partition leader n1", "partition leader n2", "heal"}));
+}
+
+TEST(MixTest, CrashMajorityKillsAMajorityWithTheLeader) {
+  for (int n : {3, 5}) {
+    for (uint64_t seed = 1; seed <= 8; ++seed) {
+      auto log = RunMove("crash-majority", n, seed, nullptr);
+      int kills = 0;
+      bool leader = false;
+      for (const auto& l : log) {
+        kills += l.rfind("kill ", 0) == 0;
+        leader = leader || l == "kill n1";
+      }
+      EXPECT_EQ(kills, n / 2 + 1) << ::testing::PrintToString(log);
+      EXPECT_TRUE(leader) << ::testing::PrintToString(log);
+    }
+  }
+}
+
+TEST(MixTest, RunMixStopsWhenTheRunStops) {
+  MixOptions o;
+  o.seed = 3;
+  auto plan = PlanMix(o);
+  SimActions a(3, 5);  // the run stops after 5 simulated seconds
+  RunMix(plan, a);
+  EXPECT_GE(a.clock(), 5);
+  EXPECT_LT(a.clock(), 5 + 6) << "kept going after the stop";
+  EXPECT_FALSE(a.log().empty());
+}
+
+// A real Nemesis thread running a plan: each action is a recorded nemesis event, and the final
+// heal undoes what the interrupted move left (here: a leader isolated for a long hold).
+TEST(MixTest, NemesisRunsThePlanRecordsAndHeals) {
+  testing::FakeCluster fake;
+  NemesisOptions o;
+  PlannedMove pm;
+  pm.move = MoveIndex("isolate-leader");
+  pm.params.hold_s = 30;
+  o.mix = {pm};
+  Nemesis nem(fake.Hooks(), o, &fake);
+  nem.Start();
+  for (int i = 0; i < 200 && fake.Fs().empty(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_TRUE(nem.StopAndHealAll().ok());
+  EXPECT_EQ(fake.Fs(), (std::vector<std::string>{"start-partition", "stop-partition"}));
+  EXPECT_FALSE(fake.applied.has_value());
+  ASSERT_FALSE(fake.events.empty());
+  EXPECT_EQ(fake.events[0].value["focus"], nlohmann::json::array({"n1"}));
+}
+
+}  // namespace
+}  // namespace tidemark::nemesis
