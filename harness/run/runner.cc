@@ -192,16 +192,15 @@ nlohmann::json Run::RunFields(nlohmann::json results, bool interrupted) const {
   const int64_t ops = rec_ ? Completed(rec_->counts()) : 0;
   // cpu_us_per_op: from start-up to the end of the final reads (before checking); the main
   // phase alone leaves out start-up, leader wait, recovery and final reads.
-  results["harness"] = {
-      {"dispatch", "event-loop"},
-      {"wall_s", rec_ ? static_cast<double>(rec_->NowNs()) / 1e9 : 0.0},
-      {"cpu_s", cpu_.harness_s},
-      {"cpu_us_per_op", PerOp(cpu_.harness_s, ops)},
-      {"nodes_cpu_s", cpu_.nodes_s},
-      {"nodes_cpu_us_per_op", PerOp(cpu_.nodes_s, ops)},
-      {"main_cpu_s", cpu_.main_s},
-      {"main_ops", cpu_.main_ops},
-      {"main_cpu_us_per_op", PerOp(cpu_.main_s, cpu_.main_ops)}};
+  results["harness"] = {{"dispatch", "event-loop"},
+                        {"wall_s", rec_ ? static_cast<double>(rec_->NowNs()) / 1e9 : 0.0},
+                        {"cpu_s", cpu_.harness_s},
+                        {"cpu_us_per_op", PerOp(cpu_.harness_s, ops)},
+                        {"nodes_cpu_s", cpu_.nodes_s},
+                        {"nodes_cpu_us_per_op", PerOp(cpu_.nodes_s, ops)},
+                        {"main_cpu_s", cpu_.main_s},
+                        {"main_ops", cpu_.main_ops},
+                        {"main_cpu_us_per_op", PerOp(cpu_.main_s, cpu_.main_ops)}};
   return results;
 }
 
