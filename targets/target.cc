@@ -235,11 +235,10 @@ Result<Descriptor> ParseDescriptor(const std::string& text, const std::string& p
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded()) return Error{JsonSyntaxError(text, path)};
   if (!j.is_object()) return Error{path + ": a target descriptor must be a JSON object"};
-  static const std::set<std::string> kKnown = {"name",  "description", "adapter",   "workloads",
-                                               "ports", "client_port", "peer_port", "host",
-                                               "start", "ready",       "stop",      "capabilities",
-                                               "env",   "client",      "$comment",    "processes",
-                                               "files"};
+  static const std::set<std::string> kKnown = {
+      "name",      "description", "adapter",  "workloads", "ports", "client_port",
+      "peer_port", "host",        "start",    "ready",     "stop",  "capabilities",
+      "env",       "client",      "$comment", "processes", "files"};
   for (const auto& [key, value] : j.items()) {
     if (!kKnown.count(key))
       return Error{Where(path, key) +
