@@ -49,7 +49,10 @@ int main(int argc, char** argv) {
   tidemark::cli::CheckCommandOptions check;
   CLI::App* check_cmd = app.add_subcommand(
       "check", "Check a recorded or imported history offline and print the verdict");
-  check_cmd->add_option("file", check.file, "History file (history.jsonl, Jepsen EDN or log)")
+  check_cmd
+      ->add_option("files", check.files,
+                   "History files (history.jsonl, Jepsen EDN or log); several are checked in one "
+                   "process, one line each, exit code the worst")
       ->required()
       ->check(CLI::ExistingFile);
   check_cmd
@@ -94,7 +97,8 @@ int main(int argc, char** argv) {
       "  tidemark check store/latest/history.jsonl\n"
       "  tidemark check etcd_001.log --format jepsen-log --model cas-register\n"
       "  tidemark check c50-bad.txt --format edn-lines --model kv --results results.json\n"
-      "  tidemark check history.edn --check-timeout 30 --memory-limit 1024\n\n" +
+      "  tidemark check history.edn --check-timeout 30 --memory-limit 1024\n"
+      "  tidemark check -q --format jepsen-log --model cas-register corpus/etcd_*.log\n\n" +
       std::string(kExitCodes));
 
   tidemark::cli::ExportCommandOptions exp;
