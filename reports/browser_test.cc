@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -274,6 +275,64 @@ class ReportBrowserTest : public ::testing::Test {
     WriteTest("register", "partition", static_cast<int64_t>(seed));
   }
 
+  // A 60-s register run with a fault every 3 s, the kinds of the default mix in turn (isolate the
+  // leader, kill, pause, a random partition, each held 1.5 s), a leader change after each, and
+  // ops by 5 workers every 50 ms: the densest labelling the timeline sees at full zoom.
+  void SixtySecondsOfFaults() {
+    std::vector<json> events;
+    auto emit = [&](int64_t t, json e) {
+      e["time"] = t;
+      events.push_back(std::move(e));
+    };
+    auto nem = [&](int64_t t, const std::string& fn, json value) {
+      emit(t, {{"process", "nemesis"}, {"type", "info"}, {"f", fn}, {"value", value}});
+    };
+    const int64_t kSec = 1'000'000'000;
+    nem(0, "leader", {{"node", "n1"}, {"generation", 1}});
+    for (int64_t k = 1; k * 3 < 60; ++k) {
+      const int64_t t = k * 3 * kSec;
+      const std::string node = "n" + std::to_string(1 + k % 3);
+      switch (k % 4) {
+        case 0:
+          nem(t, "start-partition", {{"grudge", {{node, {"n2", "n3"}}, {"n2", {node}}}}});
+          nem(t + 3 * kSec / 2, "stop-partition", nullptr);
+          break;
+        case 1:
+          nem(t, "kill", json::array({node}));
+          nem(t + 3 * kSec / 2, "start", json::array({node}));
+          break;
+        case 2:
+          nem(t, "pause", json::array({node}));
+          nem(t + 3 * kSec / 2, "resume", json::array({node}));
+          break;
+        default:
+          nem(t, "start-partition", {{"grudge", {{"n1", {"n2"}}, {"n2", {"n1"}}}}});
+          nem(t + 3 * kSec / 2, "stop-partition", nullptr);
+      }
+      nem(t + kSec / 2, "leader", {{"node", nullptr}});
+      nem(t + kSec, "leader", {{"node", node}, {"generation", k + 1}});
+    }
+    for (int64_t t = kSec / 10; t < 60 * kSec; t += kSec / 20) {
+      const int w = static_cast<int>((t / (kSec / 20)) % 5);
+      emit(t, {{"process", w}, {"type", "invoke"}, {"f", "write"}, {"key", "k"}, {"value", 1}});
+      emit(t + kSec / 100,
+           {{"process", w}, {"type", "ok"}, {"f", "write"}, {"key", "k"}, {"value", 1}});
+    }
+    std::stable_sort(events.begin(), events.end(), [](const json& a, const json& b) {
+      return a["time"].get<int64_t>() < b["time"].get<int64_t>();
+    });
+    std::ofstream f(dir_ / "history.jsonl");
+    int64_t index = 0;
+    for (json& e : events) {
+      e["index"] = index++;
+      f << e.dump() << "\n";
+    }
+    f.close();
+    json results = {{"verdict", "valid"}, {"checkers", json::array()}};
+    ASSERT_TRUE(store::WriteJsonFile((dir_ / "results.json").string(), results).ok());
+    WriteTest("register", "all", 60);
+  }
+
   // Writes the report, checks the HTML, opens it in Chromium, checks the DOM, takes a
   // screenshot. Returns the dumped DOM ("" when skipped).
   std::string RenderAndOpen(const std::vector<std::string>& must_contain) {
@@ -367,6 +426,22 @@ TEST_F(ReportBrowserTest, Generated10kOps) {
       Chromium(dir_ / "chrome-profile", "--dump-dom", dir_ / "report.html", "#selftest");
   EXPECT_NE(self.out.find("data-selftest=\"ok\""), std::string::npos)
       << self.out.substr(0, self.out.find("<header"));
+}
+
+// Issue: fault and leader labels used to overlap each other and the op bars at full zoom.
+TEST_F(ReportBrowserTest, TimelineLabelsNeverOverlapOnASixtySecondRunWithAFaultEvery3s) {
+  SixtySecondsOfFaults();
+  RenderAndOpen({"id=\"verdict\">valid<"});
+  SkipWithoutChromium();
+  ChromeRun self =
+      Chromium(dir_ / "chrome-profile", "--dump-dom", dir_ / "report.html", "#selftest");
+  EXPECT_NE(self.out.find("data-selftest=\"ok\""), std::string::npos)
+      << self.out.substr(0, self.out.find("<header"));
+  // The lane did label most of them (a test that drew none would pass the overlap check).
+  size_t at = self.out.find("data-labels=\"");
+  ASSERT_NE(at, std::string::npos);
+  int drawn = std::atoi(self.out.c_str() + at + 13);
+  EXPECT_GE(drawn, 20) << self.out.substr(at, 40);
 }
 
 TEST_F(ReportBrowserTest, Generated100kOps) {
