@@ -230,7 +230,7 @@ class ClientTest {
         if (!tail.empty()) out_ << "its stderr (" << role << ") ends:\n" << tail;
       }
       out_ << "kept " << dir_ << " (client stderr, node logs)\n";
-      return 1;
+      return cluster_failed_ ? 255 : 1;
     }
     out_ << "\nclient-test: ok: " << asked_ << " requests, every answer well-formed and as "
          << "expected\n";
@@ -258,6 +258,7 @@ class ClientTest {
   std::vector<std::string> argv_;
   std::string dir_;
   bool temp_dir_ = false;
+  bool cluster_failed_ = false;  // a node exited while starting: not the client's fault
   std::vector<NodeEndpoint> nodes_;
   std::unique_ptr<process::Supervisor> sup_;
   std::unique_ptr<run::Cluster> cluster_;
@@ -357,8 +358,13 @@ Result<bool> ClientTest::Converse() {
     Status up = cluster_->StartAll(
         [&](int i) { return QuietStatus(status, i).has_value() || !probe_fault_.empty(); },
         &failed);
+    // A node that exited is the cluster's failure (255); one that runs but never answers
+    // status ok through the client may be the client's (1).
+    cluster_failed_ = failed >= 0 && !cluster_->Running(failed);
     if (!up.ok())
-      return Error{"the nodes did not get ready (the status program's answers decide): " +
+      return Error{(cluster_failed_ ? "the cluster did not start: "
+                                    : "the nodes did not get ready (the status program's "
+                                      "answers decide): ") +
                    up.error().message + (failed >= 0 ? "\n" + cluster_->LogTail(failed, 5) : "")};
     if (!probe_fault_.empty()) return Error{status.Who() + ": " + probe_fault_};
     out_ << "  (" << nodes_.size() << " node(s) ready: their status answered ok)\n";
@@ -453,7 +459,8 @@ CLI::App* AddClientTestCommand(CLI::App& app, ClientTestOptions& o) {
       "  tidemark client-test etcd-exec-perl --nodes 3\n"
       "  tidemark client-test my-target.json --node n1=127.0.0.1:7001   # a cluster you started\n\n"
       "Exit codes: 0 the client passed, 1 the client failed (the message says how),\n"
-      "254 bad usage (not an exec descriptor, bad --node), 255 the nodes could not be started.\n");
+      "254 bad usage (not an exec descriptor, bad --node), 255 the nodes could not be started\n"
+      "(a node exited; its log's tail is printed).\n");
   return cmd;
 }
 

@@ -15,9 +15,9 @@
 // an outcome that contradicts the script (e.g. a read that misses the write before it).
 //
 // Exit codes: 0 every answer well-formed and as expected; 1 the client failed as above;
-// 254 bad usage (not an exec descriptor, bad --node); 255 the cluster could not be prepared
-// (ports, directories). Nodes that never get ready count as the client's failure (1): a run
-// learns readiness from the client's status answers.
+// 254 bad usage (not an exec descriptor, bad --node); 255 the cluster could not be prepared or
+// started (ports, directories, a node that exited). Nodes that run but never get ready count
+// as the client's failure (1): a run learns readiness from the client's status answers.
 #pragma once
 
 #include <ostream>

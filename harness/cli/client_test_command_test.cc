@@ -125,6 +125,20 @@ TEST_F(ClientTestCommandTest, AWrongReadValueIsAnUnexpectedOutcome) {
   EXPECT_NE(r.output.find("stopped 1 node(s)"), std::string::npos) << r.output;
 }
 
+TEST_F(ClientTestCommandTest, ANodeThatExitsIsTheClustersFaultNotTheClients) {
+  std::ifstream in(kSource + "/targets/tidelog-exec-python.json");
+  json d = json::parse(in);
+  d["name"] = "exits-at-once";
+  d["client"]["argv"] = {"python3", kSource + "/examples/clients/python/tidelog_client.py", dir_};
+  d["start"] = {{"argv", {"sh", "-c", "echo no such store >&2; exit 7", "{data_dir}"}}};
+  const std::string path = dir_ + "/exits.json";
+  std::ofstream(path) << d.dump(2);
+  CliRun r = ClientTest(path);
+  EXPECT_EQ(r.exit_code, 255) << r.output;
+  EXPECT_NE(r.output.find("the cluster did not start"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("no such store"), std::string::npos) << r.output;
+}
+
 TEST_F(ClientTestCommandTest, ABuiltInAdapterIsBadUsage) {
   CliRun r = ClientTest("tidelog");
   EXPECT_EQ(r.exit_code, 254) << r.output;
