@@ -103,8 +103,10 @@ class Exchange {
       if (!quiet || !r.ok() || r->id != id) out_ << "  < " << *got << "\n";
       if (!r.ok()) return Error{"bad line: " + r.error().message};
       if (r->id != id)
-        return Error{"unknown id: it answered id " + std::to_string(r->id) + ", but the only " +
-                     "request in flight was id " + std::to_string(id)};
+        return Error{"unknown id: it answered id " + std::to_string(r->id) +
+                     (answered_.count(r->id) ? " again (already answered)" : "") +
+                     ", but the only request in flight was id " + std::to_string(id)};
+      answered_.insert(id);
       return std::move(*r);
     }
   }
@@ -131,6 +133,7 @@ class Exchange {
   std::string stderr_;
   std::unique_ptr<ClientProcess> proc_;
   std::set<int64_t> abandoned_;
+  std::set<int64_t> answered_;
 };
 
 // One op of the script and what a healthy cluster must answer: "" or what contradicts.
@@ -204,6 +207,7 @@ std::string StatusProblem(const targets::exec::Reply& r) {
   return "";
 }
 
+// One client-test: the nodes (started or given), the two programs, the script; prints as it goes.
 class ClientTest {
  public:
   ClientTest(const ClientTestOptions& o, std::ostream& out) : o_(o), out_(out) {}

@@ -111,6 +111,15 @@ TEST_F(ClientTestCommandTest, AnAnswerUnderAnotherIdIsAnUnknownId) {
   EXPECT_NE(r.output.find("unknown id: it answered id 1001"), std::string::npos) << r.output;
 }
 
+TEST_F(ClientTestCommandTest, ASecondAnswerIsAnIdAlreadyAnswered) {
+  CliRun r = ClientTest(BadDescriptor("twice") + kNoCluster + " --node n2=127.0.0.1:10");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("unknown id: it answered id 1 again (already answered), but the only "
+                          "request in flight was id 2"),
+            std::string::npos)
+      << r.output;
+}
+
 TEST_F(ClientTestCommandTest, NoAnswerIsATimeout) {
   CliRun r = ClientTest(BadDescriptor("silent") + kNoCluster);
   EXPECT_EQ(r.exit_code, 1) << r.output;

@@ -6,6 +6,7 @@ bad_client.py MODE.
   garbage    answers every request with a line that is not JSON
   wrong-id   answers every request under another id
   silent     never answers a request
+  twice      answers every status request ok, twice
   lying      the Python example client for tidelog, but every register read gives 42
 """
 import json
@@ -45,5 +46,8 @@ for line in sys.stdin:
         break
     elif MODE == "garbage":
         say("this is not json")
+    elif MODE == "twice":
+        for _ in range(2):
+            say(json.dumps({"id": req["id"], "type": "ok", "value": {"role": "leader"}}))
     elif MODE == "wrong-id":
         say(json.dumps({"id": req["id"] + 1000, "type": "ok"}))
