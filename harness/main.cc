@@ -7,6 +7,7 @@
 
 #include "base/filename.h"
 #include "harness/cli/check_command.h"
+#include "harness/cli/clean_command.h"
 #include "harness/cli/client_test_command.h"
 #include "harness/cli/export_command.h"
 #include "harness/cli/run_command.h"
@@ -52,7 +53,10 @@ int main(int argc, char** argv) {
   tidemark::cli::CheckCommandOptions check;
   CLI::App* check_cmd = app.add_subcommand(
       "check", "Check a recorded or imported history offline and print the verdict");
-  check_cmd->add_option("file", check.file, "History file (history.jsonl, Jepsen EDN or log)")
+  check_cmd
+      ->add_option("files", check.files,
+                   "History files (history.jsonl, Jepsen EDN or log); several are checked in one "
+                   "process, one line each, exit code the worst")
       ->required()
       ->check(CLI::ExistingFile);
   check_cmd
@@ -97,7 +101,8 @@ int main(int argc, char** argv) {
       "  tidemark check store/latest/history.jsonl\n"
       "  tidemark check etcd_001.log --format jepsen-log --model cas-register\n"
       "  tidemark check c50-bad.txt --format edn-lines --model kv --results results.json\n"
-      "  tidemark check history.edn --check-timeout 30 --memory-limit 1024\n\n" +
+      "  tidemark check history.edn --check-timeout 30 --memory-limit 1024\n"
+      "  tidemark check -q --format jepsen-log --model cas-register corpus/etcd_*.log\n\n" +
       std::string(kExitCodes));
 
   tidemark::cli::ExportCommandOptions exp;
@@ -133,14 +138,19 @@ int main(int argc, char** argv) {
   std::string clean_store = "store";
   CLI::App* clean_cmd = app.add_subcommand(
       "clean", "Remove what crashed runs left behind: node processes, network namespaces, bridges");
-  clean_cmd->add_option("--store", clean_store, "The store whose runs to sweep")
-      ->capture_default_str();
+  clean_cmd->add_option("--store", clean_store,
+                        "Sweep only this store's runs (default: every run on this machine)");
   clean_cmd->footer(
-      "\nEvery run records what it creates in RUN_DIR/cleanup.json as it goes. A run whose\n"
-      "controller is gone (e.g. SIGKILLed) is swept: its processes are killed only if\n"
-      "/proc/<pid>/cmdline still matches what was recorded, then its namespaces and bridge are\n"
-      "deleted. Runs still in progress are left alone. Exit 0 when nothing failed, 255 "
-      "otherwise.\n");
+      "\nEvery run records what it creates in RUN_DIR/cleanup.json as it goes, and lists itself\n"
+      "in /run/tidemark/runs (or $TIDEMARK_RUNS_DIR) until it ends cleanly. With no arguments,\n"
+      "clean sweeps every run listed there whose controller is gone (e.g. SIGKILLed), whatever\n"
+      "store it used, and the runs under ./store. Its processes are killed only if\n"
+      "/proc/<pid>/cmdline still matches what was recorded; then its FUSE mounts are detached\n"
+      "and its namespaces and bridge deleted. Runs still in progress are left alone.\n"
+      "Exit 0 when nothing failed, 255 otherwise.\n\n"
+      "Examples:\n"
+      "  tidemark clean                      # every crashed run on this machine\n"
+      "  tidemark clean --store /var/lib/tm  # only the runs in that store\n");
 
   if (int rc = tidemark::cli::ParseCommandLine(app, argc, argv); rc >= 0) return rc;
 
@@ -168,15 +178,8 @@ int main(int argc, char** argv) {
       std::cout << "wrote " << (store / tidemark::filename::kIndex).string() << "\n";
     return rc;
   }
-  if (clean_cmd->parsed()) {
-    auto report = tidemark::nemesis::CleanLeftovers(clean_store);
-    for (const auto& r : report.removed) std::cout << "removed: " << r << "\n";
-    for (const auto& r : report.skipped) std::cout << "skipped: " << r << "\n";
-    for (const auto& r : report.errors) std::cerr << "error: " << r << "\n";
-    if (report.removed.empty() && report.errors.empty())
-      std::cout << "nothing to clean under " << clean_store << "\n";
-    return report.errors.empty() ? 0 : 255;
-  }
+  if (clean_cmd->parsed())
+    return tidemark::cli::RunCleanCommand(clean_store, clean_cmd->count("--store") == 0);
   if (run_cmd->parsed()) return tidemark::cli::RunRunCommand(run_opts, argc, argv);
   if (zoo_cmd->parsed()) return tidemark::cli::RunZooCommand(zoo_opts, *zoo_cmd);
   if (suite_cmd->parsed()) return tidemark::cli::RunSuiteCommand(suite_opts, *suite_cmd);

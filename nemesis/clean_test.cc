@@ -136,5 +136,90 @@ TEST(CleanTest, IgnoresNamesThatAreNotOurs) {
   fs::remove_all(store);
 }
 
+// The machine-wide list (a temporary one here: TIDEMARK_RUNS_DIR) finds a run whatever its store.
+class MachineCleanTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    runs_ = TempDir("runs");
+    setenv("TIDEMARK_RUNS_DIR", runs_.c_str(), 1);
+  }
+  void TearDown() override {
+    unsetenv("TIDEMARK_RUNS_DIR");
+    fs::remove_all(runs_);
+  }
+  size_t Entries() const {
+    size_t n = 0;
+    for (const auto& e : fs::directory_iterator(runs_)) n += e.path().extension() == ".run";
+    return n;
+  }
+  std::string runs_;
+};
+
+TEST_F(MachineCleanTest, ACleanEndLeavesNoEntryACrashLeavesOne) {
+  std::string store = TempDir("machine-store");
+  {
+    CleanupRegistry reg(store + "/cleanup.json");
+    EXPECT_EQ(Entries(), 1u);
+    ASSERT_TRUE(reg.AddNamespace("tmtest-n1").ok());
+    ASSERT_TRUE(reg.RemoveNamespace("tmtest-n1").ok());
+  }
+  EXPECT_EQ(Entries(), 0u) << "a run that removed all it made must leave no entry";
+  {
+    CleanupRegistry reg(store + "/cleanup.json");
+    ASSERT_TRUE(reg.AddMount(store + "/n1/data").ok());
+  }
+  EXPECT_EQ(Entries(), 1u) << "a run that ended with something listed must stay findable";
+  fs::remove_all(store);
+  CleanReport r = CleanMachine();  // its cleanup.json is gone with its store: entry dropped
+  EXPECT_TRUE(r.errors.empty());
+  EXPECT_EQ(Entries(), 0u);
+}
+
+TEST_F(MachineCleanTest, SweepingAStoreDropsTheEntriesOfWhatItSwept) {
+  std::string store = TempDir("swept-store");
+  fs::create_directories(store + "/t/r");
+  const std::string reg_path = store + "/t/r/cleanup.json";
+  {
+    CleanupRegistry reg(reg_path);
+    ASSERT_TRUE(reg.AddNamespace("tmgone-n1").ok());  // never created: nothing to delete
+  }
+  ASSERT_EQ(Entries(), 1u);
+  EXPECT_TRUE(CleanLeftovers(store).skipped.size() == 1u);  // controller alive: in progress
+  EXPECT_EQ(Entries(), 1u);
+  PretendControllerDied(reg_path);
+  CleanReport r = CleanLeftovers(store);
+  EXPECT_TRUE(r.errors.empty());
+  EXPECT_EQ(Entries(), 0u) << "clean --store left the machine-wide entry of a swept run";
+  fs::remove_all(store);
+}
+
+TEST_F(MachineCleanTest, SweepsAKilledControllersRunFromAnyStore) {
+  std::string store = TempDir("elsewhere");
+  std::string reg_path = store + "/run/cleanup.json";
+  fs::create_directories(store + "/run");
+  pid_t victim = SpawnSleep();
+  {
+    CleanupRegistry reg(reg_path);
+    ASSERT_TRUE(reg.AddProcess(victim).ok());
+  }
+  CleanReport busy = CleanMachine();  // the controller (this test) is alive: left alone
+  EXPECT_TRUE(busy.removed.empty());
+  EXPECT_TRUE(Alive(victim));
+  EXPECT_EQ(Entries(), 1u);
+
+  PretendControllerDied(reg_path);
+  CleanReport r = CleanMachine();
+  EXPECT_TRUE(r.errors.empty()) << r.errors[0];
+  ASSERT_EQ(r.removed.size(), 1u);
+  EXPECT_NE(r.removed[0].find("sleep 600"), std::string::npos);
+  bool gone = false;
+  for (int i = 0; i < 500 && !(gone = !Alive(victim)); ++i) usleep(2000);
+  EXPECT_TRUE(gone) << "the leftover sleep " << victim << " survived";
+  if (!gone) kill(victim, SIGKILL);
+  EXPECT_EQ(Entries(), 0u) << "a swept run's entry must go";
+  EXPECT_TRUE(CleanMachine().removed.empty()) << "a second sweep must be a no-op";
+  fs::remove_all(store);
+}
+
 }  // namespace
 }  // namespace tidemark::nemesis

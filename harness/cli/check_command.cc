@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -133,10 +134,10 @@ std::optional<std::vector<std::string>> ChooseCheckers(const CheckCommandOptions
   return std::vector<std::string>{"log-prefix"};
 }
 
-void PrintText(const CheckCommandOptions& opts, const checkers::Analysis& a, double total_s,
-               std::ostream& out) {
-  out << checkers::ToString(a.verdict) << ": " << opts.file << " (" << a.ops << " ops, model "
-      << a.model << ", " << static_cast<int>(total_s * 1000) << " ms)\n";
+void PrintText(const CheckCommandOptions& opts, const std::string& file,
+               const checkers::Analysis& a, double total_s, std::ostream& out) {
+  out << checkers::ToString(a.verdict) << ": " << file << " (" << a.ops << " ops, model " << a.model
+      << ", " << static_cast<int>(total_s * 1000) << " ms)\n";
   if (!opts.quiet) {
     for (const CheckResult& r : a.checks) PrintResult(r, out);
     out << checkers::FormatFaultSummary(a.faults);
@@ -144,18 +145,12 @@ void PrintText(const CheckCommandOptions& opts, const checkers::Analysis& a, dou
   if (!opts.results_path.empty()) out << "results: " << opts.results_path << "\n";
 }
 
-}  // namespace
-
-int RunCheckCommand(const CheckCommandOptions& opts, std::ostream& out, std::ostream& err) {
-  auto format = history::ParseFormat(opts.format);
-  if (!format) {
-    err << "tidemark check: unknown --format '" << opts.format << "'"
-        << DidYouMean(opts.format, {"auto", "jsonl", "jepsen-log", "jepsen-edn", "edn-lines"})
-        << " (use auto, jsonl, jepsen-log, jepsen-edn or edn-lines)\n";
-    return 254;
-  }
+// Checks one file; returns its exit code (0 valid, 1 invalid, 2 unknown, 254 usage, 255
+// unreadable). With `json_out`, the results document goes there instead of to `out`.
+int CheckFile(const CheckCommandOptions& opts, const std::string& file, history::Format format,
+              std::ostream& out, std::ostream& err, nlohmann::json* json_out) {
   const auto start = std::chrono::steady_clock::now();
-  auto hist = history::ImportFileLocated(opts.file, *format);
+  auto hist = history::ImportFileLocated(file, format);
   if (!hist.ok()) {
     err << "tidemark check: cannot read history: " << hist.error().message << "\n";
     return 255;
@@ -185,7 +180,7 @@ int RunCheckCommand(const CheckCommandOptions& opts, std::ostream& out, std::ost
 
   CapProcessMemory(opts.memory_limit_mb << 20);
   checkers::Analysis analysis = checkers::Analyse(hist->events, *ops, spec);
-  if (auto none = NoOperations(opts.file, *hist, *ops, opts.format)) {
+  if (auto none = NoOperations(file, *hist, *ops, opts.format)) {
     // Nothing to check is not a pass: the checkers' vacuous verdicts give way to this one.
     analysis.checks = {std::move(*none)};
     analysis.verdict = analysis.checks.front().verdict;
@@ -194,9 +189,9 @@ int RunCheckCommand(const CheckCommandOptions& opts, std::ostream& out, std::ost
 
   // results.json's schema, as `tidemark run` writes it, plus what only a check knows.
   nlohmann::json doc = checkers::ToJson(analysis);
-  doc["file"] = opts.file;
+  doc["file"] = file;
   doc["warnings"] = hist->warnings;
-  doc["format"] = history::ToString(*format);
+  doc["format"] = history::ToString(format);
   doc["seconds"] = {{"read", parse_s}, {"total", total_s}};
   if (!opts.results_path.empty()) {
     if (Status s = WriteFileAtomic(opts.results_path, doc.dump(2) + "\n"); !s.ok()) {
@@ -204,12 +199,59 @@ int RunCheckCommand(const CheckCommandOptions& opts, std::ostream& out, std::ost
       return 255;
     }
   }
-  if (opts.json) {
+  if (json_out) {
+    *json_out = std::move(doc);
+  } else if (opts.json) {
     out << doc.dump(2) << "\n";
   } else {
-    PrintText(opts, analysis, total_s, out);
+    PrintText(opts, file, analysis, total_s, out);
   }
   return checkers::ExitCode(analysis.verdict);
+}
+
+}  // namespace
+
+int RunCheckCommand(const CheckCommandOptions& opts, std::ostream& out, std::ostream& err) {
+  auto format = history::ParseFormat(opts.format);
+  if (!format) {
+    err << "tidemark check: unknown --format '" << opts.format << "'"
+        << DidYouMean(opts.format, {"auto", "jsonl", "jepsen-log", "jepsen-edn", "edn-lines"})
+        << " (use auto, jsonl, jepsen-log, jepsen-edn or edn-lines)\n";
+    return 254;
+  }
+  if (opts.files.empty()) {
+    err << "tidemark check: name at least one history file\n";
+    return 254;
+  }
+  if (opts.files.size() == 1)
+    return CheckFile(opts, opts.files.front(), *format, out, err, nullptr);
+  if (!opts.results_path.empty()) {
+    err << "tidemark check: --results writes one file's results; with " << opts.files.size()
+        << " files use --json (an array, one document per file) instead\n";
+    return 254;
+  }
+  // Many files in one process: each as if alone (-q: one line each), then a tally.
+  // The exit code is the worst: unreadable (255) over invalid (1) over unknown (2) over valid.
+  std::map<int, int> tally;
+  nlohmann::json docs = nlohmann::json::array();
+  for (const std::string& file : opts.files) {
+    nlohmann::json doc;
+    int rc = CheckFile(opts, file, *format, out, err, opts.json ? &doc : nullptr);
+    if (rc == 254) return rc;
+    ++tally[rc];
+    if (opts.json)
+      docs.push_back(rc == 255 ? nlohmann::json{{"file", file}, {"verdict", "unreadable"}}
+                               : std::move(doc));
+  }
+  if (opts.json) {
+    out << docs.dump(2) << "\n";
+  } else {
+    out << opts.files.size() << " files: " << tally[0] << " valid, " << tally[1] << " invalid, "
+        << tally[2] << " unknown, " << tally[255] << " unreadable\n";
+  }
+  for (int rc : {255, 1, 2})
+    if (tally[rc] > 0) return rc;
+  return 0;
 }
 
 }  // namespace tidemark::cli

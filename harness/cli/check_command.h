@@ -3,7 +3,9 @@
 // Reads a history (any supported format), picks a model (or is told one), runs the checkers that
 // fit the workload, prints the verdict and the explanation, optionally writes results.json, and
 // returns the process exit code: 0 valid, 1 invalid, 2 unknown, 255 unreadable input. Usage
-// errors (254) are the CLI parser's business, before this is called.
+// errors (254) are mostly the CLI parser's business, before this is called. Several files are
+// checked one after another in the same process (a loop over thousands of small histories pays
+// the process start-up once); the exit code is then the worst of theirs.
 #pragma once
 
 #include <iosfwd>
@@ -16,10 +18,10 @@
 namespace tidemark::cli {
 
 struct CheckCommandOptions {
-  std::string file;
-  std::string format = "auto";   // auto|jsonl|jepsen-log|jepsen-edn|edn-lines
-  std::string model = "auto";    // auto|register|cas-register|kv|log
-  std::string checker = "auto";  // auto|linearizability|log-prefix|all
+  std::vector<std::string> files;  // one or more; with several, one line each and a tally
+  std::string format = "auto";     // auto|jsonl|jepsen-log|jepsen-edn|edn-lines
+  std::string model = "auto";      // auto|register|cas-register|kv|log
+  std::string checker = "auto";    // auto|linearizability|log-prefix|all
   double timeout_s = 300;
   size_t memory_limit_mb = 4096;
   int threads = 0;

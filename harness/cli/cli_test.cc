@@ -104,6 +104,49 @@ TEST(CheckCommandTest, MalformedInputExits255WithFileAndLine) {
   std::filesystem::remove(path);
 }
 
+TEST(CheckCommandTest, SeveralFilesInOneProcessTallyAndExitWithTheWorst) {
+  const std::string valid = Example("log-valid.jsonl") + " " + Example("register-valid.jsonl");
+  CliRun r = Tidemark("check -q " + valid);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("2 files: 2 valid, 0 invalid, 0 unknown, 0 unreadable"),
+            std::string::npos)
+      << r.output;
+  r = Tidemark("check -q " + valid + " " + Example("log-lost-write.jsonl"));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("invalid: " + Example("log-lost-write.jsonl")), std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("3 files: 2 valid, 1 invalid"), std::string::npos) << r.output;
+  // An unreadable file outranks an invalid one, and the others are still checked.
+  auto bad = std::filesystem::temp_directory_path() / "tidemark_cli_test_multi_bad.jsonl";
+  std::ofstream(bad) << "{\"index\":0,\n";
+  r = Tidemark("check -q --format jsonl " + bad.string() + " " + Example("log-lost-write.jsonl"));
+  EXPECT_EQ(r.exit_code, 255) << r.output;
+  EXPECT_NE(r.output.find("2 files: 0 valid, 1 invalid, 0 unknown, 1 unreadable"),
+            std::string::npos)
+      << r.output;
+  std::filesystem::remove(bad);
+  // --json: one document per file, in order; --results takes one file only.
+  r = Tidemark("check --json " + valid);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto docs = nlohmann::json::parse(r.output, nullptr, false);
+  ASSERT_TRUE(docs.is_array()) << r.output;
+  ASSERT_EQ(docs.size(), 2u);
+  EXPECT_EQ(docs[1]["file"], Example("register-valid.jsonl"));
+  r = Tidemark("check " + valid + " --results /tmp/tidemark_cli_test_never.json");
+  EXPECT_EQ(r.exit_code, 254) << r.output;
+  EXPECT_NE(r.output.find("--results writes one file's results"), std::string::npos) << r.output;
+}
+
+// libcurl is opened on first use (curl_post.h), so a check never loads it nor its dozens of
+// dependencies. LD_DEBUG=files makes the loader name every library it opens.
+TEST(CheckCommandTest, CheckDoesNotLoadLibcurl) {
+  CliRun r = tidemark::test_util::RunCommand("LD_DEBUG=files " + std::string(TIDEMARK_BIN) +
+                                             " check " + Example("log-valid.jsonl"));
+  ASSERT_NE(r.output.find("libc.so"), std::string::npos) << "LD_DEBUG had no effect:\n" << r.output;
+  EXPECT_EQ(r.output.find("libcurl"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("libssl"), std::string::npos) << r.output;
+}
+
 TEST(CheckCommandTest, TornLastLineOfACrashedRunIsCheckedWithAWarning) {
   auto path = std::filesystem::temp_directory_path() / "tidemark_cli_test_torn.jsonl";
   {

@@ -55,7 +55,16 @@ Cluster::Cluster(process::Supervisor& sup, ClusterOptions opts)
     opts_.run_dir = fs::absolute(opts_.run_dir).lexically_normal().string();
 }
 
-Cluster::~Cluster() { StopAll(); }
+Cluster::~Cluster() {
+  StopAll();
+  for (size_t i = 0; i < mounts_.size(); ++i) {
+    const pid_t pid = mounts_[i]->pid();
+    (void)mounts_[i]->Unmount();
+    if (!opts_.registry) continue;
+    (void)opts_.registry->RemoveProcess(pid);
+    (void)opts_.registry->RemoveMount(fs::absolute(nodes_[i].data_dir).string());
+  }
+}
 
 Status Cluster::Prepare() {
   std::vector<int> used;
@@ -80,8 +89,11 @@ Status Cluster::Prepare() {
     if (ec) return Error{"cannot create " + n.data_dir + ": " + ec.message()};
     if (!opts_.lazyfs_binary.empty()) {
       auto m = std::make_unique<lazyfs::LazyMount>();
+      // Listed before it exists, so the registry always lists a superset (nemesis/clean.h).
+      if (opts_.registry) (void)opts_.registry->AddMount(fs::absolute(n.data_dir).string());
       if (Status s = m->Mount(opts_.lazyfs_binary, n.data_dir); !s.ok())
         return Error{n.address.name + ": lose-unfsynced: " + s.error().message};
+      if (opts_.registry) (void)opts_.registry->AddProcess(m->pid());
       mounts_.push_back(std::move(m));
     }
     nodes_.push_back(std::move(n));

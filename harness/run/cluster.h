@@ -28,6 +28,7 @@
 
 #include "base/result.h"
 #include "harness/process/supervisor.h"
+#include "nemesis/clean.h"
 #include "nemesis/lazyfs/mount.h"
 #include "targets/target.h"
 
@@ -58,6 +59,9 @@ struct ClusterOptions {
   // When set, Prepare mounts this tidemark-lazyfs over every node's data dir (the
   // lose-unfsynced fault); the mounts go when the Cluster does, after its nodes stop.
   std::string lazyfs_binary;
+  // When set, each mount and its tidemark-lazyfs process are listed here while they exist, so
+  // `tidemark clean` can undo them after a SIGKILLed controller (nemesis/clean.h).
+  nemesis::CleanupRegistry* registry = nullptr;
 };
 
 class Cluster {

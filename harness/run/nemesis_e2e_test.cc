@@ -117,6 +117,7 @@ class NemesisE2ETest : public ::testing::Test {
     if (store_.empty()) return;  // skipped
     if (!HasFailure()) fs::remove_all(store_);
   }
+  void KillMidPartitionThenClean(const std::string& clean);
   std::string store_;
 };
 
@@ -186,7 +187,9 @@ TEST_F(NemesisE2ETest, CorrectTidelogStaysValidUnderAllFaults) {
 
 // SIGKILL the controller while a partition is in place: nothing can tear down, so namespaces,
 // bridge and veths stay; `tidemark clean` must remove them and any recorded process.
-TEST_F(NemesisE2ETest, CleanAfterControllerKilledMidPartitionLeavesNothing) {
+// SIGKILLs a controller mid-partition, then runs `clean` (a shell command line); nothing the run
+// made may be left.
+void NemesisE2ETest::KillMidPartitionThenClean(const std::string& clean) {
   auto run = tidemark::test_util::StartRunInBackground(
       TIDEMARK_BIN, store_,
       {"--nemesis", "partition", "--nemesis-interval", "2", "--net", "netns", "--time-limit", "60",
@@ -220,17 +223,30 @@ TEST_F(NemesisE2ETest, CleanAfterControllerKilledMidPartitionLeavesNothing) {
   EXPECT_FALSE(registry["processes"].empty()) << registry.dump(1);
   EXPECT_FALSE(registry["namespaces"].empty()) << registry.dump(1);
 
-  CliRun clean = Tidemark("clean --store " + store_);
-  EXPECT_EQ(clean.exit_code, 0) << clean.output;
+  CliRun swept = RunCommand(clean);
+  EXPECT_EQ(swept.exit_code, 0) << swept.output;
   std::vector<std::string> left = Leftovers(run_dir, store_, registry);
-  EXPECT_TRUE(left.empty()) << "left behind after tidemark clean:\n"
+  EXPECT_TRUE(left.empty()) << "left behind after " << clean << ":\n"
                             << Lines(left) << "clean said:\n"
-                            << clean.output;
+                            << swept.output;
   json after = ReadJsonFile(run_dir / "cleanup.json");
   EXPECT_TRUE(after.value("namespaces", json::array()).empty()) << after.dump(1);
   EXPECT_TRUE(after.value("links", json::array()).empty()) << after.dump(1);
   // A second sweep has nothing left to do.
-  EXPECT_EQ(Tidemark("clean --store " + store_).exit_code, 0);
+  EXPECT_EQ(RunCommand(clean).exit_code, 0);
+}
+
+TEST_F(NemesisE2ETest, CleanAfterControllerKilledMidPartitionLeavesNothing) {
+  KillMidPartitionThenClean(std::string(TIDEMARK_BIN) + " clean --store " + store_);
+}
+
+// The user does not remember where the run kept its store: `tidemark clean` with no arguments,
+// from another directory, finds it through the machine-wide list (nemesis/clean.h).
+TEST_F(NemesisE2ETest, CleanWithNoArgumentsFromElsewhereFindsTheRun) {
+  const fs::path elsewhere = store_ + "-elsewhere";
+  fs::create_directories(elsewhere);
+  KillMidPartitionThenClean("cd " + elsewhere.string() + " && " + TIDEMARK_BIN + " clean");
+  fs::remove_all(elsewhere);
 }
 
 }  // namespace

@@ -135,6 +135,7 @@ NemesisWiring::~NemesisWiring() {
 
 void NemesisWiring::ConfigureCluster(ClusterOptions& co) const {
   if (lazyfs_) co.lazyfs_binary = cfg_.lazyfs_binary;
+  co.registry = registry_.get();
   if (net_) {
     if (auto host_of = net_->HostOf()) co.host_of = host_of;
   }

@@ -6,6 +6,10 @@
 // CURLOPT_FRESH_CONNECT, never follows redirects, ignores proxy environment variables, and
 // reports whether any byte of the request may have left (HttpOutcome::request_sent).
 //
+// libcurl is loaded (dlopen) by the first call that needs it, not at process start: most tidemark
+// processes never make an HTTP call, and libcurl's own dependencies cost every process start-up
+// time (docs/architecture.md "Start-up").
+//
 // Threading: a CurlPoster owns one easy handle and is NOT thread-safe; one per thread.
 #pragma once
 
@@ -17,8 +21,15 @@
 
 namespace tidemark::targets {
 
-// Initialises libcurl once per process (thread-safe). Errors: curl_global_init failed.
+// The library loaded: its SONAME since libcurl 7.16 (Debian's libcurl4 package).
+inline constexpr char kLibcurlSoname[] = "libcurl.so.4";
+
+// Loads and initialises libcurl once per process (thread-safe). Errors: the library is missing
+// or lacks a function, or curl_global_init failed.
 tidemark::Status EnsureCurlInitialized();
+
+// libcurl's text for a CURLcode (curl_easy_strerror), or "libcurl error N" if it cannot load.
+std::string CurlErrorText(int code);
 
 class CurlPoster : public HttpPoster {
  public:

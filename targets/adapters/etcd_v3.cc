@@ -168,7 +168,7 @@ std::string Reason(const HttpOutcome& out) {
   if (out.curl_code != 0) {
     if (out.curl_code == CURLE_OPERATION_TIMEDOUT) return "timeout";
     if (out.curl_code == CURLE_COULDNT_CONNECT) return "connection refused";
-    return std::string("transport: ") + curl_easy_strerror(static_cast<CURLcode>(out.curl_code));
+    return std::string("transport: ") + CurlErrorText(out.curl_code);
   }
   json body = json::parse(out.body, nullptr, false);
   std::string msg = body.is_object() ? body.value("message", body.value("error", "")) : "";

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <memory>
 
+#include "targets/adapters/curl_post.h"
 #include "targets/adapters/stepped.h"
 
 namespace tidemark::targets::redis {
@@ -77,7 +78,7 @@ std::string TransportReason(const HttpOutcome& out) {
     case CURLE_RECV_ERROR:
       return "connection reset";
     default:
-      return std::string("transport: ") + curl_easy_strerror(static_cast<CURLcode>(out.curl_code));
+      return std::string("transport: ") + CurlErrorText(out.curl_code);
   }
 }
 

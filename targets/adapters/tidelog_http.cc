@@ -6,6 +6,7 @@
 
 #include <curl/curl.h>
 
+#include "targets/adapters/curl_post.h"
 #include "targets/adapters/raw_http.h"
 #include "targets/adapters/stepped.h"
 
@@ -69,7 +70,7 @@ Completion FromTransportError(const OpRequest& op, const HttpOutcome& o, const s
       reason = "connection dropped";
       break;
     default:
-      reason = curl_easy_strerror(code);
+      reason = CurlErrorText(code);
   }
   if (!o.request_sent) return Make(EventType::kFail, op.value, reason + " (not sent)", node);
   return Unknown(op, reason, node);
