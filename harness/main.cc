@@ -8,6 +8,7 @@
 #include "base/filename.h"
 #include "harness/cli/check_command.h"
 #include "harness/cli/clean_command.h"
+#include "harness/cli/client_test_command.h"
 #include "harness/cli/export_command.h"
 #include "harness/cli/run_command.h"
 #include "harness/cli/suite_command.h"
@@ -46,6 +47,8 @@ int main(int argc, char** argv) {
   CLI::App* zoo_cmd = tidemark::cli::AddZooCommand(app, zoo_opts);
   tidemark::cli::SuiteCommandOptions suite_opts;
   CLI::App* suite_cmd = tidemark::cli::AddSuiteCommand(app, suite_opts);
+  tidemark::cli::ClientTestOptions client_test_opts;
+  CLI::App* client_test_cmd = tidemark::cli::AddClientTestCommand(app, client_test_opts);
 
   tidemark::cli::CheckCommandOptions check;
   CLI::App* check_cmd = app.add_subcommand(
@@ -180,6 +183,8 @@ int main(int argc, char** argv) {
   if (run_cmd->parsed()) return tidemark::cli::RunRunCommand(run_opts, argc, argv);
   if (zoo_cmd->parsed()) return tidemark::cli::RunZooCommand(zoo_opts, *zoo_cmd);
   if (suite_cmd->parsed()) return tidemark::cli::RunSuiteCommand(suite_opts, *suite_cmd);
+  if (client_test_cmd->parsed())
+    return tidemark::cli::RunClientTestCommand(client_test_opts, std::cout, std::cerr);
   if (check_cmd->parsed()) return tidemark::cli::RunCheckCommand(check, std::cout, std::cerr);
   if (export_cmd->parsed()) return tidemark::cli::RunExportCommand(exp, std::cout, std::cerr);
   return 254;

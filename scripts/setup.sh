@@ -9,7 +9,7 @@ PACKAGES=(cmake g++ ninja-build pkg-config libboost-dev libboost-filesystem-dev
   libcurl4-openssl-dev nlohmann-json3-dev librange-v3-dev libgtest-dev libgmock-dev
   libbenchmark-dev libcli11-dev libspdlog-dev libfmt-dev iproute2 nftables
   clang libclang-rt-14-dev clang-format chromium
-  etcd-server etcd-client fuse3 libfuse3-dev python3
+  etcd-server etcd-client fuse3 libfuse3-dev python3 perl
   redis-server redis-sentinel libhiredis-dev)
 
 missing=()

@@ -1,6 +1,8 @@
 // End-to-end tests of the exec adapter (docs/client-protocol.md): `tidemark run` with real tidelog
 // nodes and a real client program in Python — the shipped example, and the same client with a
-// fault (testdata/exec/fault_client.py) to show that the harness stays the judge.
+// fault (testdata/exec/fault_client.py) to show that the harness stays the judge — and with
+// real etcd members and the shipped Perl client (examples/clients/perl/etcd_client.pl).
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -65,6 +67,7 @@ class ExecE2ETest : public ::testing::Test {
     EXPECT_EQ(SurvivingNodes(store_), 0) << "tidelog nodes left running";
     EXPECT_EQ(Surviving(store_), 0) << "client programs left running";
     EXPECT_EQ(Surviving("tidelog_client.py"), 0) << "client programs left running";
+    EXPECT_EQ(Surviving("etcd_client.pl"), 0) << "client programs left running";
     if (!HasFailure()) fs::remove_all(store_);
   }
   // The shipped descriptor with the fault client in `mode`; the store tags its command line.
@@ -187,6 +190,52 @@ TEST_F(ExecE2ETest, GarbageOnStdoutIsAnErrorNamingTheLineTheArgvAndTheShape) {
   EXPECT_NE(fatal.find("fault_client.py"), std::string::npos) << fatal;
   EXPECT_NE(fatal.find("expected one JSON object per line"), std::string::npos) << fatal;
   EXPECT_GT(ErrorsStartingWith(Latest(), "client protocol error"), 0);
+}
+
+// Why the Perl/etcd tests cannot run here, or "" when they can. scripts/setup.sh installs both,
+// so under CI=true a missing one is a failure, not a skip.
+std::string WhyNoPerlEtcd() {
+  if (!fs::exists("/usr/bin/etcd")) return "/usr/bin/etcd is missing (package etcd-server)";
+  if (!fs::exists("/usr/bin/perl")) return "/usr/bin/perl is missing (package perl)";
+  return "";
+}
+
+#define REQUIRE_PERL_ETCD()                                                       \
+  do {                                                                            \
+    const std::string why = WhyNoPerlEtcd();                                      \
+    const char* ci = std::getenv("CI");                                           \
+    if (!why.empty() && ci && std::string(ci) == "true") FAIL() << why;           \
+    if (!why.empty()) GTEST_SKIP() << why << " (scripts/setup.sh installs both)"; \
+  } while (0)
+
+TEST_F(ExecE2ETest, PerlEtcdClientIsValidWithoutFaults) {
+  REQUIRE_PERL_ETCD();
+  CliRun r = Run("etcd-exec-perl", "--workload register " + std::string(kShort));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const fs::path run = Latest();
+  json results = ReadJsonFile(run / "results.json");
+  EXPECT_EQ(results["verdict"], "valid");
+  EXPECT_GT(results["counts"]["ok"].get<int>(), 200) << results["counts"];
+  EXPECT_EQ(results["client"]["starts"], 1) << results["client"];
+  EXPECT_EQ(results["client"]["crashes"].size(), 0u);
+  EXPECT_TRUE(results["client"]["fatal"].is_null());
+  EXPECT_EQ(ReadJsonFile(run / "test.json")["target"]["adapter"], "exec");
+  // Some cas ops were refused by etcd, so fail is reached through the client too.
+  EXPECT_GT(ErrorsStartingWith(run, "cas_failed"), 0);
+}
+
+// Kills and pauses (no partitions: etcd's need the netns backend, see targets/etcd.json): the
+// client's info and fail answers keep the history checkable and valid.
+TEST_F(ExecE2ETest, PerlEtcdClientIsValidUnderKillsAndPauses) {
+  REQUIRE_PERL_ETCD();
+  CliRun r = Run("etcd-exec-perl",
+                 "--workload register --nemesis kill,pause --nemesis-interval 2 --op-timeout 1 "
+                 "--time-limit 15 --rate 100 --concurrency 4");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  json results = ReadJsonFile(Latest() / "results.json");
+  EXPECT_EQ(results["verdict"], "valid");
+  EXPECT_GE(results["faults"]["windows"].size(), 2u) << results["faults"].dump(1);
+  EXPECT_GT(results["counts"]["ok"].get<int>(), 200) << results["counts"];
 }
 
 }  // namespace
