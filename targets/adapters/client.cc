@@ -29,6 +29,16 @@ class BlockingClient : public Client {
 
 }  // namespace
 
+Completion MakeCompletion(history::EventType type, json value, std::optional<std::string> error,
+                          const std::string& node) {
+  Completion c;
+  c.type = type;
+  c.value = std::move(value);
+  c.error = std::move(error);
+  c.node = node;
+  return c;
+}
+
 json FullValue(const Completion& c) {
   return c.value_text.empty() ? c.value : json::parse(c.value_text, nullptr, false);
 }

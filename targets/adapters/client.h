@@ -48,6 +48,10 @@ struct Completion {
   std::string node;                  // the node that answered last (see follow-leader below)
 };
 
+// A completion as an adapter's outcome rule decides it.
+Completion MakeCompletion(history::EventType type, nlohmann::json value,
+                          std::optional<std::string> error, const std::string& node);
+
 // The completion's whole value: value_text parsed when it is set, else value.
 nlohmann::json FullValue(const Completion& c);
 

@@ -199,60 +199,52 @@ Result<NodeStatus> ParseStatus(const json& status, const json& members) {
 
 namespace {
 
-Completion Make(history::EventType type, json value, std::optional<std::string> error,
-                const std::string& node) {
-  Completion c;
-  c.type = type;
-  c.value = std::move(value);
-  c.error = std::move(error);
-  c.node = node;
-  return c;
-}
-
 json Body(const HttpOutcome& out) { return json::parse(out.body, nullptr, false); }
 bool Ok(const HttpOutcome& out) { return out.curl_code == 0 && out.http_status == 200; }
 
 // The exchange failed: fail when nothing can have been applied, else info.
 Completion Failed(const OpRequest& op, const HttpOutcome& out, const std::string& node) {
   const bool definite = op.f == "read" || DefinitelyNotApplied(out);  // reads have no effect
-  return Make(definite ? history::EventType::kFail : history::EventType::kInfo, op.value,
-              Reason(out), node);
+  return MakeCompletion(definite ? history::EventType::kFail : history::EventType::kInfo, op.value,
+                        Reason(out), node);
 }
 
 Completion RegisterRead(const OpRequest& op, const json& body, const std::string& node) {
   auto kv = ParseRange(body);
-  if (!kv.ok()) return Make(history::EventType::kFail, op.value, kv.error().message, node);
-  if (!*kv) return Make(history::EventType::kOk, nullptr, std::nullopt, node);
+  if (!kv.ok())
+    return MakeCompletion(history::EventType::kFail, op.value, kv.error().message, node);
+  if (!*kv) return MakeCompletion(history::EventType::kOk, nullptr, std::nullopt, node);
   try {
-    return Make(history::EventType::kOk, std::stoll((*kv)->value), std::nullopt, node);
+    return MakeCompletion(history::EventType::kOk, std::stoll((*kv)->value), std::nullopt, node);
   } catch (...) {
-    return Make(history::EventType::kOk, (*kv)->value, std::nullopt, node);
+    return MakeCompletion(history::EventType::kOk, (*kv)->value, std::nullopt, node);
   }
 }
 
 Completion Appended(const OpRequest& op, const json& body, const std::string& node) {
   if (!TxnSucceeded(body))
-    return Make(history::EventType::kFail, op.value, "value already appended: nothing written",
-                node);
+    return MakeCompletion(history::EventType::kFail, op.value,
+                          "value already appended: nothing written", node);
   // Applied, but without its revision the offset is unknown: ambiguous for the checker.
   auto r = HeaderRevision(body);
-  if (!r.ok()) return Make(history::EventType::kInfo, op.value, r.error().message, node);
-  return Make(history::EventType::kOk, {{"value", op.value}, {"offset", *r}, {"hwm", *r + 1}},
-              std::nullopt, node);
+  if (!r.ok()) return MakeCompletion(history::EventType::kInfo, op.value, r.error().message, node);
+  return MakeCompletion(history::EventType::kOk,
+                        {{"value", op.value}, {"offset", *r}, {"hwm", *r + 1}}, std::nullopt, node);
 }
 
 Completion LogRead(const OpRequest& op, const json& body, const std::string& node) {
   const int64_t from = LogReadFrom(op);
   auto snap = ParseLogRange(body, from);
-  if (!snap.ok()) return Make(history::EventType::kFail, op.value, snap.error().message, node);
+  if (!snap.ok())
+    return MakeCompletion(history::EventType::kFail, op.value, snap.error().message, node);
   const int64_t hwm = snap->revision + 1;
-  return Make(history::EventType::kOk,
-              {{"from", from},
-               {"to", std::max(from, hwm)},
-               {"hwm", hwm},
-               {"consistency", LogReadConsistency(op)},
-               {"entries", std::move(snap->entries)}},
-              std::nullopt, node);
+  return MakeCompletion(history::EventType::kOk,
+                        {{"from", from},
+                         {"to", std::max(from, hwm)},
+                         {"hwm", hwm},
+                         {"consistency", LogReadConsistency(op)},
+                         {"entries", std::move(snap->entries)}},
+                        std::nullopt, node);
 }
 
 }  // namespace
@@ -289,13 +281,13 @@ Completion MapOutcome(const OpRequest& op, const HttpOutcome& out, const std::st
   if (!body.is_object()) {
     // A success status with a body that is not etcd's: a put or txn may have been applied.
     const auto type = op.f == "read" ? history::EventType::kFail : history::EventType::kInfo;
-    return Make(type, op.value, "malformed response: " + out.body.substr(0, 100), node);
+    return MakeCompletion(type, op.value, "malformed response: " + out.body.substr(0, 100), node);
   }
   if (op.f == "read") return op.key ? RegisterRead(op, body, node) : LogRead(op, body, node);
   if (op.f == "append") return Appended(op, body, node);
   if (op.f == "cas" && !TxnSucceeded(body))
-    return Make(history::EventType::kFail, op.value, "cas_failed", node);
-  return Make(history::EventType::kOk, op.value, std::nullopt, node);  // write, cas taken
+    return MakeCompletion(history::EventType::kFail, op.value, "cas_failed", node);
+  return MakeCompletion(history::EventType::kOk, op.value, std::nullopt, node);  // write, cas taken
 }
 
 namespace {
@@ -314,8 +306,8 @@ class EtcdStepped : public SteppedClient {
     node_ = node_name;
     auto req = BuildOp(op);
     if (!req.ok())
-      return Done(
-          Make(history::EventType::kFail, op.value, "not sent: " + req.error().message, node_name));
+      return Done(MakeCompletion(history::EventType::kFail, op.value,
+                                 "not sent: " + req.error().message, node_name));
     return Call(HttpCall{base_url + req->path, req->body.dump(), timeout_ms_, connect_timeout_ms_});
   }
 

@@ -109,16 +109,6 @@ Result<std::unique_ptr<ClientProcess>> Launch(const Shared& sh, const std::strin
   return p;
 }
 
-Completion Make(EventType type, json value, std::optional<std::string> error,
-                const std::string& node) {
-  Completion c;
-  c.type = type;
-  c.value = std::move(value);
-  c.error = std::move(error);
-  c.node = node;
-  return c;
-}
-
 class ExecStepped;
 
 // The ops program as a Channel of the event loop: ops out by id, answers back to their client.
@@ -175,14 +165,16 @@ class ExecStepped : public SteppedClient {
     node_ = node_name;
     answer_.reset();
     if (ch_->fatal())
-      return Done(Make(EventType::kFail, op.value,
-                       "not sent: the client program stopped: " + *ch_->fatal(), node_));
+      return Done(MakeCompletion(EventType::kFail, op.value,
+                                 "not sent: the client program stopped: " + *ch_->fatal(), node_));
     auto ep = sh_->Endpoint(node_name, base_url);
     if (!ep.ok())
-      return Done(Make(EventType::kFail, op.value, "not sent: " + ep.error().message, node_));
+      return Done(
+          MakeCompletion(EventType::kFail, op.value, "not sent: " + ep.error().message, node_));
     auto id = ch_->Send(op, *ep, opts_.timeout_ms, this);
     if (!id.ok())
-      return Done(Make(EventType::kFail, op.value, "not sent: " + id.error().message, node_));
+      return Done(
+          MakeCompletion(EventType::kFail, op.value, "not sent: " + id.error().message, node_));
     id_ = *id;
     return Wait(ch_, opts_.timeout_ms + kExecGraceMs);
   }
@@ -190,10 +182,10 @@ class ExecStepped : public SteppedClient {
   Step Continue(HttpOutcome) override {
     if (answer_) return Done(std::move(*answer_));
     ch_->Expire(id_);
-    return Done(Make(EventType::kInfo, op_.value,
-                     "timeout (no answer from the client program within " +
-                         std::to_string(opts_.timeout_ms + kExecGraceMs) + " ms)",
-                     node_));
+    return Done(MakeCompletion(EventType::kInfo, op_.value,
+                               "timeout (no answer from the client program within " +
+                                   std::to_string(opts_.timeout_ms + kExecGraceMs) + " ms)",
+                               node_));
   }
   std::optional<Step> Poll() override {
     if (!answer_) return std::nullopt;
@@ -207,11 +199,11 @@ class ExecStepped : public SteppedClient {
     json value = r.type == EventType::kOk && r.value ? *r.value : op_.value;
     std::optional<std::string> error = r.error;
     if (r.type != EventType::kOk && !error) error = "the client program gave no error";
-    answer_ = Make(r.type, std::move(value), std::move(error), node_);
+    answer_ = MakeCompletion(r.type, std::move(value), std::move(error), node_);
   }
   // From the channel: no answer will come (the program crashed or was stopped).
   void Abandon(const std::string& error) {
-    answer_ = Make(EventType::kInfo, op_.value, error, node_);
+    answer_ = MakeCompletion(EventType::kInfo, op_.value, error, node_);
   }
 
  private:

@@ -57,16 +57,6 @@ Reply Convert(const redisReply* r) {
   return out;
 }
 
-Completion Make(EventType type, json value, std::optional<std::string> error,
-                const std::string& node) {
-  Completion c;
-  c.type = type;
-  c.value = std::move(value);
-  c.error = std::move(error);
-  c.node = node;
-  return c;
-}
-
 std::string TransportReason(const HttpOutcome& out) {
   switch (out.curl_code) {
     case CURLE_OPERATION_TIMEDOUT:
@@ -94,20 +84,21 @@ json RegisterValue(const Reply& r) {
 Completion LogRead(const OpRequest& op, const Reply& r, const std::string& node) {
   if (r.type != Reply::Type::kArray || r.elements.size() != 2 ||
       r.elements[0].type != Reply::Type::kInteger || r.elements[1].type != Reply::Type::kArray)
-    return Make(EventType::kFail, op.value, "malformed log read reply", node);
+    return MakeCompletion(EventType::kFail, op.value, "malformed log read reply", node);
   const int64_t from = op.value.is_object() ? op.value.value("from", int64_t{0}) : 0;
   const int64_t len = r.elements[0].integer;
   json entries = json::array();
   int64_t offset = from;
   for (const Reply& e : r.elements[1].elements) entries.push_back(json::array({offset++, e.str}));
-  return Make(EventType::kOk,
-              {{"from", from},
-               {"to", std::max(from, len)},
-               {"hwm", len},
-               {"consistency", op.value.is_object() ? op.value.value("consistency", "linearizable")
-                                                    : "linearizable"},
-               {"entries", std::move(entries)}},
-              std::nullopt, node);
+  return MakeCompletion(
+      EventType::kOk,
+      {{"from", from},
+       {"to", std::max(from, len)},
+       {"hwm", len},
+       {"consistency",
+        op.value.is_object() ? op.value.value("consistency", "linearizable") : "linearizable"},
+       {"entries", std::move(entries)}},
+      std::nullopt, node);
 }
 
 // The op's own reply was not an error: its completion.
@@ -115,24 +106,24 @@ Completion Succeeded(const OpRequest& op, const Reply& r, const std::string& nod
   if (op.f == "read") {
     if (!op.key) return LogRead(op, r, node);
     if (r.type != Reply::Type::kString && r.type != Reply::Type::kNil)
-      return Make(EventType::kFail, op.value, "malformed GET reply", node);
-    return Make(EventType::kOk, RegisterValue(r), std::nullopt, node);
+      return MakeCompletion(EventType::kFail, op.value, "malformed GET reply", node);
+    return MakeCompletion(EventType::kOk, RegisterValue(r), std::nullopt, node);
   }
   if (op.f == "append") {
     if (r.type != Reply::Type::kInteger || r.integer < 1)
-      return Make(EventType::kInfo, op.value, "malformed RPUSH reply", node);
-    return Make(EventType::kOk,
-                {{"value", op.value}, {"offset", r.integer - 1}, {"hwm", r.integer}}, std::nullopt,
-                node);
+      return MakeCompletion(EventType::kInfo, op.value, "malformed RPUSH reply", node);
+    return MakeCompletion(EventType::kOk,
+                          {{"value", op.value}, {"offset", r.integer - 1}, {"hwm", r.integer}},
+                          std::nullopt, node);
   }
   if (op.f == "cas") {
     if (r.type != Reply::Type::kInteger)
-      return Make(EventType::kInfo, op.value, "malformed cas reply", node);
-    if (r.integer == 0) return Make(EventType::kFail, op.value, "cas_failed", node);
+      return MakeCompletion(EventType::kInfo, op.value, "malformed cas reply", node);
+    if (r.integer == 0) return MakeCompletion(EventType::kFail, op.value, "cas_failed", node);
   } else if (r.type != Reply::Type::kStatus) {
-    return Make(EventType::kInfo, op.value, "malformed SET reply", node);
+    return MakeCompletion(EventType::kInfo, op.value, "malformed SET reply", node);
   }
-  return Make(EventType::kOk, op.value, std::nullopt, node);
+  return MakeCompletion(EventType::kOk, op.value, std::nullopt, node);
 }
 
 }  // namespace
@@ -193,27 +184,27 @@ Completion MapOutcome(const OpRequest& op, const HttpOutcome& out, const std::st
                       int wait_replicas) {
   if (out.curl_code != 0) {
     const bool definite = !Mutating(op) || !out.request_sent;
-    return Make(definite ? EventType::kFail : EventType::kInfo, op.value, TransportReason(out),
-                node);
+    return MakeCompletion(definite ? EventType::kFail : EventType::kInfo, op.value,
+                          TransportReason(out), node);
   }
   std::vector<Reply> replies;
   const size_t want = wait_replicas > 0 && Mutating(op) ? 2 : 1;
   if (Frame(out.body, want, &replies) <= 0 || replies.size() != want)
-    return Make(Mutating(op) ? EventType::kInfo : EventType::kFail, op.value,
-                "malformed reply: " + out.body.substr(0, 100), node);
+    return MakeCompletion(Mutating(op) ? EventType::kInfo : EventType::kFail, op.value,
+                          "malformed reply: " + out.body.substr(0, 100), node);
   const Reply& r = replies[0];
-  if (r.type == Reply::Type::kError) return Make(EventType::kFail, op.value, r.str, node);
+  if (r.type == Reply::Type::kError) return MakeCompletion(EventType::kFail, op.value, r.str, node);
   Completion c = Succeeded(op, r, node);
   if (want == 2 && c.type == EventType::kOk) {
     const Reply& w = replies[1];
     if (w.type != Reply::Type::kInteger)
-      return Make(EventType::kInfo, op.value, "WAIT: " + (w.str.empty() ? "malformed" : w.str),
-                  node);
+      return MakeCompletion(EventType::kInfo, op.value,
+                            "WAIT: " + (w.str.empty() ? "malformed" : w.str), node);
     if (w.integer < wait_replicas)
-      return Make(EventType::kInfo, op.value,
-                  "WAIT: " + std::to_string(w.integer) + " of " + std::to_string(wait_replicas) +
-                      " replicas",
-                  node);
+      return MakeCompletion(EventType::kInfo, op.value,
+                            "WAIT: " + std::to_string(w.integer) + " of " +
+                                std::to_string(wait_replicas) + " replicas",
+                            node);
   }
   return c;
 }
@@ -336,9 +327,9 @@ class RedisStepped : public SteppedClient {
     auto req = BuildOp(op, wait_replicas_, wait_timeout_ms_);
     auto hp = HostPort(base_url);
     if (!req.ok() || !hp.ok())
-      return Done(Make(EventType::kFail, op.value,
-                       "not sent: " + (req.ok() ? hp.error().message : req.error().message),
-                       node_name));
+      return Done(MakeCompletion(
+          EventType::kFail, op.value,
+          "not sent: " + (req.ok() ? hp.error().message : req.error().message), node_name));
     HttpCall call;
     call.url = "tcp://" + hp->first + ":" + hp->second;
     call.body = std::move(req->bytes);
