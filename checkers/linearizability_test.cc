@@ -307,6 +307,11 @@ size_t DataBytes() {
 // segment is capped far below the budget, so std::bad_alloc is thrown inside a worker thread)
 // must still answer unknown with reason "memory", not end the process.
 TEST(LinearizabilityTest, BadAllocInAWorkerThreadIsUnknownMemory) {
+#if defined(__SANITIZE_ADDRESS__)
+  // ASan's allocator ends the process on RLIMIT_DATA (its own internal allocations fail first),
+  // so no bad_alloc can be provoked this way; the plain unit-test build runs this test.
+  GTEST_SKIP() << "under AddressSanitizer a capped data segment aborts instead of throwing";
+#endif
   OpsBuilder b;
   for (const char* key : {"a", "b"}) {
     for (int i = 0; i < 24; ++i) b.Ok(i, "write", i, i, i, 1000 + i, key);
