@@ -10,7 +10,8 @@
 // generator, so the value is unique even without the process part.
 //
 // Reads: `linearizable` reads carry no node preference (the runner sends them where appends go,
-// normally the leader); `local` reads name a uniformly random node. A read starts a little below
+// normally the leader); `local` reads name a uniformly random node, leaving out for a while a
+// node where a local read just timed out (LogOptions::avoid_after_timeout_ns). A read starts a little below
 // the highest HWM seen so far (at most `read_window` offsets), so reads keep overlapping recent
 // appends without re-reading the whole log every time; the final reads cover everything.
 //
@@ -19,6 +20,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 
 #include "workloads/generator.h"
 
@@ -32,6 +34,11 @@ struct LogOptions {
   // name no node, so the runner sends every read of theirs to the node it binds them to (a
   // per-node reader keeps observing that node through a fault; harness/run/routing.h).
   std::function<bool(int64_t process)> reader;
+  // A worker's local read that ends `info` (timed out: the node is paused, cut off or slow)
+  // steers the other workers' local reads away from that node for this long after the read
+  // was sent, so they do not each wait out a read timeout there; per-node readers keep reading
+  // it. 0: never steer.
+  int64_t avoid_after_timeout_ns = 3'000'000'000;
 };
 
 // The main-phase stream: endless; wrap it in TimeLimit / Stagger.
@@ -46,9 +53,13 @@ class LogGenerator : public Generator {
   int64_t max_hwm_seen() const { return max_hwm_; }
 
  private:
+  int PickLocalNode(const GenContext& ctx, Rng& rng) const;
+
   LogOptions opts_;
   int64_t appends_ = 0;
   int64_t max_hwm_ = 0;
+  std::map<int64_t, int> local_read_node_;  // process -> node of its outstanding local read
+  std::map<int, int64_t> avoid_until_ns_;   // node -> no worker's local read before this time
 };
 
 // The final phase: one `{"from":0,"consistency":"local","final":true}` read from every node

@@ -137,6 +137,55 @@ TEST(LogGeneratorTest, ReadsStartWithinTheWindowBelowTheHighestHwmSeen) {
   EXPECT_GT(max_from, 500);  // reads follow the log as it grows
 }
 
+// Node n2 is paused from 2 s to 8 s: a local read sent to it times out (info after 1 s). Returns
+// how many workers' local reads were sent to n2 while it was paused, and after it woke.
+std::pair<int, int> LocalReadsToAPausedNode(int64_t avoid_ns) {
+  std::vector<std::string> log;
+  LogOptions lo;
+  lo.avoid_after_timeout_ns = avoid_ns;
+  auto gen = Limit(20000, std::make_unique<LogGenerator>(lo));
+  Rng g = Rng::Derive(7, "generator"), s = Rng::Derive(7, "sim");
+  SimOptions o = LogSystem(&log);
+  o.nodes = 3;
+  o.max_time_ns = 14'000'000'000;
+  auto inner = o.respond;
+  o.respond = [inner](const OpRequest& op, int64_t at, Rng& rng) {
+    const bool paused = at >= 2'000'000'000 && at < 8'000'000'000;
+    if (paused && op.f == "read" && op.node == 1) {
+      SimResponse r;
+      r.type = EventType::kInfo;
+      r.latency_ns = 1'000'000'000;
+      r.error = "timeout";
+      return r;
+    }
+    return inner(op, at, rng);
+  };
+  auto h = Simulate(*gen, o, g, s);
+  EXPECT_TRUE(h.ok()) << h.error().message;
+  int during = 0, after = 0;
+  if (!h.ok()) return {during, after};
+  for (const auto& e : *h) {
+    if (e.type != EventType::kInvoke || e.f != "read" || e.node != "n2") continue;
+    if (e.value.value("consistency", "") != "local") continue;
+    if (e.time_ns >= 2'000'000'000 && e.time_ns < 8'000'000'000) ++during;
+    if (e.time_ns >= 11'000'000'000) ++after;
+  }
+  return {during, after};
+}
+
+TEST(LogGeneratorTest, WorkersStopSendingLocalReadsToANodeWhereOneJustTimedOut) {
+  auto [during, after] = LocalReadsToAPausedNode(3'000'000'000);
+  auto [during_control, after_control] = LocalReadsToAPausedNode(0);
+  // Without steering every worker ends up waiting out timeouts at the paused node.
+  EXPECT_GE(during_control, 20);
+  // With it, only the reads sent before the first timeout and one probe each 3 s.
+  EXPECT_LE(during, 12);
+  EXPECT_LT(during * 2, during_control);
+  // Once the node answers again, it gets its share of local reads back.
+  EXPECT_GE(after, 20);
+  EXPECT_GE(after_control, 20);
+}
+
 TEST(LogFinalReadsTest, OneOkFinalReadPerNodeRetryingFailures) {
   const uint64_t seed = 33;
   SCOPED_TRACE("seed=" + std::to_string(seed));
