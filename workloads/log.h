@@ -11,9 +11,10 @@
 //
 // Reads: `linearizable` reads carry no node preference (the runner sends them where appends go,
 // normally the leader); `local` reads name a uniformly random node, leaving out for a while a
-// node where a local read just timed out (LogOptions::avoid_after_timeout_ns). A read starts a little below
-// the highest HWM seen so far (at most `read_window` offsets), so reads keep overlapping recent
-// appends without re-reading the whole log every time; the final reads cover everything.
+// node where a local read just timed out (LogOptions::avoid_after_timeout_ns). A read starts a
+// little below the highest HWM seen so far (at most `read_window` offsets), so reads keep
+// overlapping recent appends without re-reading the whole log every time; the final reads cover
+// everything.
 //
 // Threading: a Generator (not thread-safe; see generator.h).
 #pragma once
