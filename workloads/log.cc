@@ -46,7 +46,9 @@ int LogGenerator::PickLocalNode(const GenContext& ctx, Rng& rng) const {
 void LogGenerator::OnComplete(const history::Op& completed) {
   auto local = local_read_node_.find(completed.process);
   if (local != local_read_node_.end()) {
-    if (completed.status == history::EventType::kInfo && opts_.avoid_after_timeout_ns > 0) {
+    const bool slow = completed.return_ns == history::kNever ||
+                      completed.return_ns - completed.call_ns >= opts_.slow_read_ns;
+    if (completed.status != history::EventType::kOk && slow && opts_.avoid_after_timeout_ns > 0) {
       int64_t& until = avoid_until_ns_[local->second];
       until = std::max(until, completed.call_ns + opts_.avoid_after_timeout_ns);
     }

@@ -35,11 +35,14 @@ struct LogOptions {
   // name no node, so the runner sends every read of theirs to the node it binds them to (a
   // per-node reader keeps observing that node through a fault; harness/run/routing.h).
   std::function<bool(int64_t process)> reader;
-  // A worker's local read that ends `info` (timed out: the node is paused, cut off or slow)
-  // steers the other workers' local reads away from that node for this long after the read
-  // was sent, so they do not each wait out a read timeout there; per-node readers keep reading
-  // it. 0: never steer.
+  // A worker's local read that did not end ok after waiting at least `slow_read_ns` (it timed
+  // out: the node is paused, cut off or stalled; adapters record a timed-out read as `fail`,
+  // since a read changes nothing) steers the other workers' local reads away from that node for
+  // `avoid_after_timeout_ns` after the read was sent, so they do not each wait out a read
+  // timeout there; per-node readers keep reading it. A quick failure (connection refused) costs
+  // nothing and steers nothing. avoid_after_timeout_ns 0: never steer.
   int64_t avoid_after_timeout_ns = 3'000'000'000;
+  int64_t slow_read_ns = 250'000'000;
 };
 
 // The main-phase stream: endless; wrap it in TimeLimit / Stagger.

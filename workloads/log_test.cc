@@ -137,9 +137,11 @@ TEST(LogGeneratorTest, ReadsStartWithinTheWindowBelowTheHighestHwmSeen) {
   EXPECT_GT(max_from, 500);  // reads follow the log as it grows
 }
 
-// Node n2 is paused from 2 s to 8 s: a local read sent to it times out (info after 1 s). Returns
-// how many workers' local reads were sent to n2 while it was paused, and after it woke.
-std::pair<int, int> LocalReadsToAPausedNode(int64_t avoid_ns) {
+// Node n2 is paused from 2 s to 8 s: a local read sent to it times out after 1 s, recorded as
+// `type` (adapters record `fail`: a read changes nothing). Returns how many workers' local reads
+// were sent to n2 while it was paused, and after it woke.
+std::pair<int, int> LocalReadsToAPausedNode(int64_t avoid_ns, EventType type = EventType::kFail,
+                                            int64_t latency_ns = 1'000'000'000) {
   std::vector<std::string> log;
   LogOptions lo;
   lo.avoid_after_timeout_ns = avoid_ns;
@@ -149,12 +151,12 @@ std::pair<int, int> LocalReadsToAPausedNode(int64_t avoid_ns) {
   o.nodes = 3;
   o.max_time_ns = 14'000'000'000;
   auto inner = o.respond;
-  o.respond = [inner](const OpRequest& op, int64_t at, Rng& rng) {
+  o.respond = [inner, type, latency_ns](const OpRequest& op, int64_t at, Rng& rng) {
     const bool paused = at >= 2'000'000'000 && at < 8'000'000'000;
     if (paused && op.f == "read" && op.node == 1) {
       SimResponse r;
-      r.type = EventType::kInfo;
-      r.latency_ns = 1'000'000'000;
+      r.type = type;
+      r.latency_ns = latency_ns;
       r.error = "timeout";
       return r;
     }
@@ -184,6 +186,14 @@ TEST(LogGeneratorTest, WorkersStopSendingLocalReadsToANodeWhereOneJustTimedOut) 
   // Once the node answers again, it gets its share of local reads back.
   EXPECT_GE(after, 20);
   EXPECT_GE(after_control, 20);
+  // An unknown outcome steers the same way.
+  EXPECT_LE(LocalReadsToAPausedNode(3'000'000'000, EventType::kInfo).first, 12);
+  // A quick refusal (a killed node) costs nothing and steers nothing.
+  auto [refused, refused_control] =
+      LocalReadsToAPausedNode(3'000'000'000, EventType::kFail, 2'000'000);
+  EXPECT_GE(refused, 100);
+  EXPECT_EQ(refused, LocalReadsToAPausedNode(0, EventType::kFail, 2'000'000).first);
+  (void)refused_control;
 }
 
 TEST(LogFinalReadsTest, OneOkFinalReadPerNodeRetryingFailures) {
