@@ -35,6 +35,20 @@ std::string Seconds(int64_t ns) {
   return buf;
 }
 
+// A duration for people: "7.2 ms", "751 ms", "30.75 s", "3725.4 s".
+std::string HumanDuration(double s) {
+  char buf[64];
+  if (s < 0.01)
+    std::snprintf(buf, sizeof buf, "%.1f ms", s * 1e3);
+  else if (s < 1)
+    std::snprintf(buf, sizeof buf, "%.0f ms", s * 1e3);
+  else if (s < 100)
+    std::snprintf(buf, sizeof buf, "%.2f s", s);
+  else
+    std::snprintf(buf, sizeof buf, "%.1f s", s);
+  return buf;
+}
+
 std::string Shorten(const std::string& s, size_t max) {
   if (s.size() <= max) return s;
   size_t cut = max;
@@ -98,8 +112,8 @@ std::string Header(const RunData& run) {
     last_ns = std::max(last_ns, e.time_ns);
   }
   std::string duration = r.is_object() && r.contains("duration_s") && r["duration_s"].is_number()
-                             ? Text(r, "duration_s") + " s"
-                             : Seconds(last_ns) + " s (last event)";
+                             ? HumanDuration(r["duration_s"].get<double>())
+                             : HumanDuration(static_cast<double>(last_ns) / 1e9) + " (last event)";
   std::string name = Text(t, "name");
   if (name.empty()) name = Text(r, "test");
   if (name.empty()) name = std::filesystem::path(run.run_dir).filename().string();
@@ -142,7 +156,7 @@ std::string Header(const RunData& run) {
   fact("nemesis", nemesis_text, "fact-nemesis");
   fact("seed", seed, "fact-seed");
   fact("started", Text(t, "started"));
-  fact("duration", duration);
+  fact("duration", duration, "fact-duration");
   h << "<dt>ops</dt><dd id=\"fact-ops\"><span class=\"c-ok\">" << ok
     << " ok</span> · <span class=\"c-fail\">" << fail << " fail</span> · <span class=\"c-info\">"
     << info << " info</span> · " << run.ops.size() << " total · " << nemesis << " nemesis events";

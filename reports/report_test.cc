@@ -121,7 +121,8 @@ TEST_F(ReportTest, HasEveryExpectedSection) {
                              "<tr id=\"op-2\"",
                              "2 ok</span>",
                              "0 fail</span>",
-                             "1 info</span>"}) {
+                             "1 info</span>",
+                             "id=\"fact-duration\">7.2 ms<"}) {
     EXPECT_NE(page.find(needle), std::string::npos) << "missing: " << needle;
   }
   EXPECT_EQ(page.find("<!--@"), std::string::npos) << "a placeholder was left unfilled";
