@@ -25,6 +25,28 @@ std::string Text(const json& j, const std::string& key) {
   return v.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+// A header fact as words: numbers without trailing zeros (200, 2.5), lists joined with commas
+// ("partition, kill"), strings as they are.
+std::string Words(const json& j, const std::string& key) {
+  if (!j.is_object() || !j.contains(key) || j[key].is_null()) return "";
+  const json& v = j[key];
+  if (v.is_number_float()) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%g", v.get<double>());
+    return buf;
+  }
+  if (v.is_array()) {
+    std::string out;
+    for (const json& e : v) {
+      if (!out.empty()) out += ", ";
+      out += e.is_string() ? e.get<std::string>()
+                           : e.dump(-1, ' ', false, json::error_handler_t::replace);
+    }
+    return out;
+  }
+  return Text(j, key);
+}
+
 std::string Compact(const json& v) {
   return v.dump(-1, ' ', false, json::error_handler_t::replace);
 }
@@ -119,16 +141,22 @@ std::string Header(const RunData& run) {
   if (name.empty()) name = std::filesystem::path(run.run_dir).filename().string();
   json workload = t.is_object() && t.contains("workload") ? t["workload"] : json();
   std::string workload_text = Text(workload, "name");
-  if (std::string c = Text(workload, "concurrency"); !c.empty())
+  if (std::string c = Words(workload, "concurrency"); !c.empty())
     workload_text += ", concurrency " + c;
-  if (std::string rate = Text(workload, "rate"); !rate.empty())
+  if (std::string rate = Words(workload, "rate"); !rate.empty())
     workload_text += ", rate " + rate + "/s";
-  if (std::string limit = Text(workload, "time_limit_s"); !limit.empty())
+  if (std::string limit = Words(workload, "time_limit_s"); !limit.empty())
     workload_text += ", time limit " + limit + " s";
   json nem = t.is_object() && t.contains("nemesis") ? t["nemesis"] : json();
-  std::string nemesis_text = Text(nem, "faults");
+  std::string nemesis_text = Words(nem, "faults");
+  const bool mix = nem.is_object() && nem.contains("mix") && nem["mix"].is_array();
+  if (mix) {
+    const size_t moves = nem["mix"].size();
+    nemesis_text = "default mix of " + std::to_string(moves) + (moves == 1 ? " move" : " moves") +
+                   (nemesis_text.empty() ? "" : " (" + nemesis_text + ")");
+  }
   if (nem.is_object() && nem.contains("interval_s"))
-    nemesis_text += ", interval " + Text(nem, "interval_s") + " s";
+    nemesis_text += (mix ? ", mean quiet gap " : ", interval ") + Words(nem, "interval_s") + " s";
   json target = t.is_object() && t.contains("target") ? t["target"] : json();
   std::string target_text = Text(target, "name");
   if (t.is_object() && t.contains("cluster"))

@@ -68,14 +68,18 @@ class ReportTest : public ::testing::Test {
                          {"omitted", 0}}}}}}}}}}};
   }
   void WriteRun(bool with_results = true) {
-    ASSERT_TRUE(store::WriteJsonFile((dir_ / "test.json").string(),
-                                     json{{"name", "tidelog-log-" + kEvil},
-                                          {"seed", 1234},
-                                          {"repeat", "tidemark run --seed 1234 --bug '<x>'"},
-                                          {"target", {{"name", "tidelog"}}},
-                                          {"workload", {{"name", "log"}}},
-                                          {"nemesis", {{"faults", "partition"}}}})
-                    .ok());
+    ASSERT_TRUE(
+        store::WriteJsonFile((dir_ / "test.json").string(),
+                             json{{"name", "tidelog-log-" + kEvil},
+                                  {"seed", 1234},
+                                  {"repeat", "tidemark run --seed 1234 --bug '<x>'"},
+                                  {"target", {{"name", "tidelog"}}},
+                                  {"workload", {{"name", "log"}, {"rate", 200.0}}},
+                                  {"nemesis",
+                                   {{"faults", json::array({"partition", "kill"})},
+                                    {"interval_s", 2.0},
+                                    {"mix", json::array({json{{"move", "kill-leader"}}})}}}})
+            .ok());
     WriteHistory(LogHistory());
     if (with_results) {
       ASSERT_TRUE(store::WriteJsonFile((dir_ / "results.json").string(), Results()).ok());
@@ -122,7 +126,10 @@ TEST_F(ReportTest, HasEveryExpectedSection) {
                              "2 ok</span>",
                              "0 fail</span>",
                              "1 info</span>",
-                             "id=\"fact-duration\">7.2 ms<"}) {
+                             "id=\"fact-duration\">7.2 ms<",
+                             "id=\"fact-workload\">log, rate 200/s<",
+                             "id=\"fact-nemesis\">default mix of 1 move (partition, kill), mean "
+                             "quiet gap 2 s<"}) {
     EXPECT_NE(page.find(needle), std::string::npos) << "missing: " << needle;
   }
   EXPECT_EQ(page.find("<!--@"), std::string::npos) << "a placeholder was left unfilled";

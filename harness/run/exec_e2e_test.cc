@@ -167,7 +167,9 @@ TEST_F(ExecE2ETest, ACrashIsRecordedAndTheClientRestarted) {
   EXPECT_EQ(crash["how"], "exit 3");
   EXPECT_NE(crash["stderr_tail"].get<std::string>().find("crashing on purpose"), std::string::npos);
   EXPECT_EQ(results["client"]["starts"], 2);
-  EXPECT_GT(results["counts"]["ok"].get<int>(), 200);
+  // The crash comes at op id 30, so more than 100 ok ops means the restarted program served ops
+  // (a register run has many failed CASes, so the ok count is near 200, not near 500).
+  EXPECT_GT(results["counts"]["ok"].get<int>(), 100);
 }
 
 TEST_F(ExecE2ETest, AClientThatKeepsCrashingEndsTheRunUnknown) {
