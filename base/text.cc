@@ -84,4 +84,8 @@ std::string Printable(std::string_view text, size_t max_chars) {
   return out + "... (" + std::to_string(text.size()) + " bytes)";
 }
 
+std::string CountOf(int64_t n, std::string_view one, std::string_view many) {
+  return std::to_string(n) + " " + std::string(n == 1 ? one : many);
+}
+
 }  // namespace tidemark

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -22,5 +23,8 @@ std::string EscapeControls(std::string_view text);
 // EscapeControls, then, when longer than `max_chars` (>= 16), the head of it followed by
 // "... (N bytes)" giving the original length. Never cuts inside an escape or a UTF-8 sequence.
 std::string Printable(std::string_view text, size_t max_chars = 80);
+
+// "1 window", "3 windows": the count and the noun in the right number.
+std::string CountOf(int64_t n, std::string_view one, std::string_view many);
 
 }  // namespace tidemark

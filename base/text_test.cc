@@ -37,5 +37,12 @@ TEST(PrintableTest, NeverCutsAnEscapeOrACharacterInHalf) {
   EXPECT_EQ(q.substr(0, q.find("...")).size() % 2, 0u) << q;
 }
 
+TEST(CountOfTest, TheNounAgreesWithTheCount) {
+  EXPECT_EQ(CountOf(0, "window", "windows"), "0 windows");
+  EXPECT_EQ(CountOf(1, "window", "windows"), "1 window");
+  EXPECT_EQ(CountOf(2, "leader change", "leader changes"), "2 leader changes");
+  EXPECT_EQ(CountOf(-1, "time", "times"), "-1 times");
+}
+
 }  // namespace
 }  // namespace tidemark

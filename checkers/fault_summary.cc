@@ -12,6 +12,8 @@
 #include <range/v3/view/join.hpp>
 #include <range/v3/view/transform.hpp>
 
+#include "base/text.h"
+
 namespace tidemark::checkers {
 namespace {
 
@@ -264,9 +266,10 @@ json FaultSummaryToJson(const FaultSummary& s) {
 
 std::string FormatFaultSummary(const FaultSummary& s) {
   if (s.windows.empty() && s.leader_observations == 0 && s.skipped == 0) return "";
-  std::string out = "faults: " + std::to_string(s.windows.size()) + " windows, " +
-                    std::to_string(s.leader_changes) + " leader changes (" +
-                    std::to_string(s.leaderless_events) + " leaderless observations)";
+  std::string out =
+      "faults: " + CountOf(static_cast<int64_t>(s.windows.size()), "window", "windows") + ", " +
+      CountOf(s.leader_changes, "leader change", "leader changes") + " (" +
+      CountOf(s.leaderless_events, "leaderless observation", "leaderless observations") + ")";
   if (s.skipped > 0) out += ", " + std::to_string(s.skipped) + " skipped";
   out += "\n";
   if (s.windows.empty()) return out;  // e.g. --nemesis none: the leader line is all there is

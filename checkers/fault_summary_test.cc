@@ -241,7 +241,7 @@ TEST(FaultSummaryTest, JsonAndTextCarryEveryFigure) {
   EXPECT_DOUBLE_EQ(j["final_heal"]["first_ok_s"].get<double>(), 0.5);
   EXPECT_EQ(j["final_heal"]["first_ok_f"], "append");
   std::string text = FormatFaultSummary(s);
-  EXPECT_NE(text.find("faults: 1 windows, 1 leader changes"), std::string::npos) << text;
+  EXPECT_NE(text.find("faults: 1 window, 1 leader change ("), std::string::npos) << text;
   EXPECT_NE(text.find("kill leader n1"), std::string::npos) << text;
   EXPECT_NE(text.find("ok 0 fail 0 info 1  recovered after 0.50 s, leader after 0.00 s"),
             std::string::npos)

@@ -362,10 +362,20 @@ class ReportBrowserTest : public ::testing::Test {
     EXPECT_EQ(dom.out.find("data-status=\"error\""), std::string::npos);
     EXPECT_NE(dom.out.find("<div id=\"error-banner\" hidden=\"\">"), std::string::npos)
         << "the error banner is visible";
-    for (const char* id :
-         {"id=\"summary\"", "id=\"checkers\"", "id=\"timeline\"", "id=\"latency\"",
-          "id=\"throughput\"", "id=\"ops-section\"", "id=\"series-legend\"><label>"}) {
+    for (const char* id : {"id=\"summary\"", "id=\"checkers\"", "id=\"timeline\"", "id=\"latency\"",
+                           "id=\"throughput\"", "id=\"ops-section\"",
+                           "id=\"series-legend\"><label>", "id=\"throughput-legend\"><label>"}) {
       EXPECT_NE(dom.out.find(id), std::string::npos) << "missing in the DOM: " << id;
+    }
+    // Op kinds are never drawn in an outcome's colour (red, green or orange, old or new).
+    for (const char* legend : {"id=\"series-legend\"", "id=\"throughput-legend\""}) {
+      const size_t at = dom.out.find(legend);
+      if (at == std::string::npos) continue;
+      const std::string swatches = dom.out.substr(at, dom.out.find("</div>", at) - at);
+      for (const char* outcome : {"rgb(46, 133, 64)", "rgb(198, 40, 40)", "rgb(224, 138, 0)",
+                                  "rgb(214, 39, 40)", "rgb(44, 160, 44)", "rgb(255, 127, 14)"})
+        EXPECT_EQ(swatches.find(outcome), std::string::npos)
+            << legend << " draws an op kind in the outcome colour " << outcome;
     }
     // The virtual ops table rendered rows.
     EXPECT_NE(dom.out.find("class=\"row st-"), std::string::npos);
@@ -431,7 +441,9 @@ TEST_F(ReportBrowserTest, Generated10kOps) {
 // Issue: fault and leader labels used to overlap each other and the op bars at full zoom.
 TEST_F(ReportBrowserTest, TimelineLabelsNeverOverlapOnASixtySecondRunWithAFaultEvery3s) {
   SixtySecondsOfFaults();
-  RenderAndOpen({"id=\"verdict\">valid<"});
+  // The visible window in seconds with the precision a 60-s span needs, not six decimals.
+  RenderAndOpen(
+      {"id=\"verdict\">valid<", "id=\"view-range\" class=\"dim\">showing 0.00 – 60.56 s"});
   SkipWithoutChromium();
   ChromeRun self =
       Chromium(dir_ / "chrome-profile", "--dump-dom", dir_ / "report.html", "#selftest");

@@ -8,6 +8,7 @@
 
 #include "base/file.h"
 #include "base/filename.h"
+#include "base/text.h"
 #include "reports/html.h"
 #include "reports/kReportTemplate.inc"
 
@@ -23,6 +24,12 @@ std::string Text(const json& j, const std::string& key) {
   const json& v = j[key];
   if (v.is_string()) return v.get<std::string>();
   return v.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// j[key] as an integer, 0 when absent or not a number.
+int64_t Int(const json& j, const std::string& key) {
+  if (!j.is_object() || !j.contains(key) || !j[key].is_number()) return 0;
+  return j[key].get<int64_t>();
 }
 
 // A header fact as words: numbers without trailing zeros (200, 2.5), lists joined with commas
@@ -152,7 +159,7 @@ std::string Header(const RunData& run) {
   const bool mix = nem.is_object() && nem.contains("mix") && nem["mix"].is_array();
   if (mix) {
     const size_t moves = nem["mix"].size();
-    nemesis_text = "default mix of " + std::to_string(moves) + (moves == 1 ? " move" : " moves") +
+    nemesis_text = "default mix of " + CountOf(static_cast<int64_t>(moves), "move", "moves") +
                    (nemesis_text.empty() ? "" : " (" + nemesis_text + ")");
   }
   if (nem.is_object() && nem.contains("interval_s"))
@@ -192,8 +199,9 @@ std::string Header(const RunData& run) {
     std::string changes =
         r.is_object() && r.contains("faults") ? Text(r["faults"], "leader_changes") : "";
     h << " · <a href=\"#faults\">"
-      << (changes.empty() ? std::to_string(leader) + " leader observations"
-                          : EscapeHtml(changes) + " leader changes")
+      << (changes.empty()
+              ? CountOf(leader, "leader observation", "leader observations")
+              : CountOf(Int(r["faults"], "leader_changes"), "leader change", "leader changes"))
       << "</a>";
   }
   h << "</dd>\n</dl>\n";
@@ -361,8 +369,8 @@ std::string Faults(const RunData& run) {
   const json windows = f.contains("windows") && f["windows"].is_array() ? f["windows"] : json();
   std::ostringstream h;
   h << "<section id=\"faults\"><h2>Faults</h2>\n<p id=\"faults-summary\">"
-    << EscapeHtml(Text(f, "leader_changes")) << " leader changes ("
-    << EscapeHtml(Text(f, "leaderless_observations")) << " times no leader seen)";
+    << CountOf(Int(f, "leader_changes"), "leader change", "leader changes") << " ("
+    << CountOf(Int(f, "leaderless_observations"), "time", "times") << " no leader seen)";
   auto counts = [&](const char* key) {
     const json c = f.contains(key) ? f[key] : json();
     return "<span class=\"c-ok\">" + EscapeHtml(Text(c, "ok")) +

@@ -219,6 +219,7 @@ TEST_F(ReportTest, FaultTableAndLeaderObservations) {
   std::string page = Report();
   for (const char* needle :
        {"id=\"faults\"", "href=\"#faults\">2 leader changes</a>", "2 nemesis events",
+        "2 leader changes (1 time no leader seen)",
         "<table class=\"faults\">", "<td class=\"num c-info\">17</td>", "0.25 s", "never stopped",
         "first ok op (read) after 0.0012 s, a leader after 0.5 s", "17 info</span>; outside them",
         "class=\"fault-show\" data-s=\"0.003\" data-e=\"0.006\""}) {

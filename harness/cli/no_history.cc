@@ -22,10 +22,6 @@ size_t CountLines(const std::string& path) {
   return lines + (last != '\n');
 }
 
-std::string Plural(size_t n, const std::string& one, const std::string& many) {
-  return std::to_string(n) + " " + (n == 1 ? one : many);
-}
-
 std::string Describe(const std::string& path, const history::LocatedHistory& hist,
                      const std::string& format) {
   const std::string name = Printable(path, 200);
@@ -37,7 +33,7 @@ std::string Describe(const std::string& path, const history::LocatedHistory& his
   size_t lines = CountLines(path);
   std::string as = format == "auto" ? "" : " read as " + format;
   std::string why = format == "auto" ? "" : " (not a " + format + " history?)";
-  return "no events in " + Plural(lines, "line", "lines") + as + why;
+  return "no events in " + CountOf(static_cast<int64_t>(lines), "line", "lines") + as + why;
 }
 
 }  // namespace
