@@ -124,6 +124,7 @@ Analysis Describe(const history::History& h, const AnalysisSpec& spec) {
   a.model = spec.model;
   a.events = static_cast<int64_t>(h.size());
   a.counts = CountEvents(h, &a.end_ns);
+  if (spec.on_step) spec.on_step("summarising faults");
   a.faults = SummarizeFaults(h);
   return a;
 }
@@ -167,8 +168,10 @@ Analysis Analyse(const history::History& h, const std::vector<history::Op>& ops,
     names = *defaults;
   }
   const CheckInput in{h, ops, spec};
-  for (const std::string& name : names)
+  for (const std::string& name : names) {
+    if (spec.on_step) spec.on_step("checking " + name);
     if (auto r = RunGuarded(name, in)) Add(a, std::move(*r));
+  }
   return a;
 }
 

@@ -14,6 +14,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -51,6 +52,9 @@ struct AnalysisSpec {
   // log-replicas: every node's final log as the run collected it; an error when collecting
   // failed (the checker then says unknown with it); unset when there are none (a stored history).
   std::optional<Result<std::vector<ReplicaLog>>> replicas;
+  // Called before each step with what it is about to do ("checking log-prefix"), for a
+  // progress line; unset: nothing is called.
+  std::function<void(const std::string& step)> on_step;
 };
 
 // Client and nemesis events of a history, by kind.

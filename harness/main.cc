@@ -1,4 +1,6 @@
 // tidemark: the command-line entry point. Each subcommand lives in harness/cli/.
+#include <unistd.h>
+
 #include <filesystem>
 #include <iostream>
 #include <string>
@@ -96,6 +98,12 @@ int main(int argc, char** argv) {
   check_cmd->add_option("--results", check.results_path, "Write the results as JSON to this file");
   check_cmd->add_flag("--json", check.json, "Print the results as JSON instead of text");
   check_cmd->add_flag("-q,--quiet", check.quiet, "Print only the one-line verdict");
+  check_cmd
+      ->add_option("--progress", check.progress,
+                   "A progress line on stderr while reading and checking: auto (when stderr is a "
+                   "terminal), always (plain lines when it is not), never")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "always", "never"}));
   check_cmd->footer(
       "\nExamples:\n"
       "  tidemark check store/latest/history.jsonl\n"
@@ -185,7 +193,10 @@ int main(int argc, char** argv) {
   if (suite_cmd->parsed()) return tidemark::cli::RunSuiteCommand(suite_opts, *suite_cmd);
   if (client_test_cmd->parsed())
     return tidemark::cli::RunClientTestCommand(client_test_opts, std::cout, std::cerr);
-  if (check_cmd->parsed()) return tidemark::cli::RunCheckCommand(check, std::cout, std::cerr);
+  if (check_cmd->parsed()) {
+    check.stderr_is_terminal = isatty(STDERR_FILENO) == 1;
+    return tidemark::cli::RunCheckCommand(check, std::cout, std::cerr);
+  }
   if (export_cmd->parsed()) return tidemark::cli::RunExportCommand(exp, std::cout, std::cerr);
   return 254;
 }

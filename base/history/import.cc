@@ -286,9 +286,10 @@ Result<LocatedHistory> ImportTextLocated(std::string_view text, Format format,
   return Error{source_name + ": unsupported format"};
 }
 
-Result<LocatedHistory> ImportFileLocated(const std::string& path, Format format) {
+Result<LocatedHistory> ImportFileLocated(const std::string& path, Format format,
+                                         const ReadProgress& progress) {
   // JSONL streams; the other formats are small, read whole.
-  if (format == Format::kJsonl) return ReadJsonlFile(path);
+  if (format == Format::kJsonl) return ReadJsonlFile(path, progress);
   if (format == Format::kAuto) {
     std::ifstream in(path, std::ios::binary);
     if (!in) return Error{path + ": cannot open: " + std::strerror(errno)};
@@ -298,11 +299,13 @@ Result<LocatedHistory> ImportFileLocated(const std::string& path, Format format)
     auto f = SniffFormat(head, path);
     if (!f) return f.error();
     format = *f;
-    if (format == Format::kJsonl) return ReadJsonlFile(path);
+    if (format == Format::kJsonl) return ReadJsonlFile(path, progress);
   }
   auto text = ReadAll(path);
   if (!text) return text.error();
-  return ImportTextLocated(*text, format, path);
+  auto h = ImportTextLocated(*text, format, path);
+  if (progress) progress(text->size(), text->size());
+  return h;
 }
 
 Result<History> ImportText(std::string_view text, Format format, const std::string& source_name) {

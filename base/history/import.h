@@ -29,6 +29,7 @@
 #include <string_view>
 
 #include "base/history/history.h"
+#include "base/history/jsonl.h"
 #include "base/result.h"
 
 namespace tidemark::history {
@@ -46,10 +47,12 @@ const char* ToString(Format format);
 Result<Format> SniffFormat(std::string_view text, const std::string& source_name);
 
 // Reads a history in `format` (kAuto: sniffed from the content). `source_name` names the text in
-// errors. The Located variants also give the line of every event.
+// errors. The Located variants also give the line of every event; ImportFileLocated calls
+// `progress` (jsonl.h) as it reads a JSONL file, and once at the end for the other formats.
 Result<History> ImportFile(const std::string& path, Format format);
 Result<History> ImportText(std::string_view text, Format format, const std::string& source_name);
-Result<LocatedHistory> ImportFileLocated(const std::string& path, Format format);
+Result<LocatedHistory> ImportFileLocated(const std::string& path, Format format,
+                                         const ReadProgress& progress = {});
 Result<LocatedHistory> ImportTextLocated(std::string_view text, Format format,
                                          const std::string& source_name);
 

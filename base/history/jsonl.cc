@@ -2,7 +2,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <limits>
+#include <system_error>
 
 #include "base/text.h"
 
@@ -255,6 +257,7 @@ Result<bool> JsonlReader::ReadLine(bool* ended) {
   for (;;) {
     in_.getline(chunk, sizeof chunk);
     auto got = static_cast<size_t>(in_.gcount());
+    bytes_read_ += got;
     bool full = in_.fail() && !in_.eof() && got == sizeof chunk - 1;
     if (!full && !in_.eof()) {  // stopped at a newline, which gcount counts
       buf_.append(chunk, got - 1);
@@ -307,18 +310,29 @@ Result<std::optional<Event>> JsonlReader::Next() {
   return std::optional<Event>();
 }
 
-Result<LocatedHistory> ReadJsonlFile(const std::string& path) {
+Result<LocatedHistory> ReadJsonlFile(const std::string& path, const ReadProgress& progress) {
   auto reader = JsonlReader::Open(path);
   if (!reader) return reader.error();
   LocatedHistory out;
   out.source = path;
+  uint64_t total = 0, next_report = 0;
+  if (progress) {
+    std::error_code ec;
+    total = std::filesystem::file_size(path, ec);
+    if (ec) total = 0;
+  }
   for (;;) {
     auto e = (*reader)->Next();
     if (!e) return e.error();
     if (!*e) break;
     out.events.push_back(std::move(**e));
     out.lines.push_back((*reader)->line());
+    if (progress && (*reader)->bytes_read() >= next_report) {
+      progress((*reader)->bytes_read(), total);
+      next_report = (*reader)->bytes_read() + (uint64_t{4} << 20);
+    }
   }
+  if (progress) progress((*reader)->bytes_read(), total);
   if (!(*reader)->torn_tail().empty()) out.warnings.push_back((*reader)->torn_tail());
   return out;
 }

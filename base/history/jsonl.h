@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -64,6 +65,8 @@ class JsonlReader {
   const std::string& torn_tail() const { return torn_tail_; }
   // 1-based line of the event last returned by Next (0 before the first).
   size_t line() const { return event_line_; }
+  // Bytes of the file consumed so far (for progress).
+  uint64_t bytes_read() const { return bytes_read_; }
   const std::string& path() const { return path_; }
 
  private:
@@ -78,6 +81,7 @@ class JsonlReader {
   std::string buf_;
   size_t line_ = 0;
   size_t event_line_ = 0;
+  uint64_t bytes_read_ = 0;
   std::optional<int64_t> last_index_;
   std::optional<Error> error_;
   std::string torn_tail_;
@@ -85,7 +89,10 @@ class JsonlReader {
 
 // Reads a whole JSONL file / text with the same checks as JsonlReader. `source_name` is used in
 // error messages and as LocatedHistory::source.
-Result<LocatedHistory> ReadJsonlFile(const std::string& path);
+// `progress`, when set, is called now and then (about every 4 MiB) and once at the end with
+// the bytes read so far and the file's size.
+using ReadProgress = std::function<void(uint64_t bytes_done, uint64_t bytes_total)>;
+Result<LocatedHistory> ReadJsonlFile(const std::string& path, const ReadProgress& progress = {});
 Result<LocatedHistory> ReadJsonlText(std::string_view text, const std::string& source_name);
 
 // Reads the file and pairs it (PairOps with `opts`): additionally reports a completion with no

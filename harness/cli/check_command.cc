@@ -20,6 +20,7 @@
 #include "checkers/checker.h"
 #include "checkers/linearizability.h"
 #include "harness/cli/no_history.h"
+#include "harness/cli/progress.h"
 #include "harness/cli/suggest.h"
 
 namespace tidemark::cli {
@@ -148,15 +149,20 @@ void PrintText(const CheckCommandOptions& opts, const std::string& file,
 // Checks one file; returns its exit code (0 valid, 1 invalid, 2 unknown, 254 usage, 255
 // unreadable). With `json_out`, the results document goes there instead of to `out`.
 int CheckFile(const CheckCommandOptions& opts, const std::string& file, history::Format format,
-              std::ostream& out, std::ostream& err, nlohmann::json* json_out) {
+              std::ostream& out, std::ostream& err, nlohmann::json* json_out,
+              ProgressLine& progress) {
   const auto start = std::chrono::steady_clock::now();
-  auto hist = history::ImportFileLocated(file, format);
+  auto hist = history::ImportFileLocated(
+      file, format, [&](uint64_t done, uint64_t total) { progress.Reading(done, total); });
   if (!hist.ok()) {
+    progress.Clear();
     err << "tidemark check: cannot read history: " << hist.error().message << "\n";
     return 255;
   }
-  for (const std::string& w : hist->warnings) err << "tidemark check: warning: " << w << "\n";
+  progress.Step("pairing " + CountOf(static_cast<int64_t>(hist->events.size()), "event", "events"));
   auto ops = history::PairOps(*hist);  // here, for errors with file:line
+  progress.Clear();
+  for (const std::string& w : hist->warnings) err << "tidemark check: warning: " << w << "\n";
   if (!ops.ok()) {
     err << "tidemark check: " << ops.error().message << "\n";
     return 255;
@@ -179,7 +185,9 @@ int CheckFile(const CheckCommandOptions& opts, const std::string& file, history:
   }
 
   CapProcessMemory(opts.memory_limit_mb << 20);
+  spec.on_step = [&](const std::string& step) { progress.Step(step); };
   checkers::Analysis analysis = checkers::Analyse(hist->events, *ops, spec);
+  progress.Clear();
   if (auto none = NoOperations(file, *hist, *ops, opts.format)) {
     // Nothing to check is not a pass: the checkers' vacuous verdicts give way to this one.
     analysis.checks = {std::move(*none)};
@@ -223,8 +231,18 @@ int RunCheckCommand(const CheckCommandOptions& opts, std::ostream& out, std::ost
     err << "tidemark check: name at least one history file\n";
     return 254;
   }
-  if (opts.files.size() == 1)
-    return CheckFile(opts, opts.files.front(), *format, out, err, nullptr);
+  auto mode = ParseProgressMode(opts.progress, opts.stderr_is_terminal);
+  if (!mode) {
+    err << "tidemark check: unknown --progress '" << opts.progress << "'"
+        << DidYouMean(opts.progress, {"auto", "always", "never"})
+        << " (use auto, always or never)\n";
+    return 254;
+  }
+  ProgressLine progress(err, *mode);
+  if (opts.files.size() == 1) {
+    progress.SetSubject(opts.files.front());
+    return CheckFile(opts, opts.files.front(), *format, out, err, nullptr, progress);
+  }
   if (!opts.results_path.empty()) {
     err << "tidemark check: --results writes one file's results; with " << opts.files.size()
         << " files use --json (an array, one document per file) instead\n";
@@ -234,9 +252,12 @@ int RunCheckCommand(const CheckCommandOptions& opts, std::ostream& out, std::ost
   // The exit code is the worst: unreadable (255) over invalid (1) over unknown (2) over valid.
   std::map<int, int> tally;
   nlohmann::json docs = nlohmann::json::array();
-  for (const std::string& file : opts.files) {
+  for (size_t i = 0; i < opts.files.size(); ++i) {
+    const std::string& file = opts.files[i];
+    progress.SetSubject("[" + std::to_string(i + 1) + "/" + std::to_string(opts.files.size()) +
+                        "] " + file);
     nlohmann::json doc;
-    int rc = CheckFile(opts, file, *format, out, err, opts.json ? &doc : nullptr);
+    int rc = CheckFile(opts, file, *format, out, err, opts.json ? &doc : nullptr, progress);
     if (rc == 254) return rc;
     ++tally[rc];
     if (opts.json)

@@ -30,6 +30,10 @@ struct CheckCommandOptions {
   std::string results_path;      // "" = do not write
   bool json = false;             // print results JSON instead of text
   bool quiet = false;            // only the one-line verdict
+  // auto|always|never: a progress line on stderr (auto: when stderr is a terminal; always:
+  // plain lines when it is not). progress.h.
+  std::string progress = "auto";
+  bool stderr_is_terminal = false;  // set by main from isatty(2)
 };
 
 // Runs the check, writing human output to `out` and one-line errors to `err`.

@@ -15,6 +15,7 @@
 #include "harness/testing/run_command.h"
 
 #include "harness/cli/check_command.h"
+#include "harness/cli/progress.h"
 #include "harness/cli/run_preflight.h"
 #include "harness/cli/suggest.h"
 #include "harness/run/test_name.h"
@@ -51,6 +52,71 @@ TEST(CheckCommandTest, LogExamplesGetTheirVerdicts) {
   CliRun r = Tidemark("check " + Example("log-lost-write.jsonl"));
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("lost-write"), std::string::npos) << r.output;
+}
+
+TEST(ProgressLineTest, ReadingShowsHowFarAndTheTimeLeftAtMostOnceASecondAsLines) {
+  double now = 100;
+  std::ostringstream err;
+  ProgressLine p(err, ProgressMode::kLines, [&] { return now; });
+  p.SetSubject("h.jsonl");
+  now = 101;
+  p.Reading(uint64_t{10} << 20, uint64_t{40} << 20);
+  now = 101.5;
+  p.Reading(uint64_t{20} << 20, uint64_t{40} << 20);  // too soon after the last line
+  now = 102;
+  p.Step("checking log-prefix");  // steps always show
+  p.Clear();                      // nothing to erase on plain lines
+  EXPECT_EQ(err.str(),
+            "h.jsonl: reading 10 MiB of 40 MiB (25 %), about 3.0 s left\n"
+            "h.jsonl: checking log-prefix (2.0 s so far)\n");
+}
+
+TEST(ProgressLineTest, OnATerminalTheLineIsRedrawnInPlaceAndErasedBeforeTheResult) {
+  double now = 0;
+  std::ostringstream err;
+  {
+    ProgressLine p(err, ProgressMode::kTerminal, [&] { return now; });
+    p.Reading(512, 0);
+    now = 0.1;
+    p.Reading(1024, 0);  // within 0.2 s: not redrawn
+    now = 0.3;
+    p.Reading(3u << 20, 0);
+  }  // the destructor erases it
+  EXPECT_EQ(err.str(), "\r\033[Kreading 512 B\r\033[Kreading 3.0 MiB\r\033[K");
+  std::ostringstream off;
+  ProgressLine quiet(off, ProgressMode::kOff);
+  quiet.Reading(1, 2);
+  quiet.Step("checking");
+  EXPECT_EQ(off.str(), "");
+}
+
+TEST(ProgressLineTest, ModesFollowTheFlagAndTheTerminal) {
+  EXPECT_EQ(ParseProgressMode("auto", true), ProgressMode::kTerminal);
+  EXPECT_EQ(ParseProgressMode("auto", false), ProgressMode::kOff);
+  EXPECT_EQ(ParseProgressMode("always", true), ProgressMode::kTerminal);
+  EXPECT_EQ(ParseProgressMode("always", false), ProgressMode::kLines);
+  EXPECT_EQ(ParseProgressMode("never", true), ProgressMode::kOff);
+  EXPECT_EQ(ParseProgressMode("sometimes", true), std::nullopt);
+  EXPECT_EQ(Bytes(1536), "1.5 KiB");
+  EXPECT_EQ(Bytes(uint64_t{120} << 20), "120 MiB");
+}
+
+TEST(CheckCommandTest, ProgressGoesToStderrAndNamesEveryStep) {
+  CheckCommandOptions opts;
+  opts.files = {Example("log-lost-write.jsonl")};
+  opts.progress = "always";  // stderr here is a string: plain lines
+  std::ostringstream out, err;
+  EXPECT_EQ(RunCheckCommand(opts, out, err), 1) << err.str();
+  for (const char* step : {"log-lost-write.jsonl: reading ", " (100 %)", ": pairing ",
+                           ": summarising faults", ": checking log-prefix"})
+    EXPECT_NE(err.str().find(step), std::string::npos) << "missing " << step << " in\n"
+                                                       << err.str();
+  EXPECT_EQ(out.str().find("reading"), std::string::npos) << "progress leaked into stdout";
+  EXPECT_NE(out.str().find("lost-write"), std::string::npos) << out.str();
+  opts.progress = "never";
+  std::ostringstream out2, err2;
+  EXPECT_EQ(RunCheckCommand(opts, out2, err2), 1);
+  EXPECT_EQ(err2.str(), "");
 }
 
 TEST(CheckCommandTest, WritesResultsJson) {
