@@ -159,7 +159,7 @@ bool CrashMajority(ScenarioActions& a, Rng& rng, const MoveParams& p) {
     crash.push_back(rest[static_cast<size_t>(i)]);
   }
   a.Note(name + ": power cut");
-  (void)a.Kill(crash, "majority");
+  (void)a.PowerCut(crash, "majority");
   std::vector<int> order;
   for (int i : Shuffled(static_cast<int>(crash.size()), rng))
     order.push_back(crash[static_cast<size_t>(i)]);
@@ -179,7 +179,7 @@ bool CrashMajority(ScenarioActions& a, Rng& rng, const MoveParams& p) {
 bool RestartAll(ScenarioActions& a, Rng&, const MoveParams& p) {
   a.Note("restart-all: power cut");
   std::vector<int> all = Others(a.Size(), {});
-  (void)a.Kill(all, "all");
+  (void)a.PowerCut(all, "all");
   return a.Sleep(p.hold_s) && Done(a);
 }
 
@@ -242,11 +242,11 @@ const std::vector<MoveInfo>& Moves() {
        "isolate a follower for the hold, then kill the leader and heal at once", 3, 1, 4, true,
        true, false, IsolateFollowerKillLeader},
       {"crash-majority",
-       "kill a majority with the leader at once (3 times in 4 after isolating a follower), "
-       "restart them one by one 0.5-2 s apart (3 times in 4 the old leader last)",
+       "cut the power to a majority with the leader at once (3 times in 4 after isolating a "
+       "follower), restart them one by one 0.5-2 s apart (3 times in 4 the old leader last)",
        3, 0.5, 3, true, true, false, CrashMajority},
-      {"restart-all", "kill every node at once, restart them all after the hold", 1.5, 0, 1, false,
-       true, false, RestartAll},
+      {"restart-all", "cut the power to every node at once, restart them all after the hold", 1.5,
+       0, 1, false, true, false, RestartAll},
       {"pause-followers", "pause every follower for the hold (commits stall)", 1, 0.2, 3, false,
        false, true, PauseFollowers},
       {"random-partition",

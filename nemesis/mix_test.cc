@@ -169,6 +169,18 @@ TEST(MixTest, CrashMajorityRestartsTheOldLeaderLastMostOfTheTime) {
   EXPECT_LT(last, runs) << "never random: the other orders are no longer tried";
 }
 
+// Only the moves that model a power failure cut the power (which, where the run mounts
+// tidemark-lazyfs, also drops what the nodes had not fsynced); every other kill is a crash.
+TEST(MixTest, CrashMajorityAndRestartAllCutThePowerAndNoOtherMoveDoes) {
+  for (const MoveInfo& m : Moves()) {
+    SimActions a(3, 1000);
+    Rng rng(7);
+    ASSERT_TRUE(m.run(a, rng, MoveParams{m.max_hold_s, 7})) << m.name;
+    const bool power = m.name == "crash-majority" || m.name == "restart-all";
+    EXPECT_EQ(a.power_cuts(), power ? 1 : 0) << m.name;
+  }
+}
+
 TEST(MixTest, RunMixStopsWhenTheRunStops) {
   MixOptions o;
   o.seed = 3;

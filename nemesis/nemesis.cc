@@ -297,6 +297,14 @@ Status Nemesis::Kill(const std::vector<int>& nodes, const std::string& target) {
   return OkStatus();
 }
 
+Status Nemesis::PowerCut(const std::vector<int>& nodes, const std::string& target) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<int> hit = SignalLocked(FaultKind::kKill, nodes, target);
+  if (opts_.power_cuts_lose_unfsynced && !hit.empty())
+    DiskFaultLocked(DiskFault::kLoseUnfsynced, hit);
+  return OkStatus();
+}
+
 Status Nemesis::Restart(const std::vector<int>& nodes) {
   std::lock_guard<std::mutex> lock(mu_);
   return RestoreLocked(FaultKind::kKill, nodes);

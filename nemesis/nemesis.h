@@ -76,6 +76,9 @@ struct NemesisOptions {
   // `schedule`.
   std::vector<PlannedMove> mix;
   uint64_t seed = 0;  // run seed: target choice uses Rng::Derive(seed, "nemesis-plan")
+  // PowerCut (the mix's crash-majority and restart-all) also drops what the killed nodes had
+  // not fsynced (hooks.lose_unfsynced; the data dirs must be on tidemark-lazyfs).
+  bool power_cuts_lose_unfsynced = false;
 };
 
 class Nemesis : private ScenarioActions {
@@ -121,6 +124,7 @@ class Nemesis : private ScenarioActions {
                    const std::vector<int>& focus) override;
   Status Heal() override;
   Status Kill(const std::vector<int>& nodes, const std::string& target) override;
+  Status PowerCut(const std::vector<int>& nodes, const std::string& target) override;
   Status Restart(const std::vector<int>& nodes) override;
   Status Pause(const std::vector<int>& nodes, const std::string& target) override;
   Status Resume(const std::vector<int>& nodes) override;

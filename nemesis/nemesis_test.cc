@@ -178,6 +178,35 @@ TEST(NemesisDiskTest, LoseUnfsyncedDropsBetweenKillAndStart) {
   EXPECT_EQ(fake.running, (std::vector<bool>{true, true, true}));
 }
 
+// The mix's power cuts: a kill, and where the run can (power_cuts_lose_unfsynced) a drop of what
+// the nodes had not fsynced while they are down; otherwise only the kill.
+TEST(NemesisDiskTest, APowerCutDropsUnsyncedDataOnlyWhereTheRunCan) {
+  for (bool can : {true, false}) {
+    SCOPED_TRACE(can);
+    testing::FakeCluster fake;
+    NemesisHooks h = fake.Hooks();
+    std::vector<int> dropped_while_down;
+    h.lose_unfsynced = [&](int i, std::optional<uint64_t>) -> Result<nlohmann::json> {
+      if (!fake.running[static_cast<size_t>(i)]) dropped_while_down.push_back(i);
+      return nlohmann::json{{"bytes", 1}};
+    };
+    NemesisOptions opts;
+    opts.power_cuts_lose_unfsynced = can;
+    Nemesis nem(std::move(h), opts, &fake);
+    ASSERT_TRUE(nem.Actions().PowerCut({0, 2}, "majority").ok());
+    ASSERT_TRUE(nem.Actions().Restart({0, 2}).ok());
+    const std::vector<std::string> fs =
+        can ? std::vector<std::string>{"kill", "lose-unfsynced", "start"}
+            : std::vector<std::string>{"kill", "start"};
+    const std::vector<int> dropped = can ? std::vector<int>{0, 2} : std::vector<int>{};
+    EXPECT_EQ(fake.Fs(), fs);
+    EXPECT_EQ(dropped_while_down, dropped);
+    // A plain Kill never drops anything.
+    ASSERT_TRUE(nem.Actions().Kill({1}, "one").ok());
+    EXPECT_EQ(fake.Fs().back(), "kill");
+  }
+}
+
 TEST(NemesisDiskTest, CorruptRecordsFileOffsetAndLengthAndChangesTheFile) {
   char tmpl[] = "/tmp/nemesis-corrupt-XXXXXX";
   ASSERT_NE(::mkdtemp(tmpl), nullptr);

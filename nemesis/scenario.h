@@ -47,6 +47,12 @@ class ScenarioActions {
                            const std::vector<int>& focus) = 0;
   virtual Status Heal() = 0;  // removes the partition (no-op when none)
   virtual Status Kill(const std::vector<int>& nodes, const std::string& target) = 0;
+  // A power cut, not only a crash: kills `nodes` like Kill and, where the run can (its data dirs
+  // are on tidemark-lazyfs: NemesisOptions::power_cuts_lose_unfsynced), also drops what they had
+  // not fsynced before any of them restarts (recorded as lose-unfsynced). Otherwise it is Kill.
+  virtual Status PowerCut(const std::vector<int>& nodes, const std::string& target) {
+    return Kill(nodes, target);
+  }
   virtual Status Restart(const std::vector<int>& nodes) = 0;  // nodes killed by this nemesis
   virtual Status Pause(const std::vector<int>& nodes, const std::string& target) = 0;
   virtual Status Resume(const std::vector<int>& nodes) = 0;

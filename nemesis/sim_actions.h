@@ -50,6 +50,10 @@ class SimActions : public ScenarioActions {
     }
     return OkStatus();
   }
+  Status PowerCut(const std::vector<int>& nodes, const std::string& target) override {
+    ++power_cuts_;
+    return Kill(nodes, target);
+  }
   Status Restart(const std::vector<int>& nodes) override {
     for (int i : nodes)
       if (killed_.erase(i)) log_.push_back("restart " + N(i));
@@ -98,6 +102,7 @@ class SimActions : public ScenarioActions {
   double clock() const { return clock_; }
   bool Clean() const { return grudge_.empty() && killed_.empty() && paused_.empty(); }
   const std::vector<std::string>& log() const { return log_; }
+  int power_cuts() const { return power_cuts_; }  // PowerCut calls (each also logs its kills)
   std::optional<int> leader_ = 0;
 
  private:
@@ -106,6 +111,7 @@ class SimActions : public ScenarioActions {
   Grudge grudge_;
   std::set<int> killed_, paused_;
   std::vector<std::string> log_, notes_;
+  int power_cuts_ = 0;
 };
 
 }  // namespace tidemark::nemesis::testing

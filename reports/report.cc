@@ -164,6 +164,15 @@ std::string Header(const RunData& run) {
   }
   if (nem.is_object() && nem.contains("interval_s"))
     nemesis_text += (mix ? ", mean quiet gap " : ", interval ") + Words(nem, "interval_s") + " s";
+  // What the mix's power cuts did: a user reading a valid verdict must know whether unsynced
+  // writes were ever put at risk.
+  if (std::string cuts = Text(nem, "power_cuts"); cuts == "lose-unfsynced") {
+    nemesis_text += "; power cuts drop what was not fsynced";
+  } else if (cuts == "kill") {
+    std::string why = Text(nem, "power_cuts_why");
+    nemesis_text += "; power cuts only kill (unsynced writes survive" +
+                    (why.empty() ? std::string(")") : ": " + why + ")");
+  }
   json target = t.is_object() && t.contains("target") ? t["target"] : json();
   std::string target_text = Text(target, "name");
   if (t.is_object() && t.contains("cluster"))

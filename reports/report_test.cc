@@ -135,6 +135,23 @@ TEST_F(ReportTest, HasEveryExpectedSection) {
   EXPECT_EQ(page.find("<!--@"), std::string::npos) << "a placeholder was left unfilled";
 }
 
+// Whether the mix's power cuts dropped unsynced writes is part of what the run tried.
+TEST_F(ReportTest, TheHeaderSaysWhatThePowerCutsDid) {
+  WriteRun();
+  const std::string test_json = (dir_ / "test.json").string();
+  json t = json::parse(std::ifstream(test_json));
+  t["nemesis"]["power_cuts"] = "lose-unfsynced";
+  ASSERT_TRUE(store::WriteJsonFile(test_json, t).ok());
+  EXPECT_NE(Report().find("quiet gap 2 s; power cuts drop what was not fsynced<"),
+            std::string::npos);
+  t["nemesis"]["power_cuts"] = "kill";
+  t["nemesis"]["power_cuts_why"] = "not root (FUSE mounts need it)";
+  ASSERT_TRUE(store::WriteJsonFile(test_json, t).ok());
+  EXPECT_NE(Report().find("; power cuts only kill (unsynced writes survive: not root (FUSE mounts "
+                          "need it))<"),
+            std::string::npos);
+}
+
 TEST_F(ReportTest, EveryStringFromTheRunIsEscaped) {
   WriteRun();
   std::string page = Report();
@@ -219,8 +236,8 @@ TEST_F(ReportTest, FaultTableAndLeaderObservations) {
   std::string page = Report();
   for (const char* needle :
        {"id=\"faults\"", "href=\"#faults\">2 leader changes</a>", "2 nemesis events",
-        "2 leader changes (1 time no leader seen)",
-        "<table class=\"faults\">", "<td class=\"num c-info\">17</td>", "0.25 s", "never stopped",
+        "2 leader changes (1 time no leader seen)", "<table class=\"faults\">",
+        "<td class=\"num c-info\">17</td>", "0.25 s", "never stopped",
         "first ok op (read) after 0.0012 s, a leader after 0.5 s", "17 info</span>; outside them",
         "class=\"fault-show\" data-s=\"0.003\" data-e=\"0.006\""}) {
     EXPECT_NE(page.find(needle), std::string::npos) << "missing: " << needle;

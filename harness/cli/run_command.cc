@@ -143,6 +143,13 @@ CLI::App* AddRunCommand(CLI::App& app, RunCommandOptions& o) {
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "netns", "proxy"}))
       ->group(kNemesis);
+  cmd->add_option("--power-cuts", r.power_cuts,
+                  "What the default mix's power cuts (crash-majority, restart-all) do: "
+                  "lose-unfsynced also drops what the nodes had not fsynced (their data dirs on "
+                  "tidemark-lazyfs, FUSE; root), kill only kills, auto the first where it can")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "lose-unfsynced", "kill"}))
+      ->group(kNemesis);
   cmd->add_option("--check-timeout", r.check_timeout_s,
                   "Seconds the checkers may take before answering unknown")
       ->capture_default_str()

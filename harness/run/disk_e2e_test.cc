@@ -15,6 +15,7 @@
 #include "harness/testing/run_command.h"
 #include "harness/testing/tidemark_run.h"
 #include "nemesis/lazyfs/mount.h"
+#include "nemesis/mix.h"
 
 namespace {
 namespace fs = std::filesystem;
@@ -105,6 +106,46 @@ TEST_F(LoseUnfsyncedE2eTest, SkipFsyncIsCaughtOnlyWhenUnsyncedWritesAreLost) {
   for (const json& d : drops)
     for (const auto& [node, what] : d["value"]["dropped"].items()) bytes += what.value("bytes", 0);
   EXPECT_GT(bytes, 0u) << drops.front().dump();
+}
+
+// The first seed whose default-mix plan (nemesis/mix.h, as a 20-s run plans it) cuts the power
+// within its first three moves, so that a short run surely has one.
+uint64_t SeedWithAnEarlyPowerCut() {
+  for (uint64_t seed = 1; seed < 1000; ++seed) {
+    auto plan = tidemark::nemesis::PlanMix({.seed = seed, .duration_s = 20, .interval_s = 2});
+    for (size_t k = 0; k < plan.size() && k < 3; ++k) {
+      const std::string& name = tidemark::nemesis::Moves()[static_cast<size_t>(plan[k].move)].name;
+      if (name == "crash-majority" || name == "restart-all") return seed;
+    }
+  }
+  return 1;
+}
+
+// Blind: the default mix, no scenario, no bug-specific flag. Its power cuts drop what the nodes
+// had not fsynced (the data dirs are on tidemark-lazyfs when the run can mount them), so a
+// target that never fsyncs fails; with --power-cuts kill the same seed passes.
+TEST_F(LoseUnfsyncedE2eTest, TheDefaultMixCutsThePowerAndCatchesSkipFsyncBlind) {
+  const std::string seed = std::to_string(SeedWithAnEarlyPowerCut());
+  auto run = [&](const std::string& extra, fs::path* dir) {
+    CliRun r = RunCommand(std::string(TIDEMARK_BIN) +
+                          " run --workload log --bug skip-fsync --nemesis all --time-limit 20 "
+                          "--seed " +
+                          seed + " --store " + store_ + " " + extra);
+    std::error_code ec;
+    *dir = fs::canonical(fs::path(store_) / "latest", ec);
+    return r;
+  };
+  fs::path dir;
+  CliRun blind = run("", &dir);
+  EXPECT_EQ(blind.exit_code, 1) << blind.output;
+  EXPECT_EQ(ReadJsonFile(dir / "test.json")["nemesis"]["power_cuts"], "lose-unfsynced");
+  EXPECT_FALSE(NemesisEvents(dir / "history.jsonl", "lose-unfsynced").empty()) << blind.output;
+  EXPECT_GT(Anomalies(ReadJsonFile(dir / "results.json"), "lost-write"), 0) << blind.output;
+
+  CliRun kills = run("--power-cuts kill", &dir);
+  EXPECT_EQ(kills.exit_code, 0) << kills.output;
+  EXPECT_EQ(ReadJsonFile(dir / "test.json")["nemesis"]["power_cuts"], "kill");
+  EXPECT_TRUE(NemesisEvents(dir / "history.jsonl", "lose-unfsynced").empty());
 }
 
 TEST_F(LoseUnfsyncedE2eTest, CorrectTidelogLosesNothingAcknowledged) {

@@ -99,6 +99,21 @@ Result<std::unique_ptr<NemesisWiring>> NemesisWiring::Create(const NemesisConfig
       return Error{"--nemesis lose-unfsynced mounts FUSE over the data dirs: run as root"};
   }
   w->use_mix_ = UsesMix(cfg, desc);
+  if (cfg.power_cuts != "auto" && cfg.power_cuts != "lose-unfsynced" && cfg.power_cuts != "kill")
+    return Error{"--power-cuts '" + cfg.power_cuts + "': use auto, lose-unfsynced or kill"};
+  if (w->use_mix_ && desc.capabilities.kill && cfg.power_cuts != "kill") {
+    std::string why = ::geteuid() != 0 ? "not root (FUSE mounts need it)"
+                                       : lazyfs::Unavailable(cfg.lazyfs_binary);
+    if (why.empty()) {
+      w->power_cuts_lose_ = true;
+      w->lazyfs_ = true;
+    } else if (cfg.power_cuts == "lose-unfsynced") {
+      return Error{"--power-cuts lose-unfsynced mounts FUSE over the data dirs: " + why +
+                   " (or use --power-cuts kill)"};
+    } else {
+      w->power_cuts_why_ = why;
+    }
+  }
   if (!(w->cfg_.interval_s > 0)) w->cfg_.interval_s = w->use_mix_ ? kMixInterval : kListInterval;
   if (w->use_mix_) {
     w->mix_ = nemesis::PlanMix({.seed = cfg.seed,
@@ -211,6 +226,7 @@ void NemesisWiring::Start(Cluster& cluster, std::function<std::optional<int>()> 
   o.scenario = scenario_;
   o.mix = mix_;
   o.seed = cfg_.seed;
+  o.power_cuts_lose_unfsynced = power_cuts_lose_;
   nemesis_ = std::make_unique<nemesis::Nemesis>(std::move(h), std::move(o), net_.get());
   nemesis_->Start();
 }
@@ -260,7 +276,12 @@ nlohmann::json NemesisWiring::Describe() const {
           {"net", NetName()},
           {"backend", net_ ? net_->Describe() : nlohmann::json()},
           {"schedule", steps},
-          {"mix", use_mix_ ? nemesis::DescribeMix(mix_) : nlohmann::json()}};
+          {"mix", use_mix_ ? nemesis::DescribeMix(mix_) : nlohmann::json()},
+          {"power_cuts", !use_mix_          ? nlohmann::json()
+                         : power_cuts_lose_ ? nlohmann::json("lose-unfsynced")
+                                            : nlohmann::json("kill")},
+          {"power_cuts_why",
+           power_cuts_why_.empty() ? nlohmann::json() : nlohmann::json(power_cuts_why_)}};
 }
 
 }  // namespace tidemark::run

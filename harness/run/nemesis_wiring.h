@@ -53,6 +53,11 @@ struct NemesisConfig {
   // The tidemark-lazyfs program, mounted over every data dir when a lose-unfsynced fault is
   // asked for; Create refuses the run (with the reason) when it or /dev/fuse is unusable.
   std::string lazyfs_binary;
+  // --power-cuts, what the default mix's power cuts (crash-majority, restart-all) do:
+  // "lose-unfsynced" also drops what the nodes had not fsynced (the data dirs are mounted on
+  // tidemark-lazyfs; refused when that cannot be done), "kill" only kills, "auto" the first
+  // when this process is root and FUSE is usable, else the second (test.json says why).
+  std::string power_cuts = "auto";
 };
 
 class NemesisWiring {
@@ -104,7 +109,9 @@ class NemesisWiring {
   std::string adapter_;  // the descriptor's client adapter (fresh leader probes)
   targets::Session* session_ = nullptr;
   std::vector<nemesis::FaultSpec> faults_;
-  bool lazyfs_ = false;  // a lose-unfsynced fault is scheduled
+  bool lazyfs_ = false;  // a lose-unfsynced fault is scheduled, or power cuts drop unsynced data
+  bool power_cuts_lose_ = false;  // the mix's power cuts drop what was not fsynced
+  std::string power_cuts_why_;    // why they do not, when --power-cuts auto fell back to kill
   std::vector<nemesis::Step> schedule_;
   bool use_mix_ = false;                   // --nemesis all: the default mix instead of schedule_
   std::vector<nemesis::PlannedMove> mix_;  // its plan

@@ -88,6 +88,7 @@ NemesisConfig NemesisConfigOf(const RunOptions& opts, const std::string& run_dir
   nc.nodes = opts.nodes;
   nc.run_dir = run_dir;
   nc.lazyfs_binary = opts.bin_dir + "/tidemark-lazyfs";
+  nc.power_cuts = opts.power_cuts;
   return nc;
 }
 

@@ -57,6 +57,7 @@ struct RunOptions {
   std::string scenario;  // a named fault scenario (nemesis/scenario.h) instead of `nemesis`
   double nemesis_interval_s = 0;  // 0: 2 s for --nemesis all (the mix), 10 s for a list
   std::string net = "auto";
+  std::string power_cuts = "auto";  // auto|lose-unfsynced|kill (NemesisConfig::power_cuts)
   // checker
   double check_timeout_s = 120;
   // output
