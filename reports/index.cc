@@ -24,6 +24,20 @@ std::string Str(const json& j, const char* key) {
   return j[key].dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+// A run's faults as words: "partition, kill", "default mix", "scenario isolate-leader", "none".
+std::string NemesisWords(const json& test) {
+  if (!test.is_object() || !test.contains("nemesis") || !test["nemesis"].is_object()) return "";
+  const json& n = test["nemesis"];
+  if (n.contains("scenario") && n["scenario"].is_string())
+    return "scenario " + n["scenario"].get<std::string>();
+  if (n.contains("mix") && n["mix"].is_array()) return "default mix";
+  if (!n.contains("faults") || !n["faults"].is_array()) return Str(n, "faults");
+  std::string words;
+  for (const json& f : n["faults"])
+    words += (words.empty() ? "" : ", ") + (f.is_string() ? f.get<std::string>() : f.dump());
+  return words.empty() ? "none" : words;
+}
+
 // Percent-encodes one path component for a relative URL.
 std::string UrlComponent(const std::string& s) {
   static const char* kHex = "0123456789ABCDEF";
@@ -85,8 +99,7 @@ std::string RenderStoreIndex(const std::vector<store::RunDir>& runs, const Known
       std::snprintf(buf, sizeof buf, "%.1f s", results["duration_s"].get<double>());
       duration = results["duration_s"].is_number() ? buf : duration;
     }
-    std::string nemesis =
-        test.is_object() && test.contains("nemesis") ? Str(test["nemesis"], "faults") : "";
+    std::string nemesis = NemesisWords(test);
     std::string bugs;
     if (test.is_object() && test.contains("cluster") && test["cluster"].is_object() &&
         test["cluster"].contains("bugs") && test["cluster"]["bugs"].is_array())

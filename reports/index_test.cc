@@ -19,12 +19,14 @@ class StoreIndexTest : public ::testing::Test {
     fs::create_directories(root_);
   }
   void TearDown() override { fs::remove_all(root_); }
-  void AddRun(const std::string& test, const std::string& ts, const json& results, bool report) {
+  void AddRun(const std::string& test, const std::string& ts, const json& results, bool report,
+              const json& nemesis = json()) {
     fs::path p = root_ / test / ts;
     fs::create_directories(p);
     ASSERT_TRUE(store::WriteJsonFile((p / "test.json").string(),
                                      json{{"name", test + "<i>"},
                                           {"seed", 42},
+                                          {"nemesis", nemesis},
                                           {"cluster", {{"bugs", {"ack-before-quorum"}}}}})
                     .ok());
     if (!results.is_null()) {
@@ -65,6 +67,23 @@ TEST_F(StoreIndexTest, NewestFirstWithRelativeLinksAndVerdicts) {
   EXPECT_NE(page.find("2026-11-22 12:00:00 UTC"), std::string::npos);
   EXPECT_EQ(page.find("http://"), std::string::npos);
   EXPECT_EQ(page.find("https://"), std::string::npos);
+}
+
+// The faults column reads as words, never as JSON.
+TEST_F(StoreIndexTest, FaultsAreWords) {
+  json valid = {{"verdict", "valid"}};
+  AddRun("list", "20261122T100000.000Z", valid, true,
+         {{"faults", {"partition", "kill"}}, {"mix", nullptr}, {"scenario", nullptr}});
+  AddRun("mix", "20261122T110000.000Z", valid, true,
+         {{"faults", {"partition", "kill", "pause"}}, {"mix", json::array({json::object()})}});
+  AddRun("scenario", "20261122T120000.000Z", valid, true,
+         {{"faults", json::array()}, {"scenario", "isolate-leader"}});
+  AddRun("none", "20261122T130000.000Z", valid, true, {{"faults", json::array()}});
+  std::string page = Page();
+  for (const char* words : {"<td>partition, kill</td>", "<td>default mix</td>",
+                            "<td>scenario isolate-leader</td>", "<td>none</td>"})
+    EXPECT_NE(page.find(words), std::string::npos) << words << " missing in\n" << page;
+  EXPECT_EQ(page.find("[&quot;"), std::string::npos) << "raw JSON in the faults column";
 }
 
 TEST_F(StoreIndexTest, EmptyStoreSaysSo) {
