@@ -41,6 +41,7 @@ Consensus::Consensus(Config config, HardState hs, std::vector<Entry> log, uint64
   // The persisted HWM only ever named committed entries, so it is safe to serve below it.
   hwm_ = std::min<uint64_t>(hwm_hint, log_.size());
   for (const std::string& p : cfg_.peers) peers_[p] = Peer{};
+  recovering_ = cfg_.recovering && !cfg_.peers.empty();
   ResetElectionTimer(now_ms);
 }
 
@@ -229,7 +230,12 @@ void Consensus::Tick(uint64_t now_ms) {
     }
     return;
   }
-  if (now_ms >= election_deadline_) StartElection(now_ms);
+  if (now_ms >= election_deadline_) {
+    if (recovering_)
+      ResetElectionTimer(now_ms);  // it may lack acknowledged entries: it must not lead
+    else
+      StartElection(now_ms);
+  }
 }
 
 void Consensus::Step(const Message& m, uint64_t now_ms) {
@@ -264,7 +270,9 @@ void Consensus::HandleVote(const Message& m, uint64_t now_ms) {
       m.last_gen > LastGen() || (m.last_gen == LastGen() && m.last_end >= log_.size());
   if (cfg_.bugs.vote_without_log_check) up_to_date = true;
   bool can_vote = hs_.voted_for.empty() || hs_.voted_for == m.from;
-  if (m.generation == hs_.generation && role_ != Role::kLeader && can_vote && up_to_date) {
+  // A recovering node's log may lack entries it acknowledged: its vote proves nothing.
+  if (m.generation == hs_.generation && role_ != Role::kLeader && can_vote && up_to_date &&
+      !recovering_) {
     if (hs_.voted_for != m.from) SetHardState(hs_.generation, m.from);
     ResetElectionTimer(now_ms);
     r.ok = true;
@@ -322,6 +330,15 @@ void Consensus::HandleAppend(const Message& m, uint64_t now_ms) {
   uint64_t matched = m.prev_end + m.entries.size();
   uint64_t new_hwm = std::min(m.commit, matched);
   if (new_hwm > hwm_) hwm_ = new_hwm;
+  // Everything the leader knows committed is here again: the damage is repaired.
+  if (recovering_ && m.generation == hs_.generation && matched >= m.commit) {
+    recovering_ = false;
+    // The damage may have taken this generation's vote with it: count it as given to the
+    // leader, so it cannot help elect a second leader in the same generation.
+    if (hs_.voted_for.empty()) SetHardState(hs_.generation, m.from);
+    std::cerr << "tidelog " << cfg_.id << ": caught up to the leader's hwm " << m.commit
+              << " after a damaged WAL; voting again\n";
+  }
   r.ok = true;
   r.match_end = matched;
   Send(std::move(r));

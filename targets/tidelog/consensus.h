@@ -64,6 +64,11 @@ struct Config {
   size_t max_entries_per_msg = 256;
   uint64_t seed = 1;
   Bugs bugs;
+  // The node's WAL was damaged (wal.h WalState::recovering): it may have lost entries it had
+  // acknowledged, so its vote could help elect a leader without them. Until a leader's append
+  // brings its log up to that leader's HWM it neither votes nor stands for election (it still
+  // follows and answers appends). A one-node cluster has no one to learn from and ignores it.
+  bool recovering = false;
 };
 
 struct Ready {
@@ -121,6 +126,8 @@ class Consensus {
   uint64_t log_end() const { return log_.size(); }
   const std::vector<Entry>& log() const { return log_; }
   const Config& config() const { return cfg_; }
+  // Config::recovering, until the node has caught up with a leader's HWM.
+  bool recovering() const { return recovering_; }
 
  private:
   struct Peer {
@@ -168,6 +175,7 @@ class Consensus {
   uint64_t next_read_id_ = 1;
   uint64_t ctx_ = 0;
   bool broadcast_pending_ = false;
+  bool recovering_ = false;
   Ready ready_;
 };
 

@@ -173,6 +173,10 @@ int main(int argc, char** argv) {
             << st.log.size() << " entries, hwm hint " << st.hwm;
   for (const auto& b : cfg.bugs.Names()) std::cerr << ", BUG " << b;
   std::cerr << "\n";
+  cfg.recovering = st.recovering;
+  if (st.recovering)
+    std::cerr << "tidelog " << cfg.id << ": the WAL was damaged (" << data_dir
+              << "/recovering): not voting or standing for election until caught up\n";
   tl::Consensus core(cfg, st.hard_state, std::move(st.log), st.hwm, tl::NowMs());
   return tl::RunServer(opts, std::move(core), std::move(wal), commit_timeout);
 }

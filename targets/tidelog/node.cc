@@ -94,6 +94,11 @@ void Node::Process(uint64_t now_ms) {
       _exit(3);
     }
     core_.OnPersisted();
+    // Caught up after a damaged WAL, with what it caught up on durable: drop the mark.
+    if (!core_.recovering() && !wal_->ClearRecovering()) {
+      std::cerr << "tidelog: cannot remove the WAL's recovering mark; exiting\n";
+      _exit(3);
+    }
     for (const Message& m : r.messages) send_(m);
     kv_.ApplyUpTo(core_.log(), core_.hwm());
     for (uint64_t id : r.confirmed_reads) {

@@ -1,5 +1,6 @@
 #include "sim_cluster.h"
 
+#include <algorithm>
 #include <deque>
 
 namespace tidemark::tidelog::testing {
@@ -22,6 +23,22 @@ void SimCluster::Restart(const std::string& id) {
   if (bugs_.count(id)) c.bugs = bugs_.at(id);
   c.seed = seed_++;
   const Disk& d = disks_.at(id);
+  nodes_[id] = std::make_unique<Consensus>(c, d.hs, d.log, d.hwm, now_);
+}
+
+void SimCluster::RestartDamaged(const std::string& id, uint64_t keep) {
+  Disk& d = disks_.at(id);
+  if (d.log.size() > keep) d.log.resize(keep);
+  d.hwm = std::min<uint64_t>(d.hwm, keep);
+  d.hs.voted_for.clear();
+  Config c = base_;
+  c.id = id;
+  c.peers.clear();
+  for (const std::string& p : ids_)
+    if (p != id) c.peers.push_back(p);
+  if (bugs_.count(id)) c.bugs = bugs_.at(id);
+  c.seed = seed_++;
+  c.recovering = true;
   nodes_[id] = std::make_unique<Consensus>(c, d.hs, d.log, d.hwm, now_);
 }
 

@@ -45,6 +45,9 @@ class SimCluster {
   // Crash: forget the node's memory (its disk remains). Restart: rebuild from the disk.
   void Crash(const std::string& id);
   void Restart(const std::string& id);
+  // Restart after a damaged disk: the log cut to its first `keep` entries (acknowledged ones
+  // included), the vote forgotten, and Config::recovering set as tidelog's WAL would.
+  void RestartDamaged(const std::string& id, uint64_t keep);
 
   const std::vector<std::string>& violations() const { return violations_; }
   // Whether some node ever had (offset, generation) below its HWM.

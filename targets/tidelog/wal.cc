@@ -187,17 +187,22 @@ WalState ReplayWal(const std::string& bytes) {
     if (len > kMaxRecord || bytes.size() - pos - 8 < len) {
       st.corruption = "torn or oversized record (length " + std::to_string(len) + ") at byte " +
                       std::to_string(pos);
+      // A plausible length that runs past the end is a write that never finished (nothing in
+      // it was acknowledged); a length no record can have is damage.
+      st.damaged = len > kMaxRecord;
       break;
     }
     const char* payload = bytes.data() + pos + 8;
     if (Crc32c(payload, len) != crc) {
       st.corruption = "CRC mismatch in record at byte " + std::to_string(pos);
+      st.damaged = true;
       break;
     }
     // A record that does not parse or does not fit the log leaves the state untouched.
     Record rec;
     if (!DecodePayload(payload, len, &rec) || !ApplyRecord(std::move(rec), &st)) {
       st.corruption = "unparseable record at byte " + std::to_string(pos);
+      st.damaged = true;
       break;
     }
     pos += 8 + len;
@@ -256,13 +261,39 @@ std::unique_ptr<Wal> Wal::Open(const std::string& dir, bool lazy, WalState* stat
     ::close(fd);
     return nullptr;
   }
-  // The directory entry of a newly created file must be durable too.
+  const std::string mark = dir + "/recovering";
+  state->recovering = state->damaged || ::access(mark.c_str(), F_OK) == 0;
+  if (state->damaged) {
+    int mfd = ::open(mark.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (mfd < 0 || (!skip_fsync && ::fsync(mfd) != 0)) {
+      *error = "cannot create " + mark + ": " + std::strerror(errno);
+      if (mfd >= 0) ::close(mfd);
+      ::close(fd);
+      return nullptr;
+    }
+    ::close(mfd);
+  }
+  // The directory entries of a newly created file and of the mark must be durable too.
   int dfd = skip_fsync ? -1 : ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {
     ::fsync(dfd);
     ::close(dfd);
   }
-  return std::unique_ptr<Wal>(new Wal(fd, lazy, skip_fsync));
+  return std::unique_ptr<Wal>(new Wal(fd, dir, lazy, skip_fsync, state->recovering));
+}
+
+bool Wal::ClearRecovering() {
+  if (!recovering_mark_) return true;
+  const std::string mark = dir_ + "/recovering";
+  if (::unlink(mark.c_str()) != 0 && errno != ENOENT) return false;
+  int dfd = skip_fsync_ ? -1 : ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    bool ok = ::fsync(dfd) == 0;
+    ::close(dfd);
+    if (!ok) return false;
+  }
+  recovering_mark_ = false;
+  return true;
 }
 
 std::optional<WalState> Wal::ReadOnly(const std::string& dir, std::string* error) {

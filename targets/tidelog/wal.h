@@ -7,7 +7,11 @@
 //
 // Recovery (Open) reads the file up to the first record that is torn (length runs past the end
 // of the file), has a bad CRC, or does not parse; it reports that on stderr, cuts the file
-// there (ftruncate + fsync) and never returns anything from the cut part.
+// there (ftruncate + fsync) and never returns anything from the cut part. When the cut was damage
+// (WalState::damaged), records this node had acknowledged may be gone with it: Open leaves a
+// durable mark, DATA_DIR/recovering, and sets WalState::recovering, which keeps the node from
+// voting or standing for election until it has caught up with a leader (consensus.h); the mark
+// outlives crashes until ClearRecovering.
 //
 // Durability: Append* only buffer in memory; Sync() writes the buffer and fdatasync()s it.
 // Nothing is durable before Sync() returns true. With `lazy` (bug lazy-fsync) Sync() only
@@ -25,6 +29,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "types.h"
@@ -39,6 +44,13 @@ struct WalState {
   uint64_t records = 0;      // records replayed
   uint64_t valid_bytes = 0;  // length of the good prefix of the file
   std::string corruption;    // empty if the whole file was good; else why it was cut
+  // The cut was damage (a CRC mismatch, an unparseable record, an impossible length), not a
+  // last write that never finished: records this node had made durable, and acknowledged, may
+  // be gone. (A file cut short on a record boundary cannot be told from an older one.)
+  bool damaged = false;
+  // Set by Wal::Open: this node may have lost acknowledged records (damaged now, or damaged
+  // before and not yet caught up since: the DATA_DIR/recovering mark). Consensus::Config.
+  bool recovering = false;
 };
 
 // Decodes records from `bytes` (a whole WAL file); stops at the first bad one. Pure.
@@ -72,14 +84,24 @@ class Wal {
   // Writes and fsyncs the whole buffer regardless of mode.
   bool FlushLazy();
   bool lazy() const { return lazy_; }
+  // Removes DATA_DIR/recovering durably (the node has caught up with a leader). No-op when
+  // there is none. False on an I/O error.
+  bool ClearRecovering();
   uint64_t syncs() const { return syncs_; }
 
  private:
-  Wal(int fd, bool lazy, bool skip_fsync) : fd_(fd), lazy_(lazy), skip_fsync_(skip_fsync) {}
+  Wal(int fd, std::string dir, bool lazy, bool skip_fsync, bool recovering)
+      : fd_(fd),
+        dir_(std::move(dir)),
+        lazy_(lazy),
+        skip_fsync_(skip_fsync),
+        recovering_mark_(recovering) {}
   bool WriteAll();
   int fd_;
+  std::string dir_;
   bool lazy_;
   bool skip_fsync_;
+  bool recovering_mark_;  // DATA_DIR/recovering exists
   bool buffer_has_hard_state_ = false;
   std::string buffer_;
   uint64_t syncs_ = 0;

@@ -171,6 +171,51 @@ TEST_F(WalTest, ZeroFilledTailIsCut) {
   EXPECT_EQ(fs::file_size(Path()), full.size());
 }
 
+// Damage (here a CRC mismatch in the middle) may have taken acknowledged records: the WAL says
+// so and leaves a durable mark that outlives a restart until ClearRecovering. A last write that
+// never finished (a torn tail) is not damage.
+TEST_F(WalTest, DamageLeavesARecoveringMarkATornTailDoesNot) {
+  auto starts = WriteThree();
+  std::string full = ReadBytes();
+  const std::string mark = (dir_ / "recovering").string();
+  WriteBytes(full.substr(0, full.size() - 3));  // the last entry torn
+  {
+    WalState st;
+    std::string err;
+    ASSERT_TRUE(Wal::Open(dir_.string(), false, &st, &err)) << err;
+    EXPECT_FALSE(st.corruption.empty());
+    EXPECT_FALSE(st.damaged);
+    EXPECT_FALSE(st.recovering);
+    EXPECT_FALSE(fs::exists(mark));
+  }
+  std::string damaged = full;
+  damaged[starts[2] + 9] = static_cast<char>(damaged[starts[2] + 9] ^ 0x10);  // entry 1's payload
+  WriteBytes(damaged);
+  {
+    WalState st;
+    std::string err;
+    ASSERT_TRUE(Wal::Open(dir_.string(), false, &st, &err)) << err;
+    EXPECT_TRUE(st.damaged) << st.corruption;
+    EXPECT_TRUE(st.recovering);
+    EXPECT_EQ(st.log.size(), 1u);
+    EXPECT_TRUE(fs::exists(mark));
+  }
+  {
+    WalState st;  // the file is clean now, but the node has not caught up yet
+    std::string err;
+    auto wal = Wal::Open(dir_.string(), false, &st, &err);
+    ASSERT_TRUE(wal) << err;
+    EXPECT_TRUE(st.corruption.empty());
+    EXPECT_TRUE(st.recovering);
+    EXPECT_TRUE(wal->ClearRecovering());
+    EXPECT_FALSE(fs::exists(mark));
+  }
+  WalState st;
+  std::string err;
+  ASSERT_TRUE(Wal::Open(dir_.string(), false, &st, &err)) << err;
+  EXPECT_FALSE(st.recovering);
+}
+
 TEST_F(WalTest, LazyFsyncBugKeepsEntriesInUserSpaceUntilFlush) {
   WalState st;
   std::string err;
