@@ -31,28 +31,7 @@ constexpr const char* kExitCodes =
     "  254  bad usage (unknown flag, bad value)\n"
     "  255  harness error (unreadable input, cannot write output)\n";
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  CLI::App app{
-      "tidemark — a Jepsen-style consistency test harness.\n"
-      "It checks histories of replicated systems for linearizability and for lost, reordered,\n"
-      "duplicated or dirty log entries."};
-  app.require_subcommand(1);
-  app.set_version_flag("--version", std::string("tidemark ") + TIDEMARK_VERSION);
-  app.footer(std::string("\nRun `tidemark SUBCOMMAND --help` for the options of each.\n\n") +
-             kExitCodes);
-
-  tidemark::cli::RunCommandOptions run_opts;
-  CLI::App* run_cmd = tidemark::cli::AddRunCommand(app, run_opts);
-  tidemark::cli::ZooCommandOptions zoo_opts;
-  CLI::App* zoo_cmd = tidemark::cli::AddZooCommand(app, zoo_opts);
-  tidemark::cli::SuiteCommandOptions suite_opts;
-  CLI::App* suite_cmd = tidemark::cli::AddSuiteCommand(app, suite_opts);
-  tidemark::cli::ClientTestOptions client_test_opts;
-  CLI::App* client_test_cmd = tidemark::cli::AddClientTestCommand(app, client_test_opts);
-
-  tidemark::cli::CheckCommandOptions check;
+CLI::App* AddCheck(CLI::App& app, tidemark::cli::CheckCommandOptions& check) {
   CLI::App* check_cmd = app.add_subcommand(
       "check", "Check a recorded or imported history offline and print the verdict");
   check_cmd
@@ -112,8 +91,10 @@ int main(int argc, char** argv) {
       "  tidemark check history.edn --check-timeout 30 --memory-limit 1024\n"
       "  tidemark check -q --format jepsen-log --model cas-register corpus/etcd_*.log\n\n" +
       std::string(kExitCodes));
+  return check_cmd;
+}
 
-  tidemark::cli::ExportCommandOptions exp;
+CLI::App* AddExport(CLI::App& app, tidemark::cli::ExportCommandOptions& exp) {
   CLI::App* export_cmd = app.add_subcommand(
       "export", "Convert a history to Jepsen EDN so Knossos or Elle can cross-check it");
   export_cmd->add_option("file", exp.file, "History file")->required()->check(CLI::ExistingFile);
@@ -124,8 +105,10 @@ int main(int argc, char** argv) {
   export_cmd->add_option("-o,--output", exp.output, "Output file (default: standard output)");
   export_cmd->footer(
       "\nExample:\n  tidemark export store/latest/history.jsonl --to jepsen-edn -o history.edn\n");
+  return export_cmd;
+}
 
-  std::string report_dir;
+CLI::App* AddReport(CLI::App& app, std::string& report_dir) {
   CLI::App* report_cmd = app.add_subcommand(
       "report", "Re-render a run's report.html and junit.xml (and its store's index.html)");
   report_cmd->add_option("run_dir", report_dir, "A run directory, e.g. store/latest")
@@ -142,8 +125,36 @@ int main(int argc, char** argv) {
       "  0    report.html and junit.xml were written\n"
       "  254  bad usage (no such directory, unknown flag)\n"
       "  255  report.html or junit.xml could not be written\n");
+  return report_cmd;
+}
 
-  std::string clean_store = "store";
+// Re-renders report.html and junit.xml of `report_dir`, and its store's index.html.
+int RunReport(const std::string& report_dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path run = fs::canonical(report_dir, ec);
+  if (ec) run = report_dir;
+  int rc = 0;
+  for (const auto& [what, status] :
+       {std::pair<const char*, tidemark::Status>{tidemark::filename::kReport,
+                                                 tidemark::reports::WriteReport(run)},
+        {tidemark::filename::kJUnit, tidemark::reports::WriteJUnit(run)}}) {
+    if (status.ok()) {
+      std::cout << "wrote " << (run / what).string() << "\n";
+    } else {
+      std::cerr << "tidemark report: " << status.error().message << "\n";
+      rc = 255;
+    }
+  }
+  // store/<test>/<timestamp>: the store root is two levels up.
+  fs::path store = run.parent_path().parent_path();
+  if (fs::exists(store / tidemark::filename::kLatest) &&
+      tidemark::reports::WriteStoreIndex(store).ok())
+    std::cout << "wrote " << (store / tidemark::filename::kIndex).string() << "\n";
+  return rc;
+}
+
+CLI::App* AddClean(CLI::App& app, std::string& clean_store) {
   CLI::App* clean_cmd = app.add_subcommand(
       "clean", "Remove what crashed runs left behind: node processes, network namespaces, bridges");
   clean_cmd->add_option("--store", clean_store,
@@ -159,33 +170,41 @@ int main(int argc, char** argv) {
       "Examples:\n"
       "  tidemark clean                      # every crashed run on this machine\n"
       "  tidemark clean --store /var/lib/tm  # only the runs in that store\n");
+  return clean_cmd;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "tidemark — a Jepsen-style consistency test harness.\n"
+      "It checks histories of replicated systems for linearizability and for lost, reordered,\n"
+      "duplicated or dirty log entries."};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("tidemark ") + TIDEMARK_VERSION);
+  app.footer(std::string("\nRun `tidemark SUBCOMMAND --help` for the options of each.\n\n") +
+             kExitCodes);
+
+  tidemark::cli::RunCommandOptions run_opts;
+  CLI::App* run_cmd = tidemark::cli::AddRunCommand(app, run_opts);
+  tidemark::cli::ZooCommandOptions zoo_opts;
+  CLI::App* zoo_cmd = tidemark::cli::AddZooCommand(app, zoo_opts);
+  tidemark::cli::SuiteCommandOptions suite_opts;
+  CLI::App* suite_cmd = tidemark::cli::AddSuiteCommand(app, suite_opts);
+  tidemark::cli::ClientTestOptions client_test_opts;
+  CLI::App* client_test_cmd = tidemark::cli::AddClientTestCommand(app, client_test_opts);
+  tidemark::cli::CheckCommandOptions check;
+  CLI::App* check_cmd = AddCheck(app, check);
+  tidemark::cli::ExportCommandOptions exp;
+  CLI::App* export_cmd = AddExport(app, exp);
+  std::string report_dir;
+  CLI::App* report_cmd = AddReport(app, report_dir);
+  std::string clean_store = "store";
+  CLI::App* clean_cmd = AddClean(app, clean_store);
 
   if (int rc = tidemark::cli::ParseCommandLine(app, argc, argv); rc >= 0) return rc;
 
-  if (report_cmd->parsed()) {
-    namespace fs = std::filesystem;
-    std::error_code ec;
-    fs::path run = fs::canonical(report_dir, ec);
-    if (ec) run = report_dir;
-    int rc = 0;
-    for (const auto& [what, status] :
-         {std::pair<const char*, tidemark::Status>{tidemark::filename::kReport,
-                                                   tidemark::reports::WriteReport(run)},
-          {tidemark::filename::kJUnit, tidemark::reports::WriteJUnit(run)}}) {
-      if (status.ok()) {
-        std::cout << "wrote " << (run / what).string() << "\n";
-      } else {
-        std::cerr << "tidemark report: " << status.error().message << "\n";
-        rc = 255;
-      }
-    }
-    // store/<test>/<timestamp>: the store root is two levels up.
-    fs::path store = run.parent_path().parent_path();
-    if (fs::exists(store / tidemark::filename::kLatest) &&
-        tidemark::reports::WriteStoreIndex(store).ok())
-      std::cout << "wrote " << (store / tidemark::filename::kIndex).string() << "\n";
-    return rc;
-  }
+  if (report_cmd->parsed()) return RunReport(report_dir);
   if (clean_cmd->parsed())
     return tidemark::cli::RunCleanCommand(clean_store, clean_cmd->count("--store") == 0);
   if (run_cmd->parsed()) return tidemark::cli::RunRunCommand(run_opts, argc, argv);
