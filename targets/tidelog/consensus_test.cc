@@ -143,20 +143,27 @@ TEST(ConsensusTest, VoteRequiresAnUpToDateLog) {
   EXPECT_EQ(c.node("n3").log()[i].payload, "x");
 }
 
+// x committed on {n1, n2} only (offset *i); then n1 crashes and n2 comes back from a damaged
+// WAL without x.
+void CommitXThenDamageN2(SimCluster& c, uint64_t* i) {
+  ASSERT_TRUE(c.Campaign("n1"));
+  c.Advance(100);
+  c.Isolate({"n1", "n2"});
+  *i = ProposeOk(c.node("n1"), "x", 1);
+  c.Advance(100, {"n1"});
+  ASSERT_GT(c.node("n1").hwm(), *i);
+  c.Crash("n1");
+  c.Crash("n2");
+  c.RestartDamaged("n2", *i);
+}
+
 // x is committed on {n1, n2}; n1 crashes and n2 comes back from a damaged WAL without x. A
 // vote from n2 would let n3, which never had x, lead and overwrite it. Recovering, n2 neither
 // votes nor campaigns; n1 returns and leads with n3's vote; once n2 has caught up it votes again.
 TEST(ConsensusTest, ANodeBackFromADamagedWalDoesNotVoteUntilItCaughtUp) {
   SimCluster c(3, Base());
-  ASSERT_TRUE(c.Campaign("n1"));
-  c.Advance(100);
-  c.Isolate({"n1", "n2"});
-  uint64_t i = ProposeOk(c.node("n1"), "x", 1);
-  c.Advance(100, {"n1"});
-  ASSERT_GT(c.node("n1").hwm(), i);
-  c.Crash("n1");
-  c.Crash("n2");
-  c.RestartDamaged("n2", i);  // x is gone from n2's disk
+  uint64_t i = 0;
+  ASSERT_NO_FATAL_FAILURE(CommitXThenDamageN2(c, &i));
   c.HealAll();
   EXPECT_TRUE(c.node("n2").recovering());
   EXPECT_FALSE(c.Campaign("n3", 2000)) << "n2's vote would elect a leader without x";
@@ -175,15 +182,8 @@ TEST(ConsensusTest, ANodeBackFromADamagedWalDoesNotVoteUntilItCaughtUp) {
 // can fail.
 TEST(ConsensusTest, ADamagedNodeThatVotesAtOnceLetsALeaderWithoutXWin) {
   SimCluster c(3, Base());
-  ASSERT_TRUE(c.Campaign("n1"));
-  c.Advance(100);
-  c.Isolate({"n1", "n2"});
-  uint64_t i = ProposeOk(c.node("n1"), "x", 1);
-  c.Advance(100, {"n1"});
-  ASSERT_GT(c.node("n1").hwm(), i);
-  c.Crash("n1");
-  c.Crash("n2");
-  c.RestartDamaged("n2", i);
+  uint64_t i = 0;
+  ASSERT_NO_FATAL_FAILURE(CommitXThenDamageN2(c, &i));
   c.Crash("n2");
   c.Restart("n2");  // the same disk, but nothing says it was damaged
   c.HealAll();

@@ -14,7 +14,7 @@ SimCluster::SimCluster(int count, Config base, std::map<std::string, Bugs> per_n
   }
 }
 
-void SimCluster::Restart(const std::string& id) {
+Config SimCluster::ConfigFor(const std::string& id) {
   Config c = base_;
   c.id = id;
   c.peers.clear();
@@ -22,8 +22,12 @@ void SimCluster::Restart(const std::string& id) {
     if (p != id) c.peers.push_back(p);
   if (bugs_.count(id)) c.bugs = bugs_.at(id);
   c.seed = seed_++;
+  return c;
+}
+
+void SimCluster::Restart(const std::string& id) {
   const Disk& d = disks_.at(id);
-  nodes_[id] = std::make_unique<Consensus>(c, d.hs, d.log, d.hwm, now_);
+  nodes_[id] = std::make_unique<Consensus>(ConfigFor(id), d.hs, d.log, d.hwm, now_);
 }
 
 void SimCluster::RestartDamaged(const std::string& id, uint64_t keep) {
@@ -31,13 +35,7 @@ void SimCluster::RestartDamaged(const std::string& id, uint64_t keep) {
   if (d.log.size() > keep) d.log.resize(keep);
   d.hwm = std::min<uint64_t>(d.hwm, keep);
   d.hs.voted_for.clear();
-  Config c = base_;
-  c.id = id;
-  c.peers.clear();
-  for (const std::string& p : ids_)
-    if (p != id) c.peers.push_back(p);
-  if (bugs_.count(id)) c.bugs = bugs_.at(id);
-  c.seed = seed_++;
+  Config c = ConfigFor(id);
   c.recovering = true;
   nodes_[id] = std::make_unique<Consensus>(c, d.hs, d.log, d.hwm, now_);
 }

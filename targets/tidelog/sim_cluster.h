@@ -63,6 +63,7 @@ class SimCluster {
     uint64_t hwm = 0;
   };
   void CheckSafety(const std::string& id);
+  Config ConfigFor(const std::string& id);  // base_ for node `id`, with the next seed
 
   Config base_;
   std::map<std::string, Bugs> bugs_;
