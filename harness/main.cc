@@ -100,11 +100,16 @@ CLI::App* AddExport(CLI::App& app, tidemark::cli::ExportCommandOptions& exp) {
   export_cmd->add_option("file", exp.file, "History file")->required()->check(CLI::ExistingFile);
   export_cmd->add_option("--format", exp.format, "Input format (as for check)")
       ->capture_default_str();
-  export_cmd->add_option("--to", exp.to, "Output format: jepsen-edn or jsonl")
+  export_cmd
+      ->add_option("--to", exp.to,
+                   "Output format: jepsen-edn; jsonl (every log read in full, for tools "
+                   "that do not know compact reads); jsonl-compact (log reads compact, "
+                   "as tidemark run writes them; docs/history-format.md)")
       ->capture_default_str();
   export_cmd->add_option("-o,--output", exp.output, "Output file (default: standard output)");
   export_cmd->footer(
-      "\nExample:\n  tidemark export store/latest/history.jsonl --to jepsen-edn -o history.edn\n");
+      "\nExamples:\n  tidemark export store/latest/history.jsonl --to jepsen-edn -o history.edn\n"
+      "  tidemark export store/latest/history.jsonl --to jsonl -o full-reads.jsonl\n");
   return export_cmd;
 }
 

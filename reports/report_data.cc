@@ -81,6 +81,7 @@ void ReadHistory(RunData& run) {
   }
   std::string line;
   size_t lineno = 0;
+  history::LogReadExpander expander;  // compact log reads are shown in full
   while (std::getline(in, line)) {
     ++lineno;
     bool last_unterminated = in.eof();
@@ -96,6 +97,11 @@ void ReadHistory(RunData& run) {
       return;
     }
     if (!e->has_value()) continue;
+    if (auto x = expander.Expand(**e); !x) {
+      run.warnings.push_back("history.jsonl was read up to the error " + where + x.error().message +
+                             "; the events after it are not shown");
+      return;
+    }
     if (!run.events.empty() && (*e)->index <= run.events.back().index) {
       run.warnings.push_back("history.jsonl was read up to the error " + where + "index " +
                              std::to_string((*e)->index) +

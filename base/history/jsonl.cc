@@ -299,6 +299,10 @@ Result<std::optional<Event>> JsonlReader::Next() {
       return *error_;
     }
     if (*e) {
+      if (auto x = expander_.Expand(**e); !x) {
+        error_ = Error{path_ + ":" + std::to_string(line_) + ": " + x.error().message};
+        return *error_;
+      }
       event_line_ = line_;
       return e;
     }
@@ -341,6 +345,7 @@ Result<LocatedHistory> ReadJsonlText(std::string_view text, const std::string& s
   LocatedHistory out;
   out.source = source_name;
   std::optional<int64_t> last_index;
+  LogReadExpander expander;
   size_t lineno = 0;
   size_t pos = 0;
   while (pos < text.size()) {
@@ -357,6 +362,9 @@ Result<LocatedHistory> ReadJsonlText(std::string_view text, const std::string& s
     }
     if (!e) return e.error();
     if (*e) {
+      if (auto x = expander.Expand(**e); !x) {
+        return Error{source_name + ":" + std::to_string(lineno) + ": " + x.error().message};
+      }
       out.events.push_back(std::move(**e));
       out.lines.push_back(lineno);
     }

@@ -19,6 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/history/compact_reads.h"
 #include "base/history/history.h"
 #include "base/result.h"
 
@@ -54,7 +55,7 @@ class JsonlReader {
   static Result<std::unique_ptr<JsonlReader>> Open(const std::string& path);
 
   // The next event, or nullopt at the end of the file. Checks that `index` increases strictly
-  // from one event to the next. Errors read "FILE:LINE: reason"; after an error the reader is
+  // from one event to the next. A compact log read (compact_reads.h) comes out in full. Errors read "FILE:LINE: reason"; after an error the reader is
   // finished (Next keeps returning the same error).
   Result<std::optional<Event>> Next();
 
@@ -85,6 +86,7 @@ class JsonlReader {
   std::optional<int64_t> last_index_;
   std::optional<Error> error_;
   std::string torn_tail_;
+  LogReadExpander expander_;  // compact log reads come out in full
 };
 
 // Reads a whole JSONL file / text with the same checks as JsonlReader. `source_name` is used in

@@ -6,6 +6,7 @@
 #include "base/history/edn_export.h"
 #include "base/history/import.h"
 #include "base/history/jsonl.h"
+#include "harness/run/read_compactor.h"
 
 namespace tidemark::cli {
 
@@ -16,8 +17,9 @@ int RunExportCommand(const ExportCommandOptions& opts, std::ostream& out, std::o
         << "' (use auto, jsonl, jepsen-log, jepsen-edn or edn-lines)\n";
     return 254;
   }
-  if (opts.to != "jepsen-edn" && opts.to != "jsonl") {
-    err << "tidemark export: unknown --to '" << opts.to << "' (use jepsen-edn or jsonl)\n";
+  if (opts.to != "jepsen-edn" && opts.to != "jsonl" && opts.to != "jsonl-compact") {
+    err << "tidemark export: unknown --to '" << opts.to
+        << "' (use jepsen-edn, jsonl or jsonl-compact)\n";
     return 254;
   }
   auto hist = history::ImportFile(opts.file, *format);
@@ -28,8 +30,14 @@ int RunExportCommand(const ExportCommandOptions& opts, std::ostream& out, std::o
   std::string text;
   if (opts.to == "jepsen-edn") {
     text = history::ToJepsenEdn(*hist);
-  } else {
+  } else if (opts.to == "jsonl") {
     for (const history::Event& e : *hist) text += history::ToJsonLine(e) + "\n";
+  } else {
+    run::ReadCompactor compactor;  // as the Recorder writes a run's history
+    for (history::Event& e : *hist) {
+      if (auto v = compactor.Compact(e)) e.value_text = std::move(*v);
+      text += history::ToJsonLine(e) + "\n";
+    }
   }
   if (opts.output.empty()) {
     out << text;

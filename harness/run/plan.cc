@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "base/history/compact_reads.h"
 #include "harness/run/routing.h"
 #include "harness/run/test_name.h"
 #include "runstore/store.h"
@@ -74,7 +75,7 @@ nlohmann::json TestDoc(const RunOptions& opts, const Plan& plan,
         {"interval_s", opts.nemesis_interval_s},
         {"net", opts.net}}},
       {"checker", {{"timeout_s", opts.check_timeout_s}}},
-      {"versions", {{"tidemark", "0.1.0"}}}};
+      {"versions", {{"tidemark", "0.1.0"}, {"history_format", history::kHistoryFormat}}}};
 }
 
 NemesisConfig NemesisConfigOf(const RunOptions& opts, const std::string& run_dir) {

@@ -57,8 +57,15 @@ void Recorder::Stamp(history::Event& e) {
   }
 }
 
-void Recorder::Append(const history::Event& e, Write w) {
-  pending_ += history::ToJsonLine(e);
+void Recorder::Append(history::Event& e, Write w) {
+  if (auto compact = compactor_.Compact(e)) {
+    // Written compact; the caller gets the event back as it gave it.
+    std::swap(e.value_text, *compact);
+    pending_ += history::ToJsonLine(e);
+    std::swap(e.value_text, *compact);
+  } else {
+    pending_ += history::ToJsonLine(e);
+  }
   pending_ += '\n';
   if (w == Write::kNow || pending_.size() >= kMaxPending) FlushLocked();
 }

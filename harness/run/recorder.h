@@ -13,6 +13,9 @@
 // request can reach a node, and a controller killed while waiting loses nothing it recorded.
 // Either way a killed controller leaves at most a torn last line.
 //
+// An ok `log` read is written in compact form (harness/run/read_compactor.h): only the entries
+// the history has not shown yet; readers expand it exactly.
+//
 // Thread safety: every method may be called from any thread; events are totally ordered by the
 // internal mutex, so `index` order, `time` order and file order agree.
 #pragma once
@@ -26,6 +29,7 @@
 
 #include "base/history/history.h"
 #include "base/result.h"
+#include "harness/run/read_compactor.h"
 
 namespace tidemark::run {
 
@@ -61,9 +65,9 @@ class Recorder {
 
  private:
   Recorder(std::string path, int fd);
-  void Stamp(history::Event& e);                  // requires mu_
-  void Append(const history::Event& e, Write w);  // requires mu_
-  void FlushLocked();                             // requires mu_
+  void Stamp(history::Event& e);            // requires mu_
+  void Append(history::Event& e, Write w);  // requires mu_
+  void FlushLocked();                       // requires mu_
   std::string path_;
   int fd_;
   std::chrono::steady_clock::time_point start_;
@@ -71,6 +75,7 @@ class Recorder {
   int64_t next_index_ = 0;
   std::string pending_;  // batched lines not yet written
   Counts counts_;
+  ReadCompactor compactor_;  // log reads are written compact (docs/history-format.md)
   std::string write_error_;
 };
 

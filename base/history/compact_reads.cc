@@ -1,0 +1,200 @@
+#include "base/history/compact_reads.h"
+
+#include <algorithm>
+#include <limits>
+#include <utility>
+
+namespace tidemark::history {
+namespace {
+
+using nlohmann::json;
+
+// The JSON text of entries [o,payload] joined by commas, inside brackets.
+void AppendEntries(std::string& out, const std::vector<KnownLog::Entry>& entries, size_t first,
+                   size_t last) {
+  out += '[';
+  for (size_t i = first; i < last; ++i) {
+    if (i > first) out += ',';
+    out += '[';
+    out += std::to_string(entries[i].offset);
+    out += ',';
+    out += entries[i].payload;
+    out += ']';
+  }
+  out += ']';
+}
+
+bool StrictlyIncreasing(const std::vector<KnownLog::Entry>& v) {
+  return std::adjacent_find(v.begin(), v.end(), [](const auto& a, const auto& b) {
+           return a.offset >= b.offset;
+         }) == v.end();
+}
+
+// Reads a JSON integer >= 0.
+bool NonNegative(const json& v, int64_t* out) {
+  if (v.is_number_unsigned()) {
+    uint64_t u = v.get<uint64_t>();
+    if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return false;
+    *out = static_cast<int64_t>(u);
+    return true;
+  }
+  if (!v.is_number_integer()) return false;
+  *out = v.get<int64_t>();
+  return *out >= 0;
+}
+
+// Parses a compact read's "head" or "tail" (absent: empty) into entries whose payload is the
+// value itself.
+Result<std::vector<KnownLog::Entry>> ParseEntries(const json& value, const char* name) {
+  std::vector<KnownLog::Entry> out;
+  auto it = value.find(name);
+  if (it == value.end()) return out;
+  if (!it->is_array())
+    return Error{std::string("a compact read's \"") + name + "\" must be an array"};
+  out.reserve(it->size());
+  for (const json& pair : *it) {
+    KnownLog::Entry e;
+    if (!pair.is_array() || pair.size() != 2 || !NonNegative(pair[0], &e.offset) ||
+        !pair[1].is_string()) {
+      return Error{std::string("a compact read's \"") + name +
+                   "\" entries must be [offset, \"value\"], got " + pair.dump()};
+    }
+    e.payload = pair[1].get<std::string>();
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+}  // namespace
+
+size_t KnownLog::FirstAtOrAfter(int64_t from) const {
+  return static_cast<size_t>(
+      std::lower_bound(entries_.begin(), entries_.end(), from,
+                       [](const Entry& e, int64_t x) { return e.offset < x; }) -
+      entries_.begin());
+}
+
+KnownLog::Split KnownLog::SplitRead(int64_t from, const std::vector<Entry>& read) const {
+  const size_t start = FirstAtOrAfter(from);
+  Split s;
+  if (start == entries_.size()) {
+    s.head = read.size();
+    return s;
+  }
+  const int64_t first_known = entries_[start].offset;
+  while (s.head < read.size() && read[s.head].offset < first_known) ++s.head;
+  while (s.head + s.known < read.size() && start + s.known < entries_.size() &&
+         read[s.head + s.known] == entries_[start + s.known]) {
+    ++s.known;
+  }
+  return s;
+}
+
+bool KnownLog::Learn(int64_t from, const std::vector<Entry>& head, const std::vector<Entry>& tail) {
+  if (!StrictlyIncreasing(head) || !StrictlyIncreasing(tail)) return false;
+  const size_t start = FirstAtOrAfter(from);
+  if (!head.empty() &&
+      (head.front().offset < from ||
+       (start < entries_.size() && head.back().offset >= entries_[start].offset))) {
+    return false;
+  }
+  entries_.insert(entries_.begin() + static_cast<std::ptrdiff_t>(start), head.begin(), head.end());
+  for (const Entry& e : tail) {
+    if (entries_.empty() || e.offset > entries_.back().offset) {
+      entries_.push_back(e);
+      continue;
+    }
+    const size_t at = FirstAtOrAfter(e.offset);  // a gap in the known log, or an entry it has
+    if (entries_[at].offset != e.offset) {
+      entries_.insert(entries_.begin() + static_cast<std::ptrdiff_t>(at), e);
+    }
+  }
+  return true;
+}
+
+std::string CompactLogRead(KnownLog& known, int64_t from, int64_t to, int64_t hwm,
+                           const std::string& consistency_json,
+                           const std::vector<KnownLog::Entry>& entries) {
+  const KnownLog::Split s = known.SplitRead(from, entries);
+  std::string out;
+  out.reserve(96 + 24 * (entries.size() - s.known));
+  out += '{';
+  if (!consistency_json.empty()) {
+    out += "\"consistency\":";
+    out += consistency_json;
+    out += ',';
+  }
+  out += "\"from\":";
+  out += std::to_string(from);
+  if (s.head > 0) {
+    out += ",\"head\":";
+    AppendEntries(out, entries, 0, s.head);
+  }
+  out += ",\"hwm\":";
+  out += std::to_string(hwm);
+  out += ",\"known\":";
+  out += std::to_string(s.known);
+  out += ",\"tail\":";
+  AppendEntries(out, entries, s.head + s.known, entries.size());
+  out += ",\"to\":";
+  out += std::to_string(to);
+  out += '}';
+  const auto at = [&](size_t i) { return entries.begin() + static_cast<std::ptrdiff_t>(i); };
+  known.Learn(from, std::vector<KnownLog::Entry>(at(0), at(s.head)),
+              std::vector<KnownLog::Entry>(at(s.head + s.known), entries.end()));
+  return out;
+}
+
+bool IsCompactLogRead(const json& value) { return value.is_object() && value.contains("known"); }
+
+Result<Ok> LogReadExpander::Expand(Event& e) {
+  if (e.type != EventType::kOk || e.f != "read" || !IsCompactLogRead(e.value)) return Ok{};
+  json& v = e.value;
+  int64_t from = 0, known = 0;
+  auto f = v.find("from");
+  if (f == v.end() || !NonNegative(*f, &from)) {
+    return Error{"a compact read needs an integer \"from\" >= 0"};
+  }
+  if (!NonNegative(v["known"], &known)) {
+    return Error{"a compact read's \"known\" must be an integer >= 0, got " + v["known"].dump()};
+  }
+  if (!v.contains("tail")) return Error{"a compact read needs a \"tail\" array"};
+  auto head = ParseEntries(v, "head");
+  if (!head) return head.error();
+  auto tail = ParseEntries(v, "tail");
+  if (!tail) return tail.error();
+  const size_t start = known_.FirstAtOrAfter(from);
+  const size_t have = known_.size() - start;
+  if (static_cast<uint64_t>(known) > have) {
+    return Error{"a compact read repeats " + std::to_string(known) +
+                 " known entries but the known log holds " + std::to_string(have) +
+                 " at offsets >= " + std::to_string(from) +
+                 " (was the history filtered or reordered? compact reads need every read "
+                 "before them)"};
+  }
+  json entries = json::array();
+  auto add = [&entries](const KnownLog::Entry& x) {
+    entries.push_back(json::array({x.offset, x.payload}));
+  };
+  for (const auto& x : *head) add(x);
+  for (size_t i = start; i < start + static_cast<size_t>(known); ++i) add(known_[i]);
+  for (const auto& x : *tail) add(x);
+  for (size_t i = 1; i < entries.size(); ++i) {
+    if (entries[i][0].get<int64_t>() <= entries[i - 1][0].get<int64_t>()) {
+      return Error{"a compact read's entries are out of offset order (" + entries[i][0].dump() +
+                   " after " + entries[i - 1][0].dump() + ")"};
+    }
+  }
+  if (!known_.Learn(from, *head, *tail)) {
+    return Error{
+        "a compact read's head does not lie between \"from\" and the known log's "
+        "entries at or after it"};
+  }
+  v.erase("known");
+  v.erase("head");
+  v.erase("tail");
+  v["entries"] = std::move(entries);
+  return Ok{};
+}
+
+}  // namespace tidemark::history

@@ -1,0 +1,97 @@
+// Compact log reads (docs/history-format.md "Compact log reads", history format 2).
+//
+// A `log` read returns a window of the committed log, and consecutive reads overlap almost
+// entirely: written in full, nearly every byte of a long run's history repeats entries already
+// written. A compact read stores only what the run did not know yet:
+//
+//   {"consistency":"local","from":F,"head":[[o,"v"],...],"hwm":H,"known":N,
+//    "tail":[[o,"v"],...],"to":T}
+//
+// whose entries are `head`, then the first N entries of the *known log* at offsets >= F, then
+// `tail`. The known log is a function of the history alone: it starts empty and learns from
+// every compact read, in file order, by the rule in KnownLog::Learn. Expanding a compact read
+// therefore needs every compact read before it, which is how a history is read anyway.
+//
+// A read whose entries disagree with the known log (a bug under test) costs nothing in
+// exactness: the disagreeing part is simply written out in `tail`.
+//
+// Threading: a KnownLog (and the reader's expander) is used by one thread.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/history/history.h"
+#include "base/result.h"
+
+namespace tidemark::history {
+
+// The history format a file is in: 1 writes every log read in full; 2 may hold compact reads.
+// (test.json's "history_format" names it; readers accept both.)
+inline constexpr int kHistoryFormat = 2;
+
+// The known log: entries in strictly increasing offset order. `payload` is whatever the user
+// compares entries by: the writer keeps the value's JSON text, the reader the value itself.
+class KnownLog {
+ public:
+  struct Entry {
+    int64_t offset = 0;
+    std::string payload;
+    bool operator==(const Entry&) const = default;
+  };
+
+  // The position of the first entry whose offset is >= from.
+  size_t FirstAtOrAfter(int64_t from) const;
+  size_t size() const { return entries_.size(); }
+  const Entry& operator[](size_t i) const { return entries_[i]; }
+
+  // How a read of entries `read` (strictly increasing offsets, all >= from) is written against
+  // this log: head = the read's entries below the log's first entry at or after `from` (all of
+  // them when there is none), known = how many of the log's entries from there on the read
+  // repeats next, tail = the rest.
+  struct Split {
+    size_t head = 0;
+    size_t known = 0;
+  };
+  Split SplitRead(int64_t from, const std::vector<Entry>& read) const;
+
+  // The rule by which the log learns from a compact read at `from` (writer and reader apply the
+  // same, in file order): it takes every entry of the read's head and tail at an offset it holds
+  // no entry for, and keeps what it has. (Entries the read repeated it already holds; an entry
+  // that disagrees with one it holds is not learned.) Returns false, changing nothing, when the
+  // head or tail is out of order or the head does not lie in [from, the first entry at or after
+  // from), which a well-formed compact read never does.
+  bool Learn(int64_t from, const std::vector<Entry>& head, const std::vector<Entry>& tail);
+
+ private:
+  std::vector<Entry> entries_;
+};
+
+// The compact value text of an ok log read (the keys of docs/history-format.md in nlohmann's
+// sorted order, "head" left out when empty), learning from it. `entries` are the read's
+// entries with each payload the value's JSON string text (quotes included); `consistency` is
+// the reply's consistency JSON text or "" when it had none. Preconditions as for SplitRead.
+std::string CompactLogRead(KnownLog& known, int64_t from, int64_t to, int64_t hwm,
+                           const std::string& consistency_json,
+                           const std::vector<KnownLog::Entry>& entries);
+
+// Reading side: turns compact reads back into full ones.
+class LogReadExpander {
+ public:
+  // When `e` is an ok "read" whose value is compact (it holds "known"), replaces the value by
+  // the full read ({"consistency"?, "entries", "from", "hwm", "to"}) and learns from it; any
+  // other event is left alone. The error says what is wrong ("a compact read repeats 40 known
+  // entries but the known log holds 12 at offsets >= 300"); callers add the file and line.
+  Result<Ok> Expand(Event& e);
+
+ private:
+  KnownLog known_;
+};
+
+// True when `value` is a compact log read's value (an object holding "known").
+bool IsCompactLogRead(const nlohmann::json& value);
+
+}  // namespace tidemark::history
