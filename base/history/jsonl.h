@@ -55,8 +55,9 @@ class JsonlReader {
   static Result<std::unique_ptr<JsonlReader>> Open(const std::string& path);
 
   // The next event, or nullopt at the end of the file. Checks that `index` increases strictly
-  // from one event to the next. A compact log read (compact_reads.h) comes out in full. Errors read "FILE:LINE: reason"; after an error the reader is
-  // finished (Next keeps returning the same error).
+  // from one event to the next. A compact log read (compact_reads.h) comes out in full. Errors read
+  // "FILE:LINE: reason"; after an error the reader is finished (Next keeps returning the same
+  // error).
   Result<std::optional<Event>> Next();
 
   // A final line that has no newline and does not parse is what a writer killed mid-write
