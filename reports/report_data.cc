@@ -81,7 +81,6 @@ void ReadHistory(RunData& run) {
   }
   std::string line;
   size_t lineno = 0;
-  history::LogReadExpander expander;  // compact log reads are shown in full
   while (std::getline(in, line)) {
     ++lineno;
     bool last_unterminated = in.eof();
@@ -97,11 +96,6 @@ void ReadHistory(RunData& run) {
       return;
     }
     if (!e->has_value()) continue;
-    if (auto x = expander.Expand(**e); !x) {
-      run.warnings.push_back("history.jsonl was read up to the error " + where + x.error().message +
-                             "; the events after it are not shown");
-      return;
-    }
     if (!run.events.empty() && (*e)->index <= run.events.back().index) {
       run.warnings.push_back("history.jsonl was read up to the error " + where + "index " +
                              std::to_string((*e)->index) +
@@ -109,6 +103,36 @@ void ReadHistory(RunData& run) {
       return;
     }
     run.events.push_back(std::move(**e));
+  }
+}
+
+// Log reads stay as written (compact: docs/history-format.md), so the report never holds every
+// read's entries at once; the reads an anomaly names get their full value, which the per-node
+// drawing of that anomaly reads. Expanding needs every compact read in file order, so all are
+// expanded, one at a time, and only those are kept.
+void ExpandReferencedReads(RunData& run) {
+  std::map<int64_t, size_t> op_of_completion;  // event index -> op position
+  for (int64_t id : ReferencedOps(run.results)) {
+    if (id < 0 || static_cast<size_t>(id) >= run.ops.size()) continue;
+    const auto& op = run.ops[static_cast<size_t>(id)];
+    if (op.f == "read" && history::IsCompactLogRead(op.value))
+      op_of_completion[op.complete_index] = static_cast<size_t>(id);
+  }
+  if (op_of_completion.empty()) return;
+  history::LogReadExpander expander;
+  for (const auto& e : run.events) {
+    if (e.type != EventType::kOk || e.f != "read" || !history::IsCompactLogRead(e.value)) continue;
+    history::Event copy;
+    copy.type = e.type;
+    copy.f = e.f;
+    copy.value = e.value;
+    if (auto x = expander.Expand(copy); !x) {
+      run.warnings.push_back("history.jsonl: event " + std::to_string(e.index) + ": " +
+                             x.error().message + "; later log reads are shown as written");
+      return;
+    }
+    if (auto it = op_of_completion.find(e.index); it != op_of_completion.end())
+      run.ops[it->second].value = std::move(copy.value);
   }
 }
 
@@ -132,6 +156,7 @@ void PairEvents(RunData& run) {
   if (!time_of_index.empty())
     for (const auto& e : run.events)
       if (auto it = time_of_index.find(e.index); it != time_of_index.end()) it->second = e.time_ns;
+  ExpandReferencedReads(run);
   run.info_ns.assign(run.ops.size(), -1);
   for (size_t i = 0; i < run.ops.size(); ++i) {
     const auto& op = run.ops[i];

@@ -145,6 +145,16 @@ std::string CompactLogRead(KnownLog& known, int64_t from, int64_t to, int64_t hw
   return out;
 }
 
+Result<Ok> ExpandLogReads(History& h) {
+  LogReadExpander x;
+  for (Event& e : h) {
+    if (auto r = x.Expand(e); !r) {
+      return Error{"event " + std::to_string(e.index) + ": " + r.error().message};
+    }
+  }
+  return Ok{};
+}
+
 bool IsCompactLogRead(const json& value) { return value.is_object() && value.contains("known"); }
 
 Result<Ok> LogReadExpander::Expand(Event& e) {

@@ -91,6 +91,15 @@ class LogReadExpander {
   KnownLog known_;
 };
 
+// How a reader hands compact log reads on: expanded to full reads (what every tool expects), or
+// as written, for a caller that expands them itself one at a time (ParseLogOps, the report) and
+// so never holds every read's entries as JSON at once.
+enum class LogReads { kExpand, kAsWritten };
+
+// Expands every compact read of `h` in place, in order (a history read kAsWritten). Errors as
+// for LogReadExpander::Expand, prefixed with the event's index.
+Result<Ok> ExpandLogReads(History& h);
+
 // True when `value` is a compact log read's value (an object holding "known").
 bool IsCompactLogRead(const nlohmann::json& value);
 

@@ -287,9 +287,9 @@ Result<LocatedHistory> ImportTextLocated(std::string_view text, Format format,
 }
 
 Result<LocatedHistory> ImportFileLocated(const std::string& path, Format format,
-                                         const ReadProgress& progress) {
+                                         const ReadProgress& progress, LogReads reads) {
   // JSONL streams; the other formats are small, read whole.
-  if (format == Format::kJsonl) return ReadJsonlFile(path, progress);
+  if (format == Format::kJsonl) return ReadJsonlFile(path, progress, reads);
   if (format == Format::kAuto) {
     std::ifstream in(path, std::ios::binary);
     if (!in) return Error{path + ": cannot open: " + std::strerror(errno)};
@@ -299,7 +299,7 @@ Result<LocatedHistory> ImportFileLocated(const std::string& path, Format format,
     auto f = SniffFormat(head, path);
     if (!f) return f.error();
     format = *f;
-    if (format == Format::kJsonl) return ReadJsonlFile(path, progress);
+    if (format == Format::kJsonl) return ReadJsonlFile(path, progress, reads);
   }
   auto text = ReadAll(path);
   if (!text) return text.error();

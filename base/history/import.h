@@ -51,8 +51,10 @@ Result<Format> SniffFormat(std::string_view text, const std::string& source_name
 // `progress` (jsonl.h) as it reads a JSONL file, and once at the end for the other formats.
 Result<History> ImportFile(const std::string& path, Format format);
 Result<History> ImportText(std::string_view text, Format format, const std::string& source_name);
+// `reads` applies to JSONL files (the only format compact log reads exist in).
 Result<LocatedHistory> ImportFileLocated(const std::string& path, Format format,
-                                         const ReadProgress& progress = {});
+                                         const ReadProgress& progress = {},
+                                         LogReads reads = LogReads::kExpand);
 Result<LocatedHistory> ImportTextLocated(std::string_view text, Format format,
                                          const std::string& source_name);
 

@@ -244,10 +244,10 @@ Error TornTailTooLong(const std::string& where, size_t bytes, const std::string&
 
 }  // namespace
 
-Result<std::unique_ptr<JsonlReader>> JsonlReader::Open(const std::string& path) {
+Result<std::unique_ptr<JsonlReader>> JsonlReader::Open(const std::string& path, LogReads reads) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Error{path + ": cannot open: " + std::strerror(errno)};
-  return std::unique_ptr<JsonlReader>(new JsonlReader(path, std::move(in)));
+  return std::unique_ptr<JsonlReader>(new JsonlReader(path, std::move(in), reads));
 }
 
 Result<bool> JsonlReader::ReadLine(bool* ended) {
@@ -299,7 +299,7 @@ Result<std::optional<Event>> JsonlReader::Next() {
       return *error_;
     }
     if (*e) {
-      if (auto x = expander_.Expand(**e); !x) {
+      if (auto x = reads_ == LogReads::kExpand ? expander_.Expand(**e) : Result<Ok>(Ok{}); !x) {
         error_ = Error{path_ + ":" + std::to_string(line_) + ": " + x.error().message};
         return *error_;
       }
@@ -314,8 +314,9 @@ Result<std::optional<Event>> JsonlReader::Next() {
   return std::optional<Event>();
 }
 
-Result<LocatedHistory> ReadJsonlFile(const std::string& path, const ReadProgress& progress) {
-  auto reader = JsonlReader::Open(path);
+Result<LocatedHistory> ReadJsonlFile(const std::string& path, const ReadProgress& progress,
+                                     LogReads reads) {
+  auto reader = JsonlReader::Open(path, reads);
   if (!reader) return reader.error();
   LocatedHistory out;
   out.source = path;

@@ -52,7 +52,9 @@ inline constexpr size_t kMaxJsonlLineBytes = size_t{256} << 20;
 class JsonlReader {
  public:
   // Errors: the file cannot be opened ("FILE: cannot open: <strerror>").
-  static Result<std::unique_ptr<JsonlReader>> Open(const std::string& path);
+  // `reads`: whether compact log reads come out expanded (compact_reads.h).
+  static Result<std::unique_ptr<JsonlReader>> Open(const std::string& path,
+                                                   LogReads reads = LogReads::kExpand);
 
   // The next event, or nullopt at the end of the file. Checks that `index` increases strictly
   // from one event to the next. A compact log read (compact_reads.h) comes out in full. Errors read
@@ -72,7 +74,8 @@ class JsonlReader {
   const std::string& path() const { return path_; }
 
  private:
-  JsonlReader(std::string path, std::ifstream in) : path_(std::move(path)), in_(std::move(in)) {}
+  JsonlReader(std::string path, std::ifstream in, LogReads reads)
+      : path_(std::move(path)), in_(std::move(in)), reads_(reads) {}
 
   // Reads the next line into buf_; false at end of file. `*ended` tells whether a newline
   // ended it. An error when the line is longer than kMaxJsonlLineBytes.
@@ -87,7 +90,8 @@ class JsonlReader {
   std::optional<int64_t> last_index_;
   std::optional<Error> error_;
   std::string torn_tail_;
-  LogReadExpander expander_;  // compact log reads come out in full
+  LogReads reads_;
+  LogReadExpander expander_;  // compact log reads come out in full (kExpand)
 };
 
 // Reads a whole JSONL file / text with the same checks as JsonlReader. `source_name` is used in
@@ -95,7 +99,8 @@ class JsonlReader {
 // `progress`, when set, is called now and then (about every 4 MiB) and once at the end with
 // the bytes read so far and the file's size.
 using ReadProgress = std::function<void(uint64_t bytes_done, uint64_t bytes_total)>;
-Result<LocatedHistory> ReadJsonlFile(const std::string& path, const ReadProgress& progress = {});
+Result<LocatedHistory> ReadJsonlFile(const std::string& path, const ReadProgress& progress = {},
+                                     LogReads reads = LogReads::kExpand);
 Result<LocatedHistory> ReadJsonlText(std::string_view text, const std::string& source_name);
 
 // Reads the file and pairs it (PairOps with `opts`): additionally reports a completion with no

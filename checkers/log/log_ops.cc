@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "base/history/compact_reads.h"
+
 namespace tidemark::checkers::logck {
 namespace {
 
@@ -208,6 +210,9 @@ int32_t LogOps::ValueAt(const ReadRec& r, int64_t o) const {
 Result<LogOps> ParseLogOps(const std::vector<history::Op>& ops, bool ignore_other_ops) {
   LogOps out;
   Parser p(&out);
+  // Compact reads (docs/history-format.md) are expanded in the order the file holds them, which
+  // is their completions' order, one at a time: only the flat entries are kept.
+  std::vector<size_t> compact;
   if (ops.size() >= static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
     return Error{"history too large: " + std::to_string(ops.size()) + " ops"};
   }
@@ -221,6 +226,9 @@ Result<LogOps> ParseLogOps(const std::vector<history::Op>& ops, bool ignore_othe
     Result<Ok> r = Ok{};
     if (op.f == "append") {
       r = p.Append(op);
+    } else if (op.f == "read" && op.status == EventType::kOk &&
+               history::IsCompactLogRead(op.value)) {
+      compact.push_back(i);
     } else if (op.f == "read") {
       r = p.Read(op);
     } else if (ignore_other_ops) {
@@ -234,6 +242,25 @@ Result<LogOps> ParseLogOps(const std::vector<history::Op>& ops, bool ignore_othe
       return Error{"history too large: more than 2^31 read entries"};
     }
   }
+  if (compact.empty()) return out;
+  std::sort(compact.begin(), compact.end(),
+            [&ops](size_t a, size_t b) { return ops[a].complete_index < ops[b].complete_index; });
+  history::LogReadExpander expander;
+  for (size_t i : compact) {
+    history::Event e;  // the completion, expanded on its own
+    e.type = EventType::kOk;
+    e.f = "read";
+    e.value = ops[i].value;
+    if (auto x = expander.Expand(e); !x) return Error{Where(ops[i]) + ": " + x.error().message};
+    history::Op full = ops[i];
+    full.value = std::move(e.value);
+    if (auto r = p.Read(full); !r.ok()) return r.error();
+    if (out.entries.size() >= std::numeric_limits<uint32_t>::max() / 2) {
+      return Error{"history too large: more than 2^31 read entries"};
+    }
+  }
+  std::stable_sort(out.reads.begin(), out.reads.end(),
+                   [](const ReadRec& a, const ReadRec& b) { return a.op < b.op; });
   return out;
 }
 

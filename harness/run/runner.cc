@@ -132,11 +132,14 @@ void Run::Collect() {
     replicas_ = CollectReplicas(*cluster_, hwm);
 }
 
-// The history as `tidemark check` would read it: the recorder keeps nothing in memory.
+// The history as `tidemark check` would read it: the recorder keeps nothing in memory. Log
+// reads stay compact for the log checkers, which expand them one at a time.
 history::History Run::ReadBack(std::string* read_error) {
   if (!rec_) return {};
   rec_->Flush();
-  auto read = history::ReadJsonlFile(rec_->path());
+  auto read = history::ReadJsonlFile(
+      rec_->path(), {},
+      plan_.model == "log" ? history::LogReads::kAsWritten : history::LogReads::kExpand);
   if (!read.ok()) {
     *read_error = read.error().message;
     return {};
