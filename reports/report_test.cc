@@ -334,6 +334,25 @@ TEST_F(ReportTest, LargeValuesAreShortenedUnlessAChecker_NamesTheOp) {
   EXPECT_EQ(data["ops"][1][9]["$truncated"], big.size() + 4);
 }
 
+TEST_F(ReportTest, CompactReadsAreEmbeddedAsWrittenExceptTheOnesAnAnomalyNames) {
+  // Two compact reads (docs/history-format.md): the second repeats the first's entry 2 and adds
+  // entry 3. Only the second (op 1) is named by the checker.
+  WriteHistory({
+      R"({"index":0,"time":1,"process":0,"type":"invoke","f":"read","value":{"from":0}})",
+      R"({"index":1,"time":2,"process":0,"type":"ok","f":"read","value":{"from":0,"head":[[2,"x"]],"hwm":3,"known":0,"tail":[],"to":3}})",
+      R"({"index":2,"time":3,"process":0,"type":"invoke","f":"read","value":{"from":1}})",
+      R"({"index":3,"time":4,"process":0,"type":"ok","f":"read","value":{"from":1,"hwm":4,"known":1,"tail":[[3,"y"]],"to":4}})",
+  });
+  json results = Results();
+  results["checkers"][0]["details"]["anomalies"]["lost-write"]["examples"][0]["ops"] = {1};
+  ASSERT_TRUE(store::WriteJsonFile((dir_ / "results.json").string(), results).ok());
+  json data = EmbeddedData(Report());
+  ASSERT_TRUE(data.is_object());
+  EXPECT_EQ(data["ops"][0][10]["known"], 0) << "not named: as written";
+  EXPECT_EQ(data["ops"][1][10]["entries"], json::parse(R"([[2,"x"],[3,"y"]])")) << "named: full";
+  EXPECT_FALSE(data["ops"][1][10].contains("known"));
+}
+
 TEST_F(ReportTest, NoNetworkUrlsInTheTemplate) {
   WriteRun();
   std::string page = Report();
