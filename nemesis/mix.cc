@@ -258,6 +258,51 @@ const std::vector<MoveInfo>& Moves() {
   return kMoves;
 }
 
+namespace {
+
+bool CutsThePower(int move) {
+  const std::string& name = Moves()[static_cast<size_t>(move)].name;
+  return name == "crash-majority" || name == "restart-all";
+}
+
+// Coverage: a run of kPowerCutCoverageMinS or more cuts the power at least once in the first
+// third of its plan. A power cut is the one move that reaches a bug that loses unsynced writes,
+// and a weighted draw leaves it out of about 4 early moves in 10; such a plan gets one of its
+// early moves (chosen by `rng`) replaced by a power cut. Draws come after the plan's own, so a
+// plan that already has an early power cut is unchanged.
+void EnsureEarlyPowerCut(const MixOptions& o, const std::vector<int>& allowed, Rng& rng,
+                         std::vector<PlannedMove>& plan) {
+  if (!(o.duration_s >= kPowerCutCoverageMinS)) return;
+  std::vector<int> cuts;
+  double cut_weight = 0;
+  for (int i : allowed) {
+    if (!CutsThePower(i)) continue;
+    cuts.push_back(i);
+    cut_weight += Moves()[static_cast<size_t>(i)].weight;
+  }
+  if (cuts.empty()) return;
+  size_t early = 0;
+  for (double t = 0; early < plan.size() && t < o.duration_s / 3; ++early) {
+    if (CutsThePower(plan[early].move)) return;
+    t += plan[early].params.hold_s + plan[early].quiet_s;
+  }
+  if (early == 0) return;
+  PlannedMove& pm = plan[static_cast<size_t>(rng.UniformInt(0, static_cast<int64_t>(early) - 1))];
+  double x = rng.Double() * cut_weight;
+  pm.move = cuts.back();
+  for (int i : cuts) {
+    x -= Moves()[static_cast<size_t>(i)].weight;
+    if (x < 0) {
+      pm.move = i;
+      break;
+    }
+  }
+  const MoveInfo& m = Moves()[static_cast<size_t>(pm.move)];
+  pm.params.hold_s = m.min_hold_s + (m.max_hold_s - m.min_hold_s) * rng.Double();
+}
+
+}  // namespace
+
 std::vector<PlannedMove> PlanMix(const MixOptions& o) {
   std::vector<PlannedMove> plan;
   const auto& moves = Moves();
@@ -291,6 +336,7 @@ std::vector<PlannedMove> PlanMix(const MixOptions& o) {
     t += pm.params.hold_s + pm.quiet_s;
     plan.push_back(pm);
   }
+  EnsureEarlyPowerCut(o, allowed, rng, plan);
   return plan;
 }
 

@@ -11,6 +11,9 @@
 // shape. Every move starts from a healed cluster and ends healed, then leaves a short quiet gap
 // (uniform in [0.5, 1.5] × the interval) so that clients see its effect.
 //
+// Coverage: a plan of 30 s or more always cuts the power (crash-majority or restart-all) in its
+// first third, where the draw alone would leave it out about 4 times in 10 (see PlanMix).
+//
 // Seeded and repeatable: PlanMix is pure — which moves, in which order, how long each holds its
 // fault, the quiet gaps, and a seed for each move's run-time choices (which follower) depend
 // only on the run seed (stream Rng::Derive(seed, "mix")). The nodes are chosen when the move
@@ -68,8 +71,15 @@ struct PlannedMove {
   double quiet_s = 1;  // after the move
 };
 
+// A plan for a main phase this long (or longer) cuts the power at least once in its first third
+// when the target allows it (crash-majority or restart-all; see PlanMix).
+inline constexpr double kPowerCutCoverageMinS = 30;
+
 // The sequence of moves for a run: weighted draws over the allowed moves, enough of them to fill
-// duration_s even if every move took only its hold time. Empty when no move is allowed.
+// duration_s even if every move took only its hold time. Empty when no move is allowed. When the
+// run is at least kPowerCutCoverageMinS long and a power cut is allowed, and none of the moves
+// in the plan's first third (by hold and quiet times) is one, one of those moves, drawn at
+// random, becomes a power cut: the bugs only a power cut reaches are not left to the draw.
 std::vector<PlannedMove> PlanMix(const MixOptions& o);
 
 // Runs the planned moves in order until a Sleep returns false or the plan ends (then it stays

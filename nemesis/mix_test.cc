@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <thread>
@@ -87,6 +88,58 @@ TEST(MixTest, DrawsFollowTheWeights) {
   // Leader isolation is the most frequent move.
   int iso = count[MoveIndex("isolate-leader")];
   for (const auto& [move, c] : count) EXPECT_LE(c, iso) << Moves()[static_cast<size_t>(move)].name;
+}
+
+bool IsPowerCut(int move) {
+  return move == MoveIndex("crash-majority") || move == MoveIndex("restart-all");
+}
+
+// The moves of the plan's first third (by hold and quiet times), as EnsureEarlyPowerCut counts.
+std::vector<PlannedMove> EarlyMoves(const std::vector<PlannedMove>& plan, double duration_s) {
+  std::vector<PlannedMove> out;
+  for (double t = 0; out.size() < plan.size() && t < duration_s / 3;) {
+    out.push_back(plan[out.size()]);
+    t += out.back().params.hold_s + out.back().quiet_s;
+  }
+  return out;
+}
+
+TEST(MixTest, EveryPlanOfThirtySecondsOrMoreCutsThePowerEarly) {
+  int changed = 0;
+  for (uint64_t seed = 1; seed <= 300; ++seed) {
+    MixOptions o;
+    o.seed = seed;
+    o.duration_s = seed % 2 ? 60 : 30;
+    auto plan = PlanMix(o);
+    auto early = EarlyMoves(plan, o.duration_s);
+    EXPECT_TRUE(std::any_of(early.begin(), early.end(),
+                            [](const PlannedMove& pm) { return IsPowerCut(pm.move); }))
+        << "seed " << seed << ": " << DescribeMix(plan).dump();
+    // Holds stay in the range of the move the plan ends up with.
+    for (const PlannedMove& pm : plan) {
+      const MoveInfo& m = Moves()[static_cast<size_t>(pm.move)];
+      EXPECT_GE(pm.params.hold_s, m.min_hold_s) << m.name;
+      EXPECT_LE(pm.params.hold_s, m.max_hold_s) << m.name;
+    }
+    // Without kills there is no power cut to add; a short run keeps its pure draw.
+    MixOptions no_kills = o;
+    no_kills.kills = false;
+    for (const PlannedMove& pm : PlanMix(no_kills)) EXPECT_FALSE(IsPowerCut(pm.move));
+    MixOptions partitions_off = o;
+    partitions_off.partitions = false;
+    auto restarts = EarlyMoves(PlanMix(partitions_off), o.duration_s);
+    EXPECT_TRUE(
+        std::any_of(restarts.begin(), restarts.end(),
+                    [](const PlannedMove& pm) { return pm.move == MoveIndex("restart-all"); }))
+        << "seed " << seed << ": only restart-all cuts the power without partitions";
+    MixOptions short_run = o;
+    short_run.duration_s = kPowerCutCoverageMinS - 1;
+    auto short_early = EarlyMoves(PlanMix(short_run), short_run.duration_s);
+    changed += std::none_of(short_early.begin(), short_early.end(),
+                            [](const PlannedMove& pm) { return IsPowerCut(pm.move); });
+  }
+  // The guarantee is not vacuous: short runs, which keep the pure draw, often lack it.
+  EXPECT_GT(changed, 50);
 }
 
 TEST(MixTest, MovesTheTargetCannotTakeAreLeftOut) {
