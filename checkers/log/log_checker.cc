@@ -21,16 +21,25 @@ using history::Op;
 using nlohmann::json;
 
 // A committed observation of a value at an offset: an ack, or a read entry below the read's HWM.
+// One per acknowledged append and per committed entry of every read: 24 bytes, since a long run
+// has tens of millions of them. `tag` packs the index into appends or reads with the kind.
 struct Obs {
   int64_t offset;
+  int64_t key;  // ack: return time; read: ReadRec::key
   int32_t vid;
-  int32_t kind;  // 0 ack, 1 read
-  int64_t key;   // ack: return time; read: ReadRec::key
-  int32_t src;   // index into appends (ack) or reads (read)
+  uint32_t tag;  // src << 1 | kind
+
+  static Obs Make(int64_t offset, int64_t key, int32_t vid, int32_t kind, int32_t src) {
+    return Obs{offset, key, vid, (static_cast<uint32_t>(src) << 1) | static_cast<uint32_t>(kind)};
+  }
+  int32_t kind() const { return static_cast<int32_t>(tag & 1); }  // 0 ack, 1 read
+  int32_t src() const { return static_cast<int32_t>(tag >> 1); }  // into appends or reads
   bool operator<(const Obs& o) const {
-    return std::tie(offset, vid, kind, key, src) < std::tie(o.offset, o.vid, o.kind, o.key, o.src);
+    return std::make_tuple(offset, vid, kind(), key, src()) <
+           std::make_tuple(o.offset, o.vid, o.kind(), o.key, o.src());
   }
 };
+static_assert(sizeof(Obs) == 24);
 
 // Counts of inserted intervals [from, end) containing a point, by two Fenwick trees.
 class StabCounter {
@@ -126,10 +135,16 @@ class Analysis {
   // ---- indexes ----
   void BuildIndexes() {
     observed_.assign(l_.values.size(), false);
+    // Exactly the observations below: obs_ is the largest index, so no doubling slack.
+    size_t n = 0;
+    for (const AppendRec& a : l_.appends) n += a.status == EventType::kOk;
+    for (const ReadRec& r : l_.reads)
+      for (uint32_t k = r.begin; k < r.end && l_.entries[k].offset < r.cov_end; ++k) ++n;
+    obs_.reserve(n);
     for (size_t i = 0; i < l_.appends.size(); ++i) {
       const AppendRec& a = l_.appends[i];
       if (a.status != EventType::kOk) continue;
-      obs_.push_back(Obs{a.offset, a.vid, 0, a.ret, static_cast<int32_t>(i)});
+      obs_.push_back(Obs::Make(a.offset, a.ret, a.vid, 0, static_cast<int32_t>(i)));
       ok_appends_.push_back(static_cast<int32_t>(i));
     }
     for (size_t i = 0; i < l_.reads.size(); ++i) {
@@ -143,7 +158,7 @@ class Analysis {
       for (uint32_t k = r.begin; k < r.end; ++k) {
         const EntryRec& e = l_.entries[k];
         if (e.offset >= r.cov_end) break;
-        obs_.push_back(Obs{e.offset, e.vid, 1, r.key, static_cast<int32_t>(i)});
+        obs_.push_back(Obs::Make(e.offset, r.key, e.vid, 1, static_cast<int32_t>(i)));
         observed_[static_cast<size_t>(e.vid)] = true;
       }
     }
@@ -193,10 +208,18 @@ class Analysis {
     bucket_.assign(static_cast<size_t>(max_off) + 2, 0);
     for (const Obs& o : obs_) ++bucket_[static_cast<size_t>(o.offset) + 1];
     for (size_t i = 1; i < bucket_.size(); ++i) bucket_[i] += bucket_[i - 1];
-    std::vector<Obs> sorted(obs_.size());
+    // In place (no second array): each swap puts one observation in its offset's bucket for good.
     std::vector<size_t> next(bucket_.begin(), bucket_.end() - 1);
-    for (const Obs& o : obs_) sorted[next[static_cast<size_t>(o.offset)]++] = o;
-    obs_ = std::move(sorted);
+    for (size_t b = 0; b + 1 < bucket_.size(); ++b) {
+      while (next[b] < bucket_[b + 1]) {
+        const auto t = static_cast<size_t>(obs_[next[b]].offset);
+        if (t == b) {
+          ++next[b];
+        } else {
+          std::swap(obs_[next[b]], obs_[next[t]++]);
+        }
+      }
+    }
     for (size_t i = 0; i + 1 < bucket_.size(); ++i) {
       std::sort(obs_.begin() + static_cast<ptrdiff_t>(bucket_[i]),
                 obs_.begin() + static_cast<ptrdiff_t>(bucket_[i + 1]));
@@ -211,8 +234,8 @@ class Analysis {
       first = obs_.begin() + static_cast<ptrdiff_t>(bucket_[static_cast<size_t>(offset)]);
       last = obs_.begin() + static_cast<ptrdiff_t>(bucket_[static_cast<size_t>(offset) + 1]);
     }
-    auto lo = std::lower_bound(first, last, Obs{offset, vid, kind, INT64_MIN, INT32_MIN});
-    auto hi = std::upper_bound(lo, last, Obs{offset, vid, kind, INT64_MAX, INT32_MAX});
+    auto lo = std::lower_bound(first, last, Obs::Make(offset, INT64_MIN, vid, kind, 0));
+    auto hi = std::upper_bound(lo, last, Obs::Make(offset, INT64_MAX, vid, kind, INT32_MAX));
     return {static_cast<size_t>(lo - obs_.begin()), static_cast<size_t>(hi - obs_.begin())};
   }
   // Reads listing vid at offset (committed) whose key is > t.
@@ -453,7 +476,7 @@ void Analysis::InconsistentOffsets() {
         if (distinct == 2) second = j;
         prev_vid = obs_[j].vid;
       }
-      if (obs_[j].kind == 1) ++listing;
+      if (obs_[j].kind() == 1) ++listing;
     }
     Instance in;
     in.offset = o;
@@ -468,19 +491,19 @@ void Analysis::InconsistentOffsets() {
       continue;
     }
     const Obs& first = obs_[i];
-    in.op = first.kind == 0 ? Append(first.src).op : Read(first.src).op;
+    in.op = first.kind() == 0 ? Append(first.src()).op : Read(first.src()).op;
     in.time = OpOf(in.op).call_ns;
     out.push_back(in);
     i = j;
   }
   report_.Add("inconsistent-offsets", std::move(out), [&](const Instance& in) {
     auto text = [&](const Obs& ob) {
-      if (ob.kind == 0) return AckText(Append(ob.src));
-      const ReadRec& r = Read(ob.src);
+      if (ob.kind() == 0) return AckText(Append(ob.src()));
+      const ReadRec& r = Read(ob.src());
       return ReadText(r) + " and " + HoldsText(r, ob.offset);
     };
     auto op_of = [&](const Obs& ob) {
-      return static_cast<int64_t>(ob.kind == 0 ? Append(ob.src).op : Read(ob.src).op);
+      return static_cast<int64_t>(ob.kind() == 0 ? Append(ob.src()).op : Read(ob.src()).op);
     };
     const Obs& a = obs_[static_cast<size_t>(in.a)];
     Example ex;
@@ -675,11 +698,12 @@ void Analysis::DirtyReads() {
       size_t k = j;
       int64_t hold = 0;
       for (; k < obs_.size() && obs_[k].offset == o && obs_[k].vid == obs_[j].vid; ++k) {
-        hold += obs_[k].kind == 1 && obs_[k].key == kFinalKey;
+        hold += obs_[k].kind() == 1 && obs_[k].key == kFinalKey;
       }
       if (cover > hold) {
         for (size_t m = j; m < k; ++m) {
-          if (obs_[m].kind == 1 && obs_[m].key != kFinalKey) record(obs_[m].src, o, obs_[m].vid, 1);
+          if (obs_[m].kind() == 1 && obs_[m].key != kFinalKey)
+            record(obs_[m].src(), o, obs_[m].vid, 1);
         }
       }
       j = k;
