@@ -139,7 +139,10 @@ class Analysis {
     size_t n = 0;
     for (const AppendRec& a : l_.appends) n += a.status == EventType::kOk;
     for (const ReadRec& r : l_.reads)
-      for (uint32_t k = r.begin; k < r.end && l_.entries[k].offset < r.cov_end; ++k) ++n;
+      for (const EntryRec& e : l_.Entries(r)) {
+        if (e.offset >= r.cov_end) break;
+        ++n;
+      }
     obs_.reserve(n);
     for (size_t i = 0; i < l_.appends.size(); ++i) {
       const AppendRec& a = l_.appends[i];
@@ -155,8 +158,7 @@ class Analysis {
         finals_.push_back(static_cast<int32_t>(i));
         final_end_ = std::max(final_end_, r.hwm);
       }
-      for (uint32_t k = r.begin; k < r.end; ++k) {
-        const EntryRec& e = l_.entries[k];
+      for (const EntryRec& e : l_.Entries(r)) {
         if (e.offset >= r.cov_end) break;
         obs_.push_back(Obs::Make(e.offset, r.key, e.vid, 1, static_cast<int32_t>(i)));
         observed_[static_cast<size_t>(e.vid)] = true;
@@ -334,8 +336,7 @@ void Analysis::PhantomAndAborted() {
   std::vector<int64_t> seen_phantom(l_.values.size(), 0), seen_aborted(l_.values.size(), 0);
   for (size_t ri = 0; ri < l_.reads.size(); ++ri) {
     const ReadRec& r = l_.reads[ri];
-    for (uint32_t k = r.begin; k < r.end; ++k) {
-      const EntryRec& e = l_.entries[k];
+    for (const EntryRec& e : l_.Entries(r)) {
       const ValueInfo& vi = l_.info[static_cast<size_t>(e.vid)];
       int kind = -1;  // 0 never appended, 1 read before appended, 2 aborted
       if (vi.first_append < 0) {
@@ -439,8 +440,9 @@ void Analysis::Duplicates() {
       if (a.status == EventType::kOk) observe(a.vid, a.offset, a.op, a.call);
     } else {
       const ReadRec& r = l_.reads[ri++];
-      for (uint32_t k = r.begin; k < r.end && l_.entries[k].offset < r.cov_end; ++k) {
-        observe(l_.entries[k].vid, l_.entries[k].offset, r.op, r.call);
+      for (const EntryRec& e : l_.Entries(r)) {
+        if (e.offset >= r.cov_end) break;
+        observe(e.vid, e.offset, r.op, r.call);
       }
     }
   }
@@ -678,8 +680,7 @@ void Analysis::DirtyReads() {
     int32_t fin = LongestFinalAfter(r.ret);
     int64_t final_end = fin >= 0 ? Read(fin).hwm : INT64_MAX;
     if (r.to <= r.hwm && r.to <= final_end) continue;  // fast path: no entry can qualify
-    for (uint32_t k = r.begin; k < r.end; ++k) {
-      const EntryRec& e = l_.entries[k];
+    for (const EntryRec& e : l_.Entries(r)) {
       int64_t reasons = 0;
       if (e.offset >= r.hwm) {
         reasons |= 4;

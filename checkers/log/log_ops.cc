@@ -167,7 +167,7 @@ class Parser {
     if (e == v.end() || !e->is_array()) {
       return Error{Where(op) + ": an ok read's value must hold an \"entries\" array"};
     }
-    r.begin = static_cast<uint32_t>(out_->entries.size());
+    read_.clear();
     int64_t prev = -1;
     for (const json& pair : *e) {
       int64_t off = 0;
@@ -185,26 +185,62 @@ class Parser {
                      std::to_string(r.to) + ")"};
       }
       prev = off;
-      out_->entries.push_back(EntryRec{off, InternAt(off, pair[1].get_ref<const std::string&>())});
+      read_.push_back(EntryRec{off, InternAt(off, pair[1].get_ref<const std::string&>())});
     }
-    r.end = static_cast<uint32_t>(out_->entries.size());
+    Place(r);
     out_->reads.push_back(r);
     return Ok{};
+  }
+
+  // Stores read_ as the entries of r: the longest run of canon it repeats from its first entry
+  // on, then the rest, which extends canon when the run reached canon's end and the read began
+  // inside the range canon covers (so canon never has a hole that a later read would fill and
+  // so have to keep apart), and goes to `own` otherwise.
+  void Place(ReadRec& r) {
+    std::vector<EntryRec>& canon = out_->canon;
+    size_t a = canon.size(), n = 0;
+    if (!read_.empty()) {
+      a = static_cast<size_t>(
+          std::lower_bound(canon.begin(), canon.end(), read_[0].offset,
+                           [](const EntryRec& e, int64_t x) { return e.offset < x; }) -
+          canon.begin());
+      while (n < read_.size() && a + n < canon.size() && canon[a + n].offset == read_[n].offset &&
+             canon[a + n].vid == read_[n].vid) {
+        ++n;
+      }
+    }
+    const auto rest = read_.begin() + static_cast<std::ptrdiff_t>(n);
+    r.canon_begin = static_cast<uint32_t>(a);
+    r.own_begin = r.own_end = static_cast<uint32_t>(out_->own.size());
+    if (a + n == canon.size() && (canon_to_ < 0 || r.from <= canon_to_)) {
+      canon.insert(canon.end(), rest, read_.end());
+      r.canon_end = static_cast<uint32_t>(canon.size());
+      canon_to_ = std::max(canon_to_, r.to);
+    } else {
+      r.canon_end = static_cast<uint32_t>(a + n);
+      out_->own.insert(out_->own.end(), rest, read_.end());
+      r.own_end = static_cast<uint32_t>(out_->own.size());
+    }
   }
 
  private:
   LogOps* out_;
   std::unordered_map<std::string, int32_t> ids_;
   std::vector<int32_t> at_offset_;  // offset -> the value last read there, -1 if none
+  std::vector<EntryRec> read_;      // the entries of the read being parsed
+  int64_t canon_to_ = -1;           // canon covers offsets below this (-1: nothing yet)
 };
 
 }  // namespace
 
 int32_t LogOps::ValueAt(const ReadRec& r, int64_t o) const {
-  auto first = entries.begin() + r.begin, last = entries.begin() + r.end;
-  auto it =
-      std::lower_bound(first, last, o, [](const EntryRec& e, int64_t x) { return e.offset < x; });
-  return it != last && it->offset == o ? it->vid : -1;
+  const auto find = [o](const EntryRec* first, const EntryRec* last) {
+    auto it =
+        std::lower_bound(first, last, o, [](const EntryRec& e, int64_t x) { return e.offset < x; });
+    return it != last && it->offset == o ? it->vid : -1;
+  };
+  const int32_t v = find(canon.data() + r.canon_begin, canon.data() + r.canon_end);
+  return v >= 0 ? v : find(own.data() + r.own_begin, own.data() + r.own_end);
 }
 
 Result<LogOps> ParseLogOps(const std::vector<history::Op>& ops, bool ignore_other_ops) {
@@ -238,7 +274,7 @@ Result<LogOps> ParseLogOps(const std::vector<history::Op>& ops, bool ignore_othe
                 "' is not an op of the log workload (append, read): is this a log history?"};
     }
     if (!r.ok()) return r.error();
-    if (out.entries.size() >= std::numeric_limits<uint32_t>::max() / 2) {
+    if (out.canon.size() + out.own.size() >= std::numeric_limits<uint32_t>::max() / 2) {
       return Error{"history too large: more than 2^31 read entries"};
     }
   }
@@ -255,7 +291,7 @@ Result<LogOps> ParseLogOps(const std::vector<history::Op>& ops, bool ignore_othe
     history::Op full = ops[i];
     full.value = std::move(e.value);
     if (auto r = p.Read(full); !r.ok()) return r.error();
-    if (out.entries.size() >= std::numeric_limits<uint32_t>::max() / 2) {
+    if (out.canon.size() + out.own.size() >= std::numeric_limits<uint32_t>::max() / 2) {
       return Error{"history too large: more than 2^31 read entries"};
     }
   }

@@ -1,8 +1,11 @@
 // Internal to checkers/log: the `log` workload ops of a history, validated and flattened into
 // arrays the anomaly detectors index (no JSON access after parsing).
 //
-// Values are interned to dense ids; read entries of all reads live in one array, each read owning
-// a contiguous, offset-sorted slice. Times are ns; final reads get the time key kFinalKey so that
+// Values are interned to dense ids. Reads overlap almost entirely, so their entries are shared:
+// a read's entries are a slice of `canon` (entries earlier reads agreed on, offset-sorted, only
+// ever appended to) followed by a slice of `own` (where it disagreed with them, or started below
+// them). For a correct log, memory grows with the log's length, not with the number of reads
+// times their length. Times are ns; final reads get the time key kFinalKey so that
 // they count as "after" every append (they follow the main phase by construction).
 #pragma once
 
@@ -41,10 +44,48 @@ struct ReadRec {
   bool linearizable = false;
   bool final = false;
   int64_t call = 0, ret = 0;
-  int64_t key = 0;              // call, or kFinalKey for final reads
-  uint32_t begin = 0, end = 0;  // slice of LogOps::entries, offsets strictly increasing
+  int64_t key = 0;  // call, or kFinalKey for final reads
+  // The entries: canon[canon_begin, canon_end) then own[own_begin, own_end), offsets strictly
+  // increasing across both (LogOps::Entries iterates them).
+  uint32_t canon_begin = 0, canon_end = 0, own_begin = 0, own_end = 0;
 
   bool Covers(int64_t o) const { return from <= o && o < cov_end; }
+};
+
+// The entries of one read, in offset order, for range-for.
+class ReadEntries {
+ public:
+  class Iterator {
+   public:
+    Iterator(const EntryRec* cur, const EntryRec* seg_end, const EntryRec* next_begin,
+             const EntryRec* next_end)
+        : cur_(cur), seg_end_(seg_end), next_begin_(next_begin), next_end_(next_end) {}
+    const EntryRec& operator*() const { return *cur_; }
+    Iterator& operator++() {
+      if (++cur_ == seg_end_ && next_begin_ != next_end_) {
+        cur_ = next_begin_;
+        seg_end_ = next_end_;
+        next_begin_ = next_end_ = nullptr;
+      }
+      return *this;
+    }
+    bool operator!=(const Iterator& o) const { return cur_ != o.cur_; }
+
+   private:
+    const EntryRec *cur_, *seg_end_, *next_begin_, *next_end_;
+  };
+  ReadEntries(const EntryRec* a, const EntryRec* a_end, const EntryRec* b, const EntryRec* b_end)
+      : a_(a), a_end_(a_end), b_(b), b_end_(b_end) {}
+  Iterator begin() const {
+    return a_ != a_end_ ? Iterator(a_, a_end_, b_, b_end_) : Iterator(b_, b_end_, nullptr, nullptr);
+  }
+  Iterator end() const {
+    const EntryRec* last = b_ != b_end_ ? b_end_ : a_ != a_end_ ? a_end_ : b_end_;
+    return Iterator(last, last, nullptr, nullptr);
+  }
+
+ private:
+  const EntryRec *a_, *a_end_, *b_, *b_end_;
 };
 
 struct ValueInfo {
@@ -54,14 +95,20 @@ struct ValueInfo {
 };
 
 struct LogOps {
-  std::vector<AppendRec> appends;  // every append op, in invocation order
-  std::vector<ReadRec> reads;      // ok reads only, in invocation order
-  std::vector<EntryRec> entries;
+  std::vector<AppendRec> appends;   // every append op, in invocation order
+  std::vector<ReadRec> reads;       // ok reads only, in invocation order
+  std::vector<EntryRec> canon;      // shared by reads: offsets strictly increasing, append-only
+  std::vector<EntryRec> own;        // each read's entries that are not in canon
   std::vector<std::string> values;  // vid -> value
   std::vector<ValueInfo> info;      // vid -> what the appends of that value did
   int64_t reads_fail = 0, reads_info = 0;
   int64_t skipped = 0;  // ops of other f skipped (ignore_other_ops)
 
+  // The entries of read r, in offset order.
+  ReadEntries Entries(const ReadRec& r) const {
+    return ReadEntries(canon.data() + r.canon_begin, canon.data() + r.canon_end,
+                       own.data() + r.own_begin, own.data() + r.own_end);
+  }
   // The entry of read r at offset o, or -1.
   int32_t ValueAt(const ReadRec& r, int64_t o) const;
 };

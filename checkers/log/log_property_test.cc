@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "checkers/log/log_checker.h"
+#include "checkers/log/log_ops.h"
 #include "checkers/log/log_sim.h"
 
 namespace tidemark::checkers {
@@ -96,6 +97,32 @@ INSTANTIATE_TEST_SUITE_P(AllFaults, LogFaultTest, ::testing::ValuesIn(logsim::kA
                            std::erase(s, '-');
                            return s;
                          });
+
+TEST(LogPropertyTest, ReadsOfACorrectLogShareTheirEntries) {
+  for (uint64_t seed = 1; seed <= 5; ++seed) {
+    logsim::SimOptions o;
+    o.seed = seed;
+    o.ops = 4000;
+    auto ops = history::PairOps(logsim::Simulate(o));
+    ASSERT_TRUE(ops.ok());
+    auto l = logck::ParseLogOps(*ops, false);
+    ASSERT_TRUE(l.ok()) << l.error().message;
+    size_t listed = 0, shared = 0;
+    for (const logck::ReadRec& r : l->reads) {
+      int64_t prev = -1;
+      for (const logck::EntryRec& e : l->Entries(r)) {
+        ASSERT_GT(e.offset, prev) << "entries in offset order across canon and own";
+        prev = e.offset;
+        ++listed;
+      }
+      shared += r.canon_end - r.canon_begin;
+    }
+    // Every read lists its entries, but what is stored is the log (canon) plus what reads did
+    // not share: the 3 final reads from offset 0 below canon's start, and early reads.
+    EXPECT_LT((l->canon.size() + l->own.size()) * 3, listed) << "seed " << seed;
+    EXPECT_GT(shared * 2, listed) << "seed " << seed;
+  }
+}
 
 TEST(LogPropertyTest, SimulationIsDeterministic) {
   auto a = logsim::Simulate(OptionsFor(42));
