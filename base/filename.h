@@ -52,6 +52,19 @@ inline std::string History(const std::string& run_dir) { return In(run_dir, kHis
 inline std::string Results(const std::string& run_dir) { return In(run_dir, kResults); }
 inline std::string Report(const std::string& run_dir) { return In(run_dir, kReport); }
 inline std::string JUnit(const std::string& run_dir) { return In(run_dir, kJUnit); }
+// A report holding every op of a time window (`tidemark report RUN --window 120-130`):
+// report-120-130.html (seconds as given, at most 3 decimals, trailing zeros dropped).
+inline std::string ReportWindow(const std::string& run_dir, double from_s, double to_s) {
+  auto num = [](double s) {
+    std::string t = std::to_string(static_cast<long long>(s * 1000 + 0.5) / 1000);
+    long long ms = static_cast<long long>(s * 1000 + 0.5) % 1000;
+    if (ms == 0) return t;
+    std::string frac = std::to_string(1000 + ms).substr(1);
+    while (!frac.empty() && frac.back() == '0') frac.pop_back();
+    return t + "." + frac;
+  };
+  return run_dir + "/report-" + num(from_s) + "-" + num(to_s) + ".html";
+}
 inline std::string Cleanup(const std::string& run_dir) { return In(run_dir, kCleanup); }
 inline std::string NodeDir(const std::string& run_dir, const std::string& node) {
   return In(run_dir, kNodesDir) + "/" + node;

@@ -113,24 +113,59 @@ CLI::App* AddExport(CLI::App& app, tidemark::cli::ExportCommandOptions& exp) {
   return export_cmd;
 }
 
-CLI::App* AddReport(CLI::App& app, std::string& report_dir) {
+CLI::App* AddReport(CLI::App& app, std::string& report_dir, std::string& window) {
   CLI::App* report_cmd = app.add_subcommand(
       "report", "Re-render a run's report.html and junit.xml (and its store's index.html)");
   report_cmd->add_option("run_dir", report_dir, "A run directory, e.g. store/latest")
       ->required()
       ->check(CLI::ExistingDirectory);
+  report_cmd->add_option("--window", window,
+                         "FROM-TO (seconds since the run started): write report-FROM-TO.html "
+                         "holding every op of that window (a large run's report.html holds a "
+                         "sample; docs/report.md \"Large runs\")");
   report_cmd->footer(
       "\nThe report shows the verdict the run's results.json holds; rendering does not check.\n\n"
       "A history recorded elsewhere (another tool, another machine) gets a report like this:\n"
       "  mkdir run\n"
       "  tidemark export history.edn --to jsonl -o run/history.jsonl   # if not JSONL already\n"
       "  tidemark check run/history.jsonl --results run/results.json\n"
-      "  tidemark report run\n\n"
+      "  tidemark report run\n"
+      "  tidemark report store/latest --window 120-130   # every op of 120-130 s\n\n"
       "Exit codes (of rendering, not the run's verdict):\n"
       "  0    report.html and junit.xml were written\n"
       "  254  bad usage (no such directory, unknown flag)\n"
       "  255  report.html or junit.xml could not be written\n");
   return report_cmd;
+}
+
+// Writes report-FROM-TO.html for `window` ("FROM-TO" in seconds).
+int RunWindowReport(const std::string& report_dir, const std::string& window) {
+  const size_t dash = window.find('-', 1);
+  double from = -1, to = -1;
+  try {
+    size_t used = 0;
+    if (dash != std::string::npos) {
+      from = std::stod(window.substr(0, dash), &used);
+      if (used != dash) from = -1;
+      to = std::stod(window.substr(dash + 1), &used);
+      if (used != window.size() - dash - 1) to = -1;
+    }
+  } catch (const std::exception&) {
+    from = to = -1;
+  }
+  if (!(from >= 0) || !(to > from)) {
+    std::cerr << "tidemark report: --window '" << window
+              << "': want FROM-TO in seconds since the run started, 0 <= FROM < TO, e.g. "
+                 "--window 120-130\n";
+    return 254;
+  }
+  auto path = tidemark::reports::WriteWindowReport(report_dir, from, to);
+  if (!path.ok()) {
+    std::cerr << "tidemark report: " << path.error().message << "\n";
+    return 255;
+  }
+  std::cout << "wrote " << *path << "\n";
+  return 0;
 }
 
 // Re-renders report.html and junit.xml of `report_dir`, and its store's index.html.
@@ -202,14 +237,17 @@ int main(int argc, char** argv) {
   CLI::App* check_cmd = AddCheck(app, check);
   tidemark::cli::ExportCommandOptions exp;
   CLI::App* export_cmd = AddExport(app, exp);
-  std::string report_dir;
-  CLI::App* report_cmd = AddReport(app, report_dir);
+  std::string report_dir, report_window;
+  CLI::App* report_cmd = AddReport(app, report_dir, report_window);
   std::string clean_store = "store";
   CLI::App* clean_cmd = AddClean(app, clean_store);
 
   if (int rc = tidemark::cli::ParseCommandLine(app, argc, argv); rc >= 0) return rc;
 
-  if (report_cmd->parsed()) return RunReport(report_dir);
+  if (report_cmd->parsed()) {
+    return report_window.empty() ? RunReport(report_dir)
+                                 : RunWindowReport(report_dir, report_window);
+  }
   if (clean_cmd->parsed())
     return tidemark::cli::RunCleanCommand(clean_store, clean_cmd->count("--store") == 0);
   if (run_cmd->parsed()) return tidemark::cli::RunRunCommand(run_opts, argc, argv);

@@ -456,17 +456,43 @@ std::string Cause(const RunData& run) {
 
 }  // namespace
 
-std::string RenderReport(const RunData& run) {
+// What an overview page (ReportData's "sampled") holds, and how to see the rest.
+std::string OverviewNote(const RunData& run, const json& sampled) {
+  if (!sampled.is_object()) return "";
+  std::ostringstream h;
+  h << "<p class=\"warning\" id=\"overview-note\">";
+  if (sampled["window"].is_array()) {
+    h << "This page holds every op of " << EscapeHtml(Seconds(sampled["window"][0].get<int64_t>()))
+      << "–" << EscapeHtml(Seconds(sampled["window"][1].get<int64_t>())) << " s";
+  } else {
+    h << "Large run: " << sampled["ops"].get<int64_t>() << " ops. To stay small, this page holds "
+      << sampled["embedded"].get<int64_t>() << " of them";
+  }
+  h << ": every op a checker names";
+  if (sampled["window_ns"].get<int64_t>() > 0)
+    h << " and every op within " << static_cast<double>(sampled["window_ns"].get<int64_t>()) / 1e9
+      << " s of them";
+  if (sampled["stride"].get<int64_t>() > 1)
+    h << ", and one op in " << sampled["stride"].get<int64_t>() << " elsewhere";
+  h << ". Throughput is counted over every op; the timeline, latency and op list show the ops "
+       "held here. Every op of a time window: <code>tidemark report "
+    << EscapeHtml(run.run_dir) << " --window FROM-TO</code> (seconds).</p>\n";
+  return h.str();
+}
+
+std::string RenderReport(const RunData& run, const EmbedOptions& embed) {
   std::string page(kReportTemplate);
+  const json data = ReportData(run, embed);
   std::string title = Text(run.test, "name");
   if (title.empty()) title = std::filesystem::path(run.run_dir).filename().string();
   // Inserted text is escaped, so it can hold no placeholder (they all start with '<').
   ReplaceAll(page, "<!--@TITLE@-->", EscapeHtml(OverallVerdict(run) + " — " + title));
-  ReplaceAll(page, "<!--@HEADER@-->", Header(run) + Cause(run));
+  ReplaceAll(page, "<!--@HEADER@-->",
+             Header(run) + OverviewNote(run, data.value("sampled", json())) + Cause(run));
   ReplaceAll(page, "<!--@CHECKERS@-->", Checkers(run));
   ReplaceAll(page, "<!--@FAULTS@-->", Faults(run));
   ReplaceAll(page, "<!--@INVOLVED@-->", InvolvedOps(run));
-  ReplaceAll(page, "<!--@DATA@-->", ScriptJson(ReportData(run)));
+  ReplaceAll(page, "<!--@DATA@-->", ScriptJson(data));
   return page;
 }
 
@@ -478,6 +504,19 @@ Status WriteReport(const std::string& run_dir) {
 
 Status WriteReport(const RunData& run) {
   return WriteFileAtomic(filename::Report(run.run_dir), RenderReport(run));
+}
+
+Result<std::string> WriteWindowReport(const std::string& run_dir, double from_s, double to_s) {
+  if (!(from_s >= 0) || !(to_s > from_s)) {
+    return Error{"--window wants FROM-TO in seconds with 0 <= FROM < TO, e.g. 120-130"};
+  }
+  auto run = LoadRun(run_dir);
+  if (!run.ok()) return run.error();
+  EmbedOptions embed;
+  embed.window_ns = {static_cast<int64_t>(from_s * 1e9), static_cast<int64_t>(to_s * 1e9)};
+  const std::string path = filename::ReportWindow(run_dir, from_s, to_s);
+  if (auto s = WriteFileAtomic(path, RenderReport(*run, embed)); !s.ok()) return s.error();
+  return path;
 }
 
 }  // namespace tidemark::reports

@@ -28,7 +28,13 @@ Status WriteReport(const std::string& run_dir);
 // Writes RUN.run_dir/report.html for a run held in memory (RunInMemory; `tidemark run`).
 Status WriteReport(const RunData& run);
 
-// The report page for a loaded run (what WriteReport writes).
-std::string RenderReport(const RunData& run);
+// The report page for a loaded run (what WriteReport writes; report_data.h EmbedOptions says
+// how much of a large run it holds).
+std::string RenderReport(const RunData& run, const EmbedOptions& embed = {});
+
+// Writes a report holding every op of [from_s, to_s] (seconds since the run started) besides
+// the overview, as RUN_DIR/report-FROM-TO.html (`tidemark report RUN --window FROM-TO`), and
+// returns its path. Errors: a bad window, run_dir not a directory, the file not written.
+Result<std::string> WriteWindowReport(const std::string& run_dir, double from_s, double to_s);
 
 }  // namespace tidemark::reports

@@ -223,7 +223,92 @@ std::set<int64_t> ReferencedOps(const nlohmann::json& results) {
   return out;
 }
 
-nlohmann::json ReportData(const RunData& run) {
+namespace {
+
+// When an op ends for the report: its return, or its call when it never returned.
+int64_t EndOf(const history::Op& op) {
+  return op.return_ns == history::kNever ? op.call_ns : op.return_ns;
+}
+
+// Sorted, merged [from, to] intervals.
+std::vector<std::pair<int64_t, int64_t>> Merge(std::vector<std::pair<int64_t, int64_t>> w) {
+  std::sort(w.begin(), w.end());
+  std::vector<std::pair<int64_t, int64_t>> out;
+  for (const auto& x : w) {
+    if (!out.empty() && x.first <= out.back().second) {
+      out.back().second = std::max(out.back().second, x.second);
+    } else {
+      out.push_back(x);
+    }
+  }
+  return out;
+}
+
+// Marks in *keep every op overlapping one of `windows` (merged) and returns how many it marked.
+// Ops are in call order (op ids follow invocations), so one sweep does.
+size_t MarkOverlapping(const std::vector<history::Op>& ops,
+                       const std::vector<std::pair<int64_t, int64_t>>& windows,
+                       std::vector<char>* keep) {
+  size_t w = 0, n = 0;
+  for (size_t i = 0; i < ops.size() && w < windows.size(); ++i) {
+    while (w < windows.size() && windows[w].second < ops[i].call_ns) ++w;
+    if (w < windows.size() && windows[w].first <= EndOf(ops[i]) && !(*keep)[i]) {
+      (*keep)[i] = 1;
+      ++n;
+    }
+  }
+  return n;
+}
+
+// Which ops an overview embeds (EmbedOptions); fills the "sampled" description.
+std::vector<size_t> ChooseOps(const RunData& run, const std::set<int64_t>& referenced,
+                              const EmbedOptions& embed, nlohmann::json* sampled) {
+  const size_t n = run.ops.size();
+  std::vector<char> keep(n, 0);
+  for (int64_t id : referenced)
+    if (id >= 0 && static_cast<size_t>(id) < n) keep[static_cast<size_t>(id)] = 1;
+  if (embed.window_ns) MarkOverlapping(run.ops, {*embed.window_ns}, &keep);
+  // Around the named ops, as wide as half the budget allows.
+  std::vector<std::pair<int64_t, int64_t>> windows;
+  int64_t half = 0;
+  for (int64_t width : {kAnomalyWindowNs, kAnomalyWindowNs / 10, int64_t{0}}) {
+    std::vector<std::pair<int64_t, int64_t>> w;
+    for (int64_t id : referenced) {
+      if (id < 0 || static_cast<size_t>(id) >= n) continue;
+      const auto& op = run.ops[static_cast<size_t>(id)];
+      w.emplace_back(op.call_ns - width, EndOf(op) + width);
+    }
+    w = Merge(std::move(w));
+    std::vector<char> trial = keep;
+    if (width == 0 || MarkOverlapping(run.ops, w, &trial) <= embed.max_full_ops / 2) {
+      windows = std::move(w);
+      half = width;
+      keep = std::move(trial);
+      break;
+    }
+  }
+  const size_t stride = std::max<size_t>(
+      1, (n + embed.max_full_ops / 2 - 1) / std::max<size_t>(1, embed.max_full_ops / 2));
+  for (size_t i = 0; i < n; i += stride) keep[i] = 1;
+  std::vector<size_t> chosen;
+  for (size_t i = 0; i < n; ++i)
+    if (keep[i]) chosen.push_back(i);
+  nlohmann::json wins = nlohmann::json::array();
+  for (const auto& [a, b] : windows) wins.push_back({a, b});
+  *sampled = {{"ops", n},
+              {"embedded", chosen.size()},
+              {"stride", stride},
+              {"window_ns", half},
+              {"windows", wins},
+              {"window", embed.window_ns ? nlohmann::json::array(
+                                               {embed.window_ns->first, embed.window_ns->second})
+                                         : nlohmann::json()}};
+  return chosen;
+}
+
+}  // namespace
+
+nlohmann::json ReportData(const RunData& run, const EmbedOptions& embed) {
   std::vector<std::string> strings;
   std::map<std::string, int> string_ids;
   auto intern = [&](const std::string& s) {
@@ -242,8 +327,17 @@ nlohmann::json ReportData(const RunData& run) {
     return nlohmann::json{{"$truncated", text.size()}, {"head", text.substr(0, cut)}};
   };
 
+  const bool overview = run.ops.size() > embed.max_full_ops || embed.window_ns.has_value();
+  nlohmann::json sampled;
+  std::vector<size_t> chosen;
+  if (overview) {
+    chosen = ChooseOps(run, referenced, embed, &sampled);
+  } else {
+    chosen.resize(run.ops.size());
+    for (size_t i = 0; i < chosen.size(); ++i) chosen[i] = i;
+  }
   nlohmann::json ops = nlohmann::json::array();
-  for (size_t i = 0; i < run.ops.size(); ++i) {
+  for (size_t i : chosen) {
     const auto& op = run.ops[i];
     bool whole = referenced.count(op.id) > 0;
     int status = op.status == EventType::kOk ? 0 : op.status == EventType::kFail ? 1 : 2;
@@ -253,6 +347,7 @@ nlohmann::json ReportData(const RunData& run) {
          op.invoke_index, op.complete_index, embed_value(op.invoke_value, whole),
          embed_value(op.value, whole), op.error ? nlohmann::json(*op.error) : nlohmann::json(),
          run.info_ns[i]}));
+    if (overview) ops.back().push_back(op.id);
   }
   nlohmann::json nemesis = nlohmann::json::array();
   int64_t end_ns = 0;
@@ -271,10 +366,32 @@ nlohmann::json ReportData(const RunData& run) {
       run.test["workload"].contains("concurrency") &&
       run.test["workload"]["concurrency"].is_number_integer())
     concurrency = run.test["workload"]["concurrency"];
-  return nlohmann::json{{"strings", strings},         {"ops", std::move(ops)},
-                        {"concurrency", concurrency}, {"nemesis", nemesis},
-                        {"end_ns", end_ns},           {"checkers", checkers},
-                        {"referenced", referenced}};
+  nlohmann::json out{{"strings", strings},         {"ops", std::move(ops)},
+                     {"concurrency", concurrency}, {"nemesis", nemesis},
+                     {"end_ns", end_ns},           {"checkers", checkers},
+                     {"referenced", referenced}};
+  if (overview) {
+    // Exact throughput: completions per (f, outcome) per bucket, as the page would count them
+    // from every op (an info op counts when its info completion was recorded).
+    const int64_t bucket = std::max<int64_t>(1'000'000, end_ns / kThroughputBuckets + 1);
+    std::map<std::pair<int, int>, std::vector<int64_t>> series;
+    for (size_t i = 0; i < run.ops.size(); ++i) {
+      const auto& op = run.ops[i];
+      const int status = op.status == EventType::kOk ? 0 : op.status == EventType::kFail ? 1 : 2;
+      const int64_t done = status == 2 ? run.info_ns[i] : op.return_ns;
+      if (done < 0 || done == history::kNever) continue;
+      auto& counts = series[{intern(op.f), status}];
+      const auto b = static_cast<size_t>(done / bucket);
+      if (counts.size() <= b) counts.resize(b + 1, 0);
+      ++counts[b];
+    }
+    nlohmann::json s = nlohmann::json::array();
+    for (auto& [key, counts] : series) s.push_back({key.first, key.second, std::move(counts)});
+    out["strings"] = strings;  // interned more above
+    out["sampled"] = std::move(sampled);
+    out["throughput"] = {{"bucket_ns", bucket}, {"series", std::move(s)}};
+  }
+  return out;
 }
 
 }  // namespace tidemark::reports

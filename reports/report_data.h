@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -54,6 +55,20 @@ std::set<int64_t> ReferencedOps(const nlohmann::json& results);
 // the ops ReferencedOps names, which are always embedded whole.
 inline constexpr size_t kMaxEmbeddedValueBytes = 1500;
 
+// How much of a run the report embeds. A run with at most max_full_ops ops is embedded whole.
+// A larger one (a long nightly) is embedded in overview form, so the page stays small and opens
+// at any size: every op a checker names, the ops around them (within kAnomalyWindowNs, less when
+// that would exceed half the budget), every op overlapping `window_ns`, and one op in `stride`
+// elsewhere (about max_full_ops / 2 of them); throughput per op kind and outcome is embedded
+// exactly, in at most kThroughputBuckets buckets. (docs/report.md "Large runs")
+inline constexpr size_t kMaxFullReportOps = 100'000;
+inline constexpr int64_t kAnomalyWindowNs = 1'000'000'000;
+inline constexpr int kThroughputBuckets = 2000;
+struct EmbedOptions {
+  size_t max_full_ops = kMaxFullReportOps;
+  std::optional<std::pair<int64_t, int64_t>> window_ns;  // [from, to]: every op overlapping it
+};
+
 // The compact history embedded in report.html:
 //   {"strings": [..],                         // f, key and node names, referenced by index
 //    "ops": [[process, f, key|-1, status(0 ok,1 fail,2 info), call_ns, return_ns|-1,
@@ -63,6 +78,12 @@ inline constexpr size_t kMaxEmbeddedValueBytes = 1500;
 //    "end_ns": last event time, "concurrency": test.json's workload concurrency or null,
 //    "checkers": results.json "checkers" (or []), "referenced": [op ids]}
 // A shortened value is {"$truncated": total_bytes, "head": first bytes of its JSON}.
-nlohmann::json ReportData(const RunData& run);
+// In overview form (see EmbedOptions) "ops" holds only the embedded ops, each with its op id as
+// a 14th element, and two keys are added:
+//   "sampled": {"ops": total ops, "embedded": n, "stride": k, "window_ns": half-width used,
+//               "windows": [[from_ns, to_ns], ...] (merged anomaly windows),
+//               "window": [from_ns, to_ns] or null (EmbedOptions::window_ns)}
+//   "throughput": {"bucket_ns": w, "series": [[f, status, [count per bucket from 0]], ...]}
+nlohmann::json ReportData(const RunData& run, const EmbedOptions& embed = {});
 
 }  // namespace tidemark::reports

@@ -2,9 +2,11 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include <gtest/gtest.h>
 
+#include "base/filename.h"
 #include "base/history/jsonl.h"
 #include "reports/test_util.h"
 #include "runstore/store.h"
@@ -371,6 +373,88 @@ TEST(NamesRemoteUrlTest, FindsEveryFormAndOnlyThose) {
 }
 
 TEST(ReportErrorTest, NotADirectory) { EXPECT_FALSE(WriteReport("/nonexistent/run").ok()); }
+
+// 1,000 writes by one process, 10 ms apart, each taking 1 ms; the results name op 500.
+RunData ThousandOps() {
+  history::History h;
+  for (int64_t i = 0; i < 1000; ++i) {
+    history::Event inv;
+    inv.index = 2 * i;
+    inv.time_ns = i * 10'000'000;
+    inv.process = 0;
+    inv.type = history::EventType::kInvoke;
+    inv.f = "write";
+    inv.value = i;
+    history::Event ok = inv;
+    ok.index = 2 * i + 1;
+    ok.time_ns += 1'000'000;
+    ok.type = history::EventType::kOk;
+    h.push_back(inv);
+    h.push_back(ok);
+  }
+  json results = {
+      {"verdict", "invalid"},
+      {"checkers",
+       {{{"checker", "log-prefix"},
+         {"verdict", "invalid"},
+         {"details", {{"anomalies", {{"lost-write", {{"examples", {{{"ops", {500}}}}}}}}}}}}}}};
+  return RunInMemory("/tmp/none", json::object(), results, std::move(h));
+}
+
+TEST(ReportOverviewTest, ALargeRunHoldsTheNamedOpsTheirSurroundingsAndASample) {
+  const RunData run = ThousandOps();
+  EXPECT_FALSE(ReportData(run).contains("sampled")) << "1,000 ops are held whole by default";
+  EmbedOptions small;
+  small.max_full_ops = 100;
+  const json d = ReportData(run, small);
+  ASSERT_TRUE(d.contains("sampled"));
+  const json& s = d["sampled"];
+  EXPECT_EQ(s["ops"], 1000);
+  EXPECT_EQ(s["stride"], 20);  // 1,000 ops / (100 / 2)
+  // +-1 s around op 500 holds ~200 ops, more than half the budget; +-0.1 s holds ~20.
+  EXPECT_EQ(s["window_ns"], kAnomalyWindowNs / 10);
+  std::set<int64_t> ids;
+  int64_t prev = -1;
+  for (const json& op : d["ops"]) {
+    ASSERT_EQ(op.size(), 14u);
+    const int64_t id = op[13].get<int64_t>();
+    EXPECT_GT(id, prev) << "ops keep their order";
+    prev = id;
+    ids.insert(id);
+  }
+  EXPECT_EQ(s["embedded"], ids.size());
+  for (int64_t id = 490; id <= 510; ++id) EXPECT_TRUE(ids.count(id)) << "op " << id;
+  EXPECT_TRUE(ids.count(0) && ids.count(20) && ids.count(980));
+  EXPECT_FALSE(ids.count(1) || ids.count(701));
+  // Throughput counts every op, held or not.
+  int64_t total = 0;
+  for (const json& series : d["throughput"]["series"])
+    for (const json& c : series[2]) total += c.get<int64_t>();
+  EXPECT_EQ(total, 1000);
+}
+
+TEST(ReportOverviewTest, AWindowHoldsEveryOpOverlappingIt) {
+  const RunData run = ThousandOps();
+  EmbedOptions w;
+  w.max_full_ops = 100;  // so that the sample alone (1 op in 20) would miss most of the window
+  w.window_ns = {{2'000'000'000, 2'050'000'000}};
+  const json d = ReportData(run, w);
+  ASSERT_TRUE(d.contains("sampled"));
+  std::set<int64_t> ids;
+  for (const json& op : d["ops"]) ids.insert(op[13].get<int64_t>());
+  for (int64_t id = 200; id <= 205; ++id) EXPECT_TRUE(ids.count(id)) << "op " << id;
+  EXPECT_FALSE(ids.count(199)) << "op 199 ended at 1.991 s";
+  const std::string page = RenderReport(run, w);
+  EXPECT_NE(page.find("This page holds every op of 2.000000–2.050000 s"), std::string::npos);
+}
+
+TEST(ReportOverviewTest, WindowReportsAreNamedAfterTheirWindowAndRefuseBadOnes) {
+  EXPECT_EQ(filename::ReportWindow("run", 120, 130), "run/report-120-130.html");
+  EXPECT_EQ(filename::ReportWindow("run", 1.5, 2.25), "run/report-1.5-2.25.html");
+  auto bad = WriteWindowReport("/nonexistent", 5, 3);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("FROM < TO"), std::string::npos);
+}
 
 }  // namespace
 }  // namespace tidemark::reports
