@@ -63,8 +63,12 @@ time_min() {
   for _ in $(seq "$reps"); do
     t0=$(date +%s%N)
     if [ -n "$perf" ]; then
-      perf stat -x, -e task-clock -o "$work/perf.txt" -- "$@" >/dev/null 2>&1
-      rc=$?
+      # perf stat exits 0 when its child is killed by a signal (an OOM kill read as "valid"),
+      # so the child's own status is taken through a shell: 128+N when signal N ended it.
+      rm -f "$work/rc"
+      perf stat -x, -e task-clock -o "$work/perf.txt" -- \
+        sh -c '"$@"; echo $? >"$0"' "$work/rc" "$@" >/dev/null 2>&1
+      rc=$(cat "$work/rc" 2>/dev/null || echo 255)
     else
       "$@" >/dev/null 2>&1
       rc=$?
@@ -77,7 +81,10 @@ time_min() {
     if [ "$cpu" != - ] && { [ -z "$cpu_best" ] || awk -v a="$cpu" -v b="$cpu_best" 'BEGIN { exit !(a < b) }'; }; then
       cpu_best=$cpu
     fi
-    case $rc in 0) verdict=valid ;; 1) verdict=invalid ;; 2) verdict=unknown ;; *) verdict="error($rc)" ;; esac
+    local v
+    case $rc in 0) v=valid ;; 1) v=invalid ;; 2) v=unknown ;; *) v="error($rc)" ;; esac
+    # The verdict of every run must agree; the time is the fastest run's.
+    if [ -z "$verdict" ] || [ "$verdict" = "$v" ]; then verdict=$v; else verdict="mixed($verdict,$v)"; fi
   done
   printf '%s %d.%03d %s' "$verdict" $((best / 1000)) $((best % 1000)) "${cpu_best:--}"
 }
