@@ -24,7 +24,7 @@ void AppendEntries(std::string& out, const std::vector<KnownLog::Entry>& entries
   out += ']';
 }
 
-bool StrictlyIncreasing(const std::vector<KnownLog::Entry>& v) {
+bool StrictlyIncreasing(std::span<const KnownLog::Entry> v) {
   return std::adjacent_find(v.begin(), v.end(), [](const auto& a, const auto& b) {
            return a.offset >= b.offset;
          }) == v.end();
@@ -90,7 +90,7 @@ KnownLog::Split KnownLog::SplitRead(int64_t from, const std::vector<Entry>& read
   return s;
 }
 
-bool KnownLog::Learn(int64_t from, const std::vector<Entry>& head, const std::vector<Entry>& tail) {
+bool KnownLog::Learn(int64_t from, std::span<const Entry> head, std::span<const Entry> tail) {
   if (!StrictlyIncreasing(head) || !StrictlyIncreasing(tail)) return false;
   const size_t start = FirstAtOrAfter(from);
   if (!head.empty() &&
@@ -139,9 +139,8 @@ std::string CompactLogRead(KnownLog& known, int64_t from, int64_t to, int64_t hw
   out += ",\"to\":";
   out += std::to_string(to);
   out += '}';
-  const auto at = [&](size_t i) { return entries.begin() + static_cast<std::ptrdiff_t>(i); };
-  known.Learn(from, std::vector<KnownLog::Entry>(at(0), at(s.head)),
-              std::vector<KnownLog::Entry>(at(s.head + s.known), entries.end()));
+  const std::span<const KnownLog::Entry> all(entries);
+  known.Learn(from, all.first(s.head), all.subspan(s.head + s.known));
   return out;
 }
 

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -64,7 +65,7 @@ class KnownLog {
   // that disagrees with one it holds is not learned.) Returns false, changing nothing, when the
   // head or tail is out of order or the head does not lie in [from, the first entry at or after
   // from), which a well-formed compact read never does.
-  bool Learn(int64_t from, const std::vector<Entry>& head, const std::vector<Entry>& tail);
+  bool Learn(int64_t from, std::span<const Entry> head, std::span<const Entry> tail);
 
  private:
   std::vector<Entry> entries_;

@@ -95,7 +95,8 @@ std::optional<std::string> ReadCompactor::Compact(const history::Event& e) {
   if (e.type != history::EventType::kOk || e.f != "read") return std::nullopt;
   Head head;
   if (!ParseHead(e.value, &head)) return std::nullopt;
-  std::vector<KnownLog::Entry> entries;
+  std::vector<KnownLog::Entry>& entries = entries_;  // reused: no allocation per read
+  entries.clear();
   if (!e.value_text.empty()) {
     // The text is the head as nlohmann writes it with `"entries":[...]` spliced in: a quote
     // inside a JSON string is always escaped, so the first `"entries":[` is the key.

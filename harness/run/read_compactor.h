@@ -12,6 +12,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/history/compact_reads.h"
 #include "base/history/history.h"
@@ -26,6 +27,7 @@ class ReadCompactor {
 
  private:
   history::KnownLog known_;
+  std::vector<history::KnownLog::Entry> entries_;  // the read being compacted
 };
 
 }  // namespace tidemark::run
