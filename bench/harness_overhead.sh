@@ -4,7 +4,8 @@
 #
 # Usage: bench/harness_overhead.sh [BUILD_DIR] (default build/; env CONCURRENCY="1 8 32",
 #        TIME_LIMIT=10, REPEAT=1, WORKLOAD=log, BASELINE=1 to also run the raw client loop,
-#        TIDEMARK=BUILD_DIR/other-tidemark to measure another controller binary)
+#        TIDEMARK=BUILD_DIR/other-tidemark to measure another controller binary, RUN_ARGS="..."
+#        for extra run flags)
 #
 # us/op is `harness.cpu_us_per_op` from results.json: getrusage(RUSAGE_SELF) of the
 # controller (all its threads, never the node processes) up to the end of the run, before
@@ -30,6 +31,7 @@ TIME_LIMIT=${TIME_LIMIT:-10}
 REPEAT=${REPEAT:-1}
 WORKLOAD=${WORKLOAD:-log}
 BASELINE=${BASELINE:-0}
+RUN_ARGS=${RUN_ARGS:-}  # extra `tidemark run` flags, e.g. "--client-routing leader"
 TM=${TIDEMARK:-$BUILD/tidemark}  # TIDEMARK=path: another build of the controller, same BUILD_DIR
 [ -x "$TM" ] || { echo "no $TM (build it: ninja -C $BUILD tidemark tidelog)" >&2; exit 2; }
 
@@ -80,7 +82,7 @@ for c in $CONCURRENCY; do
     log="$STORE/run-c$c-r$r.log"
     set +e
     "$TM" run --rate 0 --concurrency "$c" --time-limit "$TIME_LIMIT" --workload "$WORKLOAD" \
-      --nemesis none --store "$STORE/store" --name "overhead-c$c-r$r" >"$log" 2>&1
+      --nemesis none --store "$STORE/store" --name "overhead-c$c-r$r" $RUN_ARGS >"$log" 2>&1
     rc=$?
     set -e
     dir=$(sed -n 's/^run directory: //p' "$log")
