@@ -10,7 +10,7 @@ namespace {
 using nlohmann::json;
 
 // The JSON text of entries [o,payload] joined by commas, inside brackets.
-void AppendEntries(std::string& out, const std::vector<KnownLog::Entry>& entries, size_t first,
+void AppendEntries(std::string& out, std::span<const KnownLog::EntryView> entries, size_t first,
                    size_t last) {
   out += '[';
   for (size_t i = first; i < last; ++i) {
@@ -74,7 +74,7 @@ size_t KnownLog::FirstAtOrAfter(int64_t from) const {
       entries_.begin());
 }
 
-KnownLog::Split KnownLog::SplitRead(int64_t from, const std::vector<Entry>& read) const {
+KnownLog::Split KnownLog::SplitRead(int64_t from, std::span<const EntryView> read) const {
   const size_t start = FirstAtOrAfter(from);
   Split s;
   if (start == entries_.size()) {
@@ -84,7 +84,8 @@ KnownLog::Split KnownLog::SplitRead(int64_t from, const std::vector<Entry>& read
   const int64_t first_known = entries_[start].offset;
   while (s.head < read.size() && read[s.head].offset < first_known) ++s.head;
   while (s.head + s.known < read.size() && start + s.known < entries_.size() &&
-         read[s.head + s.known] == entries_[start + s.known]) {
+         read[s.head + s.known].offset == entries_[start + s.known].offset &&
+         read[s.head + s.known].payload == entries_[start + s.known].payload) {
     ++s.known;
   }
   return s;
@@ -115,6 +116,15 @@ bool KnownLog::Learn(int64_t from, std::span<const Entry> head, std::span<const 
 std::string CompactLogRead(KnownLog& known, int64_t from, int64_t to, int64_t hwm,
                            const std::string& consistency_json,
                            const std::vector<KnownLog::Entry>& entries) {
+  std::vector<KnownLog::EntryView> views;
+  views.reserve(entries.size());
+  for (const auto& e : entries) views.push_back({e.offset, e.payload});
+  return CompactLogRead(known, from, to, hwm, consistency_json, views);
+}
+
+std::string CompactLogRead(KnownLog& known, int64_t from, int64_t to, int64_t hwm,
+                           const std::string& consistency_json,
+                           std::span<const KnownLog::EntryView> entries) {
   const KnownLog::Split s = known.SplitRead(from, entries);
   std::string out;
   out.reserve(96 + 24 * (entries.size() - s.known));
@@ -139,8 +149,13 @@ std::string CompactLogRead(KnownLog& known, int64_t from, int64_t to, int64_t hw
   out += ",\"to\":";
   out += std::to_string(to);
   out += '}';
-  const std::span<const KnownLog::Entry> all(entries);
-  known.Learn(from, all.first(s.head), all.subspan(s.head + s.known));
+  const auto own = [](std::span<const KnownLog::EntryView> v) {
+    std::vector<KnownLog::Entry> copy;
+    copy.reserve(v.size());
+    for (const auto& e : v) copy.push_back({e.offset, std::string(e.payload)});
+    return copy;
+  };
+  known.Learn(from, own(entries.first(s.head)), own(entries.subspan(s.head + s.known)));
   return out;
 }
 

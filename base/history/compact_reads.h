@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -57,7 +58,12 @@ class KnownLog {
     size_t head = 0;
     size_t known = 0;
   };
-  Split SplitRead(int64_t from, const std::vector<Entry>& read) const;
+  // One entry of a read as the writer sees it: the payload points into the read's own text.
+  struct EntryView {
+    int64_t offset = 0;
+    std::string_view payload;
+  };
+  Split SplitRead(int64_t from, std::span<const EntryView> read) const;
 
   // The rule by which the log learns from a compact read at `from` (writer and reader apply the
   // same, in file order): it takes every entry of the read's head and tail at an offset it holds
@@ -75,6 +81,11 @@ class KnownLog {
 // sorted order, "head" left out when empty), learning from it. `entries` are the read's
 // entries with each payload the value's JSON string text (quotes included); `consistency` is
 // the reply's consistency JSON text or "" when it had none. Preconditions as for SplitRead.
+// Only the head and tail are copied (the known log keeps them); the rest is compared in place.
+std::string CompactLogRead(KnownLog& known, int64_t from, int64_t to, int64_t hwm,
+                           const std::string& consistency_json,
+                           std::span<const KnownLog::EntryView> entries);
+// The same for owned entries.
 std::string CompactLogRead(KnownLog& known, int64_t from, int64_t to, int64_t hwm,
                            const std::string& consistency_json,
                            const std::vector<KnownLog::Entry>& entries);

@@ -46,7 +46,7 @@ bool ParseHead(const json& v, Head* h) {
 // Entries as the tidelog adapter writes them (targets/adapters/log_read_scan.h): compact text
 // `[1000,"v3-17"],[1001,"v12-18"]` from `text[pos]` up to the array's closing bracket, which
 // *end receives. The payload is the value's string token, quotes and escapes included.
-bool SplitEntriesText(std::string_view text, size_t pos, std::vector<KnownLog::Entry>* out,
+bool SplitEntriesText(std::string_view text, size_t pos, std::vector<KnownLog::EntryView>* out,
                       size_t* end) {
   if (pos < text.size() && text[pos] == ']') {
     *end = pos;
@@ -54,7 +54,7 @@ bool SplitEntriesText(std::string_view text, size_t pos, std::vector<KnownLog::E
   }
   while (pos < text.size()) {
     if (text[pos++] != '[') return false;
-    KnownLog::Entry e;
+    KnownLog::EntryView e;
     size_t digits = 0;
     while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9' && digits < 18) {
       e.offset = e.offset * 10 + (text[pos++] - '0');
@@ -68,9 +68,9 @@ bool SplitEntriesText(std::string_view text, size_t pos, std::vector<KnownLog::E
       if (text[pos] == '\\') ++pos;
     }
     if (pos + 1 >= text.size() || text[pos + 1] != ']') return false;
-    e.payload.assign(text.substr(open, pos + 1 - open));
+    e.payload = text.substr(open, pos + 1 - open);
     pos += 2;
-    out->push_back(std::move(e));
+    out->push_back(e);
     if (pos < text.size() && text[pos] == ']') {
       *end = pos;
       return true;
@@ -80,7 +80,7 @@ bool SplitEntriesText(std::string_view text, size_t pos, std::vector<KnownLog::E
   return false;
 }
 
-bool InOrder(int64_t from, const std::vector<KnownLog::Entry>& entries) {
+bool InOrder(int64_t from, const std::vector<KnownLog::EntryView>& entries) {
   int64_t prev = -1;
   for (const auto& e : entries) {
     if (e.offset < from || e.offset <= prev) return false;
@@ -95,7 +95,7 @@ std::optional<std::string> ReadCompactor::Compact(const history::Event& e) {
   if (e.type != history::EventType::kOk || e.f != "read") return std::nullopt;
   Head head;
   if (!ParseHead(e.value, &head)) return std::nullopt;
-  std::vector<KnownLog::Entry>& entries = entries_;  // reused: no allocation per read
+  std::vector<KnownLog::EntryView>& entries = entries_;  // reused: no allocation per read
   entries.clear();
   if (!e.value_text.empty()) {
     // The text is the head as nlohmann writes it with `"entries":[...]` spliced in: a quote
@@ -113,15 +113,19 @@ std::optional<std::string> ReadCompactor::Compact(const history::Event& e) {
   } else {
     auto it = e.value.find("entries");
     if (it == e.value.end() || !it->is_array()) return std::nullopt;
+    // The payloads' texts live in dumped_, sized first so that no view moves.
+    dumped_.clear();
+    dumped_.reserve(it->size());
     entries.reserve(it->size());
     for (const json& pair : *it) {
-      KnownLog::Entry x;
+      KnownLog::EntryView x;
       if (!pair.is_array() || pair.size() != 2 || !NonNegative(pair[0], &x.offset) ||
           !pair[1].is_string()) {
         return std::nullopt;
       }
-      x.payload = pair[1].dump();
-      entries.push_back(std::move(x));
+      dumped_.push_back(pair[1].dump());
+      x.payload = dumped_.back();
+      entries.push_back(x);
     }
   }
   if (!InOrder(head.from, entries)) return std::nullopt;

@@ -27,7 +27,8 @@ class ReadCompactor {
 
  private:
   history::KnownLog known_;
-  std::vector<history::KnownLog::Entry> entries_;  // the read being compacted
+  std::vector<history::KnownLog::EntryView> entries_;  // the read being compacted
+  std::vector<std::string> dumped_;  // the payload texts of a read given as a JSON tree
 };
 
 }  // namespace tidemark::run
