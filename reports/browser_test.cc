@@ -389,6 +389,26 @@ class ReportBrowserTest : public ::testing::Test {
     return dom.out;
   }
 
+  // Opens report.html#selftest (zoom, pan, op link click, hover, a fault window's "show") and
+  // expects the page's own self-test to pass.
+  ChromeRun ExpectSelfTestPasses() {
+    ChromeRun self =
+        Chromium(dir_ / "chrome-profile", "--dump-dom", dir_ / "report.html", "#selftest");
+    EXPECT_NE(self.out.find("data-selftest=\"ok\""), std::string::npos)
+        << self.out.substr(0, self.out.find("<header"));
+    return self;
+  }
+
+  // Opens report.html#op-ID and expects that op to be the selected one.
+  void ExpectOpenedAtOp(int64_t id) {
+    const std::string op = std::to_string(id);
+    ChromeRun focused =
+        Chromium(dir_ / "chrome-profile", "--dump-dom", dir_ / "report.html", "#op-" + op);
+    EXPECT_NE(focused.out.find("data-status=\"ok\""), std::string::npos);
+    EXPECT_NE(focused.out.find("<pre id=\"selected\" class=\"\">op " + op + " · process"),
+              std::string::npos);
+  }
+
   void SkipWithoutChromium() {
     if (!HaveChromium())
       GTEST_SKIP() << kChromium << " is absent (apt-get install -y chromium); the reports were "
@@ -411,10 +431,7 @@ TEST_F(ReportBrowserTest, InvalidLogRunShowsAnomalyLinksAndDrawing) {
       RenderAndOpen({"id=\"verdict\">invalid<", "class=\"oplink\"", "href=\"#op-1\"",
                      "<tr id=\"op-1\"", "class=\"log-drawing\"", "<svg", "@2 (hwm 3)"});
   SkipWithoutChromium();
-  ChromeRun self =
-      Chromium(dir_ / "chrome-profile", "--dump-dom", dir_ / "report.html", "#selftest");
-  EXPECT_NE(self.out.find("data-selftest=\"ok\""), std::string::npos)
-      << self.out.substr(0, self.out.find("<header"));
+  ExpectSelfTestPasses();
   // The log drawing shows what the final read says about offset 2.
   EXPECT_NE(dom.find("@2 = nothing"), std::string::npos);
 }
@@ -432,10 +449,7 @@ TEST_F(ReportBrowserTest, Generated10kOps) {
   RenderAndOpen({"data-ops=\"10000\"", "href=\"#op-5000\"", "class=\"fault-show\""});
   SkipWithoutChromium();
   // Zoom, pan, link click, hover and the faults table's "show" button.
-  ChromeRun self =
-      Chromium(dir_ / "chrome-profile", "--dump-dom", dir_ / "report.html", "#selftest");
-  EXPECT_NE(self.out.find("data-selftest=\"ok\""), std::string::npos)
-      << self.out.substr(0, self.out.find("<header"));
+  ExpectSelfTestPasses();
 }
 
 // Issue: fault and leader labels used to overlap each other and the op bars at full zoom.
@@ -445,10 +459,7 @@ TEST_F(ReportBrowserTest, TimelineLabelsNeverOverlapOnASixtySecondRunWithAFaultE
   RenderAndOpen(
       {"id=\"verdict\">valid<", "id=\"view-range\" class=\"dim\">showing 0.00 – 60.56 s"});
   SkipWithoutChromium();
-  ChromeRun self =
-      Chromium(dir_ / "chrome-profile", "--dump-dom", dir_ / "report.html", "#selftest");
-  EXPECT_NE(self.out.find("data-selftest=\"ok\""), std::string::npos)
-      << self.out.substr(0, self.out.find("<header"));
+  ChromeRun self = ExpectSelfTestPasses();
   // The lane did label most of them (a test that drew none would pass the overlap check).
   size_t at = self.out.find("data-labels=\"");
   ASSERT_NE(at, std::string::npos);
@@ -461,16 +472,9 @@ TEST_F(ReportBrowserTest, Generated100kOps) {
   RenderAndOpen({"data-ops=\"100000\"", "href=\"#op-50000\"", "<tr id=\"op-50001\""});
   SkipWithoutChromium();
   // Zoom, pan, link click and hover still work at this size.
-  ChromeRun self =
-      Chromium(dir_ / "chrome-profile", "--dump-dom", dir_ / "report.html", "#selftest");
-  EXPECT_NE(self.out.find("data-selftest=\"ok\""), std::string::npos)
-      << self.out.substr(0, self.out.find("<header"));
+  ExpectSelfTestPasses();
   // Opening report.html#op-50000 selects that op and zooms the timeline to it.
-  ChromeRun focused =
-      Chromium(dir_ / "chrome-profile", "--dump-dom", dir_ / "report.html", "#op-50000");
-  EXPECT_NE(focused.out.find("data-status=\"ok\""), std::string::npos);
-  EXPECT_NE(focused.out.find("<pre id=\"selected\" class=\"\">op 50000 · process"),
-            std::string::npos);
+  ExpectOpenedAtOp(50000);
   ChromeRun shot = Chromium(dir_ / "chrome-profile",
                             "--screenshot=" + Quote((dir_ / "screenshot-op-50000.png").string()),
                             dir_ / "report.html", "#op-50000");
@@ -486,15 +490,9 @@ TEST_F(ReportBrowserTest, Generated400kOpsIsAnOverviewThatStaysSmall) {
   const auto bytes = fs::file_size(dir_ / "report.html");
   EXPECT_LT(bytes, size_t{20} << 20) << "an overview page is meant to stay under 20 MB";
   SkipWithoutChromium();
-  ChromeRun self =
-      Chromium(dir_ / "chrome-profile", "--dump-dom", dir_ / "report.html", "#selftest");
-  EXPECT_NE(self.out.find("data-selftest=\"ok\""), std::string::npos)
-      << self.out.substr(0, self.out.find("<header"));
+  ExpectSelfTestPasses();
   // The op the results name is held and selected by its op id, not its position on the page.
-  ChromeRun focused =
-      Chromium(dir_ / "chrome-profile", "--dump-dom", dir_ / "report.html", "#op-200000");
-  EXPECT_NE(focused.out.find("<pre id=\"selected\" class=\"\">op 200000 · process"),
-            std::string::npos);
+  ExpectOpenedAtOp(200000);
   // Every op of a window, on request.
   auto window = WriteWindowReport(dir_.string(), 10, 11);
   ASSERT_TRUE(window.ok()) << window.error().message;

@@ -30,19 +30,6 @@ bool StrictlyIncreasing(std::span<const KnownLog::Entry> v) {
          }) == v.end();
 }
 
-// Reads a JSON integer >= 0.
-bool NonNegative(const json& v, int64_t* out) {
-  if (v.is_number_unsigned()) {
-    uint64_t u = v.get<uint64_t>();
-    if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return false;
-    *out = static_cast<int64_t>(u);
-    return true;
-  }
-  if (!v.is_number_integer()) return false;
-  *out = v.get<int64_t>();
-  return *out >= 0;
-}
-
 // Parses a compact read's "head" or "tail" (absent: empty) into entries whose payload is the
 // value itself.
 Result<std::vector<KnownLog::Entry>> ParseEntries(const json& value, const char* name) {
@@ -54,7 +41,7 @@ Result<std::vector<KnownLog::Entry>> ParseEntries(const json& value, const char*
   out.reserve(it->size());
   for (const json& pair : *it) {
     KnownLog::Entry e;
-    if (!pair.is_array() || pair.size() != 2 || !NonNegative(pair[0], &e.offset) ||
+    if (!pair.is_array() || pair.size() != 2 || !JsonNonNegative(pair[0], &e.offset) ||
         !pair[1].is_string()) {
       return Error{std::string("a compact read's \"") + name +
                    "\" entries must be [offset, \"value\"], got " + pair.dump()};
@@ -66,6 +53,18 @@ Result<std::vector<KnownLog::Entry>> ParseEntries(const json& value, const char*
 }
 
 }  // namespace
+
+bool JsonNonNegative(const json& v, int64_t* out) {
+  if (v.is_number_unsigned()) {
+    uint64_t u = v.get<uint64_t>();
+    if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return false;
+    *out = static_cast<int64_t>(u);
+    return true;
+  }
+  if (!v.is_number_integer()) return false;
+  *out = v.get<int64_t>();
+  return *out >= 0;
+}
 
 size_t KnownLog::FirstAtOrAfter(int64_t from) const {
   return static_cast<size_t>(
@@ -111,15 +110,6 @@ bool KnownLog::Learn(int64_t from, std::span<const Entry> head, std::span<const 
     }
   }
   return true;
-}
-
-std::string CompactLogRead(KnownLog& known, int64_t from, int64_t to, int64_t hwm,
-                           const std::string& consistency_json,
-                           const std::vector<KnownLog::Entry>& entries) {
-  std::vector<KnownLog::EntryView> views;
-  views.reserve(entries.size());
-  for (const auto& e : entries) views.push_back({e.offset, e.payload});
-  return CompactLogRead(known, from, to, hwm, consistency_json, views);
 }
 
 std::string CompactLogRead(KnownLog& known, int64_t from, int64_t to, int64_t hwm,
@@ -176,10 +166,10 @@ Result<Ok> LogReadExpander::Expand(Event& e) {
   json& v = e.value;
   int64_t from = 0, known = 0;
   auto f = v.find("from");
-  if (f == v.end() || !NonNegative(*f, &from)) {
+  if (f == v.end() || !JsonNonNegative(*f, &from)) {
     return Error{"a compact read needs an integer \"from\" >= 0"};
   }
-  if (!NonNegative(v["known"], &known)) {
+  if (!JsonNonNegative(v["known"], &known)) {
     return Error{"a compact read's \"known\" must be an integer >= 0, got " + v["known"].dump()};
   }
   if (!v.contains("tail")) return Error{"a compact read needs a \"tail\" array"};
@@ -197,17 +187,20 @@ Result<Ok> LogReadExpander::Expand(Event& e) {
                  "before them)"};
   }
   json entries = json::array();
-  auto add = [&entries](const KnownLog::Entry& x) {
+  int64_t prev = -1;
+  auto add = [&entries, &prev](const KnownLog::Entry& x) {
+    if (x.offset <= prev) return false;
+    prev = x.offset;
     entries.push_back(json::array({x.offset, x.payload}));
+    return true;
   };
-  for (const auto& x : *head) add(x);
-  for (size_t i = start; i < start + static_cast<size_t>(known); ++i) add(known_[i]);
-  for (const auto& x : *tail) add(x);
-  for (size_t i = 1; i < entries.size(); ++i) {
-    if (entries[i][0].get<int64_t>() <= entries[i - 1][0].get<int64_t>()) {
-      return Error{"a compact read's entries are out of offset order (" + entries[i][0].dump() +
-                   " after " + entries[i - 1][0].dump() + ")"};
-    }
+  bool ordered = std::all_of(head->begin(), head->end(), add);
+  for (size_t i = start; ordered && i < start + static_cast<size_t>(known); ++i)
+    ordered = add(known_[i]);
+  ordered = ordered && std::all_of(tail->begin(), tail->end(), add);
+  if (!ordered) {
+    return Error{"a compact read's entries are out of offset order (at offset " +
+                 std::to_string(prev) + ")"};
   }
   if (!known_.Learn(from, *head, *tail)) {
     return Error{

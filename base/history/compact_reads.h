@@ -85,10 +85,6 @@ class KnownLog {
 std::string CompactLogRead(KnownLog& known, int64_t from, int64_t to, int64_t hwm,
                            const std::string& consistency_json,
                            std::span<const KnownLog::EntryView> entries);
-// The same for owned entries.
-std::string CompactLogRead(KnownLog& known, int64_t from, int64_t to, int64_t hwm,
-                           const std::string& consistency_json,
-                           const std::vector<KnownLog::Entry>& entries);
 
 // Reading side: turns compact reads back into full ones.
 class LogReadExpander {
@@ -111,6 +107,9 @@ enum class LogReads { kExpand, kAsWritten };
 // Expands every compact read of `h` in place, in order (a history read kAsWritten). Errors as
 // for LogReadExpander::Expand, prefixed with the event's index.
 Result<Ok> ExpandLogReads(History& h);
+
+// Reads a JSON integer >= 0 that fits in int64 into *out; false otherwise.
+bool JsonNonNegative(const nlohmann::json& v, int64_t* out);
 
 // True when `value` is a compact log read's value (an object holding "known").
 bool IsCompactLogRead(const nlohmann::json& value);

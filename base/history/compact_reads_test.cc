@@ -17,6 +17,18 @@ Entries Make(std::initializer_list<std::pair<int64_t, const char*>> xs) {
   return out;
 }
 
+// The entries as the writer sees them: views into `entries`.
+std::vector<KnownLog::EntryView> Views(const Entries& entries) {
+  std::vector<KnownLog::EntryView> out;
+  for (const auto& e : entries) out.push_back({e.offset, e.payload});
+  return out;
+}
+
+std::string Compact(KnownLog& k, int64_t from, int64_t to, int64_t hwm, const std::string& c,
+                    const Entries& entries) {
+  return CompactLogRead(k, from, to, hwm, c, Views(entries));
+}
+
 json FullValue(int64_t from, int64_t to, const Entries& entries) {
   json e = json::array();
   for (const auto& x : entries) e.push_back(json::array({x.offset, json::parse(x.payload)}));
@@ -33,17 +45,17 @@ Event ReadEvent(json value) {
 
 TEST(KnownLogTest, ARepeatedWindowIsWrittenAsACountAndItsNewEntries) {
   KnownLog k;
-  EXPECT_EQ(CompactLogRead(k, 5, 8, 8, "", Make({{5, "a"}, {7, "b"}})),
+  EXPECT_EQ(Compact(k, 5, 8, 8, "", Make({{5, "a"}, {7, "b"}})),
             R"({"from":5,"head":[[5,"a"],[7,"b"]],"hwm":8,"known":0,"tail":[],"to":8})");
-  EXPECT_EQ(CompactLogRead(k, 6, 10, 10, R"("local")", Make({{7, "b"}, {9, "c"}})),
+  EXPECT_EQ(Compact(k, 6, 10, 10, R"("local")", Make({{7, "b"}, {9, "c"}})),
             R"({"consistency":"local","from":6,"hwm":10,"known":1,"tail":[[9,"c"]],"to":10})");
   // A read from 0 brings entries below the known log's first: they are its head, and learned.
-  EXPECT_EQ(CompactLogRead(k, 0, 10, 10, "", Make({{1, "z"}, {5, "a"}, {7, "b"}, {9, "c"}})),
+  EXPECT_EQ(Compact(k, 0, 10, 10, "", Make({{1, "z"}, {5, "a"}, {7, "b"}, {9, "c"}})),
             R"({"from":0,"head":[[1,"z"]],"hwm":10,"known":3,"tail":[],"to":10})");
   ASSERT_EQ(k.size(), 4u);
   EXPECT_EQ(k[0].offset, 1);
   // A read that disagrees writes the disagreeing part out; the log keeps what it had.
-  EXPECT_EQ(CompactLogRead(k, 5, 10, 10, "", Make({{5, "a"}, {7, "X"}, {9, "c"}})),
+  EXPECT_EQ(Compact(k, 5, 10, 10, "", Make({{5, "a"}, {7, "X"}, {9, "c"}})),
             R"({"from":5,"hwm":10,"known":1,"tail":[[7,"X"],[9,"c"]],"to":10})");
   EXPECT_EQ(k.size(), 4u);
   EXPECT_EQ(k[2].payload, R"("b")");
@@ -79,7 +91,7 @@ TEST(LogReadExpanderTest, RandomReadsWithDisagreementsExpandToWhatWasRead) {
       const bool odd = rng.UniformInt(0, 99) == 0;
       read.push_back({o, json("v" + std::to_string(o) + (odd ? "x" : "")).dump()});
     }
-    Event e = ReadEvent(json::parse(CompactLogRead(writer, from, to, to, "", read)));
+    Event e = ReadEvent(json::parse(CompactLogRead(writer, from, to, to, "", Views(read))));
     ASSERT_TRUE(reader.Expand(e).ok()) << i;
     ASSERT_EQ(e.value, FullValue(from, to, read)) << i;
   }

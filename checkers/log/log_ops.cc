@@ -110,7 +110,8 @@ class Parser {
     return Ok{};
   }
 
-  Result<Ok> Read(const Op& op) {
+  // `value` is the completion's value: op.value, or a compact read's value expanded.
+  Result<Ok> Read(const Op& op, const json& value) {
     const json& iv = op.invoke_value;
     int64_t ifrom = 0;
     if (!iv.is_object() || !GetOffset(iv, "from", &ifrom)) {
@@ -138,7 +139,7 @@ class Parser {
       ++out_->reads_info;
       return Ok{};
     }
-    const json& v = op.value;
+    const json& v = value;
     ReadRec r;
     r.op = static_cast<int32_t>(op.id);
     r.linearizable = linearizable;
@@ -231,6 +232,12 @@ class Parser {
   int64_t canon_to_ = -1;           // canon covers offsets below this (-1: nothing yet)
 };
 
+// Read entries are indexed in 32 bits.
+bool TooLarge(const LogOps& l) {
+  return l.canon.size() + l.own.size() >= std::numeric_limits<uint32_t>::max() / 2;
+}
+Error TooLargeError() { return Error{"history too large: more than 2^31 read entries"}; }
+
 }  // namespace
 
 int32_t LogOps::ValueAt(const ReadRec& r, int64_t o) const {
@@ -266,7 +273,7 @@ Result<LogOps> ParseLogOps(const std::vector<history::Op>& ops, bool ignore_othe
                history::IsCompactLogRead(op.value)) {
       compact.push_back(i);
     } else if (op.f == "read") {
-      r = p.Read(op);
+      r = p.Read(op, op.value);
     } else if (ignore_other_ops) {
       ++out.skipped;
     } else {
@@ -274,9 +281,7 @@ Result<LogOps> ParseLogOps(const std::vector<history::Op>& ops, bool ignore_othe
                 "' is not an op of the log workload (append, read): is this a log history?"};
     }
     if (!r.ok()) return r.error();
-    if (out.canon.size() + out.own.size() >= std::numeric_limits<uint32_t>::max() / 2) {
-      return Error{"history too large: more than 2^31 read entries"};
-    }
+    if (TooLarge(out)) return TooLargeError();
   }
   if (compact.empty()) return out;
   std::sort(compact.begin(), compact.end(),
@@ -288,12 +293,8 @@ Result<LogOps> ParseLogOps(const std::vector<history::Op>& ops, bool ignore_othe
     e.f = "read";
     e.value = ops[i].value;
     if (auto x = expander.Expand(e); !x) return Error{Where(ops[i]) + ": " + x.error().message};
-    history::Op full = ops[i];
-    full.value = std::move(e.value);
-    if (auto r = p.Read(full); !r.ok()) return r.error();
-    if (out.canon.size() + out.own.size() >= std::numeric_limits<uint32_t>::max() / 2) {
-      return Error{"history too large: more than 2^31 read entries"};
-    }
+    if (auto r = p.Read(ops[i], e.value); !r.ok()) return r.error();
+    if (TooLarge(out)) return TooLargeError();
   }
   std::stable_sort(out.reads.begin(), out.reads.end(),
                    [](const ReadRec& a, const ReadRec& b) { return a.op < b.op; });

@@ -10,17 +10,6 @@ namespace {
 using history::KnownLog;
 using nlohmann::json;
 
-bool NonNegative(const json& v, int64_t* out) {
-  if (v.is_number_unsigned()) {
-    if (v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) return false;
-    *out = static_cast<int64_t>(v.get<uint64_t>());
-    return true;
-  }
-  if (!v.is_number_integer()) return false;
-  *out = v.get<int64_t>();
-  return *out >= 0;
-}
-
 // The head of a log read: from, to, hwm (integers >= 0) and an optional string consistency.
 // False when `v` holds anything else besides "entries".
 struct Head {
@@ -36,7 +25,7 @@ bool ParseHead(const json& v, Head* h) {
   }
   auto get = [&v](const char* k, int64_t* out) {
     auto it = v.find(k);
-    return it != v.end() && NonNegative(*it, out);
+    return it != v.end() && history::JsonNonNegative(*it, out);
   };
   if (!get("from", &h->from) || !get("to", &h->to) || !get("hwm", &h->hwm)) return false;
   if (auto c = v.find("consistency"); c != v.end()) h->consistency_json = c->dump();
@@ -119,7 +108,7 @@ std::optional<std::string> ReadCompactor::Compact(const history::Event& e) {
     entries.reserve(it->size());
     for (const json& pair : *it) {
       KnownLog::EntryView x;
-      if (!pair.is_array() || pair.size() != 2 || !NonNegative(pair[0], &x.offset) ||
+      if (!pair.is_array() || pair.size() != 2 || !history::JsonNonNegative(pair[0], &x.offset) ||
           !pair[1].is_string()) {
         return std::nullopt;
       }
