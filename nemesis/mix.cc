@@ -36,6 +36,11 @@ bool Done(ScenarioActions& a) {
   return true;
 }
 
+// Every crash in the mix waits (up to 1 s) for the next acknowledged write, so that it lands
+// while that write is most exposed (ScenarioActions::AwaitWriteAck): at a random moment the
+// newest acknowledged write is often already known committed everywhere and on disk.
+bool AwaitAck(ScenarioActions& a) { return a.AwaitWriteAck(1.0); }
+
 // No leader within the wait: nothing to aim at; a short pause and the next move.
 bool Idle(ScenarioActions& a) { return a.Sleep(0.5); }
 
@@ -60,6 +65,7 @@ bool KillLeader(ScenarioActions& a, Rng&, const MoveParams& p) {
   auto l = FreshLeader(a, "kill-leader");
   if (!l) return Idle(a);
   a.Note("kill-leader: " + Name(*l));
+  if (!AwaitAck(a)) return false;
   (void)a.Kill({*l}, "leader");
   return a.Sleep(p.hold_s) && Done(a);
 }
@@ -110,6 +116,7 @@ bool KillNewLeader(ScenarioActions& a, Rng&, const MoveParams& p) {
   auto l = FreshLeader(a, name);
   if (!l) return Idle(a);
   a.Note(name + ": " + Name(*l) + " killed");
+  if (!AwaitAck(a)) return false;
   (void)a.Kill({*l}, "leader");
   if (auto m = NextLeader(a, *l)) {
     a.Note(name + ": new leader " + Name(*m) + " killed");
@@ -128,6 +135,7 @@ bool IsolateFollowerKillLeader(ScenarioActions& a, Rng& rng, const MoveParams& p
   (void)a.Partition(IsolateNode(a.Size(), f), "one", {f});
   if (!a.Sleep(p.hold_s)) return false;
   a.Note(name + ": " + Name(*l) + " killed, " + Name(f) + " back");
+  if (!AwaitAck(a)) return false;
   (void)a.Kill({*l}, "leader");
   (void)a.Heal();
   return a.Sleep(1 + 3 * rng.Double()) && Done(a);
@@ -159,6 +167,7 @@ bool CrashMajority(ScenarioActions& a, Rng& rng, const MoveParams& p) {
     crash.push_back(rest[static_cast<size_t>(i)]);
   }
   a.Note(name + ": power cut");
+  if (!AwaitAck(a)) return false;
   (void)a.PowerCut(crash, "majority");
   std::vector<int> order;
   for (int i : Shuffled(static_cast<int>(crash.size()), rng))
@@ -178,6 +187,7 @@ bool CrashMajority(ScenarioActions& a, Rng& rng, const MoveParams& p) {
 
 bool RestartAll(ScenarioActions& a, Rng&, const MoveParams& p) {
   a.Note("restart-all: power cut");
+  if (!AwaitAck(a)) return false;
   std::vector<int> all = Others(a.Size(), {});
   (void)a.PowerCut(all, "all");
   return a.Sleep(p.hold_s) && Done(a);

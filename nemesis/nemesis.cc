@@ -280,6 +280,20 @@ bool Nemesis::Sleep(double seconds) {
   return !cv_.wait_for(lock, d, [&] { return stop_; });
 }
 
+bool Nemesis::AwaitWriteAck(double timeout_s) {
+  if (!hooks_.acked_writes) return Sleep(0);
+  // Polled every 200 us rather than signalled: the driver's completion path stays free of any
+  // wake-up, and a crash lands within a fraction of a millisecond of the acknowledgment.
+  const int64_t before = hooks_.acked_writes();
+  const auto until = std::chrono::steady_clock::now() +
+                     std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                         std::chrono::duration<double>(std::max(0.0, timeout_s)));
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stop_ && hooks_.acked_writes() == before && std::chrono::steady_clock::now() < until)
+    cv_.wait_for(lock, std::chrono::microseconds(200), [&] { return stop_; });
+  return !stop_;
+}
+
 Status Nemesis::Partition(const Grudge& g, const std::string& shape,
                           const std::vector<int>& focus) {
   std::lock_guard<std::mutex> lock(mu_);

@@ -60,6 +60,8 @@ struct NemesisHooks {
   std::function<std::optional<int>()> probe_leader;  // optional: asks the nodes now
   std::function<void(history::Event)> record;        // records a nemesis event (fills index/time)
   std::function<int(int)> pid;                       // optional: the node's pid (-1 if none)
+  // Optional: how many client writes have been acknowledged so far (AwaitWriteAck polls it).
+  std::function<int64_t()> acked_writes;
   // Disk faults, on a node that is down. lose_unfsynced drops what it had not fsynced (a
   // seed: also tear its newest write) and returns what was dropped; data_dir is where corrupt
   // looks for files.
@@ -120,6 +122,7 @@ class Nemesis : private ScenarioActions {
   std::optional<int> Leader() override;
   std::optional<int> ProbeLeader() override;
   bool Sleep(double seconds) override;
+  bool AwaitWriteAck(double timeout_s) override;
   Status Partition(const Grudge& g, const std::string& shape,
                    const std::vector<int>& focus) override;
   Status Heal() override;

@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "nemesis/fake_cluster.h"
 
@@ -125,6 +127,37 @@ TEST(NemesisTest, StopInterruptsALongWait) {
   nem.Start();
   ASSERT_TRUE(nem.StopAndHealAll().ok());  // returns at once (no hour-long wait)
   EXPECT_TRUE(fake.Fs().empty());
+}
+
+// AwaitWriteAck returns once the client feed counts a new acknowledged write, waits out its
+// timeout when none comes, and returns at once without a feed.
+TEST(NemesisTest, AwaitWriteAckReturnsAtTheNextAcknowledgedWrite) {
+  Fake fake;
+  std::atomic<int64_t> acked{5};
+  NemesisHooks h = fake.Hooks();
+  h.acked_writes = [&] { return acked.load(); };
+  Nemesis nem(std::move(h), NemesisOptions{}, &fake);
+  using Clock = std::chrono::steady_clock;
+
+  auto t0 = Clock::now();
+  EXPECT_TRUE(nem.Actions().AwaitWriteAck(0.3));
+  EXPECT_GE(Clock::now() - t0, std::chrono::milliseconds(290)) << "no write came: the timeout";
+
+  std::thread client([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    acked.fetch_add(1);
+  });
+  t0 = Clock::now();
+  EXPECT_TRUE(nem.Actions().AwaitWriteAck(10));
+  auto waited = Clock::now() - t0;
+  client.join();
+  EXPECT_GE(waited, std::chrono::milliseconds(45));
+  EXPECT_LT(waited, std::chrono::seconds(5)) << "missed the acknowledgment";
+
+  Nemesis without(fake.Hooks(), NemesisOptions{}, &fake);
+  t0 = Clock::now();
+  EXPECT_TRUE(without.Actions().AwaitWriteAck(10));
+  EXPECT_LT(Clock::now() - t0, std::chrono::seconds(5)) << "waited without a client feed";
 }
 
 TEST(NemesisTest, PartitionWithoutBackendIsSkipped) {

@@ -42,6 +42,15 @@ class ScenarioActions {
   virtual std::optional<int> ProbeLeader() { return Leader(); }
   // Sleeps; false when the run is stopping (the scenario must return at once).
   virtual bool Sleep(double seconds) = 0;
+  // Waits until a client's write is acknowledged, for at most `timeout_s` (then goes on: the
+  // cluster may be taking no writes). A crash within a millisecond of an acknowledgment lands
+  // where that write is most exposed: the followers have not yet heard that it committed, and
+  // what the nodes buffer has not yet reached the disk. Without a client feed (simulations,
+  // targets driven from outside) it returns at once. False when the run is stopping.
+  virtual bool AwaitWriteAck(double timeout_s) {
+    (void)timeout_s;
+    return true;
+  }
   // Replaces the partition in force (if any) with `g`; `shape` and `focus` are for the record.
   virtual Status Partition(const Grudge& g, const std::string& shape,
                            const std::vector<int>& focus) = 0;

@@ -28,6 +28,11 @@ class SimActions : public ScenarioActions {
     Elect();
     return clock_ < budget_s_;
   }
+  // Logged as "ack": the simulated clients acknowledge a write at once.
+  bool AwaitWriteAck(double) override {
+    log_.push_back("ack");
+    return clock_ < budget_s_;
+  }
   Status Partition(const Grudge& g, const std::string& shape,
                    const std::vector<int>& focus) override {
     grudge_ = g;

@@ -180,7 +180,8 @@ void NemesisWiring::NodesStarted(Cluster& cluster) {
 }
 
 void NemesisWiring::Start(Cluster& cluster, std::function<std::optional<int>()> leader,
-                          std::function<void(history::Event)> record) {
+                          std::function<void(history::Event)> record,
+                          std::function<int64_t()> acked_writes) {
   if (nemesis_) return;
   nemesis::NemesisHooks h;
   h.size = [&cluster] { return cluster.size(); };
@@ -216,6 +217,7 @@ void NemesisWiring::Start(Cluster& cluster, std::function<std::optional<int>()> 
       return found;
     };
   h.record = std::move(record);
+  h.acked_writes = std::move(acked_writes);
   h.pid = [&cluster](int i) { return static_cast<int>(cluster.State(i).pid); };
   h.lose_unfsynced = [&cluster](int i, std::optional<uint64_t> tear) {
     return cluster.LoseUnfsynced(i, tear);

@@ -82,8 +82,11 @@ class NemesisWiring {
   // Fresh leader probes go through this run's adapter session (registry.h) when set; otherwise
   // through the descriptor's adapter by name. Before Start.
   void UseSession(targets::Session* session) { session_ = session; }
+  // `acked_writes` (optional) counts the writes acknowledged so far: crashes wait for the next
+  // one (nemesis/scenario.h AwaitWriteAck).
   void Start(Cluster& cluster, std::function<std::optional<int>()> leader,
-             std::function<void(history::Event)> record);
+             std::function<void(history::Event)> record,
+             std::function<int64_t()> acked_writes = nullptr);
   // Applies / stops one fault now, outside the schedule (named schedules, tests). Needs Start.
   Status StartFault(const nemesis::FaultSpec& f);
   Status StopFault();

@@ -47,6 +47,7 @@ void Recorder::Stamp(history::Event& e) {
       break;
     case history::EventType::kOk:
       ++counts_.ok;
+      if (e.f != "read") ok_writes_.fetch_add(1, std::memory_order_relaxed);
       break;
     case history::EventType::kFail:
       ++counts_.fail;

@@ -20,6 +20,7 @@
 // internal mutex, so `index` order, `time` order and file order agree.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -62,6 +63,9 @@ class Recorder {
     int64_t invokes = 0, ok = 0, fail = 0, info = 0, nemesis = 0;
   };
   Counts counts() const;
+  // Writes (every op but `read`) acknowledged so far. Lock-free: the nemesis polls it to crash
+  // nodes the moment a write is acknowledged (nemesis/scenario.h AwaitWriteAck).
+  int64_t ok_writes() const { return ok_writes_.load(std::memory_order_relaxed); }
 
  private:
   Recorder(std::string path, int fd);
@@ -75,6 +79,7 @@ class Recorder {
   int64_t next_index_ = 0;
   std::string pending_;  // batched lines not yet written
   Counts counts_;
+  std::atomic<int64_t> ok_writes_{0};
   ReadCompactor compactor_;  // log reads are written compact (docs/history-format.md)
   std::string write_error_;
 };

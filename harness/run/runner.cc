@@ -91,7 +91,8 @@ bool Run::Drive() {
 bool Run::DriveMain() {
   nemesis_->Start(
       *cluster_, [this] { return watcher_->Leader(); },
-      [this](history::Event e) { rec_->Record(std::move(e)); });
+      [this](history::Event e) { rec_->Record(std::move(e)); },
+      [this] { return rec_->ok_writes(); });
   const int64_t deadline =
       rec_->NowNs() + static_cast<int64_t>((opts_.time_limit_s + opts_.op_timeout_s + 5) * 1e9);
   const double cpu_start = ProcessCpuSeconds();
