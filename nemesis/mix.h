@@ -11,6 +11,10 @@
 // shape. Every move starts from a healed cluster and ends healed, then leaves a short quiet gap
 // (uniform in [0.5, 1.5] × the interval) so that clients see its effect.
 //
+// Timing: every aimed crash (of the leader, a majority, every node) waits for the next write a
+// client sees acknowledged (ScenarioActions::AwaitWriteAck), so it lands while that write is
+// most exposed.
+//
 // Coverage: a plan of 30 s or more always cuts the power (crash-majority or restart-all) in its
 // first third, where the draw alone would leave it out about 4 times in 10 (see PlanMix).
 //
