@@ -180,8 +180,8 @@ TEST(MixTest, LeaderMovesAimAtWhoeverLeads) {
 TEST(MixTest, KillNewLeaderKillsTheSuccessorTheMomentItLeads) {
   auto log = RunMove("kill-new-leader", 3, 1, nullptr);
   // n1 killed; the sim elects n2 at the next probe; n2 killed at once; both restarted.
-  EXPECT_EQ(log, (std::vector<std::string>{"ack", "kill n1", "kill n2", "restart n1",
-                                           "restart n2"}));
+  EXPECT_EQ(log,
+            (std::vector<std::string>{"ack", "kill n1", "kill n2", "restart n1", "restart n2"}));
 }
 
 TEST(MixTest, RepartitionInElectionMovesTheCutToTheNewLeader) {
@@ -239,8 +239,8 @@ TEST(MixTest, AimedCrashesLandRightAfterAnAcknowledgedWrite) {
       }
       ASSERT_NE(kill, log.end()) << m.name << " killed nothing";
       ASSERT_NE(kill, log.begin()) << m.name;
-      EXPECT_EQ(*std::prev(kill), "ack") << m.name << " seed " << seed << ": "
-                                         << ::testing::PrintToString(log);
+      EXPECT_EQ(*std::prev(kill), "ack")
+          << m.name << " seed " << seed << ": " << ::testing::PrintToString(log);
       EXPECT_EQ(std::count(log.begin(), log.end(), "ack"), 1) << m.name;
     }
   }
