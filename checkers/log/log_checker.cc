@@ -20,9 +20,11 @@ using history::EventType;
 using history::Op;
 using nlohmann::json;
 
-// A committed observation of a value at an offset: an ack, or a read entry below the read's HWM.
-// One per acknowledged append and per committed entry of every read: 24 bytes, since a long run
-// has tens of millions of them. `tag` packs the index into appends or reads with the kind.
+// A committed observation of a value at an offset: an ack, or a read entry below the read's HWM
+// that is not in canon (LogOps: where the read disagreed with earlier reads). Reads' entries in
+// canon are counted per canon entry instead (Analysis::canon_all_ and the slices), so for a
+// correct log there is one Obs per acknowledged append, whatever the number of reads. 24 bytes;
+// `tag` packs the index into appends or reads with the kind.
 struct Obs {
   int64_t offset;
   int64_t key;  // ack: return time; read: ReadRec::key
@@ -139,10 +141,7 @@ class Analysis {
     size_t n = 0;
     for (const AppendRec& a : l_.appends) n += a.status == EventType::kOk;
     for (const ReadRec& r : l_.reads)
-      for (const EntryRec& e : l_.Entries(r)) {
-        if (e.offset >= r.cov_end) break;
-        ++n;
-      }
+      for (uint32_t k = r.own_begin; k < r.own_end && l_.own[k].offset < r.cov_end; ++k) ++n;
     obs_.reserve(n);
     for (size_t i = 0; i < l_.appends.size(); ++i) {
       const AppendRec& a = l_.appends[i];
@@ -150,6 +149,7 @@ class Analysis {
       obs_.push_back(Obs::Make(a.offset, a.ret, a.vid, 0, static_cast<int32_t>(i)));
       ok_appends_.push_back(static_cast<int32_t>(i));
     }
+    ccom_end_.resize(l_.reads.size());
     for (size_t i = 0; i < l_.reads.size(); ++i) {
       const ReadRec& r = l_.reads[i];
       all_stab_.Add(r.from, r.cov_end);
@@ -158,13 +158,20 @@ class Analysis {
         finals_.push_back(static_cast<int32_t>(i));
         final_end_ = std::max(final_end_, r.hwm);
       }
-      for (const EntryRec& e : l_.Entries(r)) {
-        if (e.offset >= r.cov_end) break;
+      // Committed entries: offsets below cov_end, in canon then in own (offsets increase).
+      auto first = l_.canon.begin() + r.canon_begin, last = l_.canon.begin() + r.canon_end;
+      ccom_end_[i] = static_cast<uint32_t>(
+          std::lower_bound(first, last, r.cov_end,
+                           [](const EntryRec& e, int64_t x) { return e.offset < x; }) -
+          l_.canon.begin());
+      for (uint32_t k = r.own_begin; k < r.own_end && l_.own[k].offset < r.cov_end; ++k) {
+        const EntryRec& e = l_.own[k];
         obs_.push_back(Obs::Make(e.offset, r.key, e.vid, 1, static_cast<int32_t>(i)));
         observed_[static_cast<size_t>(e.vid)] = true;
       }
     }
     SortObs();
+    IndexCanon();
     all_stab_.Seal();
     final_stab_.Seal();
     // Final reads by call time, with the suffix maximum of their HWM (the final log's length; a
@@ -181,6 +188,72 @@ class Analysis {
       }
       final_suffix_[i] = best;
     }
+  }
+
+  // Per canon entry: how many reads (and final reads) hold it committed, and which holders come
+  // first, so that the detectors treat a canon entry as the observations it stands for.
+  void IndexCanon() {
+    const size_t n = l_.canon.size();
+    std::vector<int32_t> diff(n + 1, 0), diff_final(n + 1, 0);
+    for (size_t i = 0; i < l_.reads.size(); ++i) {
+      const ReadRec& r = l_.reads[i];
+      if (ccom_end_[i] <= r.canon_begin) continue;
+      ++diff[r.canon_begin];
+      --diff[ccom_end_[i]];
+      if (r.final) {
+        ++diff_final[r.canon_begin];
+        --diff_final[ccom_end_[i]];
+      }
+    }
+    canon_all_.assign(n, 0);
+    canon_final_.assign(n, 0);
+    for (size_t c = 0, all = 0, fin = 0; c < n; ++c) {
+      all += static_cast<size_t>(diff[c]);
+      fin += static_cast<size_t>(diff_final[c]);
+      canon_all_[c] = static_cast<int32_t>(all);
+      canon_final_[c] = static_cast<int32_t>(fin);
+      if (all > 0) observed_[static_cast<size_t>(l_.canon[c].vid)] = true;
+    }
+    // The first holder of each entry: reads in the given order paint the entries of their slice
+    // that no earlier read painted (next_ skips painted runs, so this is near-linear).
+    std::vector<int32_t> order(l_.reads.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int32_t>(i);
+    std::sort(order.begin(), order.end(), [&](int32_t x, int32_t y) {
+      return std::tie(Read(x).key, x) < std::tie(Read(y).key, y);
+    });
+    canon_first_ = PaintFirst(order);
+    std::vector<int32_t> nonfinal;
+    for (size_t i = 0; i < l_.reads.size(); ++i)
+      if (!l_.reads[i].final) nonfinal.push_back(static_cast<int32_t>(i));
+    canon_first_nonfinal_ = PaintFirst(nonfinal);
+  }
+  std::vector<int32_t> PaintFirst(const std::vector<int32_t>& order) const {
+    const size_t n = l_.canon.size();
+    std::vector<int32_t> first(n, -1);
+    std::vector<uint32_t> next(n + 1);  // next[c]: some c' >= c, the first unpainted one on from c
+    for (size_t c = 0; c <= n; ++c) next[c] = static_cast<uint32_t>(c);
+    auto find = [&](uint32_t c) {
+      uint32_t root = c;
+      while (next[root] != root) root = next[root];
+      while (next[c] != root) c = std::exchange(next[c], root);
+      return root;
+    };
+    for (int32_t ri : order) {
+      const ReadRec& r = Read(ri);
+      for (uint32_t c = find(r.canon_begin); c < ccom_end_[static_cast<size_t>(ri)]; c = find(c)) {
+        first[c] = ri;
+        next[c] = c + 1;
+      }
+    }
+    return first;
+  }
+
+  // The canon index holding vid at offset, or -1.
+  int64_t CanonAt(int64_t offset, int32_t vid) const {
+    auto it = std::lower_bound(l_.canon.begin(), l_.canon.end(), offset,
+                               [](const EntryRec& e, int64_t x) { return e.offset < x; });
+    if (it == l_.canon.end() || it->offset != offset || it->vid != vid) return -1;
+    return it - l_.canon.begin();
   }
 
   const ReadRec& Read(int64_t i) const { return l_.reads[static_cast<size_t>(i)]; }
@@ -240,8 +313,8 @@ class Analysis {
     auto hi = std::upper_bound(lo, last, Obs::Make(offset, INT64_MAX, vid, kind, INT32_MAX));
     return {static_cast<size_t>(lo - obs_.begin()), static_cast<size_t>(hi - obs_.begin())};
   }
-  // Reads listing vid at offset (committed) whose key is > t.
-  int64_t ReadsHoldingAfter(int64_t offset, int32_t vid, int64_t t) const {
+  // Reads listing vid at offset (committed) as one of their own entries, whose key is > t.
+  int64_t OwnHoldingAfter(int64_t offset, int32_t vid, int64_t t) const {
     auto [lo, hi] = ObsRange(offset, vid, 1);
     auto it = std::upper_bound(obs_.begin() + static_cast<ptrdiff_t>(lo),
                                obs_.begin() + static_cast<ptrdiff_t>(hi), t,
@@ -251,7 +324,10 @@ class Analysis {
   // Some final read covers offset and does not hold vid there.
   bool FinalContradicts(int64_t offset, int32_t vid) const {
     int64_t covering = final_stab_.Count(offset);
-    return covering > 0 && covering > ReadsHoldingAfter(offset, vid, kFinalKey - 1);
+    if (covering == 0) return false;
+    int64_t c = CanonAt(offset, vid);
+    int64_t holding = c >= 0 ? canon_final_[static_cast<size_t>(c)] : 0;
+    return covering > holding + OwnHoldingAfter(offset, vid, kFinalKey - 1);
   }
 
   // ---- text ----
@@ -298,6 +374,11 @@ class Analysis {
   std::vector<Obs> obs_;
   std::vector<size_t> bucket_;  // offset -> first index in obs_ (dense offsets only)
   std::vector<bool> observed_;  // vid -> some committed observation by a read
+  // Read i holds canon[canon_begin, ccom_end_[i]) committed (the part of its slice below cov_end).
+  std::vector<uint32_t> ccom_end_;
+  std::vector<int32_t> canon_all_, canon_final_;  // canon index -> reads (final reads) holding it
+  std::vector<int32_t> canon_first_;           // canon index -> holder first by (key, index), or -1
+  std::vector<int32_t> canon_first_nonfinal_;  // canon index -> lowest-index non-final holder, -1
   std::vector<int32_t> ok_appends_;
   StaticStab all_stab_, final_stab_;
   std::vector<int32_t> finals_;        // final reads by call time
@@ -464,59 +545,89 @@ void Analysis::Duplicates() {
   });
 }
 
+// An observation as the inconsistent-offsets examples name it: tag = src << 1 | kind.
+struct ObsRef {
+  int32_t vid;
+  int32_t kind;
+  int64_t key;
+  int32_t src;
+  int64_t Tag() const { return (static_cast<int64_t>(src) << 1) | kind; }
+  bool operator<(const ObsRef& o) const {
+    return std::tie(vid, kind, key, src) < std::tie(o.vid, o.kind, o.key, o.src);
+  }
+};
+
 void Analysis::InconsistentOffsets() {
   std::vector<Instance> out;
-  for (size_t i = 0; i < obs_.size();) {
+  const std::vector<EntryRec>& canon = l_.canon;
+  size_t i = 0, c = 0;  // next in obs_, next canon entry some read holds
+  auto skip_unheld = [&] {
+    while (c < canon.size() && canon_all_[c] == 0) ++c;
+  };
+  skip_unheld();
+  std::vector<ObsRef> firsts;  // per distinct value at the offset, its first observation
+  while (i < obs_.size() || c < canon.size()) {
+    int64_t o = std::min(i < obs_.size() ? obs_[i].offset : INT64_MAX,
+                         c < canon.size() ? canon[c].offset : INT64_MAX);
+    firsts.clear();
+    int64_t listing = 0;
     size_t j = i;
-    int64_t o = obs_[i].offset;
-    size_t second = SIZE_MAX;
-    int64_t listing = 0, distinct = 0;
-    int32_t prev_vid = -1;
     for (; j < obs_.size() && obs_[j].offset == o; ++j) {
-      if (obs_[j].vid != prev_vid) {
-        ++distinct;
-        if (distinct == 2) second = j;
-        prev_vid = obs_[j].vid;
-      }
-      if (obs_[j].kind() == 1) ++listing;
+      const Obs& ob = obs_[j];
+      if (firsts.empty() || firsts.back().vid != ob.vid)
+        firsts.push_back(ObsRef{ob.vid, ob.kind(), ob.key, ob.src()});
+      if (ob.kind() == 1) ++listing;
     }
+    if (c < canon.size() && canon[c].offset == o) {
+      int32_t first = canon_first_[c];
+      ObsRef ref{canon[c].vid, 1, Read(first).key, first};
+      auto it = std::lower_bound(firsts.begin(), firsts.end(), ref,
+                                 [](const ObsRef& x, const ObsRef& y) { return x.vid < y.vid; });
+      if (it == firsts.end() || it->vid != ref.vid) {
+        firsts.insert(it, ref);
+      } else if (ref < *it) {
+        *it = ref;
+      }
+      listing += canon_all_[c];
+      ++c;
+      skip_unheld();
+    }
+    i = j;
     Instance in;
     in.offset = o;
-    in.a = static_cast<int64_t>(i);
-    if (distinct >= 2) {
-      in.b = static_cast<int64_t>(second);
-      in.c = distinct;
+    in.a = firsts[0].Tag();
+    if (firsts.size() >= 2) {
+      in.b = firsts[1].Tag();
+      in.c = static_cast<int64_t>(firsts.size());
     } else if (all_stab_.Count(o) > listing) {
       in.b = -1;  // a read covering o that holds nothing there; found when described
     } else {
-      i = j;
       continue;
     }
-    const Obs& first = obs_[i];
-    in.op = first.kind() == 0 ? Append(first.src()).op : Read(first.src()).op;
+    in.op = firsts[0].kind == 0 ? Append(firsts[0].src).op : Read(firsts[0].src).op;
     in.time = OpOf(in.op).call_ns;
     out.push_back(in);
-    i = j;
   }
   report_.Add("inconsistent-offsets", std::move(out), [&](const Instance& in) {
-    auto text = [&](const Obs& ob) {
-      if (ob.kind() == 0) return AckText(Append(ob.src()));
-      const ReadRec& r = Read(ob.src());
-      return ReadText(r) + " and " + HoldsText(r, ob.offset);
+    auto text = [&](int64_t tag) {
+      if ((tag & 1) == 0) return AckText(Append(tag >> 1));
+      const ReadRec& r = Read(tag >> 1);
+      return ReadText(r) + " and " + HoldsText(r, in.offset);
     };
-    auto op_of = [&](const Obs& ob) {
-      return static_cast<int64_t>(ob.kind() == 0 ? Append(ob.src()).op : Read(ob.src()).op);
+    auto op_of = [&](int64_t tag) {
+      return static_cast<int64_t>((tag & 1) == 0 ? Append(tag >> 1).op : Read(tag >> 1).op);
     };
-    const Obs& a = obs_[static_cast<size_t>(in.a)];
+    auto vid_of = [&](int64_t tag) {
+      return (tag & 1) == 0 ? Append(tag >> 1).vid : l_.ValueAt(Read(tag >> 1), in.offset);
+    };
     Example ex;
-    ex.ops = {op_of(a)};
-    json values = json::array({Value(a.vid)});
+    ex.ops = {op_of(in.a)};
+    json values = json::array({Value(vid_of(in.a))});
     std::string other;
     if (in.b >= 0) {
-      const Obs& b = obs_[static_cast<size_t>(in.b)];
-      ex.ops.push_back(op_of(b));
-      other = text(b);
-      values.push_back(Value(b.vid));
+      ex.ops.push_back(op_of(in.b));
+      other = text(in.b);
+      values.push_back(Value(vid_of(in.b)));
     } else {
       for (const ReadRec& r : l_.reads) {
         if (r.Covers(in.offset) && l_.ValueAt(r, in.offset) < 0) {
@@ -528,7 +639,7 @@ void Analysis::InconsistentOffsets() {
       }
     }
     ex.explanation =
-        "offset " + std::to_string(in.offset) + " holds different entries: " + text(a) + "; " +
+        "offset " + std::to_string(in.offset) + " holds different entries: " + text(in.a) + "; " +
         other + ". Committed prefixes diverged" +
         (in.c > 2 ? " (" + std::to_string(in.c) + " distinct values seen there)." : ".");
     ex.fields = {{"offset", in.offset}, {"values", values}};
@@ -538,14 +649,17 @@ void Analysis::InconsistentOffsets() {
 
 void Analysis::LostAndUnseen() {
   // Sweep acks by decreasing return time, inserting reads that began after each ack.
+  // `later` counts the reads covering an offset, `later_canon` those holding a canon entry.
   std::vector<int32_t> reads_by_key;
-  std::vector<int64_t> froms, ends;
+  std::vector<int64_t> froms, ends, canon_froms, canon_ends;
   for (size_t i = 0; i < l_.reads.size(); ++i) {
     const ReadRec& r = l_.reads[i];
     if (r.cov_end <= r.from) continue;
     reads_by_key.push_back(static_cast<int32_t>(i));
     froms.push_back(r.from);
     ends.push_back(r.cov_end);
+    canon_froms.push_back(r.canon_begin);
+    canon_ends.push_back(ccom_end_[i]);
   }
   std::sort(reads_by_key.begin(), reads_by_key.end(),
             [&](int32_t x, int32_t y) { return Read(x).key > Read(y).key; });
@@ -554,16 +668,20 @@ void Analysis::LostAndUnseen() {
     return std::tie(Append(x).ret, x) > std::tie(Append(y).ret, y);
   });
   StabCounter later(std::move(froms), std::move(ends));
+  StabCounter later_canon(std::move(canon_froms), std::move(canon_ends));
   std::vector<Instance> lost, unseen;
   size_t next = 0;
   for (int32_t ai : acks) {
     const AppendRec& a = Append(ai);
     while (next < reads_by_key.size() && Read(reads_by_key[next]).key > a.ret) {
-      const ReadRec& r = Read(reads_by_key[next++]);
+      const int32_t ri = reads_by_key[next++];
+      const ReadRec& r = Read(ri);
       later.Insert(r.from, r.cov_end);
+      later_canon.Insert(r.canon_begin, ccom_end_[static_cast<size_t>(ri)]);
     }
     int64_t covering = later.Count(a.offset);
-    int64_t holding = ReadsHoldingAfter(a.offset, a.vid, a.ret);
+    int64_t c = CanonAt(a.offset, a.vid);
+    int64_t holding = OwnHoldingAfter(a.offset, a.vid, a.ret) + (c >= 0 ? later_canon.Count(c) : 0);
     Instance in;
     in.time = a.ret;
     in.op = a.op;
@@ -650,12 +768,13 @@ void Analysis::LostAndUnseen() {
 void Analysis::DirtyReads() {
   std::vector<Instance> out;
   std::unordered_map<std::pair<int64_t, int32_t>, size_t, PairHash> index;
-  auto record = [&](int64_t ri, int64_t offset, int32_t vid, int64_t reasons) {
+  // n: how many reads returned it (a canon entry stands for all its holders at once).
+  auto record = [&](int64_t ri, int64_t offset, int32_t vid, int64_t reasons, int64_t n = 1) {
     const ReadRec& r = Read(ri);
     auto [it, inserted] = index.try_emplace({offset, vid}, out.size());
     if (!inserted) {
       Instance& in = out[it->second];
-      ++in.count;
+      in.count += n;
       in.c |= reasons;
       if (ri < in.a) {  // attribute to the earliest read that returned it
         in.a = ri;
@@ -671,6 +790,7 @@ void Analysis::DirtyReads() {
     in.a = ri;
     in.b = vid;
     in.c = reasons;
+    in.count = n;
     out.push_back(in);
   };
   // Entries above the read's own HWM, or beyond the final log's end: per read entry.
@@ -690,15 +810,30 @@ void Analysis::DirtyReads() {
       if (reasons) record(static_cast<int64_t>(ri), e.offset, e.vid, reasons);
     }
   }
-  // Committed entries that a final read contradicts: per (offset, value) group of obs_.
-  for (size_t i = 0; i < obs_.size();) {
-    int64_t o = obs_[i].offset;
+  // Committed entries that a final read contradicts: per (offset, value), the holders in obs_
+  // and those of the canon entry there.
+  const std::vector<EntryRec>& canon = l_.canon;
+  auto canon_holders = [&](size_t c, int64_t o) {
+    int64_t n = canon_all_[c] - canon_final_[c];
+    if (n > 0) record(canon_first_nonfinal_[c], o, canon[c].vid, 1, n);
+  };
+  size_t i = 0, c = 0;
+  while (i < obs_.size() || c < canon.size()) {
+    int64_t o = std::min(i < obs_.size() ? obs_[i].offset : INT64_MAX,
+                         c < canon.size() ? canon[c].offset : INT64_MAX);
     int64_t cover = final_stab_.Count(o);
+    bool canon_here = c < canon.size() && canon[c].offset == o;
+    int32_t canon_vid = canon_here ? canon[c].vid : -1;
     size_t j = i;
     while (j < obs_.size() && obs_[j].offset == o) {
+      const int32_t vid = obs_[j].vid;
+      if (canon_vid >= 0 && canon_vid < vid) {  // the canon value has no own observation here
+        if (cover > canon_final_[c]) canon_holders(c, o);
+        canon_vid = -1;
+      }
       size_t k = j;
-      int64_t hold = 0;
-      for (; k < obs_.size() && obs_[k].offset == o && obs_[k].vid == obs_[j].vid; ++k) {
+      int64_t hold = canon_vid == vid ? canon_final_[c] : 0;
+      for (; k < obs_.size() && obs_[k].offset == o && obs_[k].vid == vid; ++k) {
         hold += obs_[k].kind() == 1 && obs_[k].key == kFinalKey;
       }
       if (cover > hold) {
@@ -706,9 +841,13 @@ void Analysis::DirtyReads() {
           if (obs_[m].kind() == 1 && obs_[m].key != kFinalKey)
             record(obs_[m].src(), o, obs_[m].vid, 1);
         }
+        if (canon_vid == vid) canon_holders(c, o);
       }
+      if (canon_vid == vid) canon_vid = -1;
       j = k;
     }
+    if (canon_vid >= 0 && cover > canon_final_[c]) canon_holders(c, o);
+    if (canon_here) ++c;
     i = j;
   }
   for (Instance& in : out) in.rank = (in.c & 1) ? 0 : (in.c & 2) ? 1 : 2;
