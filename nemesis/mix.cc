@@ -155,7 +155,8 @@ bool CrashMajority(ScenarioActions& a, Rng& rng, const MoveParams& p) {
   const int n = a.Size();
   std::vector<int> crash = {*l};
   std::vector<int> rest = Others(n, {*l});
-  if (rng.Bernoulli(0.75)) {
+  const bool isolate = rng.Bernoulli(0.75) || p.strongest;
+  if (isolate) {
     int away = rest[static_cast<size_t>(rng.Uniform(rest.size()))];
     rest = Others(n, {*l, away});
     a.Note(name + ": " + Name(away) + " isolated");
@@ -172,7 +173,7 @@ bool CrashMajority(ScenarioActions& a, Rng& rng, const MoveParams& p) {
   std::vector<int> order;
   for (int i : Shuffled(static_cast<int>(crash.size()), rng))
     order.push_back(crash[static_cast<size_t>(i)]);
-  const bool leader_last = rng.Bernoulli(0.75);
+  const bool leader_last = rng.Bernoulli(0.75) || p.strongest;
   if (leader_last)
     std::stable_partition(order.begin(), order.end(), [&](int i) { return i != *l; });
   for (size_t k = 0; k < order.size(); ++k) {
@@ -270,44 +271,53 @@ const std::vector<MoveInfo>& Moves() {
 
 namespace {
 
+int MoveNamed(const std::string& name) {
+  const auto& moves = Moves();
+  for (size_t i = 0; i < moves.size(); ++i)
+    if (moves[i].name == name) return static_cast<int>(i);
+  return -1;
+}
+
 bool CutsThePower(int move) {
   const std::string& name = Moves()[static_cast<size_t>(move)].name;
   return name == "crash-majority" || name == "restart-all";
 }
 
-// Coverage: a run of kPowerCutCoverageMinS or more cuts the power at least once in the first
-// third of its plan. A power cut is the one move that reaches a bug that loses unsynced writes,
-// and a weighted draw leaves it out of about 4 early moves in 10; such a plan gets one of its
-// early moves (chosen by `rng`) replaced by a power cut. Draws come after the plan's own, so a
-// plan that already has an early power cut is unchanged.
-void EnsureEarlyPowerCut(const MixOptions& o, const std::vector<int>& allowed, Rng& rng,
-                         std::vector<PlannedMove>& plan) {
+// Coverage: a run of kPowerCutCoverageMinS or more has the coverage move in the first third of
+// its plan: crash-majority in its strongest form (a follower isolated first, the old leader
+// restarted last), or restart-all when partitions are not allowed. A power cut is the one move
+// that reaches a bug that loses unsynced writes, and the strongest crash-majority the one that
+// makes restarted nodes agree without the node that has everything (a follower that drops
+// committed entries on restart loses them there); the weighted draw and the move's own coin
+// flips give that form to about 1 run in 3. An early crash-majority the draw made becomes the
+// strongest; otherwise an early move that is not a power cut (chosen by `rng`) is replaced.
+// Draws come after the plan's own, so the rest of the plan is unchanged.
+void EnsureCoverageMove(const MixOptions& o, const std::vector<int>& allowed, Rng& rng,
+                        std::vector<PlannedMove>& plan) {
   if (!(o.duration_s >= kPowerCutCoverageMinS)) return;
-  std::vector<int> cuts;
-  double cut_weight = 0;
-  for (int i : allowed) {
-    if (!CutsThePower(i)) continue;
-    cuts.push_back(i);
-    cut_weight += Moves()[static_cast<size_t>(i)].weight;
-  }
-  if (cuts.empty()) return;
+  const int crash = MoveNamed("crash-majority"), restart = MoveNamed("restart-all");
+  auto is_allowed = [&](int m) {
+    return std::find(allowed.begin(), allowed.end(), m) != allowed.end();
+  };
+  const int target = is_allowed(crash) ? crash : is_allowed(restart) ? restart : -1;
+  if (target < 0) return;
   size_t early = 0;
   for (double t = 0; early < plan.size() && t < o.duration_s / 3; ++early) {
-    if (CutsThePower(plan[early].move)) return;
+    if (plan[early].move == target) {
+      plan[early].params.strongest = true;
+      return;
+    }
     t += plan[early].params.hold_s + plan[early].quiet_s;
   }
-  if (early == 0) return;
-  PlannedMove& pm = plan[static_cast<size_t>(rng.UniformInt(0, static_cast<int64_t>(early) - 1))];
-  double x = rng.Double() * cut_weight;
-  pm.move = cuts.back();
-  for (int i : cuts) {
-    x -= Moves()[static_cast<size_t>(i)].weight;
-    if (x < 0) {
-      pm.move = i;
-      break;
-    }
-  }
-  const MoveInfo& m = Moves()[static_cast<size_t>(pm.move)];
+  std::vector<size_t> candidates;
+  for (size_t i = 0; i < early; ++i)
+    if (!CutsThePower(plan[i].move)) candidates.push_back(i);
+  if (candidates.empty()) return;  // every early move already cuts the power
+  PlannedMove& pm = plan[candidates[static_cast<size_t>(
+      rng.UniformInt(0, static_cast<int64_t>(candidates.size()) - 1))]];
+  pm.move = target;
+  pm.params.strongest = true;
+  const MoveInfo& m = Moves()[static_cast<size_t>(target)];
   pm.params.hold_s = m.min_hold_s + (m.max_hold_s - m.min_hold_s) * rng.Double();
 }
 
@@ -346,7 +356,7 @@ std::vector<PlannedMove> PlanMix(const MixOptions& o) {
     t += pm.params.hold_s + pm.quiet_s;
     plan.push_back(pm);
   }
-  EnsureEarlyPowerCut(o, allowed, rng, plan);
+  EnsureCoverageMove(o, allowed, rng, plan);
   return plan;
 }
 
@@ -368,6 +378,8 @@ nlohmann::json DescribeMix(const std::vector<PlannedMove>& plan) {
     out.push_back({{"move", Moves()[static_cast<size_t>(pm.move)].name},
                    {"hold_s", pm.params.hold_s},
                    {"quiet_s", pm.quiet_s}});
+  for (size_t i = 0; i < plan.size(); ++i)
+    if (plan[i].params.strongest) out[i]["strongest"] = true;
   return out;
 }
 

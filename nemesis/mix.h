@@ -15,8 +15,9 @@
 // client sees acknowledged (ScenarioActions::AwaitWriteAck), so it lands while that write is
 // most exposed.
 //
-// Coverage: a plan of 30 s or more always cuts the power (crash-majority or restart-all) in its
-// first third, where the draw alone would leave it out about 4 times in 10 (see PlanMix).
+// Coverage: a plan of 30 s or more always has a crash-majority in its strongest form (a follower
+// isolated first, the old leader restarted last) in its first third, where the draw alone would
+// leave that out most of the time (see PlanMix); without partitions, a restart-all instead.
 //
 // Seeded and repeatable: PlanMix is pure — which moves, in which order, how long each holds its
 // fault, the quiet gaps, and a seed for each move's run-time choices (which follower) depend
@@ -45,6 +46,9 @@ namespace tidemark::nemesis {
 struct MoveParams {
   double hold_s = 1;  // how long the move keeps its main fault in place
   uint64_t seed = 0;  // seeds the move's own Rng (which follower, which order)
+  // The move's most demanding form, not a random one (crash-majority: a follower isolated first
+  // and the old leader restarted last). Set by the coverage rule (PlanMix).
+  bool strongest = false;
 };
 
 struct MoveInfo {
@@ -76,14 +80,17 @@ struct PlannedMove {
 };
 
 // A plan for a main phase this long (or longer) cuts the power at least once in its first third
-// when the target allows it (crash-majority or restart-all; see PlanMix).
+// when the target allows it (crash-majority in its strongest form, or restart-all; see PlanMix).
 inline constexpr double kPowerCutCoverageMinS = 30;
 
 // The sequence of moves for a run: weighted draws over the allowed moves, enough of them to fill
 // duration_s even if every move took only its hold time. Empty when no move is allowed. When the
-// run is at least kPowerCutCoverageMinS long and a power cut is allowed, and none of the moves
-// in the plan's first third (by hold and quiet times) is one, one of those moves, drawn at
-// random, becomes a power cut: the bugs only a power cut reaches are not left to the draw.
+// run is at least kPowerCutCoverageMinS long and a power cut is allowed, the plan's first third
+// (by hold and quiet times) gets the coverage move: crash-majority in its strongest form
+// (MoveParams::strongest), or restart-all when partitions are not allowed. An early
+// crash-majority the draw already made becomes the strongest form; otherwise one of the early
+// moves that is not a power cut, drawn at random, becomes the coverage move. The bugs only a
+// correlated crash reaches are not left to the draw.
 std::vector<PlannedMove> PlanMix(const MixOptions& o);
 
 // Runs the planned moves in order until a Sleep returns false or the plan ends (then it stays

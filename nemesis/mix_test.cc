@@ -28,11 +28,12 @@ int MoveIndex(const std::string& name) {
 }
 
 // The log of one move run against a fresh simulated cluster of n nodes (n1 leads).
-std::vector<std::string> RunMove(const std::string& name, int n, uint64_t seed, bool* clean) {
+std::vector<std::string> RunMove(const std::string& name, int n, uint64_t seed, bool* clean,
+                                 bool strongest = false) {
   SimActions a(n, 1000);
   const MoveInfo& m = Moves()[static_cast<size_t>(MoveIndex(name))];
   Rng rng(seed);
-  EXPECT_TRUE(m.run(a, rng, MoveParams{m.max_hold_s, seed})) << name;
+  EXPECT_TRUE(m.run(a, rng, MoveParams{m.max_hold_s, seed, strongest})) << name;
   if (clean) *clean = a.Clean();
   return a.log();
 }
@@ -67,12 +68,15 @@ TEST(MixTest, PlanFillsTheMainPhaseWithHoldsAndGapsInRange) {
   EXPECT_GE(plan.size(), 10u);
 }
 
+// The weighted draw itself: plans shorter than the coverage rule's minimum (a longer plan adds
+// one crash-majority on top of the draw).
 TEST(MixTest, DrawsFollowTheWeights) {
   std::map<int, int> count;
   int total = 0;
-  for (uint64_t seed = 1; seed <= 400; ++seed) {
+  for (uint64_t seed = 1; seed <= 800; ++seed) {
     MixOptions o;
     o.seed = seed;
+    o.duration_s = kPowerCutCoverageMinS - 1;
     for (const PlannedMove& pm : PlanMix(o)) {
       ++count[pm.move];
       ++total;
@@ -94,7 +98,7 @@ bool IsPowerCut(int move) {
   return move == MoveIndex("crash-majority") || move == MoveIndex("restart-all");
 }
 
-// The moves of the plan's first third (by hold and quiet times), as EnsureEarlyPowerCut counts.
+// The moves of the plan's first third (by hold and quiet times), as EnsureCoverageMove counts.
 std::vector<PlannedMove> EarlyMoves(const std::vector<PlannedMove>& plan, double duration_s) {
   std::vector<PlannedMove> out;
   for (double t = 0; out.size() < plan.size() && t < duration_s / 3;) {
@@ -113,8 +117,15 @@ TEST(MixTest, EveryPlanOfThirtySecondsOrMoreCutsThePowerEarly) {
     auto plan = PlanMix(o);
     auto early = EarlyMoves(plan, o.duration_s);
     EXPECT_TRUE(std::any_of(early.begin(), early.end(),
-                            [](const PlannedMove& pm) { return IsPowerCut(pm.move); }))
+                            [](const PlannedMove& pm) {
+                              return pm.move == MoveIndex("crash-majority") && pm.params.strongest;
+                            }))
         << "seed " << seed << ": " << DescribeMix(plan).dump();
+    // Only the coverage move takes its strongest form.
+    EXPECT_EQ(std::count_if(plan.begin(), plan.end(),
+                            [](const PlannedMove& pm) { return pm.params.strongest; }),
+              1)
+        << "seed " << seed;
     // Holds stay in the range of the move the plan ends up with.
     for (const PlannedMove& pm : plan) {
       const MoveInfo& m = Moves()[static_cast<size_t>(pm.move)];
@@ -221,6 +232,31 @@ TEST(MixTest, CrashMajorityRestartsTheOldLeaderLastMostOfTheTime) {
   }
   EXPECT_GE(last, runs * 6 / 10) << last << " of " << runs;
   EXPECT_LT(last, runs) << "never random: the other orders are no longer tried";
+}
+
+// The coverage move's form: a follower cut off before the power cut, the old leader back last.
+TEST(MixTest, StrongestCrashMajorityIsolatesAFollowerAndRestartsTheOldLeaderLast) {
+  int isolated_random = 0, runs = 0;
+  for (int n : {3, 5}) {
+    for (uint64_t seed = 1; seed <= 40; ++seed) {
+      auto log = RunMove("crash-majority", n, seed, nullptr, /*strongest=*/true);
+      std::string final_restart;
+      bool isolated = false;
+      for (const auto& l : log) {
+        if (l.rfind("restart ", 0) == 0) final_restart = l;
+        isolated |= l.rfind("partition one", 0) == 0;
+      }
+      EXPECT_TRUE(isolated) << "n=" << n << " seed " << seed << ": "
+                            << ::testing::PrintToString(log);
+      EXPECT_EQ(final_restart, "restart n1") << "n=" << n << " seed " << seed;
+      auto plain = RunMove("crash-majority", n, seed, nullptr);
+      isolated_random += std::any_of(plain.begin(), plain.end(), [](const std::string& l) {
+        return l.rfind("partition one", 0) == 0;
+      });
+      ++runs;
+    }
+  }
+  EXPECT_LT(isolated_random, runs) << "the plain move never skips the isolation";
 }
 
 // A crash the mix aims (at the leader, a majority, every node) waits for the next acknowledged
