@@ -90,7 +90,9 @@ inline constexpr double kPowerCutCoverageMinS = 30;
 // (MoveParams::strongest), or restart-all when partitions are not allowed. An early
 // crash-majority the draw already made becomes the strongest form; otherwise one of the early
 // moves that is not a power cut, drawn at random, becomes the coverage move. The bugs only a
-// correlated crash reaches are not left to the draw.
+// correlated crash reaches are not left to the draw. Likewise such a plan has
+// pause-leader-wake-apart (two leaders alive at once) in its first two thirds, when partitions
+// and pauses are allowed.
 std::vector<PlannedMove> PlanMix(const MixOptions& o);
 
 // Runs the planned moves in order until a Sleep returns false or the plan ends (then it stays

@@ -200,6 +200,57 @@ TEST(MixTest, RepartitionInElectionMovesTheCutToTheNewLeader) {
   EXPECT_EQ(log, (std::vector<std::string>{"partition leader n1", "partition leader n2", "heal"}));
 }
 
+TEST(MixTest, PauseLeaderWakeApartCutsTheOldLeaderOffBeforeTheElection) {
+  // Cut at once, so no candidate's vote request waits in the paused leader's sockets; once n2
+  // leads, only n1-n2 stays cut and n1 wakes reaching n3.
+  auto log = RunMove("pause-leader-wake-apart", 3, 1, nullptr);
+  EXPECT_EQ(log, (std::vector<std::string>{"pause n1", "partition leader n1",
+                                           "partition split-brain n1 n2", "resume n1", "heal"}));
+}
+
+TEST(MixTest, EveryPlanOfThirtySecondsOrMoreWakesALeaderApartBeforeItsLastThird) {
+  const int wake = MoveIndex("pause-leader-wake-apart");
+  auto has_wake = [&](const std::vector<PlannedMove>& plan, double duration_s) {
+    double t = 0;
+    for (const PlannedMove& pm : plan) {
+      if (t >= 2 * duration_s / 3) break;
+      if (pm.move == wake) return true;
+      t += pm.params.hold_s + pm.quiet_s;
+    }
+    return false;
+  };
+  int lacking = 0;
+  for (uint64_t seed = 1; seed <= 300; ++seed) {
+    MixOptions o;
+    o.seed = seed;
+    o.duration_s = seed % 2 ? 60 : 30;
+    auto plan = PlanMix(o);
+    EXPECT_TRUE(has_wake(plan, o.duration_s))
+        << "seed " << seed << ": " << DescribeMix(plan).dump();
+    // The power-cut rule still holds beside it.
+    auto early = EarlyMoves(plan, o.duration_s);
+    EXPECT_TRUE(std::any_of(early.begin(), early.end(),
+                            [](const PlannedMove& pm) {
+                              return pm.move == MoveIndex("crash-majority") && pm.params.strongest;
+                            }))
+        << "seed " << seed;
+    for (const PlannedMove& pm : plan) {
+      const MoveInfo& m = Moves()[static_cast<size_t>(pm.move)];
+      EXPECT_GE(pm.params.hold_s, m.min_hold_s) << m.name;
+      EXPECT_LE(pm.params.hold_s, m.max_hold_s) << m.name;
+    }
+    // Without pauses (or partitions) the move cannot run, and none is added.
+    MixOptions no_pauses = o;
+    no_pauses.pauses = false;
+    for (const PlannedMove& pm : PlanMix(no_pauses)) EXPECT_NE(pm.move, wake);
+    MixOptions short_run = o;
+    short_run.duration_s = kPowerCutCoverageMinS - 1;
+    lacking += !has_wake(PlanMix(short_run), short_run.duration_s);
+  }
+  // Not vacuous: short runs keep the pure draw, and many lack the move.
+  EXPECT_GT(lacking, 50);
+}
+
 TEST(MixTest, CrashMajorityKillsAMajorityWithTheLeader) {
   for (int n : {3, 5}) {
     for (uint64_t seed = 1; seed <= 8; ++seed) {
