@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -201,6 +202,29 @@ TEST(CheckCommandTest, SeveralFilesInOneProcessTallyAndExitWithTheWorst) {
   r = Tidemark("check " + valid + " --results /tmp/tidemark_cli_test_never.json");
   EXPECT_EQ(r.exit_code, 254) << r.output;
   EXPECT_NE(r.output.find("--results writes one file's results"), std::string::npos) << r.output;
+}
+
+// With several files in one process, each file's -q line carries its own time in milliseconds
+// with two decimals (a small history takes well under a millisecond, so whole milliseconds would
+// read 0): bench/lin_families.sh compares files by it.
+TEST(CheckCommandTest, QuietLinesCarryEachFilesTimeWithTwoDecimals) {
+  const std::vector<std::string> files = {Example("register-valid.jsonl"),
+                                          Example("register-stale-read.jsonl")};
+  CliRun r = Tidemark("check -q " + files[0] + " " + files[1]);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  const std::regex line(R"(^(valid|invalid): (\S+) \((\d+) ops, model (\S+), (\d+\.\d\d) ms\)$)");
+  std::istringstream in(r.output);
+  std::string l;
+  std::vector<std::string> seen;
+  while (std::getline(in, l)) {
+    std::smatch m;
+    if (!std::regex_match(l, m, line)) continue;
+    seen.push_back(m[2]);
+    double ms = std::stod(m[5]);
+    EXPECT_GT(ms, 0.0) << l;
+    EXPECT_LT(ms, 60000.0) << l;
+  }
+  EXPECT_EQ(seen, files) << r.output;
 }
 
 // libcurl is opened on first use (curl_post.h), so a check never loads it nor its dozens of
