@@ -5,6 +5,7 @@
 #include <fstream>
 #include <map>
 #include <optional>
+#include <set>
 #include <unordered_map>
 
 #include "base/filename.h"
@@ -111,32 +112,42 @@ void ReadHistory(RunData& run) {
 // drawing of that anomaly reads. Expanding needs every compact read in file order, so all are
 // expanded, one at a time, and only those are kept.
 void ExpandReferencedReads(RunData& run) {
-  std::map<int64_t, size_t> op_of_completion;  // event index -> op position
+  // Completion index -> op, for every compact read op: the op holds the value when the events
+  // gave theirs up to it (history::PairOpsTakingValues).
+  std::unordered_map<int64_t, size_t> compact_op;
+  for (size_t i = 0; i < run.ops.size(); ++i) {
+    const auto& op = run.ops[i];
+    if (op.status == EventType::kOk && op.f == "read" && history::IsCompactLogRead(op.value))
+      compact_op[op.complete_index] = i;
+  }
+  std::set<size_t> wanted;
   for (int64_t id : ReferencedOps(run.results)) {
     if (id < 0 || static_cast<size_t>(id) >= run.ops.size()) continue;
     const auto& op = run.ops[static_cast<size_t>(id)];
-    if (op.f == "read" && history::IsCompactLogRead(op.value))
-      op_of_completion[op.complete_index] = static_cast<size_t>(id);
+    if (compact_op.count(op.complete_index)) wanted.insert(static_cast<size_t>(id));
   }
-  if (op_of_completion.empty()) return;
+  if (wanted.empty()) return;
   history::LogReadExpander expander;
   for (const auto& e : run.events) {
-    if (e.type != EventType::kOk || e.f != "read" || !history::IsCompactLogRead(e.value)) continue;
+    if (e.type != EventType::kOk || e.f != "read") continue;
+    auto it = compact_op.find(e.index);
+    const nlohmann::json& value = it != compact_op.end() ? run.ops[it->second].value : e.value;
+    if (!history::IsCompactLogRead(value)) continue;
     history::Event copy;
     copy.type = e.type;
     copy.f = e.f;
-    copy.value = e.value;
+    copy.value = value;
     if (auto x = expander.Expand(copy); !x) {
       run.warnings.push_back("history.jsonl: event " + std::to_string(e.index) + ": " +
                              x.error().message + "; later log reads are shown as written");
       return;
     }
-    if (auto it = op_of_completion.find(e.index); it != op_of_completion.end())
+    if (it != compact_op.end() && wanted.count(it->second))
       run.ops[it->second].value = std::move(copy.value);
   }
 }
 
-// Pairs the events into ops (leniently if they do not pair) and finds info completion times.
+// Pairs the events into ops (leniently if they do not pair).
 void PairEvents(RunData& run) {
   auto ops = history::PairOps(run.events);
   if (ops.ok()) {
@@ -149,6 +160,10 @@ void PairEvents(RunData& run) {
     lenient.lenient = true;
     run.ops = std::move(*history::PairOps(run.events, lenient));
   }
+}
+
+// Finds info completion times and expands the log reads an anomaly names.
+void CompleteOps(RunData& run) {
   std::unordered_map<int64_t, int64_t> time_of_index;
   for (const auto& op : run.ops)
     if (op.status == EventType::kInfo && op.complete_index >= 0)
@@ -176,17 +191,23 @@ Result<RunData> LoadRun(const std::string& run_dir) {
   ReadResults(run);
   ReadHistory(run);
   PairEvents(run);
+  CompleteOps(run);
   return run;
 }
 
 RunData RunInMemory(const std::string& run_dir, nlohmann::json test, nlohmann::json results,
-                    history::History events) {
+                    history::History events, std::optional<std::vector<history::Op>> ops) {
   RunData run;
   run.run_dir = run_dir;
   run.test = std::move(test);
   run.results = std::move(results);
   run.events = std::move(events);
-  PairEvents(run);
+  if (ops) {
+    run.ops = std::move(*ops);
+  } else {
+    PairEvents(run);
+  }
+  CompleteOps(run);
   return run;
 }
 

@@ -40,9 +40,12 @@ struct RunData {
 // Errors only when run_dir is not a directory.
 Result<RunData> LoadRun(const std::string& run_dir);
 // A run the caller holds in memory (`tidemark run`, which has just written test.json and
-// results.json and read history.jsonl back for the checkers): nothing is read from disk.
+// results.json and read history.jsonl back for the checkers): nothing is read from disk. `ops`,
+// when given, are the events already paired (history::PairOpsTakingValues: the client events
+// may have given their values to them); otherwise the events are paired here.
 RunData RunInMemory(const std::string& run_dir, nlohmann::json test, nlohmann::json results,
-                    history::History events);
+                    history::History events,
+                    std::optional<std::vector<history::Op>> ops = std::nullopt);
 
 // The overall verdict: results.json "verdict" if present and known, else "unknown".
 std::string OverallVerdict(const RunData& run);

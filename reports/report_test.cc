@@ -355,6 +355,38 @@ TEST_F(ReportTest, CompactReadsAreEmbeddedAsWrittenExceptTheOnesAnAnomalyNames) 
   EXPECT_FALSE(data["ops"][1][10].contains("known"));
 }
 
+// `tidemark run` pairs once for the checkers and the report, the values moved into the ops
+// (history::PairOpsTakingValues); the report it writes is the one `tidemark report` writes from
+// the files.
+TEST_F(ReportTest, ARunThatPairedItsEventsAlreadyReportsWhatTheFilesDo) {
+  for (bool compact : {false, true}) {
+    SCOPED_TRACE(compact ? "compact reads" : "the small log history");
+    if (compact) {
+      WriteHistory({
+          R"({"index":0,"time":1,"process":0,"type":"invoke","f":"read","value":{"from":0}})",
+          R"({"index":1,"time":2,"process":0,"type":"ok","f":"read","value":{"from":0,"head":[[2,"x"]],"hwm":3,"known":0,"tail":[],"to":3}})",
+          R"({"index":2,"time":3,"process":0,"type":"invoke","f":"read","value":{"from":1}})",
+          R"({"index":3,"time":4,"process":0,"type":"ok","f":"read","value":{"from":1,"hwm":4,"known":1,"tail":[[3,"y"]],"to":4}})",
+      });
+    } else {
+      WriteHistory(LogHistory());
+    }
+    json results = Results();
+    results["checkers"][0]["details"]["anomalies"]["lost-write"]["examples"][0]["ops"] = {1};
+    ASSERT_TRUE(store::WriteJsonFile((dir_ / "results.json").string(), results).ok());
+    auto from_files = LoadRun(dir_.string());
+    ASSERT_TRUE(from_files.ok());
+    auto read = history::ReadJsonlFile((dir_ / "history.jsonl").string(), {},
+                                       history::LogReads::kAsWritten);
+    ASSERT_TRUE(read.ok()) << read.error().message;
+    auto ops = history::PairOpsTakingValues(read->events);
+    ASSERT_TRUE(ops.ok()) << ops.error().message;
+    RunData in_memory = RunInMemory(dir_.string(), from_files->test, results,
+                                    std::move(read->events), std::move(*ops));
+    EXPECT_EQ(ReportData(in_memory), ReportData(*from_files));
+  }
+}
+
 TEST_F(ReportTest, NoNetworkUrlsInTheTemplate) {
   WriteRun();
   std::string page = Report();

@@ -159,6 +159,28 @@ Result<Ok> ExpandLogReads(History& h) {
   return Ok{};
 }
 
+Result<Ok> ExpandLogReads(std::vector<Op>& ops) {
+  // The completions' order is the file's: expand in it, one read at a time.
+  std::vector<size_t> reads;
+  for (size_t i = 0; i < ops.size(); ++i)
+    if (ops[i].status == EventType::kOk && ops[i].f == "read" && IsCompactLogRead(ops[i].value))
+      reads.push_back(i);
+  std::sort(reads.begin(), reads.end(),
+            [&ops](size_t a, size_t b) { return ops[a].complete_index < ops[b].complete_index; });
+  LogReadExpander x;
+  for (size_t i : reads) {
+    Event e;
+    e.type = EventType::kOk;
+    e.f = "read";
+    e.value = std::move(ops[i].value);
+    auto r = x.Expand(e);
+    ops[i].value = std::move(e.value);
+    if (!r)
+      return Error{"event " + std::to_string(ops[i].complete_index) + ": " + r.error().message};
+  }
+  return Ok{};
+}
+
 bool IsCompactLogRead(const json& value) { return value.is_object() && value.contains("known"); }
 
 Result<Ok> LogReadExpander::Expand(Event& e) {

@@ -107,6 +107,9 @@ enum class LogReads { kExpand, kAsWritten };
 // Expands every compact read of `h` in place, in order (a history read kAsWritten). Errors as
 // for LogReadExpander::Expand, prefixed with the event's index.
 Result<Ok> ExpandLogReads(History& h);
+// The same for the compact reads of paired ops (PairOps' strict pairing, so that every completion
+// is an op's), in their completions' order, which is the file's.
+Result<Ok> ExpandLogReads(std::vector<Op>& ops);
 
 // Reads a JSON integer >= 0 that fits in int64 into *out; false otherwise.
 bool JsonNonNegative(const nlohmann::json& v, int64_t* out);

@@ -70,16 +70,25 @@ void Complete(Op& op, E&& e) {
 void CompleteOp(Op& op, const Event& completion) { Complete(op, completion); }
 void CompleteOp(Op& op, Event&& completion) { Complete(op, std::move(completion)); }
 
-Result<std::vector<Op>> PairOps(const History& h, PairOptions opts, size_t* error_position) {
-  // Position in h of each op's invoke, to name the culprit of a never-completed invoke.
-  std::vector<size_t> invoke_pos;
-  auto fail = [&](size_t pos, std::string msg) -> Result<std::vector<Op>> {
+namespace {
+
+inline constexpr size_t kNoCompletion = static_cast<size_t>(-1);
+
+// Where each op's invoke and completion are in h (kNoCompletion: none), in invocation order:
+// the pairing rules of PairOps, without building an op.
+struct Pairing {
+  size_t invoke = 0;
+  size_t completion = kNoCompletion;
+};
+
+Result<std::vector<Pairing>> Pair(const History& h, PairOptions opts, size_t* error_position) {
+  auto fail = [&](size_t pos, std::string msg) -> Result<std::vector<Pairing>> {
     if (error_position) *error_position = pos;
     return Error{std::move(msg)};
   };
-  std::vector<Op> ops;
-  ops.reserve(h.size() / 2 + 1);
-  // process -> index into ops of its outstanding invoke
+  std::vector<Pairing> pairs;
+  pairs.reserve(h.size() / 2 + 1);
+  // process -> index into pairs of its outstanding invoke
   std::unordered_map<int64_t, size_t> pending;
   for (size_t pos = 0; pos < h.size(); ++pos) {
     const Event& e = h[pos];
@@ -90,13 +99,12 @@ Result<std::vector<Op>> PairOps(const History& h, PairOptions opts, size_t* erro
           return fail(pos, "event " + std::to_string(e.index) + ": process " +
                                std::to_string(e.process) + " invokes '" + e.f +
                                "' while its invoke at event " +
-                               std::to_string(ops[it->second].invoke_index) +
+                               std::to_string(h[pairs[it->second].invoke].index) +
                                " is still outstanding (a process runs one op at a time)");
         pending.erase(it);  // the first stays an info op
       }
-      pending.emplace(e.process, ops.size());
-      invoke_pos.push_back(pos);
-      ops.push_back(OpFromInvoke(e, static_cast<int64_t>(ops.size())));
+      pending.emplace(e.process, pairs.size());
+      pairs.push_back({pos, kNoCompletion});
       continue;
     }
     auto it = pending.find(e.process);
@@ -106,23 +114,73 @@ Result<std::vector<Op>> PairOps(const History& h, PairOptions opts, size_t* erro
                            "' completion of '" + e.f + "' by process " + std::to_string(e.process) +
                            " has no outstanding invoke");
     }
-    Op& op = ops[it->second];
+    Pairing& p = pairs[it->second];
     pending.erase(it);
-    if (op.f != e.f && !opts.lenient) {
+    const Event& invoke = h[p.invoke];
+    if (invoke.f != e.f && !opts.lenient) {
       return fail(pos, "event " + std::to_string(e.index) + ": completion f '" + e.f +
-                           "' does not match its invoke f '" + op.f + "' (event " +
-                           std::to_string(op.invoke_index) + ")");
+                           "' does not match its invoke f '" + invoke.f + "' (event " +
+                           std::to_string(invoke.index) + ")");
     }
-    CompleteOp(op, e);
+    p.completion = pos;
   }
   if (!opts.open_invokes_are_info && !opts.lenient && !pending.empty()) {
     // Name the earliest open invoke, so the error does not depend on hash order.
-    size_t first = ops.size();
+    size_t first = pairs.size();
     for (const auto& [process, i] : pending) first = std::min(first, i);
-    const Op& op = ops[first];
-    return fail(invoke_pos[first], "event " + std::to_string(op.invoke_index) + ": invoke of '" +
-                                       op.f + "' by process " + std::to_string(op.process) +
-                                       " never completed");
+    const Event& invoke = h[pairs[first].invoke];
+    return fail(pairs[first].invoke, "event " + std::to_string(invoke.index) + ": invoke of '" +
+                                         invoke.f + "' by process " +
+                                         std::to_string(invoke.process) + " never completed");
+  }
+  return pairs;
+}
+
+}  // namespace
+
+Result<std::vector<Op>> PairOps(const History& h, PairOptions opts, size_t* error_position) {
+  auto pairs = Pair(h, opts, error_position);
+  if (!pairs.ok()) return pairs.error();
+  std::vector<Op> ops;
+  ops.reserve(pairs->size());
+  for (const Pairing& p : *pairs) {
+    ops.push_back(OpFromInvoke(h[p.invoke], static_cast<int64_t>(ops.size())));
+    if (p.completion != kNoCompletion) CompleteOp(ops.back(), h[p.completion]);
+  }
+  return ops;
+}
+
+Result<std::vector<Op>> PairOpsTakingValues(History& h, PairOptions opts, size_t* error_position) {
+  auto pairs = Pair(h, opts, error_position);
+  if (!pairs.ok()) return pairs.error();
+  std::vector<Op> ops;
+  ops.reserve(pairs->size());
+  for (const Pairing& p : *pairs) {
+    Event& invoke = h[p.invoke];
+    Op op;
+    op.id = static_cast<int64_t>(ops.size());
+    op.process = invoke.process;
+    op.f = invoke.f;
+    op.key = invoke.key;
+    op.status = EventType::kInfo;
+    op.call_ns = invoke.time_ns;
+    op.return_ns = kNever;
+    op.invoke_index = invoke.index;
+    op.node = std::move(invoke.node);
+    invoke.node.reset();
+    op.invoke_value = std::exchange(invoke.value, nullptr);
+    // As OpFromInvoke + CompleteOp: a completion with a value replaces the argument.
+    if (p.completion != kNoCompletion) {
+      Event& c = h[p.completion];
+      if (c.value.is_null()) op.value = op.invoke_value;
+      Complete(op, std::move(c));
+      c.value = nullptr;  // moved-from: make what is left explicit
+      c.node.reset();
+      c.error.reset();
+    } else {
+      op.value = op.invoke_value;
+    }
+    ops.push_back(std::move(op));
   }
   return ops;
 }
@@ -130,6 +188,14 @@ Result<std::vector<Op>> PairOps(const History& h, PairOptions opts, size_t* erro
 Result<std::vector<Op>> PairOps(const LocatedHistory& h, PairOptions opts) {
   size_t pos = 0;
   auto ops = PairOps(h.events, opts, &pos);
+  if (ops.ok()) return ops;
+  std::string line = pos < h.lines.size() ? std::to_string(h.lines[pos]) : "?";
+  return Error{h.source + ":" + line + ": " + ops.error().message};
+}
+
+Result<std::vector<Op>> PairOpsTakingValues(LocatedHistory& h, PairOptions opts) {
+  size_t pos = 0;
+  auto ops = PairOpsTakingValues(h.events, opts, &pos);
   if (ops.ok()) return ops;
   std::string line = pos < h.lines.size() ? std::to_string(h.lines[pos]) : "?";
   return Error{h.source + ":" + line + ": " + ops.error().message};

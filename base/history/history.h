@@ -44,7 +44,8 @@ struct Event {
   std::optional<std::string> node;   // which node the client talked to
   std::optional<std::string> error;  // completion error text, if any
   // Keys of the JSON object not listed above, kept so tools can round-trip them.
-  nlohmann::json extra = nlohmann::json::object();
+  // Null when there are none (an empty object would cost an allocation per event).
+  nlohmann::json extra;
 };
 
 using History = std::vector<Event>;
@@ -98,6 +99,14 @@ Result<std::vector<Op>> PairOps(const History& h, PairOptions opts = {});
 // Event::index) of the offending event, so file readers can name its line. Unchanged on success.
 Result<std::vector<Op>> PairOps(const History& h, PairOptions opts, size_t* error_position);
 
+// PairOps for a caller that no longer needs the client events' payloads: the ops take them
+// (values, nodes and errors are moved, not copied), and the client events keep only their index,
+// time, process, type, f and key. Nemesis events are untouched. On error `h` is unchanged. A
+// large log history holds its values once instead of twice (docs/history-format.md, "Compact
+// log reads").
+Result<std::vector<Op>> PairOpsTakingValues(History& h, PairOptions opts = {},
+                                            size_t* error_position = nullptr);
+
 // A history read from a file, with where each event came from, so errors can say FILE:LINE.
 struct LocatedHistory {
   std::string source;  // the file name, or the name given for in-memory text
@@ -110,6 +119,9 @@ struct LocatedHistory {
 
 // PairOps on a located history; errors read "SOURCE:LINE: event N: <PairOps reason>".
 Result<std::vector<Op>> PairOps(const LocatedHistory& h, PairOptions opts = {});
+
+// PairOpsTakingValues on a located history; errors as for PairOps on one.
+Result<std::vector<Op>> PairOpsTakingValues(LocatedHistory& h, PairOptions opts = {});
 
 // The nemesis events of `h`, in order.
 std::vector<Event> NemesisEvents(const History& h);

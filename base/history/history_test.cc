@@ -97,6 +97,78 @@ TEST(PairOpsTest, LenientPairingOfAWellFormedHistoryIsPairOps) {
   }
 }
 
+void ExpectSameOps(const std::vector<Op>& a, const std::vector<Op>& b) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    SCOPED_TRACE("op " + std::to_string(i));
+    EXPECT_EQ(a[i].id, b[i].id);
+    EXPECT_EQ(a[i].process, b[i].process);
+    EXPECT_EQ(a[i].f, b[i].f);
+    EXPECT_EQ(a[i].key, b[i].key);
+    EXPECT_EQ(a[i].invoke_value, b[i].invoke_value);
+    EXPECT_EQ(a[i].value, b[i].value);
+    EXPECT_EQ(a[i].status, b[i].status);
+    EXPECT_EQ(a[i].call_ns, b[i].call_ns);
+    EXPECT_EQ(a[i].return_ns, b[i].return_ns);
+    EXPECT_EQ(a[i].invoke_index, b[i].invoke_index);
+    EXPECT_EQ(a[i].complete_index, b[i].complete_index);
+    EXPECT_EQ(a[i].node, b[i].node);
+    EXPECT_EQ(a[i].error, b[i].error);
+  }
+}
+
+TEST(PairOpsTest, TakingValuesGivesTheSameOpsAndLeavesTheEventsTheirSkeleton) {
+  History h = {Ev(0, 0, EventType::kInvoke, "write", 3),
+               Ev(1, 1, EventType::kInvoke, "read", nullptr),
+               Ev(2, kNemesisProcess, EventType::kInfo, "start-partition", {{"shape", "one"}}),
+               Ev(3, 0, EventType::kOk, "write", nullptr),  // keeps the argument
+               Ev(4, 1, EventType::kOk, "read", {{"from", 0}, {"to", 1}}),
+               Ev(5, 2, EventType::kInvoke, "read", nullptr),
+               Ev(6, 2, EventType::kOk, "read", nullptr),  // an ok read of nothing: null
+               Ev(7, 3, EventType::kInvoke, "cas", {3, 4}),
+               Ev(8, 3, EventType::kFail, "cas", nullptr),
+               Ev(9, 4, EventType::kInvoke, "append", "v4-1")};  // never completes: info
+  h[0].node = "n1";
+  h[3].node = "n2";  // the completion's node wins
+  h[8].error = "precondition failed";
+  h[4].key = h[1].key = "k";
+  auto copied = PairOps(h);
+  ASSERT_TRUE(copied.ok()) << copied.error().message;
+  History taken_from = h;
+  auto taken = PairOpsTakingValues(taken_from);
+  ASSERT_TRUE(taken.ok()) << taken.error().message;
+  ExpectSameOps(*copied, *taken);
+  ASSERT_EQ(taken_from.size(), h.size());
+  for (size_t i = 0; i < h.size(); ++i) {
+    SCOPED_TRACE("event " + std::to_string(i));
+    const Event& before = h[i];
+    const Event& after = taken_from[i];
+    EXPECT_EQ(after.index, before.index);
+    EXPECT_EQ(after.time_ns, before.time_ns);
+    EXPECT_EQ(after.process, before.process);
+    EXPECT_EQ(after.type, before.type);
+    EXPECT_EQ(after.f, before.f);
+    EXPECT_EQ(after.key, before.key);
+    if (before.process == kNemesisProcess) {
+      EXPECT_EQ(after.value, before.value);
+    } else {
+      EXPECT_TRUE(after.value.is_null());
+      EXPECT_FALSE(after.node.has_value());
+      EXPECT_FALSE(after.error.has_value());
+    }
+  }
+}
+
+TEST(PairOpsTest, TakingValuesFromAHistoryThatDoesNotPairLeavesItWhole) {
+  History h = {Ev(0, 0, EventType::kInvoke, "write", 3), Ev(1, 0, EventType::kOk, "write", 3),
+               Ev(2, 0, EventType::kOk, "write", 4)};  // no outstanding invoke
+  History copy = h;
+  auto taken = PairOpsTakingValues(copy);
+  ASSERT_FALSE(taken.ok());
+  EXPECT_NE(taken.error().message.find("no outstanding invoke"), std::string::npos);
+  for (size_t i = 0; i < h.size(); ++i) EXPECT_EQ(copy[i].value, h[i].value) << i;
+}
+
 TEST(CompleteOpTest, MovesTheCompletionInAndAnOkReadOfNothingObservedNull) {
   Op read = OpFromInvoke(Ev(7, 3, EventType::kInvoke, "read", {{"from", 0}}), 4);
   EXPECT_EQ(read.id, 4);

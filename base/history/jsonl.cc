@@ -1,6 +1,8 @@
 #include "base/history/jsonl.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <limits>
@@ -314,12 +316,35 @@ Result<std::optional<Event>> JsonlReader::Next() {
   return std::optional<Event>();
 }
 
+namespace {
+
+// The number of newlines in a regular file (0 otherwise, or when it cannot be read: the reader
+// will say why). A quick pass over text the reader is about to read anyway; it lets the event
+// vector be sized once, instead of doubling and ending up to twice as large as the history.
+size_t CountLines(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return 0;  // a pipe is read once, by the reader
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return 0;
+  std::vector<char> buf(size_t{1} << 20);
+  size_t lines = 0, n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0)
+    lines += static_cast<size_t>(std::count(buf.data(), buf.data() + n, '\n'));
+  std::fclose(f);
+  return lines;
+}
+
+}  // namespace
+
 Result<LocatedHistory> ReadJsonlFile(const std::string& path, const ReadProgress& progress,
                                      LogReads reads) {
   auto reader = JsonlReader::Open(path, reads);
   if (!reader) return reader.error();
   LocatedHistory out;
   out.source = path;
+  const size_t lines = CountLines(path) + 1;  // + a last line without its newline
+  out.events.reserve(lines);
+  out.lines.reserve(lines);
   uint64_t total = 0, next_report = 0;
   if (progress) {
     std::error_code ec;

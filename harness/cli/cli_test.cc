@@ -227,6 +227,34 @@ TEST(CheckCommandTest, QuietLinesCarryEachFilesTimeWithTwoDecimals) {
   EXPECT_EQ(seen, files) << r.output;
 }
 
+// Checkers other than the log's read every log read in full: a compact history (as `tidemark
+// run` writes it) gets the same results under --checker all as the same history in full.
+TEST(CheckCommandTest, CheckerAllReadsCompactLogReadsInFull) {
+  const std::string full = Example("log-lost-write.jsonl");
+  auto compact = std::filesystem::temp_directory_path() / "tidemark_cli_test_compact.jsonl";
+  CliRun x = Tidemark("export " + full + " --to jsonl-compact -o " + compact.string());
+  ASSERT_EQ(x.exit_code, 0) << x.output;
+  std::ifstream in(compact);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_NE(text.find("\"known\""), std::string::npos) << "no compact read to expand:\n" << text;
+  auto results = [](const std::string& file) {
+    CliRun r = Tidemark("check --checker all --json " + file);
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    auto doc = nlohmann::json::parse(r.output, nullptr, false);
+    EXPECT_TRUE(doc.is_object()) << r.output;
+    for (auto& c : doc["checkers"]) {
+      c.erase("seconds");
+      c["details"].erase("elapsed_s");  // timing, not a result
+    }
+    return std::make_pair(doc["verdict"], doc["checkers"]);
+  };
+  auto a = results(full), b = results(compact.string());
+  ASSERT_EQ(a.second.size(), 2u) << a.second.dump();  // no replicas: no log-replicas
+  EXPECT_EQ(a.second[0]["checker"], "linearizability");
+  EXPECT_EQ(a, b);
+  std::filesystem::remove(compact);
+}
+
 // libcurl is opened on first use (curl_post.h), so a check never loads it nor its dozens of
 // dependencies. LD_DEBUG=files makes the loader name every library it opens.
 TEST(CheckCommandTest, CheckDoesNotLoadLibcurl) {

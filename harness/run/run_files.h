@@ -10,7 +10,9 @@
 #pragma once
 
 #include <iosfwd>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -35,6 +37,9 @@ struct RunRecord {
   nlohmann::json test;     // test.json as written
   nlohmann::json results;  // results.json, to be written
   history::History events;
+  // The events paired, when the caller already did (history::PairOpsTakingValues); otherwise
+  // the report pairs them.
+  std::optional<std::vector<history::Op>> ops;
 };
 
 // Writes the run's files (see above). Errors only when results.json cannot be written; a report,

@@ -73,7 +73,8 @@ class Run {
   Result<RunOutcome> Stopped(StopCause cause, const Error& error);
   history::History ReadBack(std::string* read_error);
   nlohmann::json RunFields(nlohmann::json results, bool interrupted) const;
-  Result<RunOutcome> Write(nlohmann::json results, history::History events);
+  Result<RunOutcome> Write(nlohmann::json results, history::History events,
+                           std::optional<std::vector<history::Op>> ops = std::nullopt);
 
   const RunOptions& opts_;
   Plan plan_;

@@ -157,7 +157,11 @@ Result<RunOutcome> Run::AnalyseAndWrite(bool completed) {
   spec.timeout_s = opts_.check_timeout_s;
   spec.replicas = std::move(replicas_);
   out_ << "checking " << hist.size() << " events\n";
-  checkers::Analysis a = checkers::Analyse(hist, spec);
+  // Paired once, for the checkers and the report, with the values moved into the ops rather
+  // than held twice. A history that does not pair is left whole: Analyse says why.
+  auto ops = history::PairOpsTakingValues(hist);
+  checkers::Analysis a =
+      ops.ok() ? checkers::Analyse(hist, *ops, spec) : checkers::Analyse(hist, spec);
   if (!read_error.empty()) {
     a.checks = {{"history",
                  checkers::Verdict::kUnknown,
@@ -180,7 +184,8 @@ Result<RunOutcome> Run::AnalyseAndWrite(bool completed) {
     if (results["verdict"] != "invalid") results["verdict"] = "unknown";
     out_ << "the client program ended the run: " << EscapeControls(*fatal) << "\n";
   }
-  return Write(std::move(results), std::move(hist));
+  return Write(std::move(results), std::move(hist),
+               ops.ok() ? std::optional(std::move(*ops)) : std::nullopt);
 }
 
 // The fields of results.json only a live run knows (docs/history-format.md "results.json").
@@ -208,7 +213,8 @@ nlohmann::json Run::RunFields(nlohmann::json results, bool interrupted) const {
   return results;
 }
 
-Result<RunOutcome> Run::Write(nlohmann::json results, history::History events) {
+Result<RunOutcome> Run::Write(nlohmann::json results, history::History events,
+                              std::optional<std::vector<history::Op>> ops) {
   RunOutcome outcome;
   outcome.run_dir = dir_.path;
   outcome.interrupted = results.value("interrupted", false);
@@ -217,7 +223,8 @@ Result<RunOutcome> Run::Write(nlohmann::json results, history::History events) {
                     : verdict == "invalid" ? checkers::Verdict::kInvalid
                                            : checkers::Verdict::kUnknown;
   outcome.results = results;
-  auto shown = WriteRunFiles(RunRecord{dir_, test_, std::move(results), std::move(events)}, out_);
+  auto shown = WriteRunFiles(
+      RunRecord{dir_, test_, std::move(results), std::move(events), std::move(ops)}, out_);
   if (!shown.ok()) return shown.error();
   outcome.report_path = *shown;
   return outcome;
