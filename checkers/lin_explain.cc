@@ -9,65 +9,79 @@ namespace {
 using history::EventType;
 using history::Op;
 
+// Built member by member: an initializer list would copy every value (and the op's JSON values)
+// once more, and an explanation writes this for every op of its core.
 nlohmann::json OpJson(const Op& op) {
-  nlohmann::json j{{"op", op.id},
-                   {"process", op.process},
-                   {"f", op.f},
-                   {"invoke_value", op.invoke_value},
-                   {"value", op.value},
-                   {"status", history::ToString(op.status)},
-                   {"call_ns", op.call_ns},
-                   {"return_ns", op.return_ns == history::kNever ? nlohmann::json(nullptr)
-                                                                 : nlohmann::json(op.return_ns)},
-                   {"invoke_index", op.invoke_index},
-                   {"complete_index", op.complete_index}};
+  nlohmann::json j(nlohmann::json::value_t::object);
+  j["op"] = op.id;
+  j["process"] = op.process;
+  j["f"] = op.f;
+  j["invoke_value"] = op.invoke_value;
+  j["value"] = op.value;
+  j["status"] = history::ToString(op.status);
+  j["call_ns"] = op.call_ns;
+  j["return_ns"] =
+      op.return_ns == history::kNever ? nlohmann::json(nullptr) : nlohmann::json(op.return_ns);
+  j["invoke_index"] = op.invoke_index;
+  j["complete_index"] = op.complete_index;
   if (op.key) j["key"] = *op.key;
   return j;
 }
 
 std::string OpLine(const Op& op) {
-  std::ostringstream s;
-  s << "op " << op.id << " (process " << op.process << ", " << DescribeOp(op) << ", events "
-    << op.invoke_index << ".."
-    << (op.complete_index < 0 ? std::string("never") : std::to_string(op.complete_index)) << ")";
-  return s.str();
+  std::string s = "op " + std::to_string(op.id) + " (process " + std::to_string(op.process) + ", " +
+                  DescribeOp(op) + ", events " + std::to_string(op.invoke_index) + "..";
+  s += op.complete_index < 0 ? std::string("never") : std::to_string(op.complete_index);
+  s += ")";
+  return s;
 }
 
-// Weakening passes over one partition. Every op has a mode: completed (in the core), optional
-// (may or may not take effect, any time after its call) or dropped (a weakened read). Initially
-// ok ops are completed and crashed ops optional. A weakening (read -> dropped, update ->
+// Weakening passes over one partition. Every op has a mode (OpMode): as given (a completed op in
+// the core, or a crashed op), optional (a weakened update: may or may not take effect, any time
+// after its call) or dropped (a weakened read). A weakening (read -> dropped, update ->
 // optional) is kept only when the whole partition, with every mode applied, is re-checked
 // invalid; so at any time "the core as completed, the other updates optional" is a verified
-// counterexample. Checks get a time slice: one that runs out of it counts as a rejection (the
-// core may then not be minimal).
+// counterexample. Re-checks run on one PartitionSearch (the partition is prepared once, the
+// transition cache stays warm; nothing is copied per re-check). Checks get a time slice: one
+// that runs out of it counts as a rejection (the core may then not be minimal).
 class Shrinker {
  public:
-  enum Mode : char { kCompleted, kOptional, kDropped };
+  Shrinker(PartitionSearch& search, const std::vector<PartitionOp>& all, const SearchBudget& budget,
+           const ExplainPlan& plan)
+      : all_(all),
+        search_(search),
+        budget_(budget),
+        slice_(plan.shrink_slice),
+        min_checks_(plan.min_checks),
+        hard_deadline_(plan.hard_deadline),
+        mode_(all.size(), OpMode::kAsGiven) {}
 
-  Shrinker(const Model& model, const std::vector<PartitionOp>& all, const SearchBudget& budget,
-           std::chrono::steady_clock::duration slice)
-      : model_(model), all_(all), budget_(budget), slice_(slice), mode_(all.size()) {
-    for (size_t i = 0; i < all.size(); ++i) mode_[i] = all[i].op.ok ? kCompleted : kOptional;
-  }
-
-  const std::vector<Mode>& modes() const { return mode_; }
+  const std::vector<OpMode>& modes() const { return mode_; }
+  bool InCore(size_t i) const { return mode_[i] == OpMode::kAsGiven && all_[i].op.ok; }
   bool minimal() const { return !cut_ && !exhausted_; }
+  int64_t checks() const { return checks_; }
 
-  // Weakens the ops in `which` together. 1: accepted, 0: rejected, -1: budget exhausted.
+  // Weakens the ops in `which` together. 1: accepted, 0: rejected, -1: budget exhausted. The
+  // first `min_checks` re-checks may run until `hard_deadline` whatever the budget says: a
+  // floor in work, not time, so that a small history gets the same core on every run.
   int TryWeaken(const std::vector<int>& which, std::chrono::steady_clock::duration slice) {
     auto now = std::chrono::steady_clock::now();
-    if (now >= budget_.deadline) {
+    const auto end =
+        checks_ < min_checks_ ? std::max(hard_deadline_, budget_.deadline) : budget_.deadline;
+    if (now >= end) {
       exhausted_ = true;
       return -1;
     }
-    std::vector<Mode> trial = mode_;
-    for (int i : which) trial[i] = all_[i].op.observer ? kDropped : kOptional;
+    trial_ = mode_;
+    for (int i : which) trial_[i] = all_[i].op.observer ? OpMode::kDropped : OpMode::kOptional;
     SearchBudget b = budget_;
-    bool sliced = now + slice < budget_.deadline;
+    b.deadline = end;
+    bool sliced = now + slice < end;
     if (sliced) b.deadline = now + slice;
-    SearchOutcome o = SearchPartition(model_, Build(trial), b).outcome;
+    ++checks_;
+    SearchOutcome o = search_.Run(trial_, b).outcome;
     if (o == SearchOutcome::kViolation) {
-      mode_.swap(trial);
+      mode_.swap(trial_);
       return 1;
     }
     if (o == SearchOutcome::kLinearizable) return 0;
@@ -80,11 +94,12 @@ class Shrinker {
   }
 
   // Weakens everything called after `t` at once: cheap to check, since such ops can never be
-  // candidates before every completed op called earlier is placed.
+  // candidates before every completed op called earlier is placed (the re-check walks what the
+  // verdict's search walked up to the blocked op).
   void WeakenCalledAfter(int64_t t) {
     std::vector<int> which;
     for (size_t i = 0; i < all_.size(); ++i) {
-      if (mode_[i] == kCompleted && all_[i].call_ns > t) which.push_back(static_cast<int>(i));
+      if (InCore(i) && all_[i].call_ns > t) which.push_back(static_cast<int>(i));
     }
     if (!which.empty()) TryWeaken(which, std::chrono::hours(1));
   }
@@ -100,9 +115,7 @@ class Shrinker {
       for (bool reads : {true, false}) {
         std::vector<int> list;
         for (size_t i = all_.size(); i-- > 0;) {
-          if (mode_[i] == kCompleted && all_[i].op.observer == reads) {
-            list.push_back(static_cast<int>(i));
-          }
+          if (InCore(i) && all_[i].op.observer == reads) list.push_back(static_cast<int>(i));
         }
         int r = Chunked(&list);
         if (r < 0) return;
@@ -116,11 +129,11 @@ class Shrinker {
   int Chunked(std::vector<int>* list) {
     const auto slice = slice_;
     bool changed = false;
+    std::vector<int> which;
     for (size_t chunk = std::max<size_t>(1, list->size() / 2);; chunk /= 2) {
       for (size_t lo = 0; lo < list->size();) {
         size_t hi = std::min(list->size(), lo + chunk);
-        std::vector<int> which(list->begin() + static_cast<long>(lo),
-                               list->begin() + static_cast<long>(hi));
+        which.assign(list->begin() + static_cast<long>(lo), list->begin() + static_cast<long>(hi));
         int r = TryWeaken(which, slice);
         if (r < 0) return -1;
         if (r > 0) {
@@ -134,29 +147,36 @@ class Shrinker {
     }
   }
 
-  std::vector<PartitionOp> Build(const std::vector<Mode>& modes) const {
-    std::vector<PartitionOp> h;
-    for (size_t i = 0; i < all_.size(); ++i) {
-      if (modes[i] == kDropped) continue;
-      PartitionOp p = all_[i];
-      if (modes[i] == kOptional) {
-        p.op.ok = false;
-        p.return_ns = history::kNever;
-      }
-      h.push_back(std::move(p));
-    }
-    return h;
-  }
-
  private:
-  const Model& model_;
   const std::vector<PartitionOp>& all_;
+  PartitionSearch& search_;
   SearchBudget budget_;
   std::chrono::steady_clock::duration slice_;
-  std::vector<Mode> mode_;
+  int64_t min_checks_;
+  std::chrono::steady_clock::time_point hard_deadline_;
+  std::vector<OpMode> mode_, trial_;
+  int64_t checks_ = 0;
   bool cut_ = false;        // some check ran out of its slice
   bool exhausted_ = false;  // the explanation budget ran out
 };
+
+// The partition with `modes` applied (for AnalyzeFrontier); to_weak maps indices of `all` to
+// indices of the result (-1: dropped).
+std::vector<PartitionOp> Weakened(const std::vector<PartitionOp>& all,
+                                  const std::vector<OpMode>& modes, std::vector<int>* to_weak) {
+  std::vector<PartitionOp> h;
+  to_weak->assign(all.size(), -1);
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (modes[i] == OpMode::kDropped) continue;
+    (*to_weak)[i] = static_cast<int>(h.size());
+    h.push_back(all[i]);
+    if (modes[i] == OpMode::kOptional) {
+      h.back().op.ok = false;
+      h.back().return_ns = history::kNever;
+    }
+  }
+  return h;
+}
 
 }  // namespace
 
@@ -169,7 +189,7 @@ std::string DescribeOp(const Op& op) {
   return s;
 }
 
-void ExplainViolation(const Model& model, const PartitionInput& part,
+void ExplainViolation(const Model& model, const PartitionInput& part, PartitionSearch& search,
                       const SearchResult& pruned_result, const SearchBudget& budget,
                       const ExplainPlan& plan, CheckResult* out) {
   const auto& sops = part.search_ops;
@@ -177,9 +197,9 @@ void ExplainViolation(const Model& model, const PartitionInput& part,
   // With pruning, the deepest configuration often stops where a later get became impossible,
   // before the op that could not be placed (no candidate is blocked there): for the report,
   // search again without pruning (in a slice of the budget), keeping the pruned result when
-  // that does not finish.
+  // that does not finish. A search that pruned nothing would be repeated step for step.
   SearchResult plain = pruned_result;
-  if (budget.prune_dead && plan.research) {
+  if (budget.prune_dead && plan.research && pruned_result.pruned > 0) {
     Frontier pf = AnalyzeFrontier(model, sops, pruned_result.deepest);
     bool blocked = false;
     for (size_t k = 0; k < pf.candidates.size(); ++k) {
@@ -190,7 +210,7 @@ void ExplainViolation(const Model& model, const PartitionInput& part,
       b.prune_dead = false;
       b.deadline =
           std::min(budget.deadline, std::chrono::steady_clock::now() + plan.research_slice);
-      SearchResult r = SearchPartition(model, sops, b);
+      SearchResult r = search.Run({}, b);
       if (r.outcome == SearchOutcome::kViolation) plain = std::move(r);
     }
   }
@@ -199,7 +219,7 @@ void ExplainViolation(const Model& model, const PartitionInput& part,
   d["key"] = part.key;
   nlohmann::json lin = nlohmann::json::array();
   for (int i : result.deepest) lin.push_back(part.ops[i]->id);
-  d["linearized"] = lin;
+  d["linearized"] = std::move(lin);
   d["linearized_ok"] = result.deepest_ok;
   d["ok_ops"] = result.total_ok;
   d["state"] = model.DescribeState(fr.state);
@@ -211,10 +231,11 @@ void ExplainViolation(const Model& model, const PartitionInput& part,
     if (fr.legal[k] || !sops[i].op.ok) continue;
     nlohmann::json b = OpJson(*part.ops[i]);
     b["could_return"] = model.CouldReturn(fr.state, sops[i].op);
-    blocked.push_back(b);
-    why << "  " << OpLine(*part.ops[i]) << ": " << b["could_return"].get<std::string>() << "\n";
+    why << "  " << OpLine(*part.ops[i]) << ": " << b["could_return"].get_ref<const std::string&>()
+        << "\n";
+    blocked.push_back(std::move(b));
   }
-  d["blocked"] = blocked;
+  d["blocked"] = std::move(blocked);
 
   std::ostringstream text;
   std::string key_text = part.key.empty() ? "" : " on key \"" + part.key + "\"";
@@ -235,44 +256,57 @@ void ExplainViolation(const Model& model, const PartitionInput& part,
 
   d["core_searched"] = plan.shrink;
   if (plan.shrink) {
-    Shrinker shrinker(model, sops, budget, plan.shrink_slice);
+    Shrinker shrinker(search, sops, budget, plan);
     if (fr.must >= 0) shrinker.WeakenCalledAfter(sops[fr.must].return_ns);
     shrinker.Run();
     std::vector<int> keep, context;  // indices into sops
     for (size_t i = 0; i < sops.size(); ++i) {
-      if (shrinker.modes()[i] == Shrinker::kCompleted) keep.push_back(static_cast<int>(i));
-      if (shrinker.modes()[i] == Shrinker::kOptional) context.push_back(static_cast<int>(i));
+      if (shrinker.InCore(i)) {
+        keep.push_back(static_cast<int>(i));
+      } else if (shrinker.modes()[i] != OpMode::kDropped) {
+        context.push_back(static_cast<int>(i));
+      }
     }
     nlohmann::json core = nlohmann::json::array(), ctx = nlohmann::json::array();
     for (int i : keep) core.push_back(OpJson(*part.ops[i]));
     for (int i : context) ctx.push_back(part.ops[i]->id);
-    d["core"] = core;
-    d["core_context"] = ctx;
+    d["core"] = std::move(core);
+    d["core_context"] = std::move(ctx);
     d["core_verified"] = true;  // every accepted weakening was re-checked invalid
     d["core_minimal"] = shrinker.minimal();
+    d["core_checks"] = shrinker.checks();
     text << "\nCounterexample core: these " << keep.size()
          << " completed ops cannot be linearized even if every other update of this key ("
          << context.size() << " ops) took effect at any time after its call, or never"
-         << (shrinker.minimal() ? "" : " (the core may not be minimal: budget ran out)") << ":\n";
+         << (shrinker.minimal() ? " (minimal: weakening any one of them makes it linearizable)"
+                                : " (the core may not be minimal: the explanation's budget ran "
+                                  "out; --explain minimal shrinks it further)")
+         << ":\n";
     for (int i : keep) {
       const Op& op = *part.ops[i];
       text << "  " << OpLine(op) << " t=[" << op.call_ns << ", " << op.return_ns << "] ns\n";
     }
-    std::vector<PartitionOp> weak = shrinker.Build(shrinker.modes());
-    std::vector<int> weak_to_sops;
-    for (size_t i = 0; i < sops.size(); ++i) {
-      if (shrinker.modes()[i] != Shrinker::kDropped) weak_to_sops.push_back(static_cast<int>(i));
-    }
     // Without pruning the deepest configuration ends at the impossible step itself; but with many
-    // optional context ops that search can be huge, so it is used only for small contexts.
+    // optional context ops that search can be huge, so it is used only for small contexts. It
+    // may run until the hard deadline (it costs about one re-check), so that the text does not
+    // depend on how much of the budget was left.
     SearchBudget core_budget = budget;
     core_budget.prune_dead = context.size() > 16;
-    SearchResult cr = SearchPartition(model, weak, core_budget);
+    core_budget.deadline = std::max(budget.deadline, plan.hard_deadline);
+    SearchResult cr = search.Run(shrinker.modes(), core_budget);
     if (cr.outcome == SearchOutcome::kViolation) {
-      Frontier cf = AnalyzeFrontier(model, weak, cr.deepest);
+      std::vector<int> to_weak;
+      std::vector<PartitionOp> weak = Weakened(sops, shrinker.modes(), &to_weak);
+      std::vector<int> prefix;
+      for (int i : cr.deepest) prefix.push_back(to_weak[i]);
+      std::vector<int> weak_to_sops(weak.size());
+      for (size_t i = 0; i < sops.size(); ++i) {
+        if (to_weak[i] >= 0) weak_to_sops[static_cast<size_t>(to_weak[i])] = static_cast<int>(i);
+      }
+      Frontier cf = AnalyzeFrontier(model, weak, prefix);
       text << "At best, after";
       if (cr.deepest.empty()) text << " nothing";
-      for (int j : cr.deepest) text << " op " << part.ops[weak_to_sops[j]]->id;
+      for (int j : cr.deepest) text << " op " << part.ops[j]->id;
       text << " the state is " << model.DescribeState(cf.state);
       if (cf.must >= 0) {
         std::string could = model.CouldReturn(cf.state, weak[cf.must].op);

@@ -39,14 +39,25 @@ struct ExplainPlan {
   bool research = true;
   std::chrono::steady_clock::duration research_slice = std::chrono::milliseconds(300);
   bool shrink = true;  // look for a counterexample core
+  // A floor in work rather than time: the first `min_checks` re-checks, and the core's own final
+  // search, may run until `hard_deadline` (the end of the check) even past budget.deadline. The
+  // first re-check (every op called after the blocked op returned) costs about what the
+  // verdict's search did and makes the core worth printing; with a few more, a small history
+  // gets the same core on every run whatever the machine's load.
+  int64_t min_checks = 1;
+  std::chrono::steady_clock::time_point hard_deadline =
+      std::chrono::steady_clock::time_point::min();
   // Each re-check of a weakening gets this long; one that runs out counts as a rejection (the core
   // is then reported as possibly not minimal).
   std::chrono::steady_clock::duration shrink_slice = std::chrono::milliseconds(200);
 };
 
 // Writes summary, explanation and the violation fields of details (linearizability.h) for a
-// partition whose search returned kViolation, spending what `plan` allows within `budget`.
-void ExplainViolation(const Model& model, const PartitionInput& part, const SearchResult& result,
-                      const SearchBudget& budget, const ExplainPlan& plan, CheckResult* out);
+// partition whose search returned kViolation (`result`, from `search`: a PartitionSearch over
+// part.search_ops, re-run here for the re-search and every re-check of the core), spending what
+// `plan` allows within `budget`.
+void ExplainViolation(const Model& model, const PartitionInput& part, PartitionSearch& search,
+                      const SearchResult& result, const SearchBudget& budget,
+                      const ExplainPlan& plan, CheckResult* out);
 
 }  // namespace tidemark::checkers

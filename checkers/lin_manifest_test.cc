@@ -76,6 +76,62 @@ TEST(LinearizabilityManifestTest, ReproducesEveryPublishedVerdict) {
   EXPECT_GT(CheckEveryAssertedVerdict(SharedHistories()), 150);
 }
 
+// On every invalid golden history (cas-register and kv), --explain minimal's core is checked
+// again from scratch: the core completed with its context crashed is invalid, and weakening any
+// one core op (a read left out, an update crashed) makes it valid.
+TEST(LinearizabilityManifestTest, GoldenMinimalCoresAreVerifiedAndMinimal) {
+  int checked = 0;
+  for (const Row& row : ReadManifest(GoldenHistories())) {
+    if (row.expected != "invalid") continue;
+    auto ops = Load(GoldenHistories(), row);
+    ASSERT_TRUE(ops.ok()) << row.path << ": " << ops.error().message;
+    LinearizabilityOptions o;
+    o.model = row.model;
+    o.explain = ExplainMode::kMinimal;
+    o.explain_timeout_s = 120;  // generous: a loaded machine must not change the outcome
+    o.timeout_s = 600;
+    CheckResult r = CheckLinearizability(*ops, o);
+    ASSERT_EQ(r.verdict, Verdict::kInvalid) << row.path;
+    EXPECT_TRUE(r.details["core_minimal"].get<bool>()) << row.path << "\n" << r.explanation;
+    std::vector<size_t> core, context;
+    for (const auto& c : r.details["core"]) core.push_back(c["op"].get<size_t>());
+    for (const auto& c : r.details["core_context"]) context.push_back(c.get<size_t>());
+    // `weakened`: a core op taken as crashed (an update) or left out (a read); SIZE_MAX: none.
+    auto history_of = [&](size_t weakened) {
+      std::vector<history::Op> h;
+      auto add = [&](size_t id, bool crashed) {
+        history::Op op = (*ops)[id];
+        op.id = static_cast<int64_t>(h.size());
+        if (crashed) {
+          op.status = history::EventType::kInfo;
+          op.return_ns = history::kNever;
+          op.complete_index = -1;
+        }
+        h.push_back(op);
+      };
+      for (size_t id : core) {
+        bool read = (*ops)[id].f == "read" || (*ops)[id].f == "get";
+        if (id == weakened && read) continue;
+        add(id, id == weakened);
+      }
+      for (size_t id : context) add(id, true);
+      return h;
+    };
+    LinearizabilityOptions plain = o;
+    plain.explain = ExplainMode::kNone;
+    EXPECT_EQ(CheckLinearizability(history_of(SIZE_MAX), plain).verdict, Verdict::kInvalid)
+        << row.path << "\n"
+        << r.explanation;
+    for (size_t id : core) {
+      EXPECT_EQ(CheckLinearizability(history_of(id), plain).verdict, Verdict::kValid)
+          << row.path << ": core op " << id << " is not needed\n"
+          << r.explanation;
+    }
+    ++checked;
+  }
+  EXPECT_GE(checked, 7) << "invalid golden histories under " << GoldenHistories();
+}
+
 TEST(LinearizabilityManifestTest, KvC50BadYieldsASmallVerifiedCore) {
   Row row{"porcupine-kv/c50-bad.txt", "jepsen-edn-lines", "kv-append", "invalid"};
   TIDEMARK_REQUIRE_CORPUS(SharedHistories() / row.path);

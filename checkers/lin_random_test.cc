@@ -5,8 +5,10 @@
 
 #include <random>
 
+#include "checkers/lin_search.h"
 #include "checkers/lin_test_util.h"
 #include "checkers/linearizability.h"
+#include "checkers/model.h"
 
 namespace tidemark::checkers {
 namespace {
@@ -197,6 +199,103 @@ TEST(LinearizabilityRandomTest, AgreesWithBruteForceOracle) {
   }
   EXPECT_GT(valid, 400) << "seed " << seed;
   EXPECT_GT(invalid, 400) << "seed " << seed;
+}
+
+// A minimal core is what it says: the oracle finds the core (completed) with its context
+// (crashed) not linearizable, and linearizable as soon as any one core op is weakened (a read
+// left out, an update crashed).
+TEST(LinearizabilityRandomTest, MinimalCoresAreMinimalForTheOracle) {
+  const uint64_t seed = 20261206;
+  std::mt19937_64 rng(seed);
+  int checked = 0;
+  for (int iter = 0; iter < 3000; ++iter) {
+    std::vector<GOp> g = Generate(rng, /*crash_heavy=*/iter % 2 == 1);
+    if (OracleValid(g)) continue;
+    LinearizabilityOptions o;
+    o.threads = 1;
+    o.explain = ExplainMode::kMinimal;
+    CheckResult r = CheckLinearizability(ToOps(g), o);
+    ASSERT_EQ(r.verdict, Verdict::kInvalid) << "seed " << seed << " iteration " << iter;
+    ASSERT_TRUE(r.details["core_minimal"].get<bool>()) << "seed " << seed << " it " << iter;
+    std::vector<GOp> core, context;
+    for (const auto& c : r.details["core"]) core.push_back(g[c["op"].get<size_t>()]);
+    for (const auto& c : r.details["core_context"]) {
+      context.push_back(g[c.get<size_t>()]);
+      context.back().status = EventType::kInfo;
+    }
+    auto joined = [&](const std::vector<GOp>& a) {
+      std::vector<GOp> h = a;
+      h.insert(h.end(), context.begin(), context.end());
+      return h;
+    };
+    ASSERT_FALSE(OracleValid(joined(core))) << "seed " << seed << " iteration " << iter << "\n"
+                                            << Dump(g) << r.explanation;
+    for (size_t k = 0; k < core.size(); ++k) {
+      std::vector<GOp> weak = core;
+      if (weak[k].f == kRead) {
+        weak.erase(weak.begin() + static_cast<long>(k));
+      } else {
+        weak[k].status = EventType::kInfo;
+      }
+      EXPECT_TRUE(OracleValid(joined(weak)))
+          << "seed " << seed << " iteration " << iter << ": core op " << k << " is not needed\n"
+          << Dump(g) << r.explanation;
+    }
+    ++checked;
+  }
+  EXPECT_GT(checked, 300) << "seed " << seed;
+}
+
+// The explanation's re-checks run on one prepared partition with per-op modes; each must decide
+// what a search of the weakened copy decides (same PartitionSearch reused, random modes).
+TEST(LinearizabilityRandomTest, PartitionSearchModesMatchAWeakenedCopy) {
+  const uint64_t seed = 7;
+  std::mt19937_64 rng(seed);
+  std::unique_ptr<Model> model = MakeModel("cas-register");
+  int runs = 0, violations = 0;
+  for (int iter = 0; iter < 1500; ++iter) {
+    std::vector<GOp> g = Generate(rng, /*crash_heavy=*/iter % 2 == 0);
+    for (GOp& o : g) o.key = 0;  // one partition
+    std::vector<history::Op> ops = ToOps(g);
+    std::vector<const history::Op*> kept;
+    for (const history::Op& op : ops) {
+      if (op.status != EventType::kFail) kept.push_back(&op);
+    }
+    std::vector<ModelOp> mops;
+    std::vector<char> keep;
+    ASSERT_TRUE(model->Prepare(kept, &mops, &keep).ok());
+    std::vector<PartitionOp> part;
+    for (size_t i = 0; i < kept.size(); ++i) {
+      if (!keep[i]) continue;
+      bool ok = mops[i].ok;
+      part.push_back({kept[i]->call_ns, ok ? kept[i]->return_ns : history::kNever, mops[i]});
+    }
+    PartitionSearch search(*model, part, nullptr);
+    for (int trial = 0; trial < 8; ++trial) {
+      std::vector<OpMode> modes(part.size(), OpMode::kAsGiven);
+      std::vector<PartitionOp> copy;
+      for (size_t i = 0; i < part.size(); ++i) {
+        if (trial > 0 && part[i].op.ok && rng() % 3 == 0) {
+          modes[i] = part[i].op.observer ? OpMode::kDropped : OpMode::kOptional;
+        }
+        if (modes[i] == OpMode::kDropped) continue;
+        copy.push_back(part[i]);
+        if (modes[i] == OpMode::kOptional) {
+          copy.back().op.ok = false;
+          copy.back().return_ns = history::kNever;
+        }
+      }
+      SearchOutcome a = search.Run(modes, SearchBudget{}).outcome;
+      SearchOutcome b = SearchPartition(*model, copy, SearchBudget{}).outcome;
+      ASSERT_EQ(ToString(a), ToString(b))
+          << "seed " << seed << " iteration " << iter << " trial " << trial << "\n"
+          << Dump(g);
+      ++runs;
+      violations += a == SearchOutcome::kViolation ? 1 : 0;
+    }
+  }
+  EXPECT_GT(violations, 500) << "seed " << seed;
+  EXPECT_GT(runs - violations, 500) << "seed " << seed;
 }
 
 }  // namespace

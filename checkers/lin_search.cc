@@ -4,7 +4,7 @@
 #include <limits>
 #include <memory>
 #include <numeric>
-#include <unordered_map>
+#include <tuple>
 
 namespace tidemark::checkers {
 
@@ -79,13 +79,25 @@ class VisitedTable {
     }
   }
   size_t size() const { return size_; }
+  // Forgets every configuration. A table that an earlier, larger search grew is given back.
+  void Clear() {
+    if (size_ == 0) return;
+    if (slots_.size() > 4096 && size_ * 16 < slots_.size()) {
+      if (budget_) budget_->fetch_add(static_cast<int64_t>(slots_.size() * sizeof(Slot)));
+      std::vector<Slot>().swap(slots_);
+      mask_ = 0;
+    } else {
+      std::fill(slots_.begin(), slots_.end(), Slot{});
+    }
+    size_ = 0;
+  }
 
  private:
   struct Slot {
     uint64_t a = 0, b = 0, mask = 0;
   };
   bool Grow() {
-    size_t cap = slots_.empty() ? 1024 : slots_.size() * 2;
+    size_t cap = slots_.empty() ? 256 : slots_.size() * 2;
     if (!Charge(budget_, static_cast<int64_t>((cap - slots_.size()) * sizeof(Slot)))) return false;
     std::vector<Slot> old;
     old.swap(slots_);
@@ -108,8 +120,9 @@ class VisitedTable {
 // uint64 -> int32 with open addressing (the sparse transition cache; no per-entry allocation).
 class FlatMap {
  public:
-  FlatMap() { Rehash(1024); }
+  // Allocates on the first Put: most searches never leave the dense table.
   const int32_t* Find(uint64_t k) const {
+    if (keys_.empty()) return nullptr;
     for (size_t i = SplitMix(k) & mask_;; i = (i + 1) & mask_) {
       if (keys_[i] == k) return &vals_[i];
       if (keys_[i] == kEmpty) return nullptr;
@@ -117,7 +130,7 @@ class FlatMap {
   }
   size_t bytes() const { return keys_.size() * (sizeof(uint64_t) + sizeof(int32_t)); }
   void Put(uint64_t k, int32_t v) {
-    if ((size_ + 1) * 2 > keys_.size()) Rehash(keys_.size() * 2);
+    if ((size_ + 1) * 2 > keys_.size()) Rehash(keys_.empty() ? 1024 : keys_.size() * 2);
     size_t i = SplitMix(k) & mask_;
     while (keys_[i] != kEmpty && keys_[i] != k) i = (i + 1) & mask_;
     if (keys_[i] == kEmpty) ++size_;
@@ -248,56 +261,48 @@ class Transitions {
   FlatMap sparse_;
 };
 
-// The orders the search walks: completed ops by call and by return, crashed ops by call.
-struct Orders {
-  std::vector<int> okc, okr, infc;
-  explicit Orders(const std::vector<PartitionOp>& ops) {
-    for (int i = 0; i < static_cast<int>(ops.size()); ++i) {
-      (ops[i].op.ok ? okc : infc).push_back(i);
+}  // namespace
+
+// The search over one partition, prepared once. Per op it keeps what every run needs (call and
+// return times, the orders by call and by return, the optional witnesses, twin classes); a run
+// derives the modes' orders from those by filtering, so nothing is sorted or copied twice.
+class PartitionSearch::Impl {
+ public:
+  Impl(const Model& model, const std::vector<PartitionOp>& ops, std::atomic<int64_t>* memory_left)
+      : ops_(ops), trans_(model, ops, memory_left), visited_(memory_left) {
+    call_.resize(ops.size());
+    ok_given_.resize(ops.size());
+    overwrites_.resize(ops.size());
+    for (size_t i = 0; i < ops.size(); ++i) {
+      call_[i] = ops[i].call_ns;
+      ok_given_[i] = ops[i].op.ok ? 1 : 0;
+      overwrites_[i] = model.Overwrites(ops[i].op) ? 1 : 0;
     }
-    auto by_call = [&](int a, int b) {
-      return ops[a].call_ns != ops[b].call_ns ? ops[a].call_ns < ops[b].call_ns : a < b;
-    };
-    std::sort(okc.begin(), okc.end(), by_call);
-    std::sort(infc.begin(), infc.end(), by_call);
-    okr = okc;
-    std::sort(okr.begin(), okr.end(), [&](int a, int b) {
+    by_call_.resize(ops.size());
+    std::iota(by_call_.begin(), by_call_.end(), 0);
+    std::sort(by_call_.begin(), by_call_.end(),
+              [&](int a, int b) { return call_[a] != call_[b] ? call_[a] < call_[b] : a < b; });
+    for (int i : by_call_) {
+      if (ok_given_[i]) by_ret_.push_back(i);
+    }
+    std::sort(by_ret_.begin(), by_ret_.end(), [&](int a, int b) {
       return ops[a].return_ns != ops[b].return_ns ? ops[a].return_ns < ops[b].return_ns : a < b;
     });
-  }
-};
-
-class Search {
- public:
-  Search(const Model& model, const std::vector<PartitionOp>& ops, const SearchBudget& budget)
-      : ops_(ops),
-        budget_(budget),
-        ord_(ops),
-        trans_(model, ops, budget.memory_left),
-        visited_(budget.memory_left),
-        lin_(ops.size(), 0) {
-    rnd_.resize(ops.size() * 2);
-    for (size_t i = 0; i < rnd_.size(); ++i) rnd_[i] = SplitMix(0x7469646Dull * (i + 1));
+    rnd0_.resize(ops.size() * 2);
+    for (size_t i = 0; i < rnd0_.size(); ++i) rnd0_[i] = SplitMix(0x7469646Dull * (i + 1));
     SetUpWitnesses(model);
-    SetUpTwins();
-    // The first 64 crashed ops that may ever be placed (in call order) are tracked as mask bits,
-    // not hashed.
-    bit_.assign(ops.size(), 0);
-    for (size_t k = 0, bits = 0; k < ord_.infc.size() && bits < 64; ++k) {
-      int op = ord_.infc[k];
-      if (!Useful(op)) continue;
-      bit_[op] = uint64_t{1} << bits++;
-      rnd_[2 * op] = rnd_[2 * op + 1] = 0;
-    }
   }
 
-  SearchResult Run() {
+  SearchResult Run(const std::vector<OpMode>& modes, const SearchBudget& budget) {
+    budget_ = budget;
+    Reset(modes);
     SearchResult res;
-    res.total_ok = static_cast<int>(ord_.okc.size());
+    res.total_ok = static_cast<int>(okc_.size());
     res.outcome = Loop();
     res.steps = steps_;
     res.configurations = static_cast<int64_t>(visited_.size());
     res.states = static_cast<int64_t>(trans_.states());
+    res.pruned = pruned_;
     if (res.outcome == SearchOutcome::kViolation) {
       res.deepest = best_;
       res.deepest_ok = best_ok_;
@@ -311,52 +316,143 @@ class Search {
     int32_t state;
     int r_idx, lo_idx, info_lo, nok;
     size_t cand_begin, cand_pos, cand_end;
+    // `op` was optional: the next op must not be one that overwrites the state (Model::
+    // Overwrites). A linearization placing an optional op right before an overwriting one stays
+    // one without that optional op, so only linearizations that place fewer optional ops are
+    // skipped, and one of those is explored. Part of the visited key: such a configuration has
+    // fewer options than the same one reached otherwise.
+    bool after_optional;
   };
 
-  // need_[i] for a crashed op: how many of its witnesses (Model::OptionalWitnesses) are still
-  // unplaced; once none is, placing it cannot help, and it is no longer a candidate. -1: always a
-  // candidate. watchers_ of op o: the crashed ops that o witnesses (CSR layout).
+  // Witnesses (Model::OptionalWitnesses) of every op that may be optional in a run (CSR:
+  // wit_begin_/wit_list_); a run lists, for the ops optional in it, who watches them.
   void SetUpWitnesses(const Model& model) {
-    need_.assign(ops_.size(), -1);
-    watch_begin_.assign(ops_.size() + 1, 0);
     std::vector<const ModelOp*> mops;
+    mops.reserve(ops_.size());
     for (const PartitionOp& p : ops_) mops.push_back(&p.op);
     std::vector<std::vector<int>> wit;
-    if (!model.OptionalWitnesses(mops, &wit)) return;
+    has_witnesses_ = model.OptionalWitnesses(mops, &wit);
+    wit_begin_.assign(ops_.size() + 1, 0);
+    if (!has_witnesses_) return;
     for (size_t i = 0; i < ops_.size(); ++i) {
-      if (ops_[i].op.ok) continue;
-      need_[i] = static_cast<int>(wit[i].size());
-      for (int w : wit[i]) ++watch_begin_[static_cast<size_t>(w) + 1];
+      wit_begin_[i + 1] =
+          wit_begin_[i] + (ops_[i].op.observer ? 0 : static_cast<int>(wit[i].size()));
     }
-    for (size_t i = 0; i < ops_.size(); ++i) watch_begin_[i + 1] += watch_begin_[i];
-    watch_list_.resize(static_cast<size_t>(watch_begin_.back()));
-    std::vector<int> fill(watch_begin_.begin(), watch_begin_.end() - 1);
+    wit_list_.resize(static_cast<size_t>(wit_begin_.back()));
     for (size_t i = 0; i < ops_.size(); ++i) {
-      if (ops_[i].op.ok) continue;
-      for (int w : wit[i])
-        watch_list_[static_cast<size_t>(fill[static_cast<size_t>(w)]++)] = static_cast<int>(i);
+      if (!ops_[i].op.observer)
+        std::copy(wit[i].begin(), wit[i].end(), wit_list_.begin() + wit_begin_[i]);
     }
   }
-  // twin_before_[i] for a crashed op: the crashed op called last before it that has the very same
-  // ModelOp (a write of the same value, ...), or -1. Once both are called, two such ops are
-  // interchangeable (no return time binds either), so the search places twins in call order: a
+
+  // twin_class_[i]: ops with the very same ModelOp (a write of the same value, ...) share a class
+  // (-1: an op that is never optional). Once both are called, two crashed ops of one class are
+  // interchangeable (no return time binds either), so a run places twins in call order: a
   // crashed op is a candidate only after its earlier twin is placed. Any linearization can be
   // rewritten that way by swapping twins, so no verdict changes; but the configurations that
   // differ only in which twin was placed (exponentially many) collapse into one.
-  void SetUpTwins() {
-    twin_before_.assign(ops_.size(), -1);
-    std::unordered_map<std::string, int> last;
-    for (int i : ord_.infc) {
+  void SetUpTwinClasses(bool weakenable) {
+    twins_for_all_ = weakenable;
+    twin_class_.assign(ops_.size(), -1);
+    std::vector<int>
+        may;  // the ops that may be optional, sorted so that equal ModelOps are adjacent
+    for (size_t i = 0; i < ops_.size(); ++i) {
       const ModelOp& m = ops_[i].op;
-      std::string id = std::to_string(m.code) + '\x1f' + m.a + '\x1f' + m.b + '\x1f' +
-                       std::to_string(m.x) + '\x1f' + std::to_string(m.y) + '\x1f' + m.key;
-      auto [it, fresh] = last.try_emplace(std::move(id), i);
-      if (!fresh) {
-        twin_before_[i] = it->second;
-        it->second = i;
+      if (!m.observer && (!m.ok || weakenable)) may.push_back(static_cast<int>(i));
+    }
+    auto tie = [&](int i) {
+      const ModelOp& m = ops_[i].op;
+      return std::tie(m.code, m.a, m.b, m.x, m.y, m.key);
+    };
+    std::sort(may.begin(), may.end(), [&](int x, int y) { return tie(x) < tie(y); });
+    int classes = 0;
+    for (size_t k = 0; k < may.size(); ++k) {
+      if (k > 0 && tie(may[k]) != tie(may[k - 1])) ++classes;
+      twin_class_[may[k]] = classes;
+    }
+    n_classes_ = may.empty() ? 0 : static_cast<size_t>(classes) + 1;
+  }
+
+  // Prepares the run's orders and per-op state for `modes`.
+  void Reset(const std::vector<OpMode>& modes) {
+    const size_t n = ops_.size();
+    auto mode = [&](int i) { return modes.empty() ? OpMode::kAsGiven : modes[i]; };
+    ok_.assign(n, 0);
+    lin_.assign(n, 0);
+    okc_.clear();
+    infc_.clear();
+    okr_.clear();
+    bool weakened = false;
+    for (int i : by_call_) {
+      OpMode m = mode(i);
+      weakened = weakened || (m == OpMode::kOptional && ok_given_[i]);
+      if (m == OpMode::kDropped) {
+        lin_[i] = 1;  // never a candidate; placed as far as Dead and the witnesses are concerned
+        continue;
+      }
+      bool ok = ok_given_[i] && m == OpMode::kAsGiven;
+      ok_[i] = ok ? 1 : 0;
+      (ok ? okc_ : infc_).push_back(i);
+    }
+    for (int i : by_ret_) {
+      if (ok_[i]) okr_.push_back(i);
+    }
+    // need_[i] for a crashed op: how many of its witnesses are still unplaced; once none is,
+    // placing it cannot help, and it is no longer a candidate. -1: always a candidate.
+    // watch_*: per op, the optional ops it witnesses (CSR).
+    need_.assign(n, -1);
+    watch_begin_.assign(n + 1, 0);
+    watch_list_.clear();
+    if (has_witnesses_) {
+      for (int i : infc_) {
+        int c = 0;
+        for (int k = wit_begin_[i]; k < wit_begin_[i + 1]; ++k) {
+          int w = wit_list_[k];
+          ++watch_begin_[static_cast<size_t>(w) + 1];
+          c += lin_[w] ? 0 : 1;
+        }
+        need_[i] = c;
+      }
+      for (size_t i = 0; i < n; ++i) watch_begin_[i + 1] += watch_begin_[i];
+      watch_list_.resize(static_cast<size_t>(watch_begin_[n]));
+      fill_.assign(watch_begin_.begin(), watch_begin_.end() - 1);
+      for (int i : infc_) {
+        for (int k = wit_begin_[i]; k < wit_begin_[i + 1]; ++k) {
+          watch_list_[static_cast<size_t>(fill_[static_cast<size_t>(wit_list_[k])]++)] = i;
+        }
       }
     }
+    // Twin classes cover the crashed ops until a run weakens a completed one.
+    if (twin_class_.empty() || (weakened && !twins_for_all_)) SetUpTwinClasses(weakened);
+    twin_before_.assign(n, -1);
+    last_of_class_.assign(n_classes_, -1);
+    for (int i : infc_) {
+      int c = twin_class_[i];
+      if (c < 0) continue;
+      twin_before_[i] = last_of_class_[c];
+      last_of_class_[c] = i;
+    }
+    // The first 64 crashed ops that may ever be placed (in call order) are tracked as mask bits,
+    // not hashed.
+    rnd_ = rnd0_;
+    bit_.assign(n, 0);
+    for (size_t k = 0, bits = 0; k < infc_.size() && bits < 64; ++k) {
+      int op = infc_[k];
+      if (!Useful(op)) continue;
+      bit_[op] = uint64_t{1} << bits++;
+      rnd_[2 * op] = rnd_[2 * op + 1] = 0;
+    }
+    visited_.Clear();
+    h1_ = h2_ = crashed_ = 0;
+    frames_.clear();
+    cand_.clear();
+    steps_ = 0;
+    pruned_ = 0;
+    best_.clear();
+    best_valid_ = 0;
+    best_ok_ = -1;
   }
+
   bool Useful(int op) const { return need_[op] != 0; }
   bool TwinsPlaced(int op) const { return twin_before_[op] < 0 || lin_[twin_before_[op]]; }
   void Place(int op) {
@@ -369,13 +465,10 @@ class Search {
   }
 
   void Advance(Frame* f) {
-    const auto& okr = ord_.okr;
-    const auto& okc = ord_.okc;
-    const auto& infc = ord_.infc;
-    while (f->r_idx < static_cast<int>(okr.size()) && lin_[okr[f->r_idx]]) ++f->r_idx;
-    while (f->lo_idx < static_cast<int>(okc.size()) && lin_[okc[f->lo_idx]]) ++f->lo_idx;
-    while (f->info_lo < static_cast<int>(infc.size()) &&
-           (lin_[infc[f->info_lo]] || !Useful(infc[f->info_lo]))) {
+    while (f->r_idx < static_cast<int>(okr_.size()) && lin_[okr_[f->r_idx]]) ++f->r_idx;
+    while (f->lo_idx < static_cast<int>(okc_.size()) && lin_[okc_[f->lo_idx]]) ++f->lo_idx;
+    while (f->info_lo < static_cast<int>(infc_.size()) &&
+           (lin_[infc_[f->info_lo]] || !Useful(infc_[f->info_lo]))) {
       ++f->info_lo;
     }
   }
@@ -384,15 +477,14 @@ class Search {
   // that return, then crashed ones; or just one legal completed read (forced).
   void Candidates(Frame* f) {
     f->cand_begin = f->cand_pos = cand_.size();
-    if (f->r_idx >= static_cast<int>(ord_.okr.size())) {
+    if (f->r_idx >= static_cast<int>(okr_.size())) {
       f->cand_end = cand_.size();
       return;
     }
-    int must = ord_.okr[f->r_idx];
+    int must = okr_[f->r_idx];
     int64_t rt = ops_[must].return_ns;
-    const auto& okc = ord_.okc;
-    for (int i = f->lo_idx; i < static_cast<int>(okc.size()) && ops_[okc[i]].call_ns <= rt; ++i) {
-      int c = okc[i];
+    for (int i = f->lo_idx; i < static_cast<int>(okc_.size()) && call_[okc_[i]] <= rt; ++i) {
+      int c = okc_[i];
       if (lin_[c] || !ops_[c].op.observer) continue;
       if (trans_.Next(f->state, c) >= 0) {
         cand_.push_back(c);
@@ -400,16 +492,19 @@ class Search {
         return;
       }
     }
-    cand_.push_back(must);
-    for (int i = f->lo_idx; i < static_cast<int>(okc.size()) && ops_[okc[i]].call_ns <= rt; ++i) {
-      int c = okc[i];
-      if (!lin_[c] && c != must && !ops_[c].op.observer) cand_.push_back(c);
+    const bool no_overwrite = f->after_optional;
+    if (!(no_overwrite && overwrites_[must])) cand_.push_back(must);
+    for (int i = f->lo_idx; i < static_cast<int>(okc_.size()) && call_[okc_[i]] <= rt; ++i) {
+      int c = okc_[i];
+      if (!lin_[c] && c != must && !ops_[c].op.observer && !(no_overwrite && overwrites_[c])) {
+        cand_.push_back(c);
+      }
     }
-    const auto& infc = ord_.infc;
-    for (int i = f->info_lo; i < static_cast<int>(infc.size()) && ops_[infc[i]].call_ns <= rt;
-         ++i) {
-      int c = infc[i];
-      if (!lin_[c] && Useful(c) && TwinsPlaced(c)) cand_.push_back(c);
+    for (int i = f->info_lo; i < static_cast<int>(infc_.size()) && call_[infc_[i]] <= rt; ++i) {
+      int c = infc_[i];
+      if (!lin_[c] && Useful(c) && TwinsPlaced(c) && !(no_overwrite && overwrites_[c])) {
+        cand_.push_back(c);
+      }
     }
     f->cand_end = cand_.size();
   }
@@ -421,8 +516,8 @@ class Search {
   }
 
   SearchOutcome Loop() {
-    const int n_ok = static_cast<int>(ord_.okc.size());
-    Frame root{-1, 0, 0, 0, 0, 0, 0, 0, 0};
+    const int n_ok = static_cast<int>(okc_.size());
+    Frame root{-1, 0, 0, 0, 0, 0, 0, 0, 0, false};
     Advance(&root);
     Candidates(&root);
     frames_.push_back(root);
@@ -449,7 +544,8 @@ class Search {
       int32_t ns = trans_.Next(f.state, c);
       if (ns < 0) continue;
       Flip(c);
-      uint64_t a = h1_ ^ SplitMix(static_cast<uint64_t>(ns) + 0x51ull);
+      const bool after_optional = !ok_[c];
+      uint64_t a = h1_ ^ SplitMix((static_cast<uint64_t>(ns) << 1 | after_optional) + 0x51ull);
       uint64_t b = h2_ + static_cast<uint64_t>(ns) * 0xC2B2AE3D27D4EB4Full;
       int ins = visited_.Insert(a, b, crashed_);
       if (ins <= 0) {
@@ -458,13 +554,14 @@ class Search {
         continue;
       }
       Place(c);
-      Frame nf{c, ns, f.r_idx, f.lo_idx, f.info_lo, f.nok + (ops_[c].op.ok ? 1 : 0), 0, 0, 0};
+      Frame nf{c, ns, f.r_idx, f.lo_idx, f.info_lo, f.nok + ok_[c], 0, 0, 0, after_optional};
       Advance(&nf);
       // Dead end: the model knows an unplaced ok op can never take effect from here.
       if (budget_.prune_dead && nf.r_idx < n_ok &&
-          trans_.Dead(ns, c, lin_.data(), ops_[ord_.okc[nf.lo_idx]].call_ns)) {
+          trans_.Dead(ns, c, lin_.data(), call_[okc_[nf.lo_idx]])) {
         Unplace(c);
         Flip(c);
+        ++pruned_;
         continue;
       }
       Candidates(&nf);
@@ -481,32 +578,52 @@ class Search {
     best_valid_ = frames_.size() - 1;
   }
 
+  // Fixed for the partition.
   const std::vector<PartitionOp>& ops_;
-  SearchBudget budget_;
-  Orders ord_;
+  std::vector<int64_t> call_;
+  std::vector<uint8_t> ok_given_;
+  std::vector<uint8_t> overwrites_;    // Model::Overwrites per op
+  std::vector<int> by_call_, by_ret_;  // every op by call; the completed ones by return
+  std::vector<uint64_t> rnd0_;
+  bool has_witnesses_ = false;
+  std::vector<int> wit_begin_, wit_list_;
+  std::vector<int> twin_class_;  // empty until the first run
+  size_t n_classes_ = 0;
+  bool twins_for_all_ = false;  // twin_class_ covers every update, not only the crashed ones
   Transitions trans_;
   VisitedTable visited_;
-  std::vector<uint8_t> lin_;
+  // Per run.
+  SearchBudget budget_;
+  std::vector<uint8_t> ok_, lin_;
+  std::vector<int> okc_, okr_, infc_;  // completed ops by call and by return, crashed by call
+  std::vector<int> need_, twin_before_, last_of_class_;
+  std::vector<int> watch_begin_, watch_list_, fill_;
   std::vector<uint64_t> rnd_;
   std::vector<uint64_t> bit_;  // per op: its mask bit (crashed ops), or 0
-  std::vector<int> need_;
-  std::vector<int> watch_begin_, watch_list_;
-  std::vector<int> twin_before_;
   uint64_t h1_ = 0, h2_ = 0, crashed_ = 0;
   std::vector<Frame> frames_;
   std::vector<int> cand_;
   int64_t steps_ = 0;
+  int64_t pruned_ = 0;
   std::vector<int> best_;
   size_t best_valid_ = 0;
   int best_ok_ = -1;
 };
 
-}  // namespace
+PartitionSearch::PartitionSearch(const Model& model, const std::vector<PartitionOp>& ops,
+                                 std::atomic<int64_t>* memory_left)
+    : impl_(std::make_unique<Impl>(model, ops, memory_left)) {}
+
+PartitionSearch::~PartitionSearch() = default;
+
+SearchResult PartitionSearch::Run(const std::vector<OpMode>& modes, const SearchBudget& budget) {
+  return impl_->Run(modes, budget);
+}
 
 SearchResult SearchPartition(const Model& model, const std::vector<PartitionOp>& ops,
                              const SearchBudget& budget) {
-  Search s(model, ops, budget);
-  return s.Run();
+  PartitionSearch s(model, ops, budget.memory_left);
+  return s.Run({}, budget);
 }
 
 Frontier AnalyzeFrontier(const Model& model, const std::vector<PartitionOp>& ops,

@@ -10,12 +10,18 @@
 // linearized set hashed incrementally (two 64-bit XOR words), visited configurations kept in an
 // open-addressing table whose growth is charged to a shared memory budget.
 //
-// Thread safety: SearchPartition is reentrant; concurrent calls share only `budget`.
+// PartitionSearch keeps all of that between searches of one partition that differ only in which
+// ops are weakened (the explanation's shrinking re-checks hundreds of such variants): the state
+// space and its transition cache stay warm, and nothing of the partition is copied per search.
+//
+// Thread safety: SearchPartition is reentrant; concurrent calls share only `budget`. A
+// PartitionSearch is used by one thread at a time.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -53,7 +59,8 @@ struct SearchResult {
   int total_ok = 0;            // completed ops in the partition
   int64_t steps = 0;           // candidate attempts
   int64_t configurations = 0;  // distinct (set, state) pairs visited
-  int64_t states = 0;          // distinct model states interned
+  int64_t states = 0;          // distinct model states interned (so far, for a PartitionSearch)
+  int64_t pruned = 0;  // configurations cut by StateSpace::Dead (0: pruning changed nothing)
 };
 
 // Decides whether `ops` (any order) are linearizable under `model`. Stops with kTimeout at the
@@ -61,6 +68,37 @@ struct SearchResult {
 // when the visited table or transition table would exceed the shared budget.
 SearchResult SearchPartition(const Model& model, const std::vector<PartitionOp>& ops,
                              const SearchBudget& budget);
+
+// How a PartitionSearch run treats each op of its partition.
+enum class OpMode : uint8_t {
+  kAsGiven,   // as in the partition: completed ops must be placed, crashed ones are optional
+  kOptional,  // a completed update taken as crashed: any time after its call, or never
+  kDropped,   // left out (a completed read that no longer has to be placed)
+};
+
+// One partition prepared once for many searches over weakened variants of it. Run(modes, b)
+// decides exactly what SearchPartition decides for the partition with every op's mode applied
+// (kOptional: ok = false and no return time; kDropped: the op removed); result indices refer to
+// the whole partition. The state space, transition cache and visited table are kept (and their
+// memory stays charged to `memory_left`) until destruction.
+class PartitionSearch {
+ public:
+  // `model` and `ops` must outlive this object.
+  PartitionSearch(const Model& model, const std::vector<PartitionOp>& ops,
+                  std::atomic<int64_t>* memory_left);
+  ~PartitionSearch();
+  PartitionSearch(const PartitionSearch&) = delete;
+  PartitionSearch& operator=(const PartitionSearch&) = delete;
+
+  // `modes`: empty (every op as given) or one per op. Completed reads (observers) may be
+  // kAsGiven or kDropped only. Stops as SearchPartition does; budget.memory_left is ignored
+  // (the tables charge the budget given at construction).
+  SearchResult Run(const std::vector<OpMode>& modes, const SearchBudget& budget);
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 // The situation after placing `prefix` (indices into `ops`, in order) from the initial state.
 struct Frontier {

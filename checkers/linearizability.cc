@@ -29,9 +29,10 @@ CheckResult Unknown(const std::string& reason, const std::string& why) {
 
 // Explains the violation found in `part`, spending what opts.explain allows beyond the
 // verdict's own time `verdict_time` (linearizability.h, ExplainMode).
-void Explain(const Model& model, const PartitionInput& part, const SearchResult& result,
-             const SearchBudget& budget, const LinearizabilityOptions& opts,
-             std::chrono::steady_clock::duration verdict_time, CheckResult* res) {
+void Explain(const Model& model, const PartitionInput& part, PartitionSearch& search,
+             const SearchResult& result, const SearchBudget& budget,
+             const LinearizabilityOptions& opts, std::chrono::steady_clock::duration verdict_time,
+             CheckResult* res) {
   using Clock = std::chrono::steady_clock;
   auto seconds = [](double s) {
     return std::chrono::duration_cast<Clock::duration>(
@@ -40,20 +41,25 @@ void Explain(const Model& model, const PartitionInput& part, const SearchResult&
   ExplainPlan plan;
   Clock::duration allowed = seconds(opts.explain_timeout_s);
   if (opts.explain == ExplainMode::kFast) {
+    // No floor in time: the report from the verdict's own search is there already, and a core
+    // that the budget did not make minimal says so (details.core_minimal), so a microsecond
+    // verdict gets a microsecond explanation rather than one that costs many verdicts. The floor
+    // is in work (plan.min_checks), which a loaded machine does not change.
     double verdict_s = std::chrono::duration<double>(verdict_time).count();
-    // A millisecond at least, so that an explanation does not depend on a microsecond verdict.
-    allowed =
-        seconds(std::min(opts.explain_cap_s, std::max(1e-3, opts.explain_factor * verdict_s)));
+    allowed = seconds(std::min(opts.explain_cap_s, opts.explain_factor * verdict_s));
     // Half for the re-search, then each weakening gets a share of what is left.
     plan.research_slice = allowed / 2;
     plan.shrink_slice = std::max<Clock::duration>(allowed / 8, std::chrono::microseconds(200));
+    plan.min_checks = 8;
   }
+  plan.hard_deadline = budget.deadline;
   plan.research = opts.explain != ExplainMode::kNone;
   plan.shrink = opts.explain != ExplainMode::kNone;
   SearchBudget explain_budget = budget;
   explain_budget.cancel = nullptr;
-  explain_budget.deadline = std::min(budget.deadline, Clock::now() + allowed);
-  ExplainViolation(model, part, result, explain_budget, plan, res);
+  const Clock::time_point begin = Clock::now();
+  explain_budget.deadline = std::min(budget.deadline, begin + allowed);
+  ExplainViolation(model, part, search, result, explain_budget, plan, res);
   res->details["explain"] = ToString(opts.explain);
 }
 
@@ -139,6 +145,9 @@ CheckResult CheckUnguarded(const std::vector<Op>& ops, const LinearizabilityOpti
   std::atomic<int64_t> memory_left{static_cast<int64_t>(opts.memory_limit_bytes)};
   SearchBudget budget{deadline, &cancel, &memory_left};
   std::vector<SearchResult> results(parts.size());
+  // A violated partition's search is kept for its explanation (its tables stay warm and charged);
+  // the others are freed as soon as they are decided.
+  std::vector<std::unique_ptr<PartitionSearch>> searches(parts.size());
   // What a key's search threw (bad_alloc beyond the charged tables, ...): that key is unknown,
   // and the others stop, since memory is likely short for them too.
   std::vector<std::exception_ptr> errors(parts.size());
@@ -150,7 +159,10 @@ CheckResult CheckUnguarded(const std::vector<Op>& ops, const LinearizabilityOpti
         continue;
       }
       try {
-        results[i] = SearchPartition(*model, parts[i].search_ops, budget);
+        auto search =
+            std::make_unique<PartitionSearch>(*model, parts[i].search_ops, budget.memory_left);
+        results[i] = search->Run({}, budget);
+        if (results[i].outcome == SearchOutcome::kViolation) searches[i] = std::move(search);
       } catch (...) {
         errors[i] = std::current_exception();
         results[i] = SearchResult{};  // kCancelled, counted as unknown below
@@ -160,8 +172,9 @@ CheckResult CheckUnguarded(const std::vector<Op>& ops, const LinearizabilityOpti
       if (results[i].outcome == SearchOutcome::kViolation) cancel.store(true);
     }
   };
-  int threads = opts.threads > 0
-                    ? opts.threads
+  // hardware_concurrency reads sysfs each time: only when there is more than one key to share.
+  int threads = opts.threads > 0 || parts.size() <= 1
+                    ? std::max(1, opts.threads)
                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   threads = static_cast<int>(std::min<size_t>(static_cast<size_t>(threads), parts.size()));
   if (threads <= 1) {
@@ -202,8 +215,8 @@ CheckResult CheckUnguarded(const std::vector<Op>& ops, const LinearizabilityOpti
     res.verdict = Verdict::kInvalid;
     cancel.store(false);
     try {
-      Explain(*model, parts[static_cast<size_t>(violated)], results[static_cast<size_t>(violated)],
-              budget, opts, Clock::now() - start, &res);
+      const size_t v = static_cast<size_t>(violated);
+      Explain(*model, parts[v], *searches[v], results[v], budget, opts, Clock::now() - start, &res);
     } catch (...) {  // the verdict stands; only its explanation is missing
       CheckResult failed = UnknownFromException("explanation", std::current_exception());
       res.summary = "invalid on key \"" + parts[static_cast<size_t>(violated)].key + "\"";

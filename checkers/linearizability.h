@@ -33,8 +33,10 @@ namespace tidemark::checkers {
 // have returned); they differ in the search for a small counterexample core:
 //   kNone     no core, and no extra search at all (the report comes from the verdict's search);
 //   kFast     a core shrunk within a budget proportional to the verdict's own time
-//             (explain_factor x verdict time, at most explain_cap_s), so explaining costs about
-//             what deciding cost; details.core_minimal says whether the shrinking finished;
+//             (explain_factor x verdict time, at most explain_cap_s; no time floor, but the
+//             first 8 re-checks always run, so a small history's core is the same on every run),
+//             so explaining costs about what deciding cost; details.core_minimal says whether
+//             the shrinking finished (often not on a sub-millisecond verdict: use kMinimal);
 //   kMinimal  shrink until the core is minimal, or explain_timeout_s runs out.
 enum class ExplainMode { kNone, kFast, kMinimal };
 
@@ -49,8 +51,8 @@ struct LinearizabilityOptions {
   int threads = 0;                              // 0 = hardware concurrency
   bool partition_by_key = true;                 // check each Op::key on its own
   ExplainMode explain = ExplainMode::kFast;     // on invalid: how hard to look for a core
-  double explain_factor = 10;                   // kFast: budget = factor x verdict time ...
-  double explain_cap_s = 0.5;                   // ... but at most this
+  double explain_factor = 1;                    // kFast: budget = factor x verdict time ...
+  double explain_cap_s = 0.1;                   // ... but at most this (seconds)
   double explain_timeout_s = 10;  // kMinimal: budget for shrinking the core (within timeout_s)
 };
 
@@ -60,7 +62,8 @@ struct LinearizabilityOptions {
 // linearized_ok / ok_ops (how far the search got), blocked (ops that could not be placed next:
 // op id, f, value, could_return), state (model state there), must (the op that had to go next),
 // core (op ids with process, f, values, status, call/return ns and event indices),
-// core_verified (the core alone was re-checked invalid).
+// core_verified (the core alone was re-checked invalid), core_minimal, core_checks (re-checks the
+// shrinking ran).
 CheckResult CheckLinearizability(const std::vector<history::Op>& ops,
                                  const LinearizabilityOptions& opts);
 

@@ -14,6 +14,15 @@ namespace {
 using history::EventType;
 using history::Op;
 
+// j.dump(), without nlohmann's serializer for the common integer and null values (what dump()
+// writes for them is exactly this).
+std::string Canonical(const nlohmann::json& j) {
+  if (j.is_number_unsigned()) return std::to_string(j.get<uint64_t>());
+  if (j.is_number_integer()) return std::to_string(j.get<int64_t>());
+  if (j.is_null()) return "null";
+  return j.dump();
+}
+
 Error OpError(const Op& op, const std::string& what) {
   return Error{"op " + std::to_string(op.id) + " (event " + std::to_string(op.invoke_index) +
                ", f '" + op.f + "'): " + what};
@@ -43,16 +52,16 @@ class RegisterModel : public Model {
           continue;
         }
         m.observer = true;
-        m.a = op.value.dump();
+        m.a = Canonical(op.value);
       } else if (op.f == "write") {
         m.code = kWrite;
-        m.a = op.invoke_value.dump();
+        m.a = Canonical(op.invoke_value);
       } else if (op.f == "cas" && cas_) {
         const nlohmann::json& v = op.invoke_value;
         if (!v.is_array() || v.size() != 2) return OpError(op, "cas value is not [from, to]");
         m.code = kCas;
-        m.a = v[0].dump();
-        m.b = v[1].dump();
+        m.a = Canonical(v[0]);
+        m.b = Canonical(v[1]);
       } else {
         return OpError(op, "not an op of the " + std::string(Name()) + " model");
       }
@@ -81,23 +90,28 @@ class RegisterModel : public Model {
     return state == "null" ? "nil (unset)" : state;
   }
 
-  // Witnesses of a crashed write v or cas [_, v]: the reads of v and the cas [v, _] (other than
-  // itself). Only they need the register to hold v; any other op after it would be a write.
+  bool Overwrites(const ModelOp& op) const override { return op.code == kWrite; }
+
+  // Witnesses of a write v or cas [_, v] (crashed, or weakened by the explanation): the reads of v
+  // and the cas [v, _] (other than itself). Only they need the register to hold v; any other op
+  // after it would be a write.
   bool OptionalWitnesses(const std::vector<const ModelOp*>& ops,
                          std::vector<std::vector<int>>* witnesses) const override {
-    std::unordered_map<std::string_view, std::vector<int>> needs;  // value -> ops that need it
+    // The ops that need a value (reads, and cas expecting it), sorted by that value.
+    std::vector<std::pair<std::string_view, int>> needs;
     for (size_t i = 0; i < ops.size(); ++i) {
       const ModelOp& m = *ops[i];
-      if (m.code == kRead || m.code == kCas) needs[m.a].push_back(static_cast<int>(i));
+      if (m.code == kRead || m.code == kCas) needs.emplace_back(m.a, static_cast<int>(i));
     }
+    std::sort(needs.begin(), needs.end());
     witnesses->assign(ops.size(), {});
     for (size_t i = 0; i < ops.size(); ++i) {
       const ModelOp& m = *ops[i];
-      if (m.ok || m.code == kRead) continue;
-      auto it = needs.find(m.code == kWrite ? m.a : m.b);
-      if (it == needs.end()) continue;
-      for (int w : it->second) {
-        if (w != static_cast<int>(i)) (*witnesses)[i].push_back(w);
+      if (m.code == kRead) continue;
+      std::string_view v = m.code == kWrite ? m.a : m.b;
+      auto it = std::lower_bound(needs.begin(), needs.end(), std::make_pair(v, -1));
+      for (; it != needs.end() && it->first == v; ++it) {
+        if (it->second != static_cast<int>(i)) (*witnesses)[i].push_back(it->second);
       }
     }
     return true;
@@ -362,6 +376,8 @@ class KvModel : public Model {
   std::string DescribeState(const std::string& state) const override {
     return nlohmann::json(state).dump();
   }
+
+  bool Overwrites(const ModelOp& op) const override { return op.code == kPut; }
 
   std::string CouldReturn(const std::string& state, const ModelOp& op) const override {
     if (op.code == kGet) return "a get here would return " + DescribeState(state);

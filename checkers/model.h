@@ -94,16 +94,24 @@ class Model {
   // question does not apply (a write can always take effect).
   virtual std::string CouldReturn(const std::string& state, const ModelOp& op) const = 0;
 
-  // For the search's optional (crashed) ops: the ops that can take effect only in a state that
-  // optional op i may leave behind (a register: completed reads of the value i writes, and cas
-  // ops expecting it). Once every op of (*witnesses)[i] is placed, or when it is empty, placing i
-  // can never help place a completed op: the state i leaves admits only ops that overwrite it
-  // (docs/checker.md has the argument), so the search stops offering i. Entries for completed
-  // ops are ignored. Returns false when the model cannot tell (every optional op stays).
+  // For the search's optional ops: the ops that can take effect only in a state that optional op
+  // i may leave behind (a register: completed reads of the value i writes, and cas ops expecting
+  // it). Once every op of (*witnesses)[i] is placed, or when it is empty, placing i can never
+  // help place a completed op: the state i leaves admits only ops that overwrite it
+  // (docs/checker.md has the argument), so the search stops offering i. Filled for every op that
+  // is not a read, completed or not (the explanation re-checks completed updates as optional);
+  // the search ignores the entries of ops it must place. Returns false when the model cannot
+  // tell (every optional op stays).
   virtual bool OptionalWitnesses(const std::vector<const ModelOp*>& /*ops*/,
                                  std::vector<std::vector<int>>* /*witnesses*/) const {
     return false;
   }
+
+  // True when `op` can take effect in every state and leaves the same state whatever the state
+  // before it (a register write, a kv put). The search then never places such an op right after
+  // an optional one: that optional op's effect would be overwritten unseen, so the same
+  // linearization without it exists (docs/checker.md). Default false (always sound).
+  virtual bool Overwrites(const ModelOp& /*op*/) const { return false; }
 
   // A state space for the search over `ops` (kept alive by the caller while it is used). The
   // default interns encoded states (Step over strings); models with large states override it.
