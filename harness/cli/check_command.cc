@@ -57,7 +57,18 @@ void PrintResult(const CheckResult& r, std::ostream& out) {
 // check allocates. So that --memory-limit holds for the whole process, `tidemark check` also caps
 // its data segment (RLIMIT_DATA) at what it uses now plus the budget plus a margin for the rest;
 // an allocation beyond fails with std::bad_alloc, which every checker answers as unknown (memory).
-void CapProcessMemory(size_t budget_bytes) {
+// With many files (one `tidemark check`), the cap is set again only for a history of more events
+// than every one before it: reading /proc and calling setrlimit cost more than checking a small
+// file, and the cap set for a larger history holds for a smaller one.
+struct ProcessCap {
+  bool set = false;
+  size_t largest_events = 0;
+};
+
+void CapProcessMemory(size_t budget_bytes, size_t events, ProcessCap* state) {
+  if (state->set && events <= state->largest_events) return;
+  state->set = true;
+  state->largest_events = std::max(state->largest_events, events);
   unsigned long pages[6] = {};
   FILE* f = std::fopen("/proc/self/statm", "r");
   if (f == nullptr) return;
@@ -158,7 +169,7 @@ void PrintText(const CheckCommandOptions& opts, const std::string& file,
 // unreadable). With `json_out`, the results document goes there instead of to `out`.
 int CheckFile(const CheckCommandOptions& opts, const std::string& file, history::Format format,
               std::ostream& out, std::ostream& err, nlohmann::json* json_out,
-              ProgressLine& progress) {
+              ProgressLine& progress, ProcessCap* cap) {
   const auto start = std::chrono::steady_clock::now();
   // Log reads as written: the log checkers expand compact reads one at a time.
   auto hist = history::ImportFileLocated(
@@ -204,7 +215,7 @@ int CheckFile(const CheckCommandOptions& opts, const std::string& file, history:
     return 254;
   }
 
-  CapProcessMemory(opts.memory_limit_mb << 20);
+  CapProcessMemory(opts.memory_limit_mb << 20, hist->events.size(), cap);
   spec.on_step = [&](const std::string& step) { progress.Step(step); };
   checkers::Analysis analysis = checkers::Analyse(hist->events, *ops, spec);
   progress.Clear();
@@ -215,12 +226,17 @@ int CheckFile(const CheckCommandOptions& opts, const std::string& file, history:
   }
   const double total_s = SecondsSince(start);
 
-  // results.json's schema, as `tidemark run` writes it, plus what only a check knows.
-  nlohmann::json doc = checkers::ToJson(analysis);
-  doc["file"] = file;
-  doc["warnings"] = hist->warnings;
-  doc["format"] = history::ToString(format);
-  doc["seconds"] = {{"read", parse_s}, {"total", total_s}};
+  // results.json's schema, as `tidemark run` writes it, plus what only a check knows; built only
+  // when something reads it.
+  const bool want_doc = json_out != nullptr || opts.json || !opts.results_path.empty();
+  nlohmann::json doc;
+  if (want_doc) {
+    doc = checkers::ToJson(analysis);
+    doc["file"] = file;
+    doc["warnings"] = hist->warnings;
+    doc["format"] = history::ToString(format);
+    doc["seconds"] = {{"read", parse_s}, {"total", total_s}};
+  }
   if (!opts.results_path.empty()) {
     if (Status s = WriteFileAtomic(opts.results_path, doc.dump(2) + "\n"); !s.ok()) {
       err << "tidemark check: cannot write results to " << opts.results_path << "\n";
@@ -259,9 +275,10 @@ int RunCheckCommand(const CheckCommandOptions& opts, std::ostream& out, std::ost
     return 254;
   }
   ProgressLine progress(err, *mode);
+  ProcessCap cap;
   if (opts.files.size() == 1) {
     progress.SetSubject(opts.files.front());
-    return CheckFile(opts, opts.files.front(), *format, out, err, nullptr, progress);
+    return CheckFile(opts, opts.files.front(), *format, out, err, nullptr, progress, &cap);
   }
   if (!opts.results_path.empty()) {
     err << "tidemark check: --results writes one file's results; with " << opts.files.size()
@@ -277,7 +294,7 @@ int RunCheckCommand(const CheckCommandOptions& opts, std::ostream& out, std::ost
     progress.SetSubject("[" + std::to_string(i + 1) + "/" + std::to_string(opts.files.size()) +
                         "] " + file);
     nlohmann::json doc;
-    int rc = CheckFile(opts, file, *format, out, err, opts.json ? &doc : nullptr, progress);
+    int rc = CheckFile(opts, file, *format, out, err, opts.json ? &doc : nullptr, progress, &cap);
     if (rc == 254) return rc;
     ++tally[rc];
     if (opts.json)

@@ -147,6 +147,31 @@ TEST(CheckCommandTest, ExplainModesChangeOnlyTheCore) {
             254);
 }
 
+// The default explanation (fast) prints a core within a budget of about the verdict's own time
+// and says whether it is minimal, in the text and in --json.
+TEST(CheckCommandTest, DefaultExplanationSaysWhetherItsCoreIsMinimal) {
+  const std::string file = Example("register-stale-read.jsonl");
+  CliRun json = Tidemark("check --json " + file);
+  ASSERT_EQ(json.exit_code, 1) << json.output;
+  auto doc = nlohmann::json::parse(json.output, nullptr, false);
+  ASSERT_FALSE(doc.is_discarded()) << json.output;
+  const nlohmann::json& d = doc["checkers"][0]["details"];
+  EXPECT_EQ(d["explain"], "fast") << json.output;
+  ASSERT_TRUE(d["core_minimal"].is_boolean()) << json.output;
+  EXPECT_GE(d["core"].size(), 1u) << json.output;
+  CliRun text = Tidemark("check " + file);
+  ASSERT_EQ(text.exit_code, 1) << text.output;
+  EXPECT_NE(text.output.find("Counterexample core"), std::string::npos) << text.output;
+  bool says_minimal = text.output.find("(minimal: ") != std::string::npos;
+  bool says_maybe_not = text.output.find("may not be minimal") != std::string::npos;
+  EXPECT_NE(says_minimal, says_maybe_not) << text.output;
+  // --explain minimal finishes this small core, and says so.
+  CliRun minimal = Tidemark("check --json --explain minimal " + file);
+  auto mdoc = nlohmann::json::parse(minimal.output, nullptr, false);
+  ASSERT_FALSE(mdoc.is_discarded()) << minimal.output;
+  EXPECT_TRUE(mdoc["checkers"][0]["details"]["core_minimal"].get<bool>()) << minimal.output;
+}
+
 TEST(CheckCommandTest, BadUsageExits254) {
   EXPECT_EQ(Tidemark("check").exit_code, 254);
   EXPECT_EQ(Tidemark("check " + Example("log-valid.jsonl") + " --no-such-flag").exit_code, 254);
