@@ -69,7 +69,7 @@ CLI::App* AddCheck(CLI::App& app, tidemark::cli::CheckCommandOptions& check) {
   check_cmd
       ->add_option("--explain", check.explain,
                    "On invalid: none (the op that cannot be placed), fast (plus a counterexample "
-                   "core shrunk within ~10x the verdict's time), minimal (shrink until minimal)")
+                   "core shrunk within about the verdict's time), minimal (shrink until minimal)")
       ->capture_default_str()
       ->check(CLI::IsMember({"none", "fast", "minimal"}));
   check_cmd->add_flag("!--no-partition", check.partition_by_key,
