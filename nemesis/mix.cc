@@ -282,6 +282,14 @@ int MoveNamed(const std::string& name) {
   return -1;
 }
 
+// Makes `pm` the move `target`, with a hold drawn in its range from `rng` (a coverage rule's
+// replacement).
+void Become(PlannedMove& pm, int target, Rng& rng) {
+  pm.move = target;
+  const MoveInfo& m = Moves()[static_cast<size_t>(target)];
+  pm.params.hold_s = m.min_hold_s + (m.max_hold_s - m.min_hold_s) * rng.Double();
+}
+
 bool CutsThePower(int move) {
   const std::string& name = Moves()[static_cast<size_t>(move)].name;
   return name == "crash-majority" || name == "restart-all";
@@ -319,10 +327,8 @@ void EnsureCoverageMove(const MixOptions& o, const std::vector<int>& allowed, Rn
   if (candidates.empty()) return;  // every early move already cuts the power
   PlannedMove& pm = plan[candidates[static_cast<size_t>(
       rng.UniformInt(0, static_cast<int64_t>(candidates.size()) - 1))]];
-  pm.move = target;
   pm.params.strongest = true;
-  const MoveInfo& m = Moves()[static_cast<size_t>(target)];
-  pm.params.hold_s = m.min_hold_s + (m.max_hold_s - m.min_hold_s) * rng.Double();
+  Become(pm, target, rng);
 }
 
 // Coverage, second rule: a run of kPowerCutCoverageMinS or more has pause-leader-wake-apart
@@ -350,9 +356,7 @@ void EnsureSplitBrainMove(const MixOptions& o, const std::vector<int>& allowed, 
   if (candidates.empty()) return;
   PlannedMove& pm = plan[candidates[static_cast<size_t>(
       rng.UniformInt(0, static_cast<int64_t>(candidates.size()) - 1))]];
-  pm.move = target;
-  const MoveInfo& m = Moves()[static_cast<size_t>(target)];
-  pm.params.hold_s = m.min_hold_s + (m.max_hold_s - m.min_hold_s) * rng.Double();
+  Become(pm, target, rng);
 }
 
 }  // namespace

@@ -108,6 +108,21 @@ std::vector<PlannedMove> EarlyMoves(const std::vector<PlannedMove>& plan, double
   return out;
 }
 
+bool HasStrongestCrashMajority(const std::vector<PlannedMove>& moves) {
+  return std::any_of(moves.begin(), moves.end(), [](const PlannedMove& pm) {
+    return pm.move == MoveIndex("crash-majority") && pm.params.strongest;
+  });
+}
+
+// Holds stay in the range of the move the plan ends up with.
+void ExpectHoldsInRange(const std::vector<PlannedMove>& plan) {
+  for (const PlannedMove& pm : plan) {
+    const MoveInfo& m = Moves()[static_cast<size_t>(pm.move)];
+    EXPECT_GE(pm.params.hold_s, m.min_hold_s) << m.name;
+    EXPECT_LE(pm.params.hold_s, m.max_hold_s) << m.name;
+  }
+}
+
 TEST(MixTest, EveryPlanOfThirtySecondsOrMoreCutsThePowerEarly) {
   int changed = 0;
   for (uint64_t seed = 1; seed <= 300; ++seed) {
@@ -116,22 +131,14 @@ TEST(MixTest, EveryPlanOfThirtySecondsOrMoreCutsThePowerEarly) {
     o.duration_s = seed % 2 ? 60 : 30;
     auto plan = PlanMix(o);
     auto early = EarlyMoves(plan, o.duration_s);
-    EXPECT_TRUE(std::any_of(early.begin(), early.end(),
-                            [](const PlannedMove& pm) {
-                              return pm.move == MoveIndex("crash-majority") && pm.params.strongest;
-                            }))
+    EXPECT_TRUE(HasStrongestCrashMajority(early))
         << "seed " << seed << ": " << DescribeMix(plan).dump();
     // Only the coverage move takes its strongest form.
     EXPECT_EQ(std::count_if(plan.begin(), plan.end(),
                             [](const PlannedMove& pm) { return pm.params.strongest; }),
               1)
         << "seed " << seed;
-    // Holds stay in the range of the move the plan ends up with.
-    for (const PlannedMove& pm : plan) {
-      const MoveInfo& m = Moves()[static_cast<size_t>(pm.move)];
-      EXPECT_GE(pm.params.hold_s, m.min_hold_s) << m.name;
-      EXPECT_LE(pm.params.hold_s, m.max_hold_s) << m.name;
-    }
+    ExpectHoldsInRange(plan);
     // Without kills there is no power cut to add; a short run keeps its pure draw.
     MixOptions no_kills = o;
     no_kills.kills = false;
@@ -229,16 +236,8 @@ TEST(MixTest, EveryPlanOfThirtySecondsOrMoreWakesALeaderApartBeforeItsLastThird)
         << "seed " << seed << ": " << DescribeMix(plan).dump();
     // The power-cut rule still holds beside it.
     auto early = EarlyMoves(plan, o.duration_s);
-    EXPECT_TRUE(std::any_of(early.begin(), early.end(),
-                            [](const PlannedMove& pm) {
-                              return pm.move == MoveIndex("crash-majority") && pm.params.strongest;
-                            }))
-        << "seed " << seed;
-    for (const PlannedMove& pm : plan) {
-      const MoveInfo& m = Moves()[static_cast<size_t>(pm.move)];
-      EXPECT_GE(pm.params.hold_s, m.min_hold_s) << m.name;
-      EXPECT_LE(pm.params.hold_s, m.max_hold_s) << m.name;
-    }
+    EXPECT_TRUE(HasStrongestCrashMajority(early)) << "seed " << seed;
+    ExpectHoldsInRange(plan);
     // Without pauses (or partitions) the move cannot run, and none is added.
     MixOptions no_pauses = o;
     no_pauses.pauses = false;

@@ -112,21 +112,20 @@ void ReadHistory(RunData& run) {
 // drawing of that anomaly reads. Expanding needs every compact read in file order, so all are
 // expanded, one at a time, and only those are kept.
 void ExpandReferencedReads(RunData& run) {
-  // Completion index -> op, for every compact read op: the op holds the value when the events
-  // gave theirs up to it (history::PairOpsTakingValues).
-  std::unordered_map<int64_t, size_t> compact_op;
-  for (size_t i = 0; i < run.ops.size(); ++i) {
-    const auto& op = run.ops[i];
-    if (op.status == EventType::kOk && op.f == "read" && history::IsCompactLogRead(op.value))
-      compact_op[op.complete_index] = i;
-  }
+  auto is_compact_read = [](const history::Op& op) {
+    return op.status == EventType::kOk && op.f == "read" && history::IsCompactLogRead(op.value);
+  };
   std::set<size_t> wanted;
   for (int64_t id : ReferencedOps(run.results)) {
     if (id < 0 || static_cast<size_t>(id) >= run.ops.size()) continue;
-    const auto& op = run.ops[static_cast<size_t>(id)];
-    if (compact_op.count(op.complete_index)) wanted.insert(static_cast<size_t>(id));
+    if (is_compact_read(run.ops[static_cast<size_t>(id)])) wanted.insert(static_cast<size_t>(id));
   }
   if (wanted.empty()) return;
+  // Completion index -> op, for every compact read op: the op holds the value when the events
+  // gave theirs up to it (history::PairOpsTakingValues).
+  std::unordered_map<int64_t, size_t> compact_op;
+  for (size_t i = 0; i < run.ops.size(); ++i)
+    if (is_compact_read(run.ops[i])) compact_op[run.ops[i].complete_index] = i;
   history::LogReadExpander expander;
   for (const auto& e : run.events) {
     if (e.type != EventType::kOk || e.f != "read") continue;

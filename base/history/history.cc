@@ -32,18 +32,29 @@ Result<std::vector<Op>> PairOps(const History& h, PairOptions opts) {
   return PairOps(h, opts, nullptr);
 }
 
-Op OpFromInvoke(const Event& invoke, int64_t id) {
+namespace {
+
+// The op an invoke starts, without its payload (values and node): what OpFromInvoke copies and
+// PairOpsTakingValues moves.
+Op OpSkeleton(const Event& invoke, int64_t id) {
   Op op;
   op.id = id;
   op.process = invoke.process;
   op.f = invoke.f;
   op.key = invoke.key;
-  op.invoke_value = invoke.value;
-  op.value = invoke.value;
   op.status = EventType::kInfo;
   op.call_ns = invoke.time_ns;
   op.return_ns = kNever;
   op.invoke_index = invoke.index;
+  return op;
+}
+
+}  // namespace
+
+Op OpFromInvoke(const Event& invoke, int64_t id) {
+  Op op = OpSkeleton(invoke, id);
+  op.invoke_value = invoke.value;
+  op.value = invoke.value;
   op.node = invoke.node;
   return op;
 }
@@ -157,15 +168,7 @@ Result<std::vector<Op>> PairOpsTakingValues(History& h, PairOptions opts, size_t
   ops.reserve(pairs->size());
   for (const Pairing& p : *pairs) {
     Event& invoke = h[p.invoke];
-    Op op;
-    op.id = static_cast<int64_t>(ops.size());
-    op.process = invoke.process;
-    op.f = invoke.f;
-    op.key = invoke.key;
-    op.status = EventType::kInfo;
-    op.call_ns = invoke.time_ns;
-    op.return_ns = kNever;
-    op.invoke_index = invoke.index;
+    Op op = OpSkeleton(invoke, static_cast<int64_t>(ops.size()));
     op.node = std::move(invoke.node);
     invoke.node.reset();
     op.invoke_value = std::exchange(invoke.value, nullptr);
