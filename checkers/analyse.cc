@@ -24,15 +24,18 @@ LogCheckOptions LogOptionsFor(const history::History& h) {
 }
 
 struct CheckInput {
-  const history::History& history;
+  const history::History& history;  // whole, or (streamed) its nemesis events
   const std::vector<history::Op>& ops;
   const AnalysisSpec& spec;
+  // Streamed: the log ops parsed as the history was read (the ops hold no values).
+  const Result<logck::LogOps>* log = nullptr;
 };
 
 // One checker: its result, or nullopt when the spec lacks its input.
 using CheckFn = std::function<std::optional<CheckResult>(const CheckInput&)>;
 
 std::optional<CheckResult> RunLogPrefix(const CheckInput& in) {
+  if (in.log) return CheckLogPrefix(in.ops, *in.log, LogOptionsFor(in.history));
   return CheckLogPrefix(in.ops, LogOptionsFor(in.history));
 }
 
@@ -44,10 +47,16 @@ std::optional<CheckResult> RunLogReplicas(const CheckInput& in) {
                        "could not read the replicas' logs: " + in.spec.replicas->error().message,
                        "",
                        {}};
+  if (in.log)
+    return CheckReplicas(in.spec.replicas->value(), in.ops, *in.log, LogOptionsFor(in.history));
   return CheckReplicas(in.spec.replicas->value(), in.ops, LogOptionsFor(in.history));
 }
 
 std::optional<CheckResult> RunLinearizability(const CheckInput& in) {
+  if (in.log) {
+    return CheckResult{
+        "linearizability", Verdict::kUnknown, "not run on a log history read as a stream", "", {}};
+  }
   LinearizabilityOptions lo;
   lo.model = in.spec.model;
   lo.explain = in.spec.explain;
@@ -92,29 +101,31 @@ std::optional<CheckResult> RunGuarded(const std::string& name, const CheckInput&
   }
 }
 
+void Count(const history::Event& e, EventCounts& c, int64_t* end_ns) {
+  *end_ns = std::max(*end_ns, e.time_ns);
+  if (e.process == history::kNemesisProcess) {
+    ++(e.f == "leader" ? c.leader : c.nemesis);
+    return;
+  }
+  switch (e.type) {
+    case EventType::kInvoke:
+      ++c.invoke;
+      break;
+    case EventType::kOk:
+      ++c.ok;
+      break;
+    case EventType::kFail:
+      ++c.fail;
+      break;
+    case EventType::kInfo:
+      ++c.info;
+      break;
+  }
+}
+
 EventCounts CountEvents(const history::History& h, int64_t* end_ns) {
   EventCounts c;
-  for (const history::Event& e : h) {
-    *end_ns = std::max(*end_ns, e.time_ns);
-    if (e.process == history::kNemesisProcess) {
-      ++(e.f == "leader" ? c.leader : c.nemesis);
-      continue;
-    }
-    switch (e.type) {
-      case EventType::kInvoke:
-        ++c.invoke;
-        break;
-      case EventType::kOk:
-        ++c.ok;
-        break;
-      case EventType::kFail:
-        ++c.fail;
-        break;
-      case EventType::kInfo:
-        ++c.info;
-        break;
-    }
-  }
+  for (const history::Event& e : h) Count(e, c, end_ns);
   return c;
 }
 
@@ -154,24 +165,84 @@ Analysis Analyse(const history::History& h, const AnalysisSpec& spec) {
   return a;
 }
 
-Analysis Analyse(const history::History& h, const std::vector<history::Op>& ops,
-                 const AnalysisSpec& spec) {
-  Analysis a = Describe(h, spec);
-  a.ops = static_cast<int64_t>(ops.size());
+namespace {
+
+// Runs the spec's checkers (or the model's) on `in` into `a`.
+void RunCheckers(const CheckInput& in, Analysis& a) {
+  const AnalysisSpec& spec = in.spec;
   std::vector<std::string> names = spec.checkers;
   if (names.empty()) {
     const std::vector<std::string>* defaults = CheckersFor(spec.model);
     if (!defaults) {
       Add(a, CheckResult{"model", Verdict::kUnknown, "unknown model '" + spec.model + "'", "", {}});
-      return a;
+      return;
     }
     names = *defaults;
   }
-  const CheckInput in{h, ops, spec};
   for (const std::string& name : names) {
     if (spec.on_step) spec.on_step("checking " + name);
     if (auto r = RunGuarded(name, in)) Add(a, std::move(*r));
   }
+}
+
+}  // namespace
+
+Analysis Analyse(const history::History& h, const std::vector<history::Op>& ops,
+                 const AnalysisSpec& spec) {
+  Analysis a = Describe(h, spec);
+  a.ops = static_cast<int64_t>(ops.size());
+  RunCheckers(CheckInput{h, ops, spec}, a);
+  return a;
+}
+
+Result<Analysis> AnalyseLogStream(const EventSource& next, const AnalysisSpec& spec,
+                                  StreamedHistory* kept) {
+  Analysis a;
+  a.model = spec.model;
+  FaultTrace trace;
+  history::OpStream pairer;
+  logck::LogOpsBuilder log(/*ignore_other_ops=*/true);
+  std::vector<history::Op>& ops = kept->ops;
+  // A completed op, parsed, is kept without its values.
+  auto keep = [&](history::Op& op) {
+    log.Completed(op);
+    op.value = nullptr;
+    op.invoke_value = nullptr;
+    ops[static_cast<size_t>(op.id)] = std::move(op);
+  };
+  for (;;) {
+    auto e = next();
+    if (!e.ok()) return e.error();
+    if (!e->has_value()) break;
+    history::Event& ev = **e;
+    ++a.events;
+    Count(ev, a.counts, &a.end_ns);
+    trace.Add(ev);
+    if (ev.process == history::kNemesisProcess) {
+      kept->nemesis.push_back(std::move(ev));
+      continue;
+    }
+    const EventType type = ev.type;
+    const int64_t time_ns = ev.time_ns;
+    auto op = pairer.Add(std::move(ev));
+    if (!op.ok()) return op.error();
+    if (type == EventType::kInvoke) {
+      log.Invoked(**op);
+      ops.emplace_back();  // filled when it completes
+      kept->info_ns.push_back(-1);
+      continue;
+    }
+    if (type == EventType::kInfo) kept->info_ns[static_cast<size_t>((*op)->id)] = time_ns;
+    keep(**op);
+  }
+  for (history::Op& op : pairer.Finish()) keep(op);
+  if (spec.on_step) spec.on_step("summarising faults");
+  a.faults = SummarizeFaults(trace);
+  a.ops = static_cast<int64_t>(ops.size());
+  const Result<logck::LogOps> parsed = std::move(log).Finish();
+  CheckInput in{kept->nemesis, ops, spec};
+  in.log = &parsed;
+  RunCheckers(in, a);
   return a;
 }
 

@@ -82,6 +82,27 @@ Analysis Analyse(const history::History& h, const AnalysisSpec& spec);
 Analysis Analyse(const history::History& h, const std::vector<history::Op>& ops,
                  const AnalysisSpec& spec);
 
+// What a streamed analysis keeps of the history besides the analysis itself: what the report
+// needs (reports/report_data.h RunStreamed), without the events' values.
+struct StreamedHistory {
+  history::History nemesis;      // every nemesis event (faults, leader observations), whole
+  std::vector<history::Op> ops;  // paired (Op::id == position), their values dropped
+  std::vector<int64_t> info_ns;  // per op: when its info completion was recorded, -1 if none
+};
+
+// The next event of a history, nullopt at its end, or an error (a malformed file).
+using EventSource = std::function<Result<std::optional<history::Event>>()>;
+
+// Analyse for a `log` history read once, one event at a time (a long run's history is never held
+// whole): each op is paired as its completion arrives (history::OpStream), parsed into the log
+// checkers' form (logck::LogOpsBuilder) and its values dropped; the fault summary gathers what it
+// reads (FaultTrace). Memory grows with the ops' skeletons and the log, not with the events or
+// the reads' values. The result equals Analyse's on the same history. Only the log checkers
+// (log-prefix, log-replicas) run this way; another name in spec.checkers says unknown.
+// Errors: the source's, or the history does not pair (Analyse on the whole history says why).
+Result<Analysis> AnalyseLogStream(const EventSource& next, const AnalysisSpec& spec,
+                                  StreamedHistory* kept);
+
 // The part of results.json every analysis writes:
 //   {"verdict": "valid", "model": "log", "events": 4012, "ops": 2000,
 //    "counts": {"invoke", "ok", "fail", "info", "nemesis", "leader"},

@@ -3,11 +3,15 @@
 // unknown rather than valid.
 #include "checkers/analyse.h"
 
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "base/history/compact_reads.h"
+#include "checkers/log/log_sim.h"
 #include "checkers/log/log_test_util.h"
 #include "checkers/model.h"
 
@@ -129,6 +133,123 @@ TEST(AnalyseTest, TheModelTableNamesEveryModel) {
   ASSERT_NE(CheckersFor("log"), nullptr);
   EXPECT_EQ(*CheckersFor("log"), (std::vector<std::string>{"log-prefix", "log-replicas"}));
   EXPECT_EQ(CheckersFor("bank"), nullptr);
+}
+
+// AnalyseLogStream over the events of `h`, one at a time (copies: h is compared after).
+Result<Analysis> Streamed(const history::History& h, const AnalysisSpec& spec,
+                          StreamedHistory* kept) {
+  size_t next = 0;
+  return AnalyseLogStream(
+      [&]() -> Result<std::optional<history::Event>> {
+        if (next == h.size()) return std::optional<history::Event>();
+        return std::optional<history::Event>(h[next++]);
+      },
+      spec, kept);
+}
+
+// `h` with every ok read written compact, as `tidemark run` records it.
+history::History Compacted(history::History h) {
+  history::KnownLog known;
+  for (history::Event& e : h) {
+    if (e.type != EventType::kOk || e.f != "read" || !e.value.contains("entries")) continue;
+    std::vector<std::string> texts;
+    for (const json& pair : e.value["entries"]) texts.push_back(pair[1].dump());
+    std::vector<history::KnownLog::EntryView> views;
+    for (size_t i = 0; i < texts.size(); ++i)
+      views.push_back({e.value["entries"][i][0].get<int64_t>(), texts[i]});
+    const std::string consistency =
+        e.value.contains("consistency") ? e.value["consistency"].dump() : "";
+    e.value = json::parse(
+        history::CompactLogRead(known, e.value["from"].get<int64_t>(), e.value["to"].get<int64_t>(),
+                                e.value["hwm"].get<int64_t>(), consistency, views));
+  }
+  return h;
+}
+
+// Simulated logs, correct and with each injected fault, with kills and full or compact reads:
+// the streamed analysis says exactly what the whole-history one says, and keeps the ops (without
+// their values) and the nemesis events.
+TEST(AnalyseLogStreamTest, SaysWhatAnalyseSaysOnCorrectAndFaultyLogs) {
+  int invalid = 0;
+  for (uint64_t seed = 1; seed <= 6; ++seed) {
+    logsim::SimOptions o;
+    o.seed = seed;
+    o.ops = 400;
+    history::History base = logsim::Simulate(o);
+    std::vector<history::History> cases = {base};
+    for (logsim::Fault f : logsim::kAllFaults) {
+      history::History faulty = base;
+      std::string what;
+      if (logsim::InjectFault(&faulty, f, seed, &what)) cases.push_back(std::move(faulty));
+    }
+    for (history::History& h : cases) {
+      // A kill of n2 a third of the way in (the local-read rule reads kill times).
+      history::Event kill = h[h.size() / 3];
+      kill.process = history::kNemesisProcess;
+      kill.type = EventType::kInfo;
+      kill.f = "kill";
+      kill.key.reset();
+      kill.node.reset();
+      kill.value = json{{"nodes", {"n2"}}};
+      h.insert(h.begin() + static_cast<std::ptrdiff_t>(h.size() / 3), kill);
+      for (size_t i = 0; i < h.size(); ++i) h[i].index = static_cast<int64_t>(i);
+      for (const history::History& form : {h, Compacted(h)}) {
+        const Analysis whole = Analyse(form, LogSpec());
+        StreamedHistory kept;
+        auto streamed = Streamed(form, LogSpec(), &kept);
+        ASSERT_TRUE(streamed.ok()) << streamed.error().message;
+        EXPECT_EQ(ToJson(*streamed), ToJson(whole)) << "seed " << seed;
+        invalid += whole.verdict == Verdict::kInvalid;
+        auto ops = history::PairOps(form);
+        ASSERT_TRUE(ops.ok());
+        ASSERT_EQ(kept.ops.size(), ops->size());
+        for (size_t i = 0; i < ops->size(); ++i) {
+          EXPECT_EQ(kept.ops[i].id, (*ops)[i].id);
+          EXPECT_EQ(kept.ops[i].status, (*ops)[i].status);
+          EXPECT_EQ(kept.ops[i].return_ns, (*ops)[i].return_ns);
+          EXPECT_EQ(kept.ops[i].node, (*ops)[i].node);
+          EXPECT_TRUE(kept.ops[i].value.is_null());
+        }
+        const history::History nemesis = history::NemesisEvents(form);
+        ASSERT_EQ(kept.nemesis.size(), nemesis.size());
+        for (size_t i = 0; i < nemesis.size(); ++i) {
+          EXPECT_EQ(kept.nemesis[i].index, nemesis[i].index);
+          EXPECT_EQ(kept.nemesis[i].value, nemesis[i].value);
+        }
+        EXPECT_EQ(kept.info_ns.size(), ops->size());
+      }
+    }
+  }
+  EXPECT_GT(invalid, 6);  // the faults were found, both ways
+}
+
+TEST(AnalyseLogStreamTest, AHistoryThatDoesNotPairOrCannotBeReadIsAnError) {
+  LogHistory h;
+  h.Raw(0, EventType::kOk, "append", json{{"value", "a"}, {"offset", 0}, {"hwm", 1}}, 1);
+  StreamedHistory kept;
+  auto a = Streamed(h.Build(), LogSpec(), &kept);
+  ASSERT_FALSE(a.ok());
+  EXPECT_NE(a.error().message.find("no outstanding invoke"), std::string::npos);
+  auto bad = AnalyseLogStream(
+      []() -> Result<std::optional<history::Event>> { return Error{"h.jsonl:3: bad line"}; },
+      LogSpec(), &kept);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message, "h.jsonl:3: bad line");
+}
+
+TEST(AnalyseLogStreamTest, AnOpOfAnotherWorkloadMakesTheLogPrefixVerdictUnknown) {
+  LogHistory h;
+  h.AppendOk(0, "a", 0, 1, 1, 2);
+  h.Raw(1, EventType::kInvoke, "write", 3, 3).Raw(1, EventType::kOk, "write", 3, 4);
+  h.FinalRead(2, 1, {{0, "a"}}, 5, 6);
+  const Analysis whole = Analyse(h.Build(), LogSpec());
+  StreamedHistory kept;
+  auto streamed = Streamed(h.Build(), LogSpec(), &kept);
+  ASSERT_TRUE(streamed.ok());
+  EXPECT_EQ(streamed->verdict, Verdict::kUnknown);
+  EXPECT_EQ(ToJson(*streamed), ToJson(whole));
+  EXPECT_NE(streamed->checks[0].summary.find("'write' is not an op of the log workload"),
+            std::string::npos);
 }
 
 }  // namespace

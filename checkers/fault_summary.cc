@@ -70,9 +70,42 @@ std::optional<std::string> LeaderNode(const Event& e) {
 
 }  // namespace
 
+void FaultTrace::Add(const Event& e) {
+  any_ = true;
+  last_ns_ = e.time_ns;
+  Item item;
+  item.time_ns = e.time_ns;
+  item.type = e.type;
+  if (IsNemesis(e)) {
+    item.nemesis = static_cast<int32_t>(nemesis_.size());
+    nemesis_.push_back(e);
+  } else if (IsCompletion(e)) {
+    auto it = std::find(fs_.begin(), fs_.end(), e.f);
+    if (it == fs_.end()) it = fs_.insert(fs_.end(), e.f);
+    item.f = static_cast<uint16_t>(std::min<ptrdiff_t>(it - fs_.begin(), UINT16_MAX));
+  } else {
+    return;  // an invoke: SummarizeFaults reads none
+  }
+  items_.push_back(item);
+}
+
 FaultSummary SummarizeFaults(const History& h) {
+  FaultTrace t;
+  for (const Event& e : h) t.Add(e);
+  return SummarizeFaults(t);
+}
+
+FaultSummary SummarizeFaults(const FaultTrace& t) {
   FaultSummary s;
+  const std::vector<FaultTrace::Item>& h = t.items_;
   const size_t end = h.size();
+  // The nemesis event at position p, or nullptr for a client completion.
+  auto nemesis = [&](size_t p) -> const Event* {
+    return h[p].nemesis >= 0 ? &t.nemesis_[static_cast<size_t>(h[p].nemesis)] : nullptr;
+  };
+  auto ok_mutating = [&](size_t p) {
+    return !nemesis(p) && h[p].type == EventType::kOk && IsMutating(t.fs_[h[p].f]);
+  };
   // Per position: is a leader known just after this event (from the leader observations)?
   std::vector<bool> leader_known(end, false);
   bool any_observation = false;
@@ -81,18 +114,18 @@ FaultSummary SummarizeFaults(const History& h) {
     std::optional<int64_t> max_generation;
     std::optional<std::string> last_named;
     for (size_t p = 0; p < end; ++p) {
-      const Event& e = h[p];
-      if (IsNemesis(e) && e.f == "leader") {
+      const Event* e = nemesis(p);
+      if (e && e->f == "leader") {
         any_observation = true;
         ++s.leader_observations;
-        auto node = LeaderNode(e);
+        auto node = LeaderNode(*e);
         known = node.has_value();
         if (!node) {
           ++s.leaderless_events;
         } else {
           bool is_new;
-          if (e.value.contains("generation") && e.value["generation"].is_number_integer()) {
-            int64_t g = e.value["generation"].get<int64_t>();
+          if (e->value.contains("generation") && e->value["generation"].is_number_integer()) {
+            int64_t g = e->value["generation"].get<int64_t>();
             is_new = !max_generation || g > *max_generation;
             if (is_new) max_generation = g;
           } else {
@@ -113,38 +146,38 @@ FaultSummary SummarizeFaults(const History& h) {
   std::vector<Span> spans;
   std::map<std::string, std::deque<size_t>> open;  // fault -> indices into spans
   for (size_t p = 0; p < end; ++p) {
-    const Event& e = h[p];
-    if (!IsNemesis(e)) continue;
-    if (e.f == "skip") {
+    const Event* e = nemesis(p);
+    if (!e) continue;
+    if (e->f == "skip") {
       ++s.skipped;
-    } else if (std::string f = Opens(e.f); !f.empty()) {
+    } else if (std::string f = Opens(e->f); !f.empty()) {
       // One partition is in force at a time: a new one (a scenario or a mix move re-cutting
       // the network mid-election) replaces, and so ends, the one before.
       for (; f == "partition" && !open[f].empty(); open[f].pop_front()) {
         size_t i = open[f].front();
         spans[i].stop = p;
         s.windows[i].stopped = true;
-        s.windows[i].stop_ns = e.time_ns;
-        s.windows[i].stop_index = e.index;
+        s.windows[i].stop_ns = e->time_ns;
+        s.windows[i].stop_index = e->index;
       }
       open[f].push_back(spans.size());
       spans.push_back({p, end});
       FaultWindow w;
       w.fault = f;
-      w.what = What(e.value);
-      w.start_ns = e.time_ns;
-      w.start_index = e.index;
+      w.what = What(e->value);
+      w.start_ns = e->time_ns;
+      w.start_index = e->index;
       s.windows.push_back(std::move(w));
-    } else if (std::string c = Closes(e.f); !c.empty() && !open[c].empty()) {
+    } else if (std::string c = Closes(e->f); !c.empty() && !open[c].empty()) {
       size_t i = open[c].front();
       open[c].pop_front();
       spans[i].stop = p;
       s.windows[i].stopped = true;
-      s.windows[i].stop_ns = e.time_ns;
-      s.windows[i].stop_index = e.index;
+      s.windows[i].stop_ns = e->time_ns;
+      s.windows[i].stop_index = e->index;
     }
   }
-  const int64_t last_ns = end > 0 ? h[end - 1].time_ns : 0;
+  const int64_t last_ns = t.any_ ? t.last_ns_ : 0;
   // The first fault start after position p (end if none).
   auto next_start = [&](size_t p) {
     auto later = spans | ranges::views::transform([](const Span& sp) { return sp.start; }) |
@@ -163,14 +196,13 @@ FaultSummary SummarizeFaults(const History& h) {
     FaultWindow& w = s.windows[i];
     if (!w.stopped) w.stop_ns = std::max(w.start_ns, last_ns);
     for (size_t p = spans[i].start; p < std::min(end, spans[i].stop + 1); ++p) {
-      const Event& e = h[p];
-      if (!IsCompletion(e)) continue;
-      (e.type == EventType::kOk ? w.ok : e.type == EventType::kFail ? w.fail : w.info)++;
+      if (nemesis(p)) continue;
+      (h[p].type == EventType::kOk ? w.ok : h[p].type == EventType::kFail ? w.fail : w.info)++;
     }
     if (!w.stopped) continue;
     const size_t stop = spans[i].stop, limit = next_start(stop);
     for (size_t p = stop + 1; p < limit; ++p) {
-      if (IsCompletion(h[p]) && h[p].type == EventType::kOk && IsMutating(h[p].f)) {
+      if (ok_mutating(p)) {
         w.recovery_ns = h[p].time_ns - h[stop].time_ns;
         break;
       }
@@ -180,13 +212,12 @@ FaultSummary SummarizeFaults(const History& h) {
 
   // Totals: a completion inside any window counts once.
   for (size_t p = 0; p < end; ++p) {
-    const Event& e = h[p];
-    if (!IsCompletion(e)) continue;
+    if (nemesis(p)) continue;
     bool inside = std::any_of(spans.begin(), spans.end(),
                               [&](const Span& sp) { return sp.start <= p && p <= sp.stop; });
-    int64_t& n = e.type == EventType::kOk     ? (inside ? s.ok_in_faults : s.ok_outside)
-                 : e.type == EventType::kFail ? (inside ? s.fail_in_faults : s.fail_outside)
-                                              : (inside ? s.info_in_faults : s.info_outside);
+    int64_t& n = h[p].type == EventType::kOk     ? (inside ? s.ok_in_faults : s.ok_outside)
+                 : h[p].type == EventType::kFail ? (inside ? s.fail_in_faults : s.fail_outside)
+                                                 : (inside ? s.info_in_faults : s.info_outside);
     ++n;
   }
 
@@ -197,9 +228,9 @@ FaultSummary SummarizeFaults(const History& h) {
     FinalHeal fh;
     fh.time_ns = h[*last_stop].time_ns;
     for (size_t p = *last_stop + 1; p < end; ++p) {
-      if (IsCompletion(h[p]) && h[p].type == EventType::kOk) {
+      if (!nemesis(p) && h[p].type == EventType::kOk) {
         fh.first_ok_ns = h[p].time_ns - fh.time_ns;
-        fh.first_ok_f = h[p].f;
+        fh.first_ok_f = t.fs_[h[p].f];
         break;
       }
     }

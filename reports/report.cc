@@ -135,7 +135,7 @@ std::string Header(const RunData& run) {
   for (const auto& op : run.ops)
     (op.status == EventType::kOk ? ok : op.status == EventType::kFail ? fail : info)++;
   size_t nemesis = 0, leader = 0;  // fault actions; the watcher's leader observations
-  int64_t last_ns = 0;
+  int64_t last_ns = run.end_ns;
   for (const auto& e : run.events) {
     if (e.process == history::kNemesisProcess) ++(e.f == "leader" ? leader : nemesis);
     last_ns = std::max(last_ns, e.time_ns);

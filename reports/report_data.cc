@@ -210,6 +210,77 @@ RunData RunInMemory(const std::string& run_dir, nlohmann::json test, nlohmann::j
   return run;
 }
 
+namespace {
+std::vector<size_t> ChooseOps(const RunData& run, const std::set<int64_t>& referenced,
+                              const EmbedOptions& embed, nlohmann::json* sampled);
+bool Overview(const RunData& run, const EmbedOptions& embed) {
+  return run.ops.size() > embed.max_full_ops || embed.window_ns.has_value();
+}
+
+// Reads back the values of the ops `want` names (every compact read is expanded, in file order,
+// and kept expanded for the ops in `expand`).
+void LoadValues(RunData& run, const std::vector<char>& want, const std::set<int64_t>& expand) {
+  const std::string path = filename::History(run.run_dir);
+  auto reader = history::JsonlReader::Open(path, history::LogReads::kAsWritten);
+  auto give_up = [&](const std::string& why) {
+    run.warnings.push_back("the ops' values could not be read back from " + path + " (" + why +
+                           "): the report shows them without values");
+  };
+  if (!reader.ok()) return give_up(reader.error().message);
+  history::OpStream pairer;
+  history::LogReadExpander expander;
+  auto take = [&](history::Op& op) {
+    const auto id = static_cast<size_t>(op.id);
+    if (id >= run.ops.size() || !want[id]) return;
+    run.ops[id].invoke_value = std::move(op.invoke_value);
+    run.ops[id].value = std::move(op.value);
+  };
+  for (;;) {
+    auto e = (*reader)->Next();
+    if (!e.ok()) return give_up(e.error().message);
+    if (!e->has_value()) break;
+    const bool invoke = (*e)->type == EventType::kInvoke;
+    auto op = pairer.Add(std::move(**e));
+    if (!op.ok()) return give_up(op.error().message);
+    if (!*op || invoke) continue;
+    history::Op& done = **op;
+    if (done.status == EventType::kOk && done.f == "read" &&
+        history::IsCompactLogRead(done.value)) {
+      history::Event copy;
+      copy.type = EventType::kOk;
+      copy.f = "read";
+      copy.value = done.value;
+      if (auto x = expander.Expand(copy); !x) return give_up(x.error().message);
+      if (expand.count(done.id)) done.value = std::move(copy.value);
+    }
+    take(done);
+  }
+  for (history::Op& op : pairer.Finish()) take(op);
+}
+}  // namespace
+
+RunData RunStreamed(const std::string& run_dir, nlohmann::json test, nlohmann::json results,
+                    history::History nemesis, std::vector<history::Op> ops,
+                    std::vector<int64_t> info_ns, int64_t end_ns, const EmbedOptions& embed) {
+  RunData run;
+  run.run_dir = run_dir;
+  run.test = std::move(test);
+  run.results = std::move(results);
+  run.events = std::move(nemesis);
+  run.ops = std::move(ops);
+  run.info_ns = std::move(info_ns);
+  run.info_ns.resize(run.ops.size(), -1);
+  run.end_ns = end_ns;
+  const std::set<int64_t> referenced = ReferencedOps(run.results);
+  std::vector<char> want(run.ops.size(), Overview(run, embed) ? 0 : 1);
+  if (Overview(run, embed)) {
+    nlohmann::json sampled;
+    for (size_t i : ChooseOps(run, referenced, embed, &sampled)) want[i] = 1;
+  }
+  LoadValues(run, want, referenced);
+  return run;
+}
+
 std::string OverallVerdict(const RunData& run) {
   if (run.results.is_object() && run.results.contains("verdict") &&
       run.results["verdict"].is_string()) {
@@ -347,7 +418,7 @@ nlohmann::json ReportData(const RunData& run, const EmbedOptions& embed) {
     return nlohmann::json{{"$truncated", text.size()}, {"head", text.substr(0, cut)}};
   };
 
-  const bool overview = run.ops.size() > embed.max_full_ops || embed.window_ns.has_value();
+  const bool overview = Overview(run, embed);
   nlohmann::json sampled;
   std::vector<size_t> chosen;
   if (overview) {
@@ -370,7 +441,7 @@ nlohmann::json ReportData(const RunData& run, const EmbedOptions& embed) {
     if (overview) ops.back().push_back(op.id);
   }
   nlohmann::json nemesis = nlohmann::json::array();
-  int64_t end_ns = 0;
+  int64_t end_ns = run.end_ns;
   for (const auto& e : run.events) {
     end_ns = std::max(end_ns, e.time_ns);
     if (e.process == history::kNemesisProcess)

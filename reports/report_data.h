@@ -35,6 +35,7 @@ struct RunData {
   // For an info op: the time (ns) its `info` completion was recorded, -1 if it never completed.
   std::vector<int64_t> info_ns;
   std::vector<std::string> warnings;  // plain text, shown at the top of the report
+  int64_t end_ns = 0;  // the last event's time when `events` holds only the nemesis' (RunStreamed)
 };
 
 // Errors only when run_dir is not a directory.
@@ -46,6 +47,19 @@ Result<RunData> LoadRun(const std::string& run_dir);
 RunData RunInMemory(const std::string& run_dir, nlohmann::json test, nlohmann::json results,
                     history::History events,
                     std::optional<std::vector<history::Op>> ops = std::nullopt);
+
+// How much of a run the report embeds (below).
+struct EmbedOptions;
+
+// A run analysed as a stream (checkers::AnalyseLogStream, `tidemark run` of a log workload): the
+// events are only the nemesis', the ops hold no values, `info_ns` and `end_ns` come from the
+// stream. The values of the ops the report embeds (ReportData with `embed`) are read back from
+// RUN_DIR/history.jsonl in one more pass, and the log reads an anomaly names are expanded, so the
+// report equals the one RunInMemory makes of the whole history while memory holds only them. A
+// history that cannot be read back again leaves the values out, with a warning.
+RunData RunStreamed(const std::string& run_dir, nlohmann::json test, nlohmann::json results,
+                    history::History nemesis, std::vector<history::Op> ops,
+                    std::vector<int64_t> info_ns, int64_t end_ns, const EmbedOptions& embed);
 
 // The overall verdict: results.json "verdict" if present and known, else "unknown".
 std::string OverallVerdict(const RunData& run);

@@ -101,6 +101,8 @@ class ReportTest : public ::testing::Test {
     size_t b = page.find("</script>", a);
     return json::parse(page.substr(a, b - a), nullptr, false);
   }
+  RunData Streamed(const json& test, const json& results, const EmbedOptions& embed);
+
   fs::path dir_;
 };
 
@@ -384,7 +386,57 @@ TEST_F(ReportTest, ARunThatPairedItsEventsAlreadyReportsWhatTheFilesDo) {
     RunData in_memory = RunInMemory(dir_.string(), from_files->test, results,
                                     std::move(read->events), std::move(*ops));
     EXPECT_EQ(ReportData(in_memory), ReportData(*from_files));
+    // A log run analysed as a stream keeps only the ops' skeletons; the report reads back the
+    // values it embeds, whole or in overview form.
+    for (size_t max_full_ops : {kMaxFullReportOps, size_t{1}}) {
+      EmbedOptions embed;
+      embed.max_full_ops = max_full_ops;
+      EXPECT_EQ(ReportData(Streamed(from_files->test, results, embed), embed),
+                ReportData(*from_files, embed))
+          << "max_full_ops " << max_full_ops;
+    }
   }
+}
+
+// What a streamed analysis leaves RunStreamed, from the run's history file, but the values.
+RunData ReportTest::Streamed(const json& test, const json& results, const EmbedOptions& embed) {
+  auto read =
+      history::ReadJsonlFile((dir_ / "history.jsonl").string(), {}, history::LogReads::kAsWritten);
+  EXPECT_TRUE(read.ok());
+  auto ops = history::PairOps(read->events);
+  EXPECT_TRUE(ops.ok());
+  std::vector<int64_t> info_ns(ops->size(), -1);
+  int64_t end_ns = 0;
+  for (const history::Event& e : read->events) end_ns = std::max(end_ns, e.time_ns);
+  for (history::Op& op : *ops) {
+    for (const history::Event& e : read->events)
+      if (op.status == history::EventType::kInfo && e.index == op.complete_index)
+        info_ns[static_cast<size_t>(op.id)] = e.time_ns;
+    op.value = op.invoke_value = nullptr;
+  }
+  return RunStreamed(dir_.string(), test, results, history::NemesisEvents(read->events),
+                     std::move(*ops), std::move(info_ns), end_ns, embed);
+}
+
+TEST_F(ReportTest, AStreamedRunReadsBackTheValuesOfWhatItEmbeds) {
+  WriteRun();
+  auto from_files = LoadRun(dir_.string());
+  ASSERT_TRUE(from_files.ok());
+  for (size_t max_full_ops : {kMaxFullReportOps, size_t{2}}) {
+    EmbedOptions embed;
+    embed.max_full_ops = max_full_ops;
+    const json streamed = ReportData(Streamed(from_files->test, from_files->results, embed), embed);
+    EXPECT_EQ(streamed, ReportData(*from_files, embed)) << "max_full_ops " << max_full_ops;
+    size_t with_values = 0;
+    for (const json& op : streamed["ops"]) with_values += !op[10].is_null();
+    EXPECT_GT(with_values, 0u);
+  }
+  // A history gone since the analysis: the report says the values are missing.
+  std::filesystem::remove(dir_ / "history.jsonl");
+  RunData gone = RunStreamed(dir_.string(), from_files->test, from_files->results, {},
+                             from_files->ops, from_files->info_ns, 0, {});
+  ASSERT_FALSE(gone.warnings.empty());
+  EXPECT_NE(gone.warnings.back().find("could not be read back"), std::string::npos);
 }
 
 TEST_F(ReportTest, NoNetworkUrlsInTheTemplate) {

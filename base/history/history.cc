@@ -85,6 +85,22 @@ namespace {
 
 inline constexpr size_t kNoCompletion = static_cast<size_t>(-1);
 
+// The pairing errors, shared by PairOps and OpStream.
+std::string BusyProcess(const Event& e, int64_t outstanding_index) {
+  return "event " + std::to_string(e.index) + ": process " + std::to_string(e.process) +
+         " invokes '" + e.f + "' while its invoke at event " + std::to_string(outstanding_index) +
+         " is still outstanding (a process runs one op at a time)";
+}
+std::string NoInvoke(const Event& e) {
+  return "event " + std::to_string(e.index) + ": '" + ToString(e.type) + "' completion of '" + e.f +
+         "' by process " + std::to_string(e.process) + " has no outstanding invoke";
+}
+std::string OtherF(const Event& e, const std::string& invoke_f, int64_t invoke_index) {
+  return "event " + std::to_string(e.index) + ": completion f '" + e.f +
+         "' does not match its invoke f '" + invoke_f + "' (event " + std::to_string(invoke_index) +
+         ")";
+}
+
 // Where each op's invoke and completion are in h (kNoCompletion: none), in invocation order:
 // the pairing rules of PairOps, without building an op.
 struct Pairing {
@@ -106,12 +122,7 @@ Result<std::vector<Pairing>> Pair(const History& h, PairOptions opts, size_t* er
     if (e.process == kNemesisProcess) continue;
     if (e.type == EventType::kInvoke) {
       if (auto it = pending.find(e.process); it != pending.end()) {
-        if (!opts.lenient)
-          return fail(pos, "event " + std::to_string(e.index) + ": process " +
-                               std::to_string(e.process) + " invokes '" + e.f +
-                               "' while its invoke at event " +
-                               std::to_string(h[pairs[it->second].invoke].index) +
-                               " is still outstanding (a process runs one op at a time)");
+        if (!opts.lenient) return fail(pos, BusyProcess(e, h[pairs[it->second].invoke].index));
         pending.erase(it);  // the first stays an info op
       }
       pending.emplace(e.process, pairs.size());
@@ -121,17 +132,13 @@ Result<std::vector<Pairing>> Pair(const History& h, PairOptions opts, size_t* er
     auto it = pending.find(e.process);
     if (it == pending.end()) {
       if (opts.lenient) continue;
-      return fail(pos, "event " + std::to_string(e.index) + ": '" + ToString(e.type) +
-                           "' completion of '" + e.f + "' by process " + std::to_string(e.process) +
-                           " has no outstanding invoke");
+      return fail(pos, NoInvoke(e));
     }
     Pairing& p = pairs[it->second];
     pending.erase(it);
     const Event& invoke = h[p.invoke];
     if (invoke.f != e.f && !opts.lenient) {
-      return fail(pos, "event " + std::to_string(e.index) + ": completion f '" + e.f +
-                           "' does not match its invoke f '" + invoke.f + "' (event " +
-                           std::to_string(invoke.index) + ")");
+      return fail(pos, OtherF(e, invoke.f, invoke.index));
     }
     p.completion = pos;
   }
@@ -186,6 +193,34 @@ Result<std::vector<Op>> PairOpsTakingValues(History& h, PairOptions opts, size_t
     ops.push_back(std::move(op));
   }
   return ops;
+}
+
+Result<Op*> OpStream::Add(Event&& e) {
+  if (e.process == kNemesisProcess) return static_cast<Op*>(nullptr);
+  auto it = pending_.find(e.process);
+  if (e.type == EventType::kInvoke) {
+    if (it != pending_.end()) return Error{BusyProcess(e, it->second.invoke_index)};
+    Op op = OpSkeleton(e, next_id_++);
+    op.node = std::move(e.node);
+    op.invoke_value = std::move(e.value);
+    op.value = op.invoke_value;
+    return &pending_.emplace(e.process, std::move(op)).first->second;
+  }
+  if (it == pending_.end()) return Error{NoInvoke(e)};
+  if (it->second.f != e.f) return Error{OtherF(e, it->second.f, it->second.invoke_index)};
+  done_ = std::move(it->second);
+  pending_.erase(it);
+  CompleteOp(done_, std::move(e));
+  return &done_;
+}
+
+std::vector<Op> OpStream::Finish() {
+  std::vector<Op> open;
+  open.reserve(pending_.size());
+  for (auto& [process, op] : pending_) open.push_back(std::move(op));
+  pending_.clear();
+  std::sort(open.begin(), open.end(), [](const Op& x, const Op& y) { return x.id < y.id; });
+  return open;
 }
 
 Result<std::vector<Op>> PairOps(const LocatedHistory& h, PairOptions opts) {

@@ -13,6 +13,7 @@
 #include <limits>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -106,6 +107,26 @@ Result<std::vector<Op>> PairOps(const History& h, PairOptions opts, size_t* erro
 // log reads").
 Result<std::vector<Op>> PairOpsTakingValues(History& h, PairOptions opts = {},
                                             size_t* error_position = nullptr);
+
+// PairOps for a history read one event at a time, for a caller that keeps of each op only what
+// it needs (a long run's history need not be held whole). Strict pairing (PairOps' rules and
+// error texts); ops get the ids PairOps gives (invocation order). Holds only the outstanding ops.
+class OpStream {
+ public:
+  // Feeds the next event. A nemesis event changes nothing and returns nullptr. An invoke starts
+  // an op and returns it, still outstanding (the stream keeps it); a completion completes its
+  // process's outstanding op, taking the event's value, node and error, and returns it: the
+  // caller may take it (move from it) until the next Add. After an error the stream is finished.
+  Result<Op*> Add(Event&& e);
+  // The ops still outstanding at the end of the history (kInfo, never returned, as PairOps makes
+  // them), in id order.
+  std::vector<Op> Finish();
+
+ private:
+  int64_t next_id_ = 0;
+  std::unordered_map<int64_t, Op> pending_;  // process -> its outstanding op
+  Op done_;                                  // the op the last completion completed
+};
 
 // A history read from a file, with where each event came from, so errors can say FILE:LINE.
 struct LocatedHistory {

@@ -169,6 +169,61 @@ TEST(PairOpsTest, TakingValuesFromAHistoryThatDoesNotPairLeavesItWhole) {
   for (size_t i = 0; i < h.size(); ++i) EXPECT_EQ(copy[i].value, h[i].value) << i;
 }
 
+// OpStream over `h`: every op as the stream hands it out, placed at its id.
+Result<std::vector<Op>> Stream(const History& h) {
+  OpStream stream;
+  std::vector<Op> ops;
+  for (const Event& e : h) {
+    auto op = stream.Add(Event(e));
+    if (!op.ok()) return op.error();
+    if (*op == nullptr) continue;
+    if (ops.size() <= static_cast<size_t>((*op)->id))
+      ops.resize(static_cast<size_t>((*op)->id) + 1);
+    if (e.type != EventType::kInvoke) ops[static_cast<size_t>((*op)->id)] = std::move(**op);
+  }
+  for (Op& op : stream.Finish()) ops[static_cast<size_t>(op.id)] = std::move(op);
+  return ops;
+}
+
+TEST(OpStreamTest, PairsAsPairOpsDoesOneEventAtATime) {
+  History h = {Ev(0, 0, EventType::kInvoke, "write", 3),
+               Ev(1, 1, EventType::kInvoke, "read", nullptr),
+               Ev(2, kNemesisProcess, EventType::kInfo, "start-partition", {{"shape", "one"}}),
+               Ev(3, 0, EventType::kOk, "write", nullptr),  // keeps the argument
+               Ev(4, 1, EventType::kOk, "read", {{"from", 0}, {"to", 1}}),
+               Ev(5, 2, EventType::kInvoke, "read", nullptr),
+               Ev(6, 0, EventType::kInvoke, "append", "v0-2"),  // never completes: info
+               Ev(7, 2, EventType::kOk, "read", nullptr),       // an ok read of nothing: null
+               Ev(8, 3, EventType::kInvoke, "cas", {3, 4}),
+               Ev(9, 3, EventType::kFail, "cas", nullptr),
+               Ev(10, 4, EventType::kInvoke, "append", "v4-1"),  // never completes: info
+               Ev(11, 5, EventType::kInvoke, "read", nullptr),
+               Ev(12, 5, EventType::kInfo, "read", nullptr)};
+  h[0].node = "n1";
+  h[3].node = "n2";  // the completion's node wins
+  h[9].error = "precondition failed";
+  h[4].key = h[1].key = "k";
+  auto paired = PairOps(h);
+  ASSERT_TRUE(paired.ok()) << paired.error().message;
+  auto streamed = Stream(h);
+  ASSERT_TRUE(streamed.ok()) << streamed.error().message;
+  ExpectSameOps(*paired, *streamed);
+}
+
+TEST(OpStreamTest, RefusesWhatPairOpsRefusesWithItsWords) {
+  const std::vector<History> broken = {
+      {Ev(0, 0, EventType::kOk, "write", 3)},
+      {Ev(0, 0, EventType::kInvoke, "write", 3), Ev(1, 0, EventType::kInvoke, "read", nullptr)},
+      {Ev(0, 0, EventType::kInvoke, "write", 3), Ev(1, 0, EventType::kOk, "read", 3)}};
+  for (const History& h : broken) {
+    auto paired = PairOps(h);
+    auto streamed = Stream(h);
+    ASSERT_FALSE(paired.ok());
+    ASSERT_FALSE(streamed.ok());
+    EXPECT_EQ(streamed.error().message, paired.error().message);
+  }
+}
+
 TEST(CompleteOpTest, MovesTheCompletionInAndAnOkReadOfNothingObservedNull) {
   Op read = OpFromInvoke(Ev(7, 3, EventType::kInvoke, "read", {{"from", 0}}), 4);
   EXPECT_EQ(read.id, 4);

@@ -286,17 +286,21 @@ Result<LocatedHistory> ImportTextLocated(std::string_view text, Format format,
   return Error{source_name + ": unsupported format"};
 }
 
+Result<Format> SniffFileFormat(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error{path + ": cannot open: " + std::strerror(errno)};
+  std::string head(64 * 1024, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<size_t>(in.gcount()));
+  return SniffFormat(head, path);
+}
+
 Result<LocatedHistory> ImportFileLocated(const std::string& path, Format format,
                                          const ReadProgress& progress, LogReads reads) {
   // JSONL streams; the other formats are small, read whole.
   if (format == Format::kJsonl) return ReadJsonlFile(path, progress, reads);
   if (format == Format::kAuto) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return Error{path + ": cannot open: " + std::strerror(errno)};
-    std::string head(64 * 1024, '\0');
-    in.read(head.data(), static_cast<std::streamsize>(head.size()));
-    head.resize(static_cast<size_t>(in.gcount()));
-    auto f = SniffFormat(head, path);
+    auto f = SniffFileFormat(path);
     if (!f) return f.error();
     format = *f;
     if (format == Format::kJsonl) return ReadJsonlFile(path, progress, reads);

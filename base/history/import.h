@@ -45,6 +45,8 @@ const char* ToString(Format format);
 // '[' -> jepsen-edn; '{' followed by '"' -> jsonl; '{' followed by ':' -> edn-lines; only
 // whitespace -> jsonl (an empty history in any format). Errors when none matches.
 Result<Format> SniffFormat(std::string_view text, const std::string& source_name);
+// SniffFormat on the first 64 KiB of a file.
+Result<Format> SniffFileFormat(const std::string& path);
 
 // Reads a history in `format` (kAuto: sniffed from the content). `source_name` names the text in
 // errors. The Located variants also give the line of every event; ImportFileLocated calls

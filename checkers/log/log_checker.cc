@@ -1039,15 +1039,29 @@ CheckResult Analysis::Result() const {
 }  // namespace logck
 
 CheckResult CheckLogPrefix(const std::vector<history::Op>& ops, const LogCheckOptions& opts) {
+  try {
+    return CheckLogPrefix(ops, logck::ParseLogOps(ops, opts.ignore_other_ops), opts);
+  } catch (...) {
+    return UnknownFromException("log-prefix", std::current_exception());
+  }
+}
+
+CheckResult CheckLogPrefix(const std::vector<history::Op>& ops, const Result<logck::LogOps>& parsed,
+                           const LogCheckOptions& opts) {
   CheckResult res;
   res.checker = "log-prefix";
   try {
-    auto parsed = logck::ParseLogOps(ops, opts.ignore_other_ops);
+    std::optional<std::string> malformed;
     if (!parsed.ok()) {
+      malformed = parsed.error().message;
+    } else if (!opts.ignore_other_ops && parsed->skipped > 0) {
+      malformed = parsed->first_skipped_error;
+    }
+    if (malformed) {
       res.verdict = Verdict::kUnknown;
-      res.summary = "unknown: malformed log history: " + parsed.error().message;
+      res.summary = "unknown: malformed log history: " + *malformed;
       res.explanation = res.summary;
-      res.details["errors"] = nlohmann::json::array({parsed.error().message});
+      res.details["errors"] = nlohmann::json::array({*malformed});
       return res;
     }
     if (parsed->appends.empty() && parsed->reads.empty()) {
@@ -1056,7 +1070,7 @@ CheckResult CheckLogPrefix(const std::vector<history::Op>& ops, const LogCheckOp
       res.explanation = res.summary;
       return res;
     }
-    logck::Analysis analysis(ops, *parsed, opts);
+    logck::Analysis analysis(ops, parsed.value(), opts);
     analysis.Run();
     return analysis.Result();
   } catch (...) {

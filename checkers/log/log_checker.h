@@ -34,6 +34,7 @@
 #include "base/history/history.h"
 #include "base/result.h"
 #include "checkers/checker.h"
+#include "checkers/log/log_ops.h"
 
 namespace tidemark::checkers {
 
@@ -79,6 +80,12 @@ std::map<std::string, std::vector<int64_t>> KillTimes(const history::History& ev
 // On malformed input: verdict kUnknown, summary naming the first bad op, details {"errors": [...]}.
 CheckResult CheckLogPrefix(const std::vector<history::Op>& ops, const LogCheckOptions& opts = {});
 
+// CheckLogPrefix on log ops parsed as the history was read (logck::LogOpsBuilder with
+// ignore_other_ops set: opts.ignore_other_ops still decides whether another op makes the verdict
+// unknown). `ops` need hold no values: the checker reads their ids, processes, nodes and times.
+CheckResult CheckLogPrefix(const std::vector<history::Op>& ops, const Result<logck::LogOps>& parsed,
+                           const LogCheckOptions& opts = {});
+
 // One entry of a node's dumped log.
 struct ReplicaEntry {
   int64_t offset = 0;
@@ -122,5 +129,9 @@ Result<std::vector<ReplicaLog>> ReplicaLogsFromJson(const nlohmann::json& j);
 // replica list, malformed replica logs or malformed ops.
 CheckResult CheckReplicas(const std::vector<ReplicaLog>& replicas,
                           const std::vector<history::Op>& ops, const LogCheckOptions& opts = {});
+// The same on log ops parsed as the history was read (as for CheckLogPrefix above).
+CheckResult CheckReplicas(const std::vector<ReplicaLog>& replicas,
+                          const std::vector<history::Op>& ops, const Result<logck::LogOps>& parsed,
+                          const LogCheckOptions& opts = {});
 
 }  // namespace tidemark::checkers

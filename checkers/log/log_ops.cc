@@ -1,6 +1,9 @@
 #include "checkers/log/log_ops.h"
 
 #include <algorithm>
+#include <limits>
+#include <memory>
+#include <optional>
 #include <utility>
 
 #include "base/history/compact_reads.h"
@@ -68,7 +71,9 @@ class Parser {
     return id;
   }
 
-  Result<Ok> Append(const Op& op) {
+  // An append as invoked: its value is interned in invocation order (what ParseLogOps has
+  // always done), so value ids do not depend on when appends complete.
+  Result<Ok> AppendInvoked(const Op& op) {
     if (!op.invoke_value.is_string()) {
       return Error{Where(op) + ": an append's invoke value must be a string, got " +
                    op.invoke_value.dump()};
@@ -76,8 +81,24 @@ class Parser {
     AppendRec a;
     a.op = static_cast<int32_t>(op.id);
     a.vid = Intern(op.invoke_value.get_ref<const std::string&>());
-    a.status = op.status;
     a.call = op.call_ns;
+    ValueInfo& vi = out_->info[static_cast<size_t>(a.vid)];
+    if (vi.first_append < 0) {
+      vi.first_append = static_cast<int32_t>(out_->appends.size());
+      vi.first_call = a.call;
+    }
+    open_appends_.emplace(op.id, out_->appends.size());
+    out_->appends.push_back(a);
+    return Ok{};
+  }
+
+  // The append's outcome, once it completed (or, never completed, ended as info).
+  Result<Ok> AppendCompleted(const Op& op) {
+    auto it = open_appends_.find(op.id);
+    if (it == open_appends_.end()) return Ok{};  // its invoke was refused
+    AppendRec& a = out_->appends[it->second];
+    open_appends_.erase(it);
+    a.status = op.status;
     a.ret = op.return_ns;
     if (op.status == EventType::kOk) {
       const json& v = op.value;
@@ -102,11 +123,6 @@ class Parser {
     if (op.status == EventType::kOk) ++vi.n_ok;
     if (op.status == EventType::kFail) ++vi.n_fail;
     if (op.status == EventType::kInfo) ++vi.n_info;
-    if (vi.first_append < 0) {
-      vi.first_append = static_cast<int32_t>(out_->appends.size());
-      vi.first_call = a.call;
-    }
-    out_->appends.push_back(a);
     return Ok{};
   }
 
@@ -229,7 +245,8 @@ class Parser {
   std::unordered_map<std::string, int32_t> ids_;
   std::vector<int32_t> at_offset_;  // offset -> the value last read there, -1 if none
   std::vector<EntryRec> read_;      // the entries of the read being parsed
-  int64_t canon_to_ = -1;           // canon covers offsets below this (-1: nothing yet)
+  std::unordered_map<int64_t, size_t> open_appends_;  // op id -> its AppendRec, until completed
+  int64_t canon_to_ = -1;  // canon covers offsets below this (-1: nothing yet)
 };
 
 // Read entries are indexed in 32 bits.
@@ -250,55 +267,108 @@ int32_t LogOps::ValueAt(const ReadRec& r, int64_t o) const {
   return v >= 0 ? v : find(own.data() + r.own_begin, own.data() + r.own_end);
 }
 
-Result<LogOps> ParseLogOps(const std::vector<history::Op>& ops, bool ignore_other_ops) {
+struct LogOpsBuilder::Impl {
+  explicit Impl(bool ignore) : ignore_other_ops(ignore), parser(&out) {}
+  bool ignore_other_ops;
   LogOps out;
-  Parser p(&out);
-  // Compact reads (docs/history-format.md) are expanded in the order the file holds them, which
-  // is their completions' order, one at a time: only the flat entries are kept.
-  std::vector<size_t> compact;
-  if (ops.size() >= static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
-    return Error{"history too large: " + std::to_string(ops.size()) + " ops"};
-  }
-  for (size_t i = 0; i < ops.size(); ++i) {
-    const Op& op = ops[i];
-    if (op.id != static_cast<int64_t>(i)) {
-      return Error{"op at position " + std::to_string(i) + " has id " + std::to_string(op.id) +
-                   ": ops must be PairOps' dense vector"};
-    }
-    if (op.process < 0) continue;  // nemesis: not a client op
-    Result<Ok> r = Ok{};
-    if (op.f == "append") {
-      r = p.Append(op);
-    } else if (op.f == "read" && op.status == EventType::kOk &&
-               history::IsCompactLogRead(op.value)) {
-      compact.push_back(i);
-    } else if (op.f == "read") {
-      r = p.Read(op, op.value);
-    } else if (ignore_other_ops) {
-      ++out.skipped;
-    } else {
-      r = Error{Where(op) + ": '" + op.f +
-                "' is not an op of the log workload (append, read): is this a log history?"};
-    }
-    if (!r.ok()) return r.error();
-    if (TooLarge(out)) return TooLargeError();
-  }
-  if (compact.empty()) return out;
-  std::sort(compact.begin(), compact.end(),
-            [&ops](size_t a, size_t b) { return ops[a].complete_index < ops[b].complete_index; });
+  Parser parser;
   history::LogReadExpander expander;
-  for (size_t i : compact) {
+  std::optional<Error> error;
+  int64_t ops = 0;
+
+  void Check(Result<Ok> r) {
+    if (!r.ok()) {
+      error = r.error();
+    } else if (TooLarge(out)) {
+      error = TooLargeError();
+    }
+  }
+};
+
+LogOpsBuilder::LogOpsBuilder(bool ignore_other_ops)
+    : impl_(std::make_unique<Impl>(ignore_other_ops)) {}
+LogOpsBuilder::~LogOpsBuilder() = default;
+LogOpsBuilder::LogOpsBuilder(LogOpsBuilder&&) noexcept = default;
+LogOpsBuilder& LogOpsBuilder::operator=(LogOpsBuilder&&) noexcept = default;
+
+void LogOpsBuilder::Invoked(const Op& op) {
+  Impl& b = *impl_;
+  if (b.error) return;
+  if (op.id != b.ops) {
+    b.error = Error{"op " + std::to_string(op.id) + " invoked after " + std::to_string(b.ops) +
+                    " ops: ops must be PairOps' dense ids, in invocation order"};
+    return;
+  }
+  if (++b.ops >= std::numeric_limits<int32_t>::max()) {
+    b.error = Error{"history too large: more than " + std::to_string(b.ops - 1) + " ops"};
+    return;
+  }
+  if (op.process < 0) return;  // nemesis: not a client op
+  if (op.f == "append") b.Check(b.parser.AppendInvoked(op));
+}
+
+void LogOpsBuilder::Completed(const Op& op) {
+  Impl& b = *impl_;
+  if (b.error || op.process < 0) return;
+  if (op.f != "append" && op.f != "read") {
+    std::string why = Where(op) + ": '" + op.f +
+                      "' is not an op of the log workload (append, read): is this a log history?";
+    if (!b.ignore_other_ops) {
+      b.error = Error{std::move(why)};
+    } else if (b.out.skipped++ == 0) {
+      b.out.first_skipped_error = std::move(why);
+    }
+  } else if (op.f == "append") {
+    b.Check(b.parser.AppendCompleted(op));
+  } else if (op.f == "read" && op.status == EventType::kOk && history::IsCompactLogRead(op.value)) {
+    // Compact reads (docs/history-format.md) are expanded in the order the file holds them,
+    // which is their completions' order, one at a time: only the flat entries are kept.
     history::Event e;  // the completion, expanded on its own
     e.type = EventType::kOk;
     e.f = "read";
-    e.value = ops[i].value;
-    if (auto x = expander.Expand(e); !x) return Error{Where(ops[i]) + ": " + x.error().message};
-    if (auto r = p.Read(ops[i], e.value); !r.ok()) return r.error();
-    if (TooLarge(out)) return TooLargeError();
+    e.value = op.value;
+    if (auto x = b.expander.Expand(e); !x) {
+      b.error = Error{Where(op) + ": " + x.error().message};
+      return;
+    }
+    b.Check(b.parser.Read(op, e.value));
+  } else if (op.f == "read") {
+    b.Check(b.parser.Read(op, op.value));
   }
-  std::stable_sort(out.reads.begin(), out.reads.end(),
-                   [](const ReadRec& a, const ReadRec& b) { return a.op < b.op; });
-  return out;
+}
+
+Result<LogOps> LogOpsBuilder::Finish() && {
+  Impl& b = *impl_;
+  if (b.error) return *b.error;
+  std::stable_sort(b.out.reads.begin(), b.out.reads.end(),
+                   [](const ReadRec& x, const ReadRec& y) { return x.op < y.op; });
+  return std::move(b.out);
+}
+
+Result<LogOps> ParseLogOps(const std::vector<history::Op>& ops, bool ignore_other_ops) {
+  if (ops.size() >= static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
+    return Error{"history too large: " + std::to_string(ops.size()) + " ops"};
+  }
+  LogOpsBuilder b(ignore_other_ops);
+  for (size_t i = 0; i < ops.size(); ++i) {
+    if (ops[i].id != static_cast<int64_t>(i)) {
+      return Error{"op at position " + std::to_string(i) + " has id " + std::to_string(ops[i].id) +
+                   ": ops must be PairOps' dense vector"};
+    }
+    b.Invoked(ops[i]);
+  }
+  // Then the completions in the file's order (ops that never completed last, as a stream
+  // ends them), as LogOpsBuilder sees them when a history is read one event at a time.
+  std::vector<size_t> order(ops.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&ops](size_t x, size_t y) {
+    const auto key = [](const Op& op) {
+      return op.complete_index < 0 ? std::numeric_limits<int64_t>::max() : op.complete_index;
+    };
+    return key(ops[x]) < key(ops[y]);
+  });
+  for (size_t i : order) b.Completed(ops[i]);
+  return std::move(b).Finish();
 }
 
 }  // namespace tidemark::checkers::logck

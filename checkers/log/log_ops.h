@@ -1,5 +1,6 @@
-// Internal to checkers/log: the `log` workload ops of a history, validated and flattened into
-// arrays the anomaly detectors index (no JSON access after parsing).
+// The `log` workload ops of a history, validated and flattened into arrays the anomaly
+// detectors index (no JSON access after parsing). Internal to the log checkers, except that a
+// caller streaming a history builds them (LogOpsBuilder) and hands them to the checkers.
 //
 // Values are interned to dense ids. Reads overlap almost entirely, so their entries are shared:
 // a read's entries are a slice of `canon` (entries earlier reads agreed on, offset-sorted, only
@@ -11,6 +12,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -103,6 +105,8 @@ struct LogOps {
   std::vector<ValueInfo> info;      // vid -> what the appends of that value did
   int64_t reads_fail = 0, reads_info = 0;
   int64_t skipped = 0;  // ops of other f skipped (ignore_other_ops)
+  // When some were: the error a parse that does not ignore them gives for the first.
+  std::string first_skipped_error;
 
   // The entries of read r, in offset order.
   ReadEntries Entries(const ReadRec& r) const {
@@ -115,5 +119,26 @@ struct LogOps {
 
 // Parses and validates. An error names the op (id and event index) and what is wrong.
 Result<LogOps> ParseLogOps(const std::vector<history::Op>& ops, bool ignore_other_ops);
+
+// ParseLogOps one op at a time, as a history is read (history::OpStream): Invoked for every op
+// as it is invoked (in id order), Completed as it completes (in the file's order; ops that never
+// completed, at the end), then Finish. Only the flat entries are kept, so the ops' values may
+// be dropped once Completed has seen them. The first error is kept and Finish returns it;
+// ParseLogOps is this over a vector of ops, so both give the same LogOps.
+class LogOpsBuilder {
+ public:
+  explicit LogOpsBuilder(bool ignore_other_ops);
+  ~LogOpsBuilder();
+  LogOpsBuilder(LogOpsBuilder&&) noexcept;
+  LogOpsBuilder& operator=(LogOpsBuilder&&) noexcept;
+
+  void Invoked(const history::Op& op);    // reads f and, for an append, the invoke value
+  void Completed(const history::Op& op);  // reads the status, times and values
+  Result<LogOps> Finish() &&;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace tidemark::checkers::logck

@@ -380,6 +380,16 @@ class ReplicaAnalysis {
 
 CheckResult CheckReplicas(const std::vector<ReplicaLog>& replicas,
                           const std::vector<history::Op>& ops, const LogCheckOptions& opts) {
+  try {
+    return CheckReplicas(replicas, ops, logck::ParseLogOps(ops, /*ignore_other_ops=*/true), opts);
+  } catch (...) {
+    return UnknownFromException("log-replicas", std::current_exception());
+  }
+}
+
+CheckResult CheckReplicas(const std::vector<ReplicaLog>& replicas,
+                          const std::vector<history::Op>& ops, const Result<logck::LogOps>& parsed,
+                          const LogCheckOptions& opts) {
   CheckResult res;
   res.checker = "log-replicas";
   auto unknown = [&](const std::string& why) {
@@ -403,9 +413,8 @@ CheckResult CheckReplicas(const std::vector<ReplicaLog>& replicas,
         }
       }
     }
-    auto parsed = logck::ParseLogOps(ops, /*ignore_other_ops=*/true);
     if (!parsed.ok()) return unknown("malformed log history: " + parsed.error().message);
-    ReplicaAnalysis analysis(replicas, ops, *parsed, opts);
+    ReplicaAnalysis analysis(replicas, ops, parsed.value(), opts);
     analysis.Run();
     return analysis.Result();
   } catch (...) {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -15,6 +16,7 @@
 
 #include "base/file.h"
 #include "base/history/import.h"
+#include "base/history/jsonl.h"
 #include "base/text.h"
 #include "checkers/analyse.h"
 #include "checkers/checker.h"
@@ -165,11 +167,116 @@ void PrintText(const CheckCommandOptions& opts, const std::string& file,
   if (!opts.results_path.empty()) out << "results: " << opts.results_path << "\n";
 }
 
+struct CheckSeconds {
+  double read = 0, total = 0;
+};
+
+// Writes what a check found (text, JSON or results file) and returns the exit code.
+int Finish(const CheckCommandOptions& opts, const std::string& file, history::Format format,
+           const checkers::Analysis& analysis, const std::vector<std::string>& warnings,
+           CheckSeconds seconds, std::ostream& out, std::ostream& err, nlohmann::json* json_out) {
+  // results.json's schema, as `tidemark run` writes it, plus what only a check knows; built only
+  // when something reads it.
+  const bool want_doc = json_out != nullptr || opts.json || !opts.results_path.empty();
+  nlohmann::json doc;
+  if (want_doc) {
+    doc = checkers::ToJson(analysis);
+    doc["file"] = file;
+    doc["warnings"] = warnings;
+    doc["format"] = history::ToString(format);
+    doc["seconds"] = {{"read", seconds.read}, {"total", seconds.total}};
+  }
+  if (!opts.results_path.empty()) {
+    if (Status s = WriteFileAtomic(opts.results_path, doc.dump(2) + "\n"); !s.ok()) {
+      err << "tidemark check: cannot write results to " << opts.results_path << "\n";
+      return 255;
+    }
+  }
+  if (json_out) {
+    *json_out = std::move(doc);
+  } else if (opts.json) {
+    out << doc.dump(2) << "\n";
+  } else {
+    PrintText(opts, file, analysis, seconds.total, out);
+  }
+  return checkers::ExitCode(analysis.verdict);
+}
+
+// Whether `file` is a JSONL `log` history that the log checkers can read as a stream (never held
+// whole: checkers::AnalyseLogStream): model log, given or guessed (GuessModel says log as soon as
+// an append was acknowledged at an offset, so the first such append near the start decides).
+bool StreamsAsLog(const CheckCommandOptions& opts, const std::string& file,
+                  history::Format format) {
+  if (opts.checker != "auto" && opts.checker != "log-prefix") return false;
+  if (format == history::Format::kAuto) {
+    auto f = history::SniffFileFormat(file);
+    if (!f.ok() || *f != history::Format::kJsonl) return false;
+  } else if (format != history::Format::kJsonl) {
+    return false;
+  }
+  if (opts.model != "auto") return opts.model == "log";
+  auto reader = history::JsonlReader::Open(file, history::LogReads::kAsWritten);
+  if (!reader.ok()) return false;
+  for (int i = 0; i < 100'000; ++i) {
+    auto e = (*reader)->Next();
+    if (!e.ok() || !e->has_value()) return false;
+    const history::Event& ev = **e;
+    if (ev.process >= 0 && ev.type != history::EventType::kInvoke && ev.f == "append" &&
+        ev.value.is_object() && ev.value.contains("offset"))
+      return true;
+  }
+  return false;
+}
+
+// Checks a log history as a stream; nullopt when it is not one (StreamsAsLog) or the stream
+// stops short (a malformed line, a history that does not pair, no client op): the whole-file
+// path then says why, with the file and line.
+std::optional<int> CheckLogStream(const CheckCommandOptions& opts, const std::string& file,
+                                  history::Format format, std::ostream& out, std::ostream& err,
+                                  nlohmann::json* json_out, ProgressLine& progress) {
+  if (!StreamsAsLog(opts, file, format)) return std::nullopt;
+  const auto start = std::chrono::steady_clock::now();
+  auto reader = history::JsonlReader::Open(file, history::LogReads::kAsWritten);
+  if (!reader.ok()) return std::nullopt;
+  checkers::AnalysisSpec spec;
+  spec.model = "log";
+  auto names = ChooseCheckers(opts, spec.model, err);
+  if (!names) return 254;
+  spec.checkers = std::move(*names);
+  std::error_code ec;
+  const uint64_t total = std::filesystem::file_size(file, ec);
+  double read_s = 0;
+  spec.on_step = [&](const std::string& step) {
+    if (read_s == 0) {  // the first step after reading
+      read_s = SecondsSince(start);
+      if (!ec) progress.Reading(total, total);
+    }
+    progress.Step(step);
+  };
+  if (!ec) progress.Reading(0, total);
+  int64_t events = 0;
+  checkers::StreamedHistory kept;
+  auto a = checkers::AnalyseLogStream(
+      [&] {
+        if ((++events & 0xffff) == 0) progress.Reading((*reader)->bytes_read(), ec ? 0 : total);
+        return (*reader)->Next();
+      },
+      spec, &kept);
+  progress.Clear();
+  if (!a.ok() || a->ops == 0) return std::nullopt;
+  std::vector<std::string> warnings;
+  if (!(*reader)->torn_tail().empty()) warnings.push_back((*reader)->torn_tail());
+  for (const std::string& w : warnings) err << "tidemark check: warning: " << w << "\n";
+  return Finish(opts, file, format, *a, warnings, {read_s, SecondsSince(start)}, out, err,
+                json_out);
+}
+
 // Checks one file; returns its exit code (0 valid, 1 invalid, 2 unknown, 254 usage, 255
 // unreadable). With `json_out`, the results document goes there instead of to `out`.
 int CheckFile(const CheckCommandOptions& opts, const std::string& file, history::Format format,
               std::ostream& out, std::ostream& err, nlohmann::json* json_out,
               ProgressLine& progress, ProcessCap* cap) {
+  if (auto code = CheckLogStream(opts, file, format, out, err, json_out, progress)) return *code;
   const auto start = std::chrono::steady_clock::now();
   // Log reads as written: the log checkers expand compact reads one at a time.
   auto hist = history::ImportFileLocated(
@@ -225,32 +332,8 @@ int CheckFile(const CheckCommandOptions& opts, const std::string& file, history:
     analysis.verdict = analysis.checks.front().verdict;
   }
   const double total_s = SecondsSince(start);
-
-  // results.json's schema, as `tidemark run` writes it, plus what only a check knows; built only
-  // when something reads it.
-  const bool want_doc = json_out != nullptr || opts.json || !opts.results_path.empty();
-  nlohmann::json doc;
-  if (want_doc) {
-    doc = checkers::ToJson(analysis);
-    doc["file"] = file;
-    doc["warnings"] = hist->warnings;
-    doc["format"] = history::ToString(format);
-    doc["seconds"] = {{"read", parse_s}, {"total", total_s}};
-  }
-  if (!opts.results_path.empty()) {
-    if (Status s = WriteFileAtomic(opts.results_path, doc.dump(2) + "\n"); !s.ok()) {
-      err << "tidemark check: cannot write results to " << opts.results_path << "\n";
-      return 255;
-    }
-  }
-  if (json_out) {
-    *json_out = std::move(doc);
-  } else if (opts.json) {
-    out << doc.dump(2) << "\n";
-  } else {
-    PrintText(opts, file, analysis, total_s, out);
-  }
-  return checkers::ExitCode(analysis.verdict);
+  return Finish(opts, file, format, analysis, hist->warnings, {parse_s, total_s}, out, err,
+                json_out);
 }
 
 }  // namespace

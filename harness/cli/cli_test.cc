@@ -108,10 +108,21 @@ TEST(CheckCommandTest, ProgressGoesToStderrAndNamesEveryStep) {
   opts.progress = "always";  // stderr here is a string: plain lines
   std::ostringstream out, err;
   EXPECT_EQ(RunCheckCommand(opts, out, err), 1) << err.str();
-  for (const char* step : {"log-lost-write.jsonl: reading ", " (100 %)", ": pairing ",
-                           ": summarising faults", ": checking log-prefix"})
+  // A log history is paired and parsed as it is read (a stream); another is paired after.
+  for (const char* step : {"log-lost-write.jsonl: reading ", " (100 %)", ": summarising faults",
+                           ": checking log-prefix"})
     EXPECT_NE(err.str().find(step), std::string::npos) << "missing " << step << " in\n"
                                                        << err.str();
+  {
+    CheckCommandOptions reg = opts;
+    reg.files = {Example("register-stale-read.jsonl")};
+    std::ostringstream out3, err3;
+    EXPECT_EQ(RunCheckCommand(reg, out3, err3), 1) << err3.str();
+    for (const char* step : {"register-stale-read.jsonl: reading ", ": pairing ",
+                             ": summarising faults", ": checking linearizability"})
+      EXPECT_NE(err3.str().find(step), std::string::npos) << "missing " << step << " in\n"
+                                                          << err3.str();
+  }
   EXPECT_EQ(out.str().find("reading"), std::string::npos) << "progress leaked into stdout";
   EXPECT_NE(out.str().find("lost-write"), std::string::npos) << out.str();
   opts.progress = "never";
@@ -277,6 +288,43 @@ TEST(CheckCommandTest, CheckerAllReadsCompactLogReadsInFull) {
   ASSERT_EQ(a.second.size(), 2u) << a.second.dump();  // no replicas: no log-replicas
   EXPECT_EQ(a.second[0]["checker"], "linearizability");
   EXPECT_EQ(a, b);
+  std::filesystem::remove(compact);
+}
+
+// A JSONL log history is checked as a stream (checkers::AnalyseLogStream, never held whole): its
+// results are the whole-file path's (which --checker all takes), full or compact, and a torn
+// last line is still a warning.
+TEST(CheckCommandTest, ALogHistoryCheckedAsAStreamGetsTheWholeFilesResults) {
+  const std::string full = Example("log-lost-write.jsonl");
+  auto compact = std::filesystem::temp_directory_path() / "tidemark_cli_test_stream.jsonl";
+  CliRun x = Tidemark("export " + full + " --to jsonl-compact -o " + compact.string());
+  ASSERT_EQ(x.exit_code, 0) << x.output;
+  auto doc = [](const std::string& args) {
+    CliRun r = Tidemark("check --json " + args);
+    auto d = nlohmann::json::parse(r.output, nullptr, false);
+    EXPECT_TRUE(d.is_object()) << r.output;
+    for (auto& c : d["checkers"]) {
+      c.erase("seconds");
+      c["details"].erase("elapsed_s");
+    }
+    return d;
+  };
+  for (const std::string& file : {full, compact.string()}) {
+    SCOPED_TRACE(file);
+    nlohmann::json streamed = doc(file), whole = doc("--checker all " + file);
+    ASSERT_EQ(streamed["checkers"].size(), 1u) << streamed.dump();
+    ASSERT_EQ(whole["checkers"].size(), 2u) << whole.dump();
+    EXPECT_EQ(streamed["checkers"][0], whole["checkers"][1]);
+    EXPECT_EQ(streamed["verdict"], "invalid");
+    for (const char* k : {"events", "ops", "counts", "faults", "duration_s", "model"})
+      EXPECT_EQ(streamed[k], whole[k]) << k;
+  }
+  std::ifstream in(full);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::ofstream(compact) << text << R"({"index":9999,"time":1,"pro)";
+  CliRun torn = Tidemark("check " + compact.string());
+  EXPECT_EQ(torn.exit_code, 1) << torn.output;
+  EXPECT_NE(torn.output.find("warning"), std::string::npos) << torn.output;
   std::filesystem::remove(compact);
 }
 

@@ -7,6 +7,7 @@
 #include "reports/index.h"
 #include "reports/junit.h"
 #include "reports/report.h"
+#include "reports/report_data.h"
 
 namespace tidemark::run {
 
@@ -26,8 +27,13 @@ Result<std::string> WriteRunFiles(RunRecord record, std::ostream& out) {
   if (Status s = reports::WriteJUnit(path, name, record.results); !s.ok())
     out << "warning: could not write junit.xml: " << s.error().message << "\n";
   // The report before the index, whose row links to it when it exists.
-  reports::RunData data = reports::RunInMemory(path, record.test, record.results,
-                                               std::move(record.events), std::move(record.ops));
+  reports::RunData data =
+      record.streamed ? reports::RunStreamed(path, record.test, record.results,
+                                             std::move(record.streamed->nemesis),
+                                             std::move(record.streamed->ops),
+                                             std::move(record.streamed->info_ns), record.end_ns, {})
+                      : reports::RunInMemory(path, record.test, record.results,
+                                             std::move(record.events), std::move(record.ops));
   std::string shown = filename::Report(path);
   if (Status s = reports::WriteReport(data); !s.ok()) {
     out << "warning: could not write the report: " << s.error().message << "\n";

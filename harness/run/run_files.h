@@ -18,6 +18,7 @@
 
 #include "base/history/history.h"
 #include "base/result.h"
+#include "checkers/analyse.h"
 #include "runstore/store.h"
 
 namespace tidemark::run {
@@ -40,6 +41,10 @@ struct RunRecord {
   // The events paired, when the caller already did (history::PairOpsTakingValues); otherwise
   // the report pairs them.
   std::optional<std::vector<history::Op>> ops;
+  // Instead of events and ops: the history as a streamed analysis kept it (a log run), whose
+  // report reads the embedded ops' values back from history.jsonl (reports::RunStreamed).
+  std::optional<checkers::StreamedHistory> streamed;
+  int64_t end_ns = 0;  // the last event's time, with `streamed`
 };
 
 // Writes the run's files (see above). Errors only when results.json cannot be written; a report,

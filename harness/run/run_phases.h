@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -23,6 +24,7 @@
 #include "base/filename.h"
 #include "base/history/history.h"
 #include "base/result.h"
+#include "checkers/analyse.h"
 #include "checkers/log/log_checker.h"
 #include "harness/process/supervisor.h"
 #include "harness/run/cluster.h"
@@ -73,8 +75,9 @@ class Run {
   Result<RunOutcome> Stopped(StopCause cause, const Error& error);
   history::History ReadBack(std::string* read_error);
   nlohmann::json RunFields(nlohmann::json results, bool interrupted) const;
-  Result<RunOutcome> Write(nlohmann::json results, history::History events,
-                           std::optional<std::vector<history::Op>> ops = std::nullopt);
+  std::optional<std::pair<checkers::Analysis, checkers::StreamedHistory>> AnalyseStreamed(
+      const checkers::AnalysisSpec& spec);
+  Result<RunOutcome> Write(nlohmann::json results, RunRecord record);
 
   const RunOptions& opts_;
   Plan plan_;

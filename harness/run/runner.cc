@@ -148,27 +148,52 @@ history::History Run::ReadBack(std::string* read_error) {
   return std::move(read->events);
 }
 
+// A log history is analysed as it is read back, one event at a time: a long run's history is
+// never held whole (checkers::AnalyseLogStream). nullopt for another model, or a history that
+// cannot be read that way (it does not pair), which the whole-history path then explains.
+std::optional<std::pair<checkers::Analysis, checkers::StreamedHistory>> Run::AnalyseStreamed(
+    const checkers::AnalysisSpec& spec) {
+  if (!rec_ || plan_.model != "log") return std::nullopt;
+  rec_->Flush();
+  auto reader = history::JsonlReader::Open(rec_->path(), history::LogReads::kAsWritten);
+  if (!reader.ok()) return std::nullopt;
+  checkers::StreamedHistory kept;
+  auto a = checkers::AnalyseLogStream([&] { return (*reader)->Next(); }, spec, &kept);
+  if (!a.ok()) return std::nullopt;
+  return std::make_pair(std::move(*a), std::move(kept));
+}
+
 // Analyse, print, write.
 Result<RunOutcome> Run::AnalyseAndWrite(bool completed) {
-  std::string read_error;
-  history::History hist = ReadBack(&read_error);
   checkers::AnalysisSpec spec;
   spec.model = plan_.model;
   spec.timeout_s = opts_.check_timeout_s;
   spec.replicas = std::move(replicas_);
-  out_ << "checking " << hist.size() << " events\n";
-  // Paired once, for the checkers and the report, with the values moved into the ops rather
-  // than held twice. A history that does not pair is left whole: Analyse says why.
-  auto ops = history::PairOpsTakingValues(hist);
-  checkers::Analysis a =
-      ops.ok() ? checkers::Analyse(hist, *ops, spec) : checkers::Analyse(hist, spec);
-  if (!read_error.empty()) {
-    a.checks = {{"history",
-                 checkers::Verdict::kUnknown,
-                 "the recorded history is malformed: " + read_error,
-                 "",
-                 {}}};
-    a.verdict = checkers::Verdict::kUnknown;
+  RunRecord record{dir_, test_, {}, {}, std::nullopt, std::nullopt, 0};
+  checkers::Analysis a;
+  if (auto streamed = AnalyseStreamed(spec)) {
+    a = std::move(streamed->first);
+    out_ << "checking " << a.events << " events\n";
+    record.streamed = std::move(streamed->second);
+    record.end_ns = a.end_ns;
+  } else {
+    std::string read_error;
+    record.events = ReadBack(&read_error);
+    out_ << "checking " << record.events.size() << " events\n";
+    // Paired once, for the checkers and the report, with the values moved into the ops rather
+    // than held twice. A history that does not pair is left whole: Analyse says why.
+    auto ops = history::PairOpsTakingValues(record.events);
+    a = ops.ok() ? checkers::Analyse(record.events, *ops, spec)
+                 : checkers::Analyse(record.events, spec);
+    if (ops.ok()) record.ops = std::move(*ops);
+    if (!read_error.empty()) {
+      a.checks = {{"history",
+                   checkers::Verdict::kUnknown,
+                   "the recorded history is malformed: " + read_error,
+                   "",
+                   {}}};
+      a.verdict = checkers::Verdict::kUnknown;
+    }
   }
   for (const checkers::CheckResult& r : a.checks)
     out_ << "  " << r.checker << ": " << checkers::ToString(r.verdict)
@@ -184,8 +209,7 @@ Result<RunOutcome> Run::AnalyseAndWrite(bool completed) {
     if (results["verdict"] != "invalid") results["verdict"] = "unknown";
     out_ << "the client program ended the run: " << EscapeControls(*fatal) << "\n";
   }
-  return Write(std::move(results), std::move(hist),
-               ops.ok() ? std::optional(std::move(*ops)) : std::nullopt);
+  return Write(std::move(results), std::move(record));
 }
 
 // The fields of results.json only a live run knows (docs/history-format.md "results.json").
@@ -213,8 +237,7 @@ nlohmann::json Run::RunFields(nlohmann::json results, bool interrupted) const {
   return results;
 }
 
-Result<RunOutcome> Run::Write(nlohmann::json results, history::History events,
-                              std::optional<std::vector<history::Op>> ops) {
+Result<RunOutcome> Run::Write(nlohmann::json results, RunRecord record) {
   RunOutcome outcome;
   outcome.run_dir = dir_.path;
   outcome.interrupted = results.value("interrupted", false);
@@ -223,8 +246,9 @@ Result<RunOutcome> Run::Write(nlohmann::json results, history::History events,
                     : verdict == "invalid" ? checkers::Verdict::kInvalid
                                            : checkers::Verdict::kUnknown;
   outcome.results = results;
-  auto shown = WriteRunFiles(
-      RunRecord{dir_, test_, std::move(results), std::move(events), std::move(ops)}, out_);
+  record.test = test_;
+  record.results = std::move(results);
+  auto shown = WriteRunFiles(std::move(record), out_);
   if (!shown.ok()) return shown.error();
   outcome.report_path = *shown;
   return outcome;
@@ -245,7 +269,8 @@ Result<RunOutcome> Run::Stopped(StopCause cause, const Error& error) {
   nlohmann::json results = RunFields(checkers::ToJson(a), false);
   results["verdict"] = "unknown";
   results["cause"] = ToJson(cause);
-  auto outcome = Write(std::move(results), std::move(hist));
+  auto outcome = Write(std::move(results),
+                       RunRecord{dir_, test_, {}, std::move(hist), std::nullopt, std::nullopt, 0});
   if (!outcome.ok()) return Error{error.message + " (and: " + outcome.error().message + ")"};
   outcome->harness_error = error.message;
   return outcome;
