@@ -99,6 +99,7 @@ using EventSource = std::function<Result<std::optional<history::Event>>()>;
 // reads (FaultTrace). Memory grows with the ops' skeletons and the log, not with the events or
 // the reads' values. The result equals Analyse's on the same history. Only the log checkers
 // (log-prefix, log-replicas) run this way; another name in spec.checkers says unknown.
+// A caller that knows how many ops to expect may reserve kept->ops and kept->info_ns.
 // Errors: the source's, or the history does not pair (Analyse on the whole history says why).
 Result<Analysis> AnalyseLogStream(const EventSource& next, const AnalysisSpec& spec,
                                   StreamedHistory* kept);

@@ -158,6 +158,9 @@ std::optional<std::pair<checkers::Analysis, checkers::StreamedHistory>> Run::Ana
   auto reader = history::JsonlReader::Open(rec_->path(), history::LogReads::kAsWritten);
   if (!reader.ok()) return std::nullopt;
   checkers::StreamedHistory kept;
+  const auto invokes = static_cast<size_t>(rec_->counts().invokes);
+  kept.ops.reserve(invokes);  // grown by doubling, they would hold up to twice the memory
+  kept.info_ns.reserve(invokes);
   auto a = checkers::AnalyseLogStream([&] { return (*reader)->Next(); }, spec, &kept);
   if (!a.ok()) return std::nullopt;
   return std::make_pair(std::move(*a), std::move(kept));
