@@ -24,10 +24,11 @@ LogCheckOptions LogOptionsFor(const history::History& h) {
 }
 
 struct CheckInput {
-  const history::History& history;  // whole, or (streamed) its nemesis events
-  const std::vector<history::Op>& ops;
+  const history::History& history;      // whole, or (streamed) its nemesis events
+  const std::vector<history::Op>* ops;  // whole; nullptr when streamed
   const AnalysisSpec& spec;
-  // Streamed: the log ops parsed as the history was read (the ops hold no values).
+  // Streamed: the ops' skeletons and the log ops parsed as the history was read.
+  const history::OpSkeletons* skeletons = nullptr;
   const Result<logck::LogOps>* log = nullptr;
 };
 
@@ -35,8 +36,8 @@ struct CheckInput {
 using CheckFn = std::function<std::optional<CheckResult>(const CheckInput&)>;
 
 std::optional<CheckResult> RunLogPrefix(const CheckInput& in) {
-  if (in.log) return CheckLogPrefix(in.ops, *in.log, LogOptionsFor(in.history));
-  return CheckLogPrefix(in.ops, LogOptionsFor(in.history));
+  if (in.log) return CheckLogPrefix(*in.skeletons, *in.log, LogOptionsFor(in.history));
+  return CheckLogPrefix(*in.ops, LogOptionsFor(in.history));
 }
 
 std::optional<CheckResult> RunLogReplicas(const CheckInput& in) {
@@ -48,8 +49,9 @@ std::optional<CheckResult> RunLogReplicas(const CheckInput& in) {
                        "",
                        {}};
   if (in.log)
-    return CheckReplicas(in.spec.replicas->value(), in.ops, *in.log, LogOptionsFor(in.history));
-  return CheckReplicas(in.spec.replicas->value(), in.ops, LogOptionsFor(in.history));
+    return CheckReplicas(in.spec.replicas->value(), *in.skeletons, *in.log,
+                         LogOptionsFor(in.history));
+  return CheckReplicas(in.spec.replicas->value(), *in.ops, LogOptionsFor(in.history));
 }
 
 std::optional<CheckResult> RunLinearizability(const CheckInput& in) {
@@ -64,7 +66,7 @@ std::optional<CheckResult> RunLinearizability(const CheckInput& in) {
   lo.memory_limit_bytes = in.spec.memory_limit_bytes;
   lo.threads = in.spec.threads;
   lo.partition_by_key = in.spec.partition_by_key;
-  return CheckLinearizability(in.ops, lo);
+  return CheckLinearizability(*in.ops, lo);
 }
 
 const std::map<std::string, CheckFn>& Checkers() {
@@ -191,7 +193,7 @@ Analysis Analyse(const history::History& h, const std::vector<history::Op>& ops,
                  const AnalysisSpec& spec) {
   Analysis a = Describe(h, spec);
   a.ops = static_cast<int64_t>(ops.size());
-  RunCheckers(CheckInput{h, ops, spec}, a);
+  RunCheckers(CheckInput{h, &ops, spec}, a);
   return a;
 }
 
@@ -202,13 +204,11 @@ Result<Analysis> AnalyseLogStream(const EventSource& next, const AnalysisSpec& s
   FaultTrace trace;
   history::OpStream pairer;
   logck::LogOpsBuilder log(/*ignore_other_ops=*/true);
-  std::vector<history::Op>& ops = kept->ops;
+  history::OpSkeletons& ops = kept->ops;
   // A completed op, parsed, is kept without its values.
-  auto keep = [&](history::Op& op) {
+  auto keep = [&](const history::Op& op) {
     log.Completed(op);
-    op.value = nullptr;
-    op.invoke_value = nullptr;
-    ops[static_cast<size_t>(op.id)] = std::move(op);
+    ops.Put(op);
   };
   for (;;) {
     auto e = next();
@@ -228,19 +228,20 @@ Result<Analysis> AnalyseLogStream(const EventSource& next, const AnalysisSpec& s
     if (!op.ok()) return op.error();
     if (type == EventType::kInvoke) {
       log.Invoked(**op);
-      ops.emplace_back();  // filled when it completes
+      ops.Put(**op);  // replaced when it completes
       kept->info_ns.push_back(-1);
       continue;
     }
     if (type == EventType::kInfo) kept->info_ns[static_cast<size_t>((*op)->id)] = time_ns;
     keep(**op);
   }
-  for (history::Op& op : pairer.Finish()) keep(op);
+  for (const history::Op& op : pairer.Finish()) keep(op);
   if (spec.on_step) spec.on_step("summarising faults");
   a.faults = SummarizeFaults(trace);
   a.ops = static_cast<int64_t>(ops.size());
   const Result<logck::LogOps> parsed = std::move(log).Finish();
-  CheckInput in{kept->nemesis, ops, spec};
+  CheckInput in{kept->nemesis, nullptr, spec};
+  in.skeletons = &ops;
   in.log = &parsed;
   RunCheckers(in, a);
   return a;

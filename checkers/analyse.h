@@ -86,7 +86,7 @@ Analysis Analyse(const history::History& h, const std::vector<history::Op>& ops,
 // needs (reports/report_data.h RunStreamed), without the events' values.
 struct StreamedHistory {
   history::History nemesis;      // every nemesis event (faults, leader observations), whole
-  std::vector<history::Op> ops;  // paired (Op::id == position), their values dropped
+  history::OpSkeletons ops;      // paired (by Op::id), without their values
   std::vector<int64_t> info_ns;  // per op: when its info completion was recorded, -1 if none
 };
 

@@ -204,11 +204,18 @@ TEST(AnalyseLogStreamTest, SaysWhatAnalyseSaysOnCorrectAndFaultyLogs) {
         ASSERT_TRUE(ops.ok());
         ASSERT_EQ(kept.ops.size(), ops->size());
         for (size_t i = 0; i < ops->size(); ++i) {
-          EXPECT_EQ(kept.ops[i].id, (*ops)[i].id);
-          EXPECT_EQ(kept.ops[i].status, (*ops)[i].status);
-          EXPECT_EQ(kept.ops[i].return_ns, (*ops)[i].return_ns);
-          EXPECT_EQ(kept.ops[i].node, (*ops)[i].node);
-          EXPECT_TRUE(kept.ops[i].value.is_null());
+          const history::Op op = kept.ops.Whole(i), &want = (*ops)[i];
+          EXPECT_EQ(op.id, want.id);
+          EXPECT_EQ(op.process, want.process);
+          EXPECT_EQ(op.f, want.f);
+          EXPECT_EQ(op.status, want.status);
+          EXPECT_EQ(op.call_ns, want.call_ns);
+          EXPECT_EQ(op.return_ns, want.return_ns);
+          EXPECT_EQ(op.invoke_index, want.invoke_index);
+          EXPECT_EQ(op.complete_index, want.complete_index);
+          EXPECT_EQ(op.node, want.node);
+          EXPECT_EQ(op.error, want.error);
+          EXPECT_TRUE(op.value.is_null() && op.invoke_value.is_null());
         }
         const history::History nemesis = history::NemesisEvents(form);
         ASSERT_EQ(kept.nemesis.size(), nemesis.size());

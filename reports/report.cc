@@ -91,8 +91,9 @@ const char* StatusName(EventType t) {
 
 // "p3 append v3-17 → ok": a short, escaped label for an op link.
 std::string OpLabel(const RunData& run, int64_t id) {
-  if (id < 0 || static_cast<size_t>(id) >= run.ops.size()) return "op " + std::to_string(id);
-  const auto& op = run.ops[static_cast<size_t>(id)];
+  const history::Op* whole = id < 0 ? nullptr : run.Whole(static_cast<size_t>(id));
+  if (!whole) return "op " + std::to_string(id);
+  const history::Op& op = *whole;
   std::string label = "op " + std::to_string(id) + " (p" + std::to_string(op.process) + " " + op.f +
                       (op.key ? " " + *op.key : "") + " " + Shorten(Compact(op.invoke_value), 40) +
                       " → " + StatusName(op.status);
@@ -132,8 +133,10 @@ std::string Header(const RunData& run) {
   const json& r = run.results;
   std::string verdict = OverallVerdict(run);
   size_t ok = 0, fail = 0, info = 0;
-  for (const auto& op : run.ops)
-    (op.status == EventType::kOk ? ok : op.status == EventType::kFail ? fail : info)++;
+  for (size_t i = 0; i < run.OpCount(); ++i) {
+    const EventType status = run.Brief(i).status;
+    (status == EventType::kOk ? ok : status == EventType::kFail ? fail : info)++;
+  }
   size_t nemesis = 0, leader = 0;  // fault actions; the watcher's leader observations
   int64_t last_ns = run.end_ns;
   for (const auto& e : run.events) {
@@ -203,7 +206,7 @@ std::string Header(const RunData& run) {
   fact("duration", duration, "fact-duration");
   h << "<dt>ops</dt><dd id=\"fact-ops\"><span class=\"c-ok\">" << ok
     << " ok</span> · <span class=\"c-fail\">" << fail << " fail</span> · <span class=\"c-info\">"
-    << info << " info</span> · " << run.ops.size() << " total · " << nemesis << " nemesis events";
+    << info << " info</span> · " << run.OpCount() << " total · " << nemesis << " nemesis events";
   if (leader > 0) {
     std::string changes =
         r.is_object() && r.contains("faults") ? Text(r["faults"], "leader_changes") : "";
@@ -354,8 +357,9 @@ std::string InvolvedOps(const RunData& run) {
            EscapeHtml(s) + "</code></details></td>";
   };
   for (int64_t id : ids) {
-    if (id < 0 || static_cast<size_t>(id) >= run.ops.size()) continue;
-    const auto& op = run.ops[static_cast<size_t>(id)];
+    const history::Op* whole = id < 0 ? nullptr : run.Whole(static_cast<size_t>(id));
+    if (!whole) continue;
+    const history::Op& op = *whole;
     h << "<tr id=\"op-" << id << "\" class=\"s-" << StatusName(op.status) << "\"><td>"
       << "<a class=\"oplink\" href=\"#op-" << id << "\" data-op=\"" << id << "\">" << id
       << "</a></td><td>" << op.process << "</td>" << cell(op.node.value_or("")) << cell(op.f)

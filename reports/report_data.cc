@@ -214,7 +214,7 @@ namespace {
 std::vector<size_t> ChooseOps(const RunData& run, const std::set<int64_t>& referenced,
                               const EmbedOptions& embed, nlohmann::json* sampled);
 bool Overview(const RunData& run, const EmbedOptions& embed) {
-  return run.ops.size() > embed.max_full_ops || embed.window_ns.has_value();
+  return run.OpCount() > embed.max_full_ops || embed.window_ns.has_value();
 }
 
 // Reads back the values of the ops `want` names (every compact read is expanded, in file order,
@@ -231,9 +231,10 @@ void LoadValues(RunData& run, const std::vector<char>& want, const std::set<int6
   history::LogReadExpander expander;
   auto take = [&](history::Op& op) {
     const auto id = static_cast<size_t>(op.id);
-    if (id >= run.ops.size() || !want[id]) return;
-    run.ops[id].invoke_value = std::move(op.invoke_value);
-    run.ops[id].value = std::move(op.value);
+    if (id >= run.OpCount() || !want[id]) return;
+    history::Op& kept = run.embedded[op.id];
+    kept.invoke_value = std::move(op.invoke_value);
+    kept.value = std::move(op.value);
   };
   for (;;) {
     auto e = (*reader)->Next();
@@ -260,25 +261,35 @@ void LoadValues(RunData& run, const std::vector<char>& want, const std::set<int6
 }  // namespace
 
 RunData RunStreamed(const std::string& run_dir, nlohmann::json test, nlohmann::json results,
-                    history::History nemesis, std::vector<history::Op> ops,
+                    history::History nemesis, history::OpSkeletons ops,
                     std::vector<int64_t> info_ns, int64_t end_ns, const EmbedOptions& embed) {
   RunData run;
   run.run_dir = run_dir;
   run.test = std::move(test);
   run.results = std::move(results);
   run.events = std::move(nemesis);
-  run.ops = std::move(ops);
+  run.streamed = true;
+  run.skeletons = std::move(ops);
   run.info_ns = std::move(info_ns);
-  run.info_ns.resize(run.ops.size(), -1);
+  run.info_ns.resize(run.OpCount(), -1);
   run.end_ns = end_ns;
   const std::set<int64_t> referenced = ReferencedOps(run.results);
-  std::vector<char> want(run.ops.size(), Overview(run, embed) ? 0 : 1);
+  std::vector<char> want(run.OpCount(), Overview(run, embed) ? 0 : 1);
   if (Overview(run, embed)) {
     nlohmann::json sampled;
     for (size_t i : ChooseOps(run, referenced, embed, &sampled)) want[i] = 1;
   }
+  // The embedded ops whole; their values as the history holds them.
+  for (size_t i = 0; i < want.size(); ++i)
+    if (want[i]) run.embedded.emplace(static_cast<int64_t>(i), run.skeletons.Whole(i));
   LoadValues(run, want, referenced);
   return run;
+}
+
+const history::Op* RunData::Whole(size_t i) const {
+  if (!streamed) return i < ops.size() ? &ops[i] : nullptr;
+  auto it = embedded.find(static_cast<int64_t>(i));
+  return it == embedded.end() ? nullptr : &it->second;
 }
 
 std::string OverallVerdict(const RunData& run) {
@@ -317,7 +328,7 @@ std::set<int64_t> ReferencedOps(const nlohmann::json& results) {
 namespace {
 
 // When an op ends for the report: its return, or its call when it never returned.
-int64_t EndOf(const history::Op& op) {
+int64_t EndOf(const history::OpBrief& op) {
   return op.return_ns == history::kNever ? op.call_ns : op.return_ns;
 }
 
@@ -337,13 +348,13 @@ std::vector<std::pair<int64_t, int64_t>> Merge(std::vector<std::pair<int64_t, in
 
 // Marks in *keep every op overlapping one of `windows` (merged) and returns how many it marked.
 // Ops are in call order (op ids follow invocations), so one sweep does.
-size_t MarkOverlapping(const std::vector<history::Op>& ops,
-                       const std::vector<std::pair<int64_t, int64_t>>& windows,
+size_t MarkOverlapping(const RunData& run, const std::vector<std::pair<int64_t, int64_t>>& windows,
                        std::vector<char>* keep) {
   size_t w = 0, n = 0;
-  for (size_t i = 0; i < ops.size() && w < windows.size(); ++i) {
-    while (w < windows.size() && windows[w].second < ops[i].call_ns) ++w;
-    if (w < windows.size() && windows[w].first <= EndOf(ops[i]) && !(*keep)[i]) {
+  for (size_t i = 0; i < run.OpCount() && w < windows.size(); ++i) {
+    const history::OpBrief op = run.Brief(i);
+    while (w < windows.size() && windows[w].second < op.call_ns) ++w;
+    if (w < windows.size() && windows[w].first <= EndOf(op) && !(*keep)[i]) {
       (*keep)[i] = 1;
       ++n;
     }
@@ -354,11 +365,11 @@ size_t MarkOverlapping(const std::vector<history::Op>& ops,
 // Which ops an overview embeds (EmbedOptions); fills the "sampled" description.
 std::vector<size_t> ChooseOps(const RunData& run, const std::set<int64_t>& referenced,
                               const EmbedOptions& embed, nlohmann::json* sampled) {
-  const size_t n = run.ops.size();
+  const size_t n = run.OpCount();
   std::vector<char> keep(n, 0);
   for (int64_t id : referenced)
     if (id >= 0 && static_cast<size_t>(id) < n) keep[static_cast<size_t>(id)] = 1;
-  if (embed.window_ns) MarkOverlapping(run.ops, {*embed.window_ns}, &keep);
+  if (embed.window_ns) MarkOverlapping(run, {*embed.window_ns}, &keep);
   // Around the named ops, as wide as half the budget allows.
   std::vector<std::pair<int64_t, int64_t>> windows;
   int64_t half = 0;
@@ -366,12 +377,12 @@ std::vector<size_t> ChooseOps(const RunData& run, const std::set<int64_t>& refer
     std::vector<std::pair<int64_t, int64_t>> w;
     for (int64_t id : referenced) {
       if (id < 0 || static_cast<size_t>(id) >= n) continue;
-      const auto& op = run.ops[static_cast<size_t>(id)];
+      const history::OpBrief op = run.Brief(static_cast<size_t>(id));
       w.emplace_back(op.call_ns - width, EndOf(op) + width);
     }
     w = Merge(std::move(w));
     std::vector<char> trial = keep;
-    if (width == 0 || MarkOverlapping(run.ops, w, &trial) <= embed.max_full_ops / 2) {
+    if (width == 0 || MarkOverlapping(run, w, &trial) <= embed.max_full_ops / 2) {
       windows = std::move(w);
       half = width;
       keep = std::move(trial);
@@ -424,12 +435,14 @@ nlohmann::json ReportData(const RunData& run, const EmbedOptions& embed) {
   if (overview) {
     chosen = ChooseOps(run, referenced, embed, &sampled);
   } else {
-    chosen.resize(run.ops.size());
+    chosen.resize(run.OpCount());
     for (size_t i = 0; i < chosen.size(); ++i) chosen[i] = i;
   }
   nlohmann::json ops = nlohmann::json::array();
   for (size_t i : chosen) {
-    const auto& op = run.ops[i];
+    const history::Op* held = run.Whole(i);
+    if (!held) continue;  // not kept (RunStreamed keeps every op it chose)
+    const history::Op& op = *held;
     bool whole = referenced.count(op.id) > 0;
     int status = op.status == EventType::kOk ? 0 : op.status == EventType::kFail ? 1 : 2;
     ops.push_back(nlohmann::json::array(
@@ -466,12 +479,12 @@ nlohmann::json ReportData(const RunData& run, const EmbedOptions& embed) {
     // from every op (an info op counts when its info completion was recorded).
     const int64_t bucket = std::max<int64_t>(1'000'000, end_ns / kThroughputBuckets + 1);
     std::map<std::pair<int, int>, std::vector<int64_t>> series;
-    for (size_t i = 0; i < run.ops.size(); ++i) {
-      const auto& op = run.ops[i];
+    for (size_t i = 0; i < run.OpCount(); ++i) {
+      const history::OpBrief op = run.Brief(i);
       const int status = op.status == EventType::kOk ? 0 : op.status == EventType::kFail ? 1 : 2;
       const int64_t done = status == 2 ? run.info_ns[i] : op.return_ns;
       if (done < 0 || done == history::kNever) continue;
-      auto& counts = series[{intern(op.f), status}];
+      auto& counts = series[{intern(std::string(op.f)), status}];
       const auto b = static_cast<size_t>(done / bucket);
       if (counts.size() <= b) counts.resize(b + 1, 0);
       ++counts[b];

@@ -17,6 +17,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -36,6 +37,18 @@ struct RunData {
   std::vector<int64_t> info_ns;
   std::vector<std::string> warnings;  // plain text, shown at the top of the report
   int64_t end_ns = 0;  // the last event's time when `events` holds only the nemesis' (RunStreamed)
+  // A streamed run (RunStreamed) holds no `ops`: every op's skeleton, and whole (with their
+  // values) only the ops the report embeds.
+  bool streamed = false;
+  history::OpSkeletons skeletons;
+  std::unordered_map<int64_t, history::Op> embedded;
+
+  size_t OpCount() const { return streamed ? skeletons.size() : ops.size(); }
+  history::OpBrief Brief(size_t i) const {
+    return streamed ? skeletons.Brief(i) : history::OpsView(ops)[i];
+  }
+  // Op i whole, or nullptr when a streamed run did not keep it.
+  const history::Op* Whole(size_t i) const;
 };
 
 // Errors only when run_dir is not a directory.
@@ -58,7 +71,7 @@ struct EmbedOptions;
 // report equals the one RunInMemory makes of the whole history while memory holds only them. A
 // history that cannot be read back again leaves the values out, with a warning.
 RunData RunStreamed(const std::string& run_dir, nlohmann::json test, nlohmann::json results,
-                    history::History nemesis, std::vector<history::Op> ops,
+                    history::History nemesis, history::OpSkeletons ops,
                     std::vector<int64_t> info_ns, int64_t end_ns, const EmbedOptions& embed);
 
 // The overall verdict: results.json "verdict" if present and known, else "unknown".

@@ -408,14 +408,15 @@ RunData ReportTest::Streamed(const json& test, const json& results, const EmbedO
   std::vector<int64_t> info_ns(ops->size(), -1);
   int64_t end_ns = 0;
   for (const history::Event& e : read->events) end_ns = std::max(end_ns, e.time_ns);
-  for (history::Op& op : *ops) {
+  history::OpSkeletons skeletons;
+  for (const history::Op& op : *ops) {
     for (const history::Event& e : read->events)
       if (op.status == history::EventType::kInfo && e.index == op.complete_index)
         info_ns[static_cast<size_t>(op.id)] = e.time_ns;
-    op.value = op.invoke_value = nullptr;
+    skeletons.Put(op);
   }
   return RunStreamed(dir_.string(), test, results, history::NemesisEvents(read->events),
-                     std::move(*ops), std::move(info_ns), end_ns, embed);
+                     std::move(skeletons), std::move(info_ns), end_ns, embed);
 }
 
 TEST_F(ReportTest, AStreamedRunReadsBackTheValuesOfWhatItEmbeds) {
@@ -433,8 +434,10 @@ TEST_F(ReportTest, AStreamedRunReadsBackTheValuesOfWhatItEmbeds) {
   }
   // A history gone since the analysis: the report says the values are missing.
   std::filesystem::remove(dir_ / "history.jsonl");
+  history::OpSkeletons skeletons;
+  for (const history::Op& op : from_files->ops) skeletons.Put(op);
   RunData gone = RunStreamed(dir_.string(), from_files->test, from_files->results, {},
-                             from_files->ops, from_files->info_ns, 0, {});
+                             std::move(skeletons), from_files->info_ns, 0, {});
   ASSERT_FALSE(gone.warnings.empty());
   EXPECT_NE(gone.warnings.back().find("could not be read back"), std::string::npos);
 }

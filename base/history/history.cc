@@ -223,6 +223,72 @@ std::vector<Op> OpStream::Finish() {
   return open;
 }
 
+uint32_t OpSkeletons::Intern(const std::string& name) {
+  auto [it, added] = ids_.emplace(name, static_cast<uint32_t>(names_.size()));
+  if (added) names_.push_back(name);
+  return it->second;
+}
+
+void OpSkeletons::Put(const Op& op) {
+  Skeleton s;
+  s.process = op.process;
+  s.call_ns = op.call_ns;
+  s.return_ns = op.return_ns;
+  s.invoke_index = op.invoke_index;
+  s.complete_index = op.complete_index;
+  s.f = Intern(op.f);
+  s.key = Intern(op.key);
+  s.node = Intern(op.node);
+  s.error = Intern(op.error);
+  s.status = op.status;
+  const auto id = static_cast<size_t>(op.id);
+  if (id < ops_.size()) {
+    ops_[id] = s;
+  } else {
+    ops_.push_back(s);
+  }
+}
+
+OpBrief OpSkeletons::Brief(size_t i) const {
+  const Skeleton& s = ops_[i];
+  return OpBrief{static_cast<int64_t>(i), s.process,       names_[s.f], Name(s.node),
+                 Name(s.error),           s.status,        s.call_ns,   s.return_ns,
+                 s.invoke_index,          s.complete_index};
+}
+
+Op OpSkeletons::Whole(size_t i) const {
+  const Skeleton& s = ops_[i];
+  Op op;
+  op.id = static_cast<int64_t>(i);
+  op.process = s.process;
+  op.f = names_[s.f];
+  if (s.key) op.key = names_[s.key];
+  op.invoke_value = op.value = nullptr;
+  op.status = s.status;
+  op.call_ns = s.call_ns;
+  op.return_ns = s.return_ns;
+  op.invoke_index = s.invoke_index;
+  op.complete_index = s.complete_index;
+  if (s.node) op.node = names_[s.node];
+  if (s.error) op.error = names_[s.error];
+  return op;
+}
+
+OpBrief OpsView::operator[](size_t i) const {
+  if (skeletons_) return skeletons_->Brief(i);
+  const Op& op = (*whole_)[i];
+  return OpBrief{op.id,
+                 op.process,
+                 op.f,
+                 op.node ? &*op.node : nullptr,
+                 op.error ? &*op.error : nullptr,
+                 op.status,
+                 op.call_ns,
+                 op.return_ns,
+                 op.invoke_index,
+                 op.complete_index};
+}
+
 Result<std::vector<Op>> PairOps(const LocatedHistory& h, PairOptions opts) {
   size_t pos = 0;
   auto ops = PairOps(h.events, opts, &pos);

@@ -13,6 +13,7 @@
 #include <limits>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -126,6 +127,63 @@ class OpStream {
   int64_t next_id_ = 0;
   std::unordered_map<int64_t, Op> pending_;  // process -> its outstanding op
   Op done_;                                  // the op the last completion completed
+};
+
+// What a checker or the report reads of an op besides its values.
+struct OpBrief {
+  int64_t id = 0;
+  int64_t process = 0;
+  std::string_view f;
+  const std::string* node = nullptr;   // nullptr: not recorded
+  const std::string* error = nullptr;  // nullptr: none
+  EventType status = EventType::kInfo;
+  int64_t call_ns = 0;
+  int64_t return_ns = kNever;
+  int64_t invoke_index = 0;
+  int64_t complete_index = -1;
+};
+
+// Ops without their values, for a caller that holds every op of a long history
+// (checkers::AnalyseLogStream): 64 bytes an op instead of an Op's 240 and its values. The
+// names (f, key, node, error) are interned.
+class OpSkeletons {
+ public:
+  // Holds `op` without its values at its id: replaces the op held there, or appends it when
+  // op.id == size().
+  void Put(const Op& op);
+  void reserve(size_t n) { ops_.reserve(n); }
+  size_t size() const { return ops_.size(); }
+  OpBrief Brief(size_t i) const;
+  // Op i whole but for its values, which are null.
+  Op Whole(size_t i) const;
+
+ private:
+  struct Skeleton {
+    int64_t process = 0, call_ns = 0, return_ns = kNever, invoke_index = 0, complete_index = -1;
+    uint32_t f = 0, key = 0, node = 0, error = 0;  // into names_; 0: none
+    EventType status = EventType::kInfo;
+  };
+  uint32_t Intern(const std::string& name);
+  uint32_t Intern(const std::optional<std::string>& name) { return name ? Intern(*name) : 0; }
+  const std::string* Name(uint32_t id) const { return id == 0 ? nullptr : &names_[id]; }
+
+  std::vector<Skeleton> ops_;
+  std::vector<std::string> names_{std::string()};  // names_[0]: none
+  std::unordered_map<std::string, uint32_t> ids_;
+};
+
+// Ops by id, held whole (PairOps' vector) or as skeletons: what the log checkers read of them.
+// A view: the ops must outlive it.
+class OpsView {
+ public:
+  OpsView(const std::vector<Op>& ops) : whole_(&ops) {}  // NOLINT: implicit by design
+  OpsView(const OpSkeletons& ops) : skeletons_(&ops) {}  // NOLINT: implicit by design
+  size_t size() const { return whole_ ? whole_->size() : skeletons_->size(); }
+  OpBrief operator[](size_t i) const;
+
+ private:
+  const std::vector<Op>* whole_ = nullptr;
+  const OpSkeletons* skeletons_ = nullptr;
 };
 
 // A history read from a file, with where each event came from, so errors can say FILE:LINE.

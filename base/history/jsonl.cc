@@ -316,11 +316,6 @@ Result<std::optional<Event>> JsonlReader::Next() {
   return std::optional<Event>();
 }
 
-namespace {
-
-// The number of newlines in a regular file (0 otherwise, or when it cannot be read: the reader
-// will say why). A quick pass over text the reader is about to read anyway; it lets the event
-// vector be sized once, instead of doubling and ending up to twice as large as the history.
 size_t CountLines(const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) return 0;  // a pipe is read once, by the reader
@@ -333,8 +328,6 @@ size_t CountLines(const std::string& path) {
   std::fclose(f);
   return lines;
 }
-
-}  // namespace
 
 Result<LocatedHistory> ReadJsonlFile(const std::string& path, const ReadProgress& progress,
                                      LogReads reads) {

@@ -94,6 +94,11 @@ class JsonlReader {
   LogReadExpander expander_;  // compact log reads come out in full (kExpand)
 };
 
+// The number of newlines in a regular file (0 otherwise, or when it cannot be read: the reader
+// will say why). A quick pass over text a reader is about to read anyway; it lets a vector be
+// sized once, instead of doubling and ending up to twice as large as it needs to be.
+size_t CountLines(const std::string& path);
+
 // Reads a whole JSONL file / text with the same checks as JsonlReader. `source_name` is used in
 // error messages and as LocatedHistory::source.
 // `progress`, when set, is called now and then (about every 4 MiB) and once at the end with

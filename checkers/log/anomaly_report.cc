@@ -22,7 +22,7 @@ std::string Quote(const std::string& value) {
   return value.substr(0, kMax) + "…";
 }
 
-std::string NodeOf(const history::Op& op) { return op.node ? *op.node : "an unrecorded node"; }
+std::string NodeOf(const history::OpBrief& op) { return op.node ? *op.node : "an unrecorded node"; }
 
 void Report::Add(const std::string& name, std::vector<Instance> instances,
                  const Describer& describe) {
@@ -44,7 +44,7 @@ void Report::Add(const std::string& name, std::vector<Instance> instances,
     json events = json::array();
     for (int64_t id : ids) {
       if (id < 0 || static_cast<size_t>(id) >= ops_.size()) continue;
-      const history::Op& op = ops_[static_cast<size_t>(id)];
+      const history::OpBrief op = ops_[static_cast<size_t>(id)];
       events.push_back(op.invoke_index);
       if (op.complete_index >= 0) events.push_back(op.complete_index);
     }

@@ -46,8 +46,7 @@ using Describer = std::function<Example(const Instance&)>;
 
 class Report {
  public:
-  Report(const std::vector<history::Op>& ops, const LogCheckOptions& opts)
-      : ops_(ops), opts_(opts) {}
+  Report(history::OpsView ops, const LogCheckOptions& opts) : ops_(ops), opts_(opts) {}
 
   // Adds one anomaly's instances (nothing when empty). Sorts them worst first, describes the
   // first opts.max_examples and summarises the rest.
@@ -66,7 +65,7 @@ class Report {
   std::string Text() const;
 
  private:
-  const std::vector<history::Op>& ops_;
+  history::OpsView ops_;
   LogCheckOptions opts_;
   struct Group {
     int64_t count = 0;
@@ -77,8 +76,8 @@ class Report {
 };
 
 // Formatting helpers shared by the describers.
-std::string Secs(int64_t ns);                 // "12.48 s"; "never" for kNever
-std::string Quote(const std::string& value);  // the value, shortened if very long
-std::string NodeOf(const history::Op& op);    // "n3", or "an unrecorded node"
+std::string Secs(int64_t ns);                    // "12.48 s"; "never" for kNever
+std::string Quote(const std::string& value);     // the value, shortened if very long
+std::string NodeOf(const history::OpBrief& op);  // "n3", or "an unrecorded node"
 
 }  // namespace tidemark::checkers::logck

@@ -115,7 +115,7 @@ struct PairHash {
 
 class Analysis {
  public:
-  Analysis(const std::vector<Op>& ops, const LogOps& l, const LogCheckOptions& opts)
+  Analysis(history::OpsView ops, const LogOps& l, const LogCheckOptions& opts)
       : ops_(ops), l_(l), opts_(opts), report_(ops, opts) {
     BuildIndexes();
   }
@@ -258,7 +258,7 @@ class Analysis {
 
   const ReadRec& Read(int64_t i) const { return l_.reads[static_cast<size_t>(i)]; }
   const AppendRec& Append(int64_t i) const { return l_.appends[static_cast<size_t>(i)]; }
-  const Op& OpOf(int64_t op) const { return ops_[static_cast<size_t>(op)]; }
+  history::OpBrief OpOf(int64_t op) const { return ops_[static_cast<size_t>(op)]; }
   const std::string& Value(int64_t vid) const { return l_.values[static_cast<size_t>(vid)]; }
 
   // The final read with the highest HWM among those invoked after time t, or -1.
@@ -332,13 +332,13 @@ class Analysis {
 
   // ---- text ----
   std::string AckText(const AppendRec& a) const {
-    const Op& op = OpOf(a.op);
+    const history::OpBrief op = OpOf(a.op);
     return "append " + Quote(Value(a.vid)) + " was acknowledged at offset " +
            std::to_string(a.offset) + " by " + NodeOf(op) + " at " + Secs(a.ret) + " (process " +
            std::to_string(op.process) + ", hwm " + std::to_string(a.hwm) + ")";
   }
   std::string ReadText(const ReadRec& r) const {
-    const Op& op = OpOf(r.op);
+    const history::OpBrief op = OpOf(r.op);
     std::string s = std::string("the ") + (r.final ? "final " : "") +
                     (r.linearizable ? "linearizable" : "local") + " read by process " +
                     std::to_string(op.process) + " at " + Secs(r.call) + " from " + NodeOf(op);
@@ -365,9 +365,9 @@ class Analysis {
   void StaleReads();
   void NonmonotonicReads();
   // Whether op's node was killed in (after, before): LogCheckOptions::kills_ns.
-  bool KilledBetween(const Op& op, int64_t after, int64_t before) const;
+  bool KilledBetween(const history::OpBrief& op, int64_t after, int64_t before) const;
 
-  const std::vector<Op>& ops_;
+  history::OpsView ops_;
   const LogOps& l_;
   LogCheckOptions opts_;
   Report report_;
@@ -471,7 +471,7 @@ void Analysis::PhantomAndAborted() {
     const ReadRec& r = Read(in.a);
     const ValueInfo& vi = l_.info[static_cast<size_t>(in.b)];
     const AppendRec& a = Append(vi.first_append);
-    const Op& aop = OpOf(a.op);
+    const history::OpBrief aop = OpOf(a.op);
     Example ex;
     ex.ops = {a.op, r.op};
     ex.explanation = "append " + Quote(Value(in.b)) + " by process " + std::to_string(aop.process) +
@@ -531,7 +531,7 @@ void Analysis::Duplicates() {
     Example ex;
     std::string v = Quote(Value(in.c));
     auto where = [&](int64_t op_id, int64_t offset) {
-      const Op& op = OpOf(op_id);
+      const history::OpBrief op = OpOf(op_id);
       return std::string(op.f == "append" ? "the ack of the append by process "
                                           : "the read by process ") +
              std::to_string(op.process) + " from " + NodeOf(op) + " at " + Secs(op.call_ns) +
@@ -935,7 +935,7 @@ void Analysis::StaleReads() {
   });
 }
 
-bool Analysis::KilledBetween(const Op& op, int64_t after, int64_t before) const {
+bool Analysis::KilledBetween(const history::OpBrief& op, int64_t after, int64_t before) const {
   if (!op.node) return false;
   auto it = opts_.kills_ns.find(*op.node);
   if (it == opts_.kills_ns.end()) return false;
@@ -954,7 +954,7 @@ void Analysis::NonmonotonicReads() {
   for (size_t ri = 0; ri < l_.reads.size(); ++ri) {
     const ReadRec& r = l_.reads[ri];
     if (!r.linearizable && !opts_.local_reads_monotonic) continue;
-    const Op& op = OpOf(r.op);
+    const history::OpBrief op = OpOf(r.op);
     // Linearizable reads promise monotonicity across nodes; local reads only per node.
     int32_t node = -1;
     if (!r.linearizable) {
@@ -1046,7 +1046,7 @@ CheckResult CheckLogPrefix(const std::vector<history::Op>& ops, const LogCheckOp
   }
 }
 
-CheckResult CheckLogPrefix(const std::vector<history::Op>& ops, const Result<logck::LogOps>& parsed,
+CheckResult CheckLogPrefix(history::OpsView ops, const Result<logck::LogOps>& parsed,
                            const LogCheckOptions& opts) {
   CheckResult res;
   res.checker = "log-prefix";

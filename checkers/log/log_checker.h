@@ -82,8 +82,9 @@ CheckResult CheckLogPrefix(const std::vector<history::Op>& ops, const LogCheckOp
 
 // CheckLogPrefix on log ops parsed as the history was read (logck::LogOpsBuilder with
 // ignore_other_ops set: opts.ignore_other_ops still decides whether another op makes the verdict
-// unknown). `ops` need hold no values: the checker reads their ids, processes, nodes and times.
-CheckResult CheckLogPrefix(const std::vector<history::Op>& ops, const Result<logck::LogOps>& parsed,
+// unknown). The ops may be skeletons (history::OpSkeletons): the checker reads their ids,
+// processes, nodes and times, not their values.
+CheckResult CheckLogPrefix(history::OpsView ops, const Result<logck::LogOps>& parsed,
                            const LogCheckOptions& opts = {});
 
 // One entry of a node's dumped log.
@@ -130,8 +131,7 @@ Result<std::vector<ReplicaLog>> ReplicaLogsFromJson(const nlohmann::json& j);
 CheckResult CheckReplicas(const std::vector<ReplicaLog>& replicas,
                           const std::vector<history::Op>& ops, const LogCheckOptions& opts = {});
 // The same on log ops parsed as the history was read (as for CheckLogPrefix above).
-CheckResult CheckReplicas(const std::vector<ReplicaLog>& replicas,
-                          const std::vector<history::Op>& ops, const Result<logck::LogOps>& parsed,
-                          const LogCheckOptions& opts = {});
+CheckResult CheckReplicas(const std::vector<ReplicaLog>& replicas, history::OpsView ops,
+                          const Result<logck::LogOps>& parsed, const LogCheckOptions& opts = {});
 
 }  // namespace tidemark::checkers

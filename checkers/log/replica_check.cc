@@ -148,8 +148,8 @@ struct Slot {
 
 class ReplicaAnalysis {
  public:
-  ReplicaAnalysis(const std::vector<ReplicaLog>& reps, const std::vector<history::Op>& ops,
-                  const logck::LogOps& l, const LogCheckOptions& opts)
+  ReplicaAnalysis(const std::vector<ReplicaLog>& reps, history::OpsView ops, const logck::LogOps& l,
+                  const LogCheckOptions& opts)
       : reps_(reps), ops_(ops), l_(l), report_(ops, opts) {}
 
   Slot At(size_t r, int64_t o) const {
@@ -320,7 +320,7 @@ class ReplicaAnalysis {
     }
     report_.Add("lost-write", std::move(out), [&](const logck::Instance& in) {
       const logck::AppendRec& a = l_.appends[static_cast<size_t>(in.a)];
-      const history::Op& op = ops_[static_cast<size_t>(a.op)];
+      const history::OpBrief op = ops_[static_cast<size_t>(a.op)];
       logck::Example ex;
       ex.ops = {a.op};
       std::string ack = "append " + logck::Quote(l_.values[static_cast<size_t>(a.vid)]) +
@@ -371,7 +371,7 @@ class ReplicaAnalysis {
 
  private:
   const std::vector<ReplicaLog>& reps_;
-  const std::vector<history::Op>& ops_;
+  history::OpsView ops_;
   const logck::LogOps& l_;
   logck::Report report_;
 };
@@ -387,9 +387,8 @@ CheckResult CheckReplicas(const std::vector<ReplicaLog>& replicas,
   }
 }
 
-CheckResult CheckReplicas(const std::vector<ReplicaLog>& replicas,
-                          const std::vector<history::Op>& ops, const Result<logck::LogOps>& parsed,
-                          const LogCheckOptions& opts) {
+CheckResult CheckReplicas(const std::vector<ReplicaLog>& replicas, history::OpsView ops,
+                          const Result<logck::LogOps>& parsed, const LogCheckOptions& opts) {
   CheckResult res;
   res.checker = "log-replicas";
   auto unknown = [&](const std::string& why) {

@@ -256,6 +256,9 @@ std::optional<int> CheckLogStream(const CheckCommandOptions& opts, const std::st
   if (!ec) progress.Reading(0, total);
   int64_t events = 0;
   checkers::StreamedHistory kept;
+  const size_t ops_expected = history::CountLines(file) / 2 + 1;  // an invoke and a completion
+  kept.ops.reserve(ops_expected);
+  kept.info_ns.reserve(ops_expected);
   auto a = checkers::AnalyseLogStream(
       [&] {
         if ((++events & 0xffff) == 0) progress.Reading((*reader)->bytes_read(), ec ? 0 : total);
