@@ -1,6 +1,7 @@
 #include "checkers/lin_explain.h"
 
 #include <algorithm>
+#include <optional>
 #include <sstream>
 
 namespace tidemark::checkers {
@@ -9,22 +10,25 @@ namespace {
 using history::EventType;
 using history::Op;
 
-// Built member by member: an initializer list would copy every value (and the op's JSON values)
-// once more, and an explanation writes this for every op of its core.
+// Built straight into the object's map, keys in their sorted order so that each goes in at the
+// end without a lookup: an explanation writes this for every op of its core, and an initializer
+// list or operator[] would cost a copy or a search per member.
 nlohmann::json OpJson(const Op& op) {
   nlohmann::json j(nlohmann::json::value_t::object);
-  j["op"] = op.id;
-  j["process"] = op.process;
-  j["f"] = op.f;
-  j["invoke_value"] = op.invoke_value;
-  j["value"] = op.value;
-  j["status"] = history::ToString(op.status);
-  j["call_ns"] = op.call_ns;
-  j["return_ns"] =
-      op.return_ns == history::kNever ? nlohmann::json(nullptr) : nlohmann::json(op.return_ns);
-  j["invoke_index"] = op.invoke_index;
-  j["complete_index"] = op.complete_index;
-  if (op.key) j["key"] = *op.key;
+  auto& o = j.get_ref<nlohmann::json::object_t&>();
+  o.emplace_hint(o.end(), "call_ns", op.call_ns);
+  o.emplace_hint(o.end(), "complete_index", op.complete_index);
+  o.emplace_hint(o.end(), "f", op.f);
+  o.emplace_hint(o.end(), "invoke_index", op.invoke_index);
+  o.emplace_hint(o.end(), "invoke_value", op.invoke_value);
+  if (op.key) o.emplace_hint(o.end(), "key", *op.key);
+  o.emplace_hint(o.end(), "op", op.id);
+  o.emplace_hint(o.end(), "process", op.process);
+  o.emplace_hint(
+      o.end(), "return_ns",
+      op.return_ns == history::kNever ? nlohmann::json(nullptr) : nlohmann::json(op.return_ns));
+  o.emplace_hint(o.end(), "status", history::ToString(op.status));
+  o.emplace_hint(o.end(), "value", op.value);
   return j;
 }
 
@@ -60,6 +64,12 @@ class Shrinker {
   bool InCore(size_t i) const { return mode_[i] == OpMode::kAsGiven && all_[i].op.ok; }
   bool minimal() const { return !cut_ && !exhausted_; }
   int64_t checks() const { return checks_; }
+  // The search of modes() when the last re-check was the one that accepted them, with pruning
+  // as `prune_dead`: the search is deterministic and nothing has run on it since, so running
+  // it again would give this very result. Null otherwise.
+  const SearchResult* LastSearchOfModes(bool prune_dead) const {
+    return last_ && last_prune_dead_ == prune_dead ? &*last_ : nullptr;
+  }
 
   // Weakens the ops in `which` together. 1: accepted, 0: rejected, -1: budget exhausted. The
   // first `min_checks` re-checks may run until `hard_deadline` whatever the budget says: a
@@ -79,9 +89,13 @@ class Shrinker {
     bool sliced = now + slice < end;
     if (sliced) b.deadline = now + slice;
     ++checks_;
-    SearchOutcome o = search_.Run(trial_, b).outcome;
+    last_.reset();
+    SearchResult r = search_.Run(trial_, b);
+    SearchOutcome o = r.outcome;
     if (o == SearchOutcome::kViolation) {
       mode_.swap(trial_);
+      last_ = std::move(r);
+      last_prune_dead_ = b.prune_dead;
       return 1;
     }
     if (o == SearchOutcome::kLinearizable) return 0;
@@ -156,6 +170,8 @@ class Shrinker {
   std::chrono::steady_clock::time_point hard_deadline_;
   std::vector<OpMode> mode_, trial_;
   int64_t checks_ = 0;
+  std::optional<SearchResult> last_;  // the last re-check's search, when it was accepted
+  bool last_prune_dead_ = false;
   bool cut_ = false;        // some check ran out of its slice
   bool exhausted_ = false;  // the explanation budget ran out
 };
@@ -293,7 +309,8 @@ void ExplainViolation(const Model& model, const PartitionInput& part, PartitionS
     SearchBudget core_budget = budget;
     core_budget.prune_dead = context.size() > 16;
     core_budget.deadline = std::max(budget.deadline, plan.hard_deadline);
-    SearchResult cr = search.Run(shrinker.modes(), core_budget);
+    const SearchResult* reuse = shrinker.LastSearchOfModes(core_budget.prune_dead);
+    SearchResult cr = reuse ? *reuse : search.Run(shrinker.modes(), core_budget);
     if (cr.outcome == SearchOutcome::kViolation) {
       std::vector<int> to_weak;
       std::vector<PartitionOp> weak = Weakened(sops, shrinker.modes(), &to_weak);

@@ -2,6 +2,7 @@
 #include "checkers/model.h"
 
 #include <algorithm>
+#include <climits>
 #include <map>
 #include <unordered_map>
 
@@ -110,8 +111,11 @@ class RegisterModel : public Model {
       if (m.code == kRead) continue;
       std::string_view v = m.code == kWrite ? m.a : m.b;
       auto it = std::lower_bound(needs.begin(), needs.end(), std::make_pair(v, -1));
-      for (; it != needs.end() && it->first == v; ++it) {
-        if (it->second != static_cast<int>(i)) (*witnesses)[i].push_back(it->second);
+      auto end = std::upper_bound(it, needs.end(), std::make_pair(v, INT_MAX));
+      std::vector<int>& w = (*witnesses)[i];
+      w.reserve(static_cast<size_t>(end - it));  // one allocation, not one per doubling
+      for (; it != end; ++it) {
+        if (it->second != static_cast<int>(i)) w.push_back(it->second);
       }
     }
     return true;
