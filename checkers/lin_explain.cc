@@ -1,6 +1,8 @@
 #include "checkers/lin_explain.h"
 
 #include <algorithm>
+#include <charconv>
+#include <cstdint>
 #include <optional>
 #include <sstream>
 
@@ -32,10 +34,50 @@ nlohmann::json OpJson(const Op& op) {
   return j;
 }
 
+void AppendInt(int64_t v, std::string* out) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out->append(buf, r.ptr);
+}
+
+// Appends j.dump(): integers, null and arrays of integers (what register and cas values are)
+// written directly, anything else by the serializer. An explanation writes a value for every
+// line, and the serializer's setup costs more than the few digits.
+void AppendValue(const nlohmann::json& j, std::string* out) {
+  auto integer = [](const nlohmann::json& v) {
+    return v.is_number_integer() && (!v.is_number_unsigned() || v.get<uint64_t>() <= INT64_MAX);
+  };
+  if (integer(j)) {
+    AppendInt(j.get<int64_t>(), out);
+  } else if (j.is_null()) {
+    *out += "null";
+  } else if (j.is_array() && std::all_of(j.begin(), j.end(), integer)) {
+    *out += '[';
+    for (size_t i = 0; i < j.size(); ++i) {
+      if (i > 0) *out += ',';
+      AppendInt(j[i].get<int64_t>(), out);
+    }
+    *out += ']';
+  } else {
+    *out += j.dump();
+  }
+}
+
 std::string OpLine(const Op& op) {
-  std::string s = "op " + std::to_string(op.id) + " (process " + std::to_string(op.process) + ", " +
-                  DescribeOp(op) + ", events " + std::to_string(op.invoke_index) + "..";
-  s += op.complete_index < 0 ? std::string("never") : std::to_string(op.complete_index);
+  std::string s = "op ";
+  AppendInt(op.id, &s);
+  s += " (process ";
+  AppendInt(op.process, &s);
+  s += ", ";
+  s += DescribeOp(op);
+  s += ", events ";
+  AppendInt(op.invoke_index, &s);
+  s += "..";
+  if (op.complete_index < 0) {
+    s += "never";
+  } else {
+    AppendInt(op.complete_index, &s);
+  }
   s += ")";
   return s;
 }
@@ -198,8 +240,14 @@ std::vector<PartitionOp> Weakened(const std::vector<PartitionOp>& all,
 
 std::string DescribeOp(const Op& op) {
   std::string s = op.f;
-  if (!op.invoke_value.is_null()) s += " " + op.invoke_value.dump();
-  if (op.status == EventType::kOk && op.value != op.invoke_value) s += " → " + op.value.dump();
+  if (!op.invoke_value.is_null()) {
+    s += ' ';
+    AppendValue(op.invoke_value, &s);
+  }
+  if (op.status == EventType::kOk && op.value != op.invoke_value) {
+    s += " → ";
+    AppendValue(op.value, &s);
+  }
   if (op.status == EventType::kInfo) s += " (crashed)";
   if (op.status == EventType::kFail) s += " (failed)";
   return s;

@@ -1,6 +1,7 @@
 #include "checkers/lin_search.h"
 
 #include <algorithm>
+#include <array>
 #include <limits>
 #include <memory>
 #include <numeric>
@@ -71,6 +72,7 @@ class VisitedTable {
       Slot& s = slots_[i];
       if (s.a == 0) {
         s = Slot{a, b, mask};
+        if (size_ < kTracked) touched_[size_] = static_cast<uint32_t>(i);
         ++size_;
         return 1;
       }
@@ -86,6 +88,8 @@ class VisitedTable {
       if (budget_) budget_->fetch_add(static_cast<int64_t>(slots_.size() * sizeof(Slot)));
       std::vector<Slot>().swap(slots_);
       mask_ = 0;
+    } else if (size_ <= kTracked) {  // a small search in a table a larger one grew
+      for (size_t k = 0; k < size_; ++k) slots_[touched_[k]] = Slot{};
     } else {
       std::fill(slots_.begin(), slots_.end(), Slot{});
     }
@@ -96,6 +100,12 @@ class VisitedTable {
   struct Slot {
     uint64_t a = 0, b = 0, mask = 0;
   };
+  // Where the first kTracked configurations went, so that Clear after a small search (every
+  // re-check of an explanation) empties those slots rather than the whole table. Grow, which
+  // moves slots, runs only once size_ is past half the smallest table (128), so these stay
+  // right while size_ <= kTracked.
+  static constexpr size_t kTracked = 64;
+
   bool Grow() {
     size_t cap = slots_.empty() ? 256 : slots_.size() * 2;
     if (!Charge(budget_, static_cast<int64_t>((cap - slots_.size()) * sizeof(Slot)))) return false;
@@ -115,6 +125,7 @@ class VisitedTable {
   std::vector<Slot> slots_;
   size_t mask_ = 0;
   size_t size_ = 0;
+  std::array<uint32_t, kTracked> touched_{};
 };
 
 // uint64 -> int32 with open addressing (the sparse transition cache; no per-entry allocation).

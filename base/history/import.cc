@@ -242,7 +242,9 @@ Result<LocatedHistory> ImportLog(std::string_view text, const std::string& sourc
   LocatedHistory h;
   h.source = source;
   // At most one event a line: reserved, the events are built in place and never moved.
-  const size_t lines = static_cast<size_t>(std::count(text.begin(), text.end(), '\n')) + 1;
+  size_t lines = 1;
+  for (size_t at = text.find('\n'); at != std::string_view::npos; at = text.find('\n', at + 1))
+    ++lines;
   h.events.reserve(lines);
   h.lines.reserve(lines);
   size_t lineno = 0;
