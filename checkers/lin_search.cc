@@ -341,19 +341,29 @@ class PartitionSearch::Impl {
     std::vector<const ModelOp*> mops;
     mops.reserve(ops_.size());
     for (const PartitionOp& p : ops_) mops.push_back(&p.op);
-    std::vector<std::vector<int>> wit;
-    has_witnesses_ = model.OptionalWitnesses(mops, &wit);
-    wit_begin_.assign(ops_.size() + 1, 0);
-    if (!has_witnesses_) return;
-    for (size_t i = 0; i < ops_.size(); ++i) {
-      wit_begin_[i + 1] =
-          wit_begin_[i] + (ops_[i].op.observer ? 0 : static_cast<int>(wit[i].size()));
+    has_witnesses_ = model.OptionalWitnesses(mops, &wit_begin_, &wit_list_);
+    if (!has_witnesses_ || wit_begin_.size() != ops_.size() + 1) {
+      has_witnesses_ = false;
+      wit_begin_.assign(ops_.size() + 1, 0);
+      wit_list_.clear();
+      return;
     }
-    wit_list_.resize(static_cast<size_t>(wit_begin_.back()));
+    // A completed read is never optional: what it would witness is dropped.
+    bool observer_lists = false;
     for (size_t i = 0; i < ops_.size(); ++i) {
-      if (!ops_[i].op.observer)
-        std::copy(wit[i].begin(), wit[i].end(), wit_list_.begin() + wit_begin_[i]);
+      observer_lists = observer_lists || (ops_[i].op.observer && wit_begin_[i + 1] > wit_begin_[i]);
     }
+    if (!observer_lists) return;
+    std::vector<int> begin(ops_.size() + 1, 0), list;
+    for (size_t i = 0; i < ops_.size(); ++i) {
+      if (!ops_[i].op.observer) {
+        list.insert(list.end(), wit_list_.begin() + wit_begin_[i],
+                    wit_list_.begin() + wit_begin_[i + 1]);
+      }
+      begin[i + 1] = static_cast<int>(list.size());
+    }
+    wit_begin_.swap(begin);
+    wit_list_.swap(list);
   }
 
   // twin_class_[i]: ops with the very same ModelOp (a write of the same value, ...) share a class
