@@ -235,7 +235,10 @@ bool EdnReader::ReadForm(json* out, int depth, bool* was_keyword) {
 }
 
 bool EdnReader::ReadSeq(char close, json* out, int depth) {
-  *out = json::array();
+  // Items are read in place: json::array() (an initializer list) and a moved temporary per item
+  // cost more than a two-number vector's own parsing.
+  *out = json(json::value_t::array);
+  auto& items = out->get_ref<json::array_t&>();
   for (;;) {
     SkipSpace();
     if (pos_ >= text_.size())
@@ -244,14 +247,12 @@ bool EdnReader::ReadSeq(char close, json* out, int depth) {
       ++pos_;
       return true;
     }
-    json item;
-    if (!ReadForm(&item, depth, nullptr)) return false;
-    out->push_back(std::move(item));
+    if (!ReadForm(&items.emplace_back(), depth, nullptr)) return false;
   }
 }
 
 bool EdnReader::ReadMap(json* out, int depth) {
-  *out = json::object();
+  *out = json(json::value_t::object);
   for (;;) {
     SkipSpace();
     if (pos_ >= text_.size()) return Fail("unterminated map, expected '}'");
