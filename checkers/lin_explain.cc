@@ -106,11 +106,12 @@ class Shrinker {
   bool InCore(size_t i) const { return mode_[i] == OpMode::kAsGiven && all_[i].op.ok; }
   bool minimal() const { return !cut_ && !exhausted_; }
   int64_t checks() const { return checks_; }
-  // The search of modes() when the last re-check was the one that accepted them, with pruning
-  // as `prune_dead`: the search is deterministic and nothing has run on it since, so running
-  // it again would give this very result. Null otherwise.
+  // The search of modes() by the re-check that accepted them, when it pruned as `prune_dead`
+  // and the search's version has not changed since: running it again would give this very
+  // result (PartitionSearch::version). Null otherwise.
   const SearchResult* LastSearchOfModes(bool prune_dead) const {
-    return last_ && last_prune_dead_ == prune_dead ? &*last_ : nullptr;
+    return last_ && last_prune_dead_ == prune_dead && last_version_ == search_.version() ? &*last_
+                                                                                         : nullptr;
   }
 
   // Weakens the ops in `which` together. 1: accepted, 0: rejected, -1: budget exhausted. The
@@ -131,13 +132,13 @@ class Shrinker {
     bool sliced = now + slice < end;
     if (sliced) b.deadline = now + slice;
     ++checks_;
-    last_.reset();
     SearchResult r = search_.Run(trial_, b);
     SearchOutcome o = r.outcome;
     if (o == SearchOutcome::kViolation) {
       mode_.swap(trial_);
       last_ = std::move(r);
       last_prune_dead_ = b.prune_dead;
+      last_version_ = search_.version();
       return 1;
     }
     if (o == SearchOutcome::kLinearizable) return 0;
@@ -212,8 +213,9 @@ class Shrinker {
   std::chrono::steady_clock::time_point hard_deadline_;
   std::vector<OpMode> mode_, trial_;
   int64_t checks_ = 0;
-  std::optional<SearchResult> last_;  // the last re-check's search, when it was accepted
+  std::optional<SearchResult> last_;  // the search of the last accepted re-check
   bool last_prune_dead_ = false;
+  int64_t last_version_ = 0;
   bool cut_ = false;        // some check ran out of its slice
   bool exhausted_ = false;  // the explanation budget ran out
 };

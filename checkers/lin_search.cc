@@ -304,6 +304,8 @@ class PartitionSearch::Impl {
     SetUpWitnesses(model);
   }
 
+  int64_t version() const { return version_; }
+
   SearchResult Run(const std::vector<OpMode>& modes, const SearchBudget& budget) {
     budget_ = budget;
     Reset(modes);
@@ -373,6 +375,7 @@ class PartitionSearch::Impl {
   // rewritten that way by swapping twins, so no verdict changes; but the configurations that
   // differ only in which twin was placed (exponentially many) collapse into one.
   void SetUpTwinClasses(bool weakenable) {
+    ++version_;
     twins_for_all_ = weakenable;
     twin_class_.assign(ops_.size(), -1);
     std::vector<int>
@@ -611,6 +614,7 @@ class PartitionSearch::Impl {
   std::vector<int> twin_class_;  // empty until the first run
   size_t n_classes_ = 0;
   bool twins_for_all_ = false;  // twin_class_ covers every update, not only the crashed ones
+  int64_t version_ = 0;         // PartitionSearch::version()
   Transitions trans_;
   VisitedTable visited_;
   // Per run.
@@ -640,6 +644,8 @@ PartitionSearch::~PartitionSearch() = default;
 SearchResult PartitionSearch::Run(const std::vector<OpMode>& modes, const SearchBudget& budget) {
   return impl_->Run(modes, budget);
 }
+
+int64_t PartitionSearch::version() const { return impl_->version(); }
 
 SearchResult SearchPartition(const Model& model, const std::vector<PartitionOp>& ops,
                              const SearchBudget& budget) {

@@ -95,6 +95,12 @@ class PartitionSearch {
   // (the tables charge the budget given at construction).
   SearchResult Run(const std::vector<OpMode>& modes, const SearchBudget& budget);
 
+  // Changes when a run re-derives what every later run depends on (the twin classes, once a
+  // run first weakens a completed update). The search is deterministic: two runs of the same
+  // modes with the same prune_dead, both finished (not stopped by the budget), between which
+  // this did not change, give the same result.
+  int64_t version() const;
+
  private:
   class Impl;
   std::unique_ptr<Impl> impl_;
