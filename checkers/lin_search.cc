@@ -457,14 +457,12 @@ class PartitionSearch::Impl {
       last_of_class_[c] = i;
     }
     // The first 64 crashed ops that may ever be placed (in call order) are tracked as mask bits,
-    // not hashed.
-    rnd_ = rnd0_;
+    // not hashed (Flip).
     bit_.assign(n, 0);
     for (size_t k = 0, bits = 0; k < infc_.size() && bits < 64; ++k) {
       int op = infc_[k];
       if (!Useful(op)) continue;
       bit_[op] = uint64_t{1} << bits++;
-      rnd_[2 * op] = rnd_[2 * op + 1] = 0;
     }
     visited_.Clear();
     h1_ = h2_ = crashed_ = 0;
@@ -533,10 +531,13 @@ class PartitionSearch::Impl {
     f->cand_end = cand_.size();
   }
 
+  // An op with a mask bit flips it; any other flips its random words in the hash.
   void Flip(int op) {
-    h1_ ^= rnd_[2 * op];
-    h2_ ^= rnd_[2 * op + 1];
-    crashed_ ^= bit_[op];
+    const uint64_t bit = bit_[op];
+    const uint64_t hashed = bit == 0 ? ~uint64_t{0} : 0;
+    h1_ ^= rnd0_[2 * op] & hashed;
+    h2_ ^= rnd0_[2 * op + 1] & hashed;
+    crashed_ ^= bit;
   }
 
   SearchOutcome Loop() {
@@ -623,7 +624,6 @@ class PartitionSearch::Impl {
   std::vector<int> okc_, okr_, infc_;  // completed ops by call and by return, crashed by call
   std::vector<int> need_, twin_before_, last_of_class_;
   std::vector<int> watch_begin_, watch_list_, fill_;
-  std::vector<uint64_t> rnd_;
   std::vector<uint64_t> bit_;  // per op: its mask bit (crashed ops), or 0
   uint64_t h1_ = 0, h2_ = 0, crashed_ = 0;
   std::vector<Frame> frames_;
