@@ -220,24 +220,6 @@ class Shrinker {
   bool exhausted_ = false;  // the explanation budget ran out
 };
 
-// The partition with `modes` applied (for AnalyzeFrontier); to_weak maps indices of `all` to
-// indices of the result (-1: dropped).
-std::vector<PartitionOp> Weakened(const std::vector<PartitionOp>& all,
-                                  const std::vector<OpMode>& modes, std::vector<int>* to_weak) {
-  std::vector<PartitionOp> h;
-  to_weak->assign(all.size(), -1);
-  for (size_t i = 0; i < all.size(); ++i) {
-    if (modes[i] == OpMode::kDropped) continue;
-    (*to_weak)[i] = static_cast<int>(h.size());
-    h.push_back(all[i]);
-    if (modes[i] == OpMode::kOptional) {
-      h.back().op.ok = false;
-      h.back().return_ns = history::kNever;
-    }
-  }
-  return h;
-}
-
 }  // namespace
 
 std::string DescribeOp(const Op& op) {
@@ -362,22 +344,14 @@ void ExplainViolation(const Model& model, const PartitionInput& part, PartitionS
     const SearchResult* reuse = shrinker.LastSearchOfModes(core_budget.prune_dead);
     SearchResult cr = reuse ? *reuse : search.Run(shrinker.modes(), core_budget);
     if (cr.outcome == SearchOutcome::kViolation) {
-      std::vector<int> to_weak;
-      std::vector<PartitionOp> weak = Weakened(sops, shrinker.modes(), &to_weak);
-      std::vector<int> prefix;
-      for (int i : cr.deepest) prefix.push_back(to_weak[i]);
-      std::vector<int> weak_to_sops(weak.size());
-      for (size_t i = 0; i < sops.size(); ++i) {
-        if (to_weak[i] >= 0) weak_to_sops[static_cast<size_t>(to_weak[i])] = static_cast<int>(i);
-      }
-      Frontier cf = AnalyzeFrontier(model, weak, prefix);
+      Frontier cf = AnalyzeFrontier(model, sops, cr.deepest, shrinker.modes());
       text << "At best, after";
       if (cr.deepest.empty()) text << " nothing";
       for (int j : cr.deepest) text << " op " << part.ops[j]->id;
       text << " the state is " << model.DescribeState(cf.state);
       if (cf.must >= 0) {
-        std::string could = model.CouldReturn(cf.state, weak[cf.must].op);
-        text << ", and op " << part.ops[weak_to_sops[cf.must]]->id << " must come next, but "
+        std::string could = model.CouldReturn(cf.state, sops[cf.must].op);
+        text << ", and op " << part.ops[cf.must]->id << " must come next, but "
              << (could.empty() ? "it cannot take effect there" : could);
       }
       text << ".\n";

@@ -654,7 +654,8 @@ SearchResult SearchPartition(const Model& model, const std::vector<PartitionOp>&
 }
 
 Frontier AnalyzeFrontier(const Model& model, const std::vector<PartitionOp>& ops,
-                         const std::vector<int>& prefix) {
+                         const std::vector<int>& prefix, const std::vector<OpMode>& modes) {
+  auto mode = [&](size_t i) { return modes.empty() ? OpMode::kAsGiven : modes[i]; };
   Frontier fr;
   fr.state = model.Init();
   std::vector<char> placed(ops.size(), 0);
@@ -666,13 +667,13 @@ Frontier AnalyzeFrontier(const Model& model, const std::vector<PartitionOp>& ops
   }
   int64_t rt = kInf;
   for (size_t i = 0; i < ops.size(); ++i) {
-    if (!placed[i] && ops[i].op.ok && ops[i].return_ns < rt) {
+    if (!placed[i] && ops[i].op.ok && mode(i) == OpMode::kAsGiven && ops[i].return_ns < rt) {
       rt = ops[i].return_ns;
       fr.must = static_cast<int>(i);
     }
   }
   for (size_t i = 0; i < ops.size(); ++i) {
-    if (placed[i] || ops[i].call_ns > rt) continue;
+    if (placed[i] || mode(i) == OpMode::kDropped || ops[i].call_ns > rt) continue;
     std::string next;
     fr.candidates.push_back(static_cast<int>(i));
     fr.legal.push_back(model.Step(fr.state, ops[i].op, &next) ? 1 : 0);

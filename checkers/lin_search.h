@@ -114,7 +114,10 @@ struct Frontier {
   std::vector<char> legal;      // per candidate: the model accepts it in `state`
 };
 
+// `modes` (empty: every op as given, else one per op) as PartitionSearch::Run takes them: a
+// dropped op is not there, an optional one is crashed. Indices (prefix, must, candidates) are
+// those of `ops` either way.
 Frontier AnalyzeFrontier(const Model& model, const std::vector<PartitionOp>& ops,
-                         const std::vector<int>& prefix);
+                         const std::vector<int>& prefix, const std::vector<OpMode>& modes = {});
 
 }  // namespace tidemark::checkers
