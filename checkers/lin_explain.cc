@@ -4,7 +4,8 @@
 #include <charconv>
 #include <cstdint>
 #include <optional>
-#include <sstream>
+#include <string_view>
+#include <type_traits>
 
 namespace tidemark::checkers {
 namespace {
@@ -81,6 +82,24 @@ std::string OpLine(const Op& op) {
   s += ")";
   return s;
 }
+
+// Text built by appending: what std::ostringstream writes for strings and integers, without its
+// locale and buffer set-up (every invalid history gets an explanation).
+struct TextOut {
+  std::string s;
+  TextOut& operator<<(std::string_view v) {
+    s += v;
+    return *this;
+  }
+  template <typename T>
+  requires(std::is_integral_v<T> && !std::is_same_v<T, char> && !std::is_same_v<T, bool>) TextOut&
+  operator<<(T v) {
+    char buf[24];
+    auto r = std::to_chars(buf, buf + sizeof buf, v);
+    s.append(buf, r.ptr);
+    return *this;
+  }
+};
 
 // Weakening passes over one partition. Every op has a mode (OpMode): as given (a completed op in
 // the core, or a crashed op), optional (a weakened update: may or may not take effect, any time
@@ -273,7 +292,7 @@ void ExplainViolation(const Model& model, const PartitionInput& part, PartitionS
   d["state"] = model.DescribeState(fr.state);
   d["must"] = fr.must >= 0 ? nlohmann::json(part.ops[fr.must]->id) : nlohmann::json(nullptr);
   nlohmann::json blocked = nlohmann::json::array();
-  std::ostringstream why;
+  TextOut why;
   for (size_t k = 0; k < fr.candidates.size(); ++k) {
     int i = fr.candidates[k];
     if (fr.legal[k] || !sops[i].op.ok) continue;
@@ -285,14 +304,14 @@ void ExplainViolation(const Model& model, const PartitionInput& part, PartitionS
   }
   d["blocked"] = std::move(blocked);
 
-  std::ostringstream text;
+  TextOut text;
   std::string key_text = part.key.empty() ? "" : " on key \"" + part.key + "\"";
   text << "Not linearizable (model " << model.Name() << ")" << key_text << ".\n";
   text << "The search placed at most " << result.deepest_ok << " of " << result.total_ok
        << " completed ops. Deepest linearization (op ids):";
   for (int i : result.deepest) text << " " << part.ops[i]->id;
   text << "\nModel state there: " << model.DescribeState(fr.state) << "\n";
-  text << "None of these could take effect next:\n" << why.str();
+  text << "None of these could take effect next:\n" << why.s;
   if (fr.must >= 0) {
     const Op& must = *part.ops[fr.must];
     out->summary = "invalid" + key_text + ": " + DescribeOp(must) + " (op " +
@@ -357,7 +376,7 @@ void ExplainViolation(const Model& model, const PartitionInput& part, PartitionS
       text << ".\n";
     }
   }
-  out->explanation = text.str();
+  out->explanation = std::move(text.s);
 }
 
 }  // namespace tidemark::checkers
