@@ -236,9 +236,11 @@ bool EdnReader::ReadForm(json* out, int depth, bool* was_keyword) {
 
 bool EdnReader::ReadSeq(char close, json* out, int depth) {
   // Items are read in place: json::array() (an initializer list) and a moved temporary per item
-  // cost more than a two-number vector's own parsing.
+  // cost more than a two-number vector's own parsing. A history's vectors are mostly pairs
+  // ([from to], [key value]): room for two is one allocation where growing was two.
   *out = json(json::value_t::array);
   auto& items = out->get_ref<json::array_t&>();
+  items.reserve(2);
   for (;;) {
     SkipSpace();
     if (pos_ >= text_.size())
