@@ -207,7 +207,8 @@ class Transitions {
   }
 
  private:
-  int32_t Miss(int32_t s, int op) {
+  // Out of line, so that Next (a table lookup on nearly every call) inlines into the search.
+  [[gnu::noinline]] int32_t Miss(int32_t s, int op) {
     int32_t t = space_->Step(s, op);
     if (t < 0) t = kIllegal;
     if (dense_) {
@@ -505,20 +506,21 @@ class PartitionSearch::Impl {
     }
     int must = okr_[f->r_idx];
     int64_t rt = ops_[must].return_ns;
-    for (int i = f->lo_idx; i < static_cast<int>(okc_.size()) && call_[okc_[i]] <= rt; ++i) {
-      int c = okc_[i];
-      if (lin_[c] || !ops_[c].op.observer) continue;
-      if (trans_.Next(f->state, c) >= 0) {
-        cand_.push_back(c);
-        f->cand_end = cand_.size();
-        return;
-      }
-    }
     const bool no_overwrite = f->after_optional;
     if (!(no_overwrite && overwrites_[must])) cand_.push_back(must);
+    // One pass over the completed ops called before that return: the first legal read (in this
+    // order) is forced and goes alone; until one is found, the updates are candidates.
     for (int i = f->lo_idx; i < static_cast<int>(okc_.size()) && call_[okc_[i]] <= rt; ++i) {
       int c = okc_[i];
-      if (!lin_[c] && c != must && !ops_[c].op.observer && !(no_overwrite && overwrites_[c])) {
+      if (lin_[c]) continue;
+      if (ops_[c].op.observer) {
+        if (trans_.Next(f->state, c) >= 0) {
+          cand_.resize(f->cand_begin);
+          cand_.push_back(c);
+          f->cand_end = cand_.size();
+          return;
+        }
+      } else if (c != must && !(no_overwrite && overwrites_[c])) {
         cand_.push_back(c);
       }
     }
