@@ -285,10 +285,12 @@ class PartitionSearch::Impl {
     call_.resize(ops.size());
     ok_given_.resize(ops.size());
     overwrites_.resize(ops.size());
+    observer_.resize(ops.size());
     for (size_t i = 0; i < ops.size(); ++i) {
       call_[i] = ops[i].call_ns;
       ok_given_[i] = ops[i].op.ok ? 1 : 0;
       overwrites_[i] = model.Overwrites(ops[i].op) ? 1 : 0;
+      observer_[i] = ops[i].op.observer ? 1 : 0;
     }
     by_call_.resize(ops.size());
     std::iota(by_call_.begin(), by_call_.end(), 0);
@@ -513,7 +515,7 @@ class PartitionSearch::Impl {
     for (int i = f->lo_idx; i < static_cast<int>(okc_.size()) && call_[okc_[i]] <= rt; ++i) {
       int c = okc_[i];
       if (lin_[c]) continue;
-      if (ops_[c].op.observer) {
+      if (observer_[c]) {
         if (trans_.Next(f->state, c) >= 0) {
           cand_.resize(f->cand_begin);
           cand_.push_back(c);
@@ -610,6 +612,7 @@ class PartitionSearch::Impl {
   std::vector<int64_t> call_;
   std::vector<uint8_t> ok_given_;
   std::vector<uint8_t> overwrites_;    // Model::Overwrites per op
+  std::vector<uint8_t> observer_;      // ModelOp::observer per op (the candidates' scan reads it)
   std::vector<int> by_call_, by_ret_;  // every op by call; the completed ones by return
   std::vector<uint64_t> rnd0_;
   bool has_witnesses_ = false;
