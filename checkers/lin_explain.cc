@@ -1,7 +1,11 @@
 #include "checkers/lin_explain.h"
 
 #include <algorithm>
-#include <sstream>
+#include <charconv>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <type_traits>
 
 namespace tidemark::checkers {
 namespace {
@@ -9,32 +13,93 @@ namespace {
 using history::EventType;
 using history::Op;
 
-// Built member by member: an initializer list would copy every value (and the op's JSON values)
-// once more, and an explanation writes this for every op of its core.
+// Built straight into the object's map, keys in their sorted order so that each goes in at the
+// end without a lookup: an explanation writes this for every op of its core, and an initializer
+// list or operator[] would cost a copy or a search per member.
 nlohmann::json OpJson(const Op& op) {
   nlohmann::json j(nlohmann::json::value_t::object);
-  j["op"] = op.id;
-  j["process"] = op.process;
-  j["f"] = op.f;
-  j["invoke_value"] = op.invoke_value;
-  j["value"] = op.value;
-  j["status"] = history::ToString(op.status);
-  j["call_ns"] = op.call_ns;
-  j["return_ns"] =
-      op.return_ns == history::kNever ? nlohmann::json(nullptr) : nlohmann::json(op.return_ns);
-  j["invoke_index"] = op.invoke_index;
-  j["complete_index"] = op.complete_index;
-  if (op.key) j["key"] = *op.key;
+  auto& o = j.get_ref<nlohmann::json::object_t&>();
+  o.emplace_hint(o.end(), "call_ns", op.call_ns);
+  o.emplace_hint(o.end(), "complete_index", op.complete_index);
+  o.emplace_hint(o.end(), "f", op.f);
+  o.emplace_hint(o.end(), "invoke_index", op.invoke_index);
+  o.emplace_hint(o.end(), "invoke_value", op.invoke_value);
+  if (op.key) o.emplace_hint(o.end(), "key", *op.key);
+  o.emplace_hint(o.end(), "op", op.id);
+  o.emplace_hint(o.end(), "process", op.process);
+  o.emplace_hint(
+      o.end(), "return_ns",
+      op.return_ns == history::kNever ? nlohmann::json(nullptr) : nlohmann::json(op.return_ns));
+  o.emplace_hint(o.end(), "status", history::ToString(op.status));
+  o.emplace_hint(o.end(), "value", op.value);
   return j;
 }
 
+void AppendInt(int64_t v, std::string* out) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out->append(buf, r.ptr);
+}
+
+// Appends j.dump(): integers, null and arrays of integers (what register and cas values are)
+// written directly, anything else by the serializer. An explanation writes a value for every
+// line, and the serializer's setup costs more than the few digits.
+void AppendValue(const nlohmann::json& j, std::string* out) {
+  auto integer = [](const nlohmann::json& v) {
+    return v.is_number_integer() && (!v.is_number_unsigned() || v.get<uint64_t>() <= INT64_MAX);
+  };
+  if (integer(j)) {
+    AppendInt(j.get<int64_t>(), out);
+  } else if (j.is_null()) {
+    *out += "null";
+  } else if (j.is_array() && std::all_of(j.begin(), j.end(), integer)) {
+    *out += '[';
+    for (size_t i = 0; i < j.size(); ++i) {
+      if (i > 0) *out += ',';
+      AppendInt(j[i].get<int64_t>(), out);
+    }
+    *out += ']';
+  } else {
+    *out += j.dump();
+  }
+}
+
 std::string OpLine(const Op& op) {
-  std::string s = "op " + std::to_string(op.id) + " (process " + std::to_string(op.process) + ", " +
-                  DescribeOp(op) + ", events " + std::to_string(op.invoke_index) + "..";
-  s += op.complete_index < 0 ? std::string("never") : std::to_string(op.complete_index);
+  std::string s = "op ";
+  AppendInt(op.id, &s);
+  s += " (process ";
+  AppendInt(op.process, &s);
+  s += ", ";
+  s += DescribeOp(op);
+  s += ", events ";
+  AppendInt(op.invoke_index, &s);
+  s += "..";
+  if (op.complete_index < 0) {
+    s += "never";
+  } else {
+    AppendInt(op.complete_index, &s);
+  }
   s += ")";
   return s;
 }
+
+// Text built by appending: what std::ostringstream writes for strings and integers, without its
+// locale and buffer set-up (every invalid history gets an explanation).
+struct TextOut {
+  std::string s;
+  TextOut& operator<<(std::string_view v) {
+    s += v;
+    return *this;
+  }
+  template <typename T>
+  requires(std::is_integral_v<T> && !std::is_same_v<T, char> && !std::is_same_v<T, bool>) TextOut&
+  operator<<(T v) {
+    char buf[24];
+    auto r = std::to_chars(buf, buf + sizeof buf, v);
+    s.append(buf, r.ptr);
+    return *this;
+  }
+};
 
 // Weakening passes over one partition. Every op has a mode (OpMode): as given (a completed op in
 // the core, or a crashed op), optional (a weakened update: may or may not take effect, any time
@@ -60,6 +125,13 @@ class Shrinker {
   bool InCore(size_t i) const { return mode_[i] == OpMode::kAsGiven && all_[i].op.ok; }
   bool minimal() const { return !cut_ && !exhausted_; }
   int64_t checks() const { return checks_; }
+  // The search of modes() by the re-check that accepted them, when it pruned as `prune_dead`
+  // and the search's version has not changed since: running it again would give this very
+  // result (PartitionSearch::version). Null otherwise.
+  const SearchResult* LastSearchOfModes(bool prune_dead) const {
+    return last_ && last_prune_dead_ == prune_dead && last_version_ == search_.version() ? &*last_
+                                                                                         : nullptr;
+  }
 
   // Weakens the ops in `which` together. 1: accepted, 0: rejected, -1: budget exhausted. The
   // first `min_checks` re-checks may run until `hard_deadline` whatever the budget says: a
@@ -79,9 +151,13 @@ class Shrinker {
     bool sliced = now + slice < end;
     if (sliced) b.deadline = now + slice;
     ++checks_;
-    SearchOutcome o = search_.Run(trial_, b).outcome;
+    SearchResult r = search_.Run(trial_, b);
+    SearchOutcome o = r.outcome;
     if (o == SearchOutcome::kViolation) {
       mode_.swap(trial_);
+      last_ = std::move(r);
+      last_prune_dead_ = b.prune_dead;
+      last_version_ = search_.version();
       return 1;
     }
     if (o == SearchOutcome::kLinearizable) return 0;
@@ -156,34 +232,25 @@ class Shrinker {
   std::chrono::steady_clock::time_point hard_deadline_;
   std::vector<OpMode> mode_, trial_;
   int64_t checks_ = 0;
+  std::optional<SearchResult> last_;  // the search of the last accepted re-check
+  bool last_prune_dead_ = false;
+  int64_t last_version_ = 0;
   bool cut_ = false;        // some check ran out of its slice
   bool exhausted_ = false;  // the explanation budget ran out
 };
-
-// The partition with `modes` applied (for AnalyzeFrontier); to_weak maps indices of `all` to
-// indices of the result (-1: dropped).
-std::vector<PartitionOp> Weakened(const std::vector<PartitionOp>& all,
-                                  const std::vector<OpMode>& modes, std::vector<int>* to_weak) {
-  std::vector<PartitionOp> h;
-  to_weak->assign(all.size(), -1);
-  for (size_t i = 0; i < all.size(); ++i) {
-    if (modes[i] == OpMode::kDropped) continue;
-    (*to_weak)[i] = static_cast<int>(h.size());
-    h.push_back(all[i]);
-    if (modes[i] == OpMode::kOptional) {
-      h.back().op.ok = false;
-      h.back().return_ns = history::kNever;
-    }
-  }
-  return h;
-}
 
 }  // namespace
 
 std::string DescribeOp(const Op& op) {
   std::string s = op.f;
-  if (!op.invoke_value.is_null()) s += " " + op.invoke_value.dump();
-  if (op.status == EventType::kOk && op.value != op.invoke_value) s += " → " + op.value.dump();
+  if (!op.invoke_value.is_null()) {
+    s += ' ';
+    AppendValue(op.invoke_value, &s);
+  }
+  if (op.status == EventType::kOk && op.value != op.invoke_value) {
+    s += " → ";
+    AppendValue(op.value, &s);
+  }
   if (op.status == EventType::kInfo) s += " (crashed)";
   if (op.status == EventType::kFail) s += " (failed)";
   return s;
@@ -225,7 +292,7 @@ void ExplainViolation(const Model& model, const PartitionInput& part, PartitionS
   d["state"] = model.DescribeState(fr.state);
   d["must"] = fr.must >= 0 ? nlohmann::json(part.ops[fr.must]->id) : nlohmann::json(nullptr);
   nlohmann::json blocked = nlohmann::json::array();
-  std::ostringstream why;
+  TextOut why;
   for (size_t k = 0; k < fr.candidates.size(); ++k) {
     int i = fr.candidates[k];
     if (fr.legal[k] || !sops[i].op.ok) continue;
@@ -237,14 +304,14 @@ void ExplainViolation(const Model& model, const PartitionInput& part, PartitionS
   }
   d["blocked"] = std::move(blocked);
 
-  std::ostringstream text;
+  TextOut text;
   std::string key_text = part.key.empty() ? "" : " on key \"" + part.key + "\"";
   text << "Not linearizable (model " << model.Name() << ")" << key_text << ".\n";
   text << "The search placed at most " << result.deepest_ok << " of " << result.total_ok
        << " completed ops. Deepest linearization (op ids):";
   for (int i : result.deepest) text << " " << part.ops[i]->id;
   text << "\nModel state there: " << model.DescribeState(fr.state) << "\n";
-  text << "None of these could take effect next:\n" << why.str();
+  text << "None of these could take effect next:\n" << why.s;
   if (fr.must >= 0) {
     const Op& must = *part.ops[fr.must];
     out->summary = "invalid" + key_text + ": " + DescribeOp(must) + " (op " +
@@ -293,30 +360,23 @@ void ExplainViolation(const Model& model, const PartitionInput& part, PartitionS
     SearchBudget core_budget = budget;
     core_budget.prune_dead = context.size() > 16;
     core_budget.deadline = std::max(budget.deadline, plan.hard_deadline);
-    SearchResult cr = search.Run(shrinker.modes(), core_budget);
+    const SearchResult* reuse = shrinker.LastSearchOfModes(core_budget.prune_dead);
+    SearchResult cr = reuse ? *reuse : search.Run(shrinker.modes(), core_budget);
     if (cr.outcome == SearchOutcome::kViolation) {
-      std::vector<int> to_weak;
-      std::vector<PartitionOp> weak = Weakened(sops, shrinker.modes(), &to_weak);
-      std::vector<int> prefix;
-      for (int i : cr.deepest) prefix.push_back(to_weak[i]);
-      std::vector<int> weak_to_sops(weak.size());
-      for (size_t i = 0; i < sops.size(); ++i) {
-        if (to_weak[i] >= 0) weak_to_sops[static_cast<size_t>(to_weak[i])] = static_cast<int>(i);
-      }
-      Frontier cf = AnalyzeFrontier(model, weak, prefix);
+      Frontier cf = AnalyzeFrontier(model, sops, cr.deepest, shrinker.modes());
       text << "At best, after";
       if (cr.deepest.empty()) text << " nothing";
       for (int j : cr.deepest) text << " op " << part.ops[j]->id;
       text << " the state is " << model.DescribeState(cf.state);
       if (cf.must >= 0) {
-        std::string could = model.CouldReturn(cf.state, weak[cf.must].op);
-        text << ", and op " << part.ops[weak_to_sops[cf.must]]->id << " must come next, but "
+        std::string could = model.CouldReturn(cf.state, sops[cf.must].op);
+        text << ", and op " << part.ops[cf.must]->id << " must come next, but "
              << (could.empty() ? "it cannot take effect there" : could);
       }
       text << ".\n";
     }
   }
-  out->explanation = text.str();
+  out->explanation = std::move(text.s);
 }
 
 }  // namespace tidemark::checkers

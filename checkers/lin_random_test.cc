@@ -248,6 +248,77 @@ TEST(LinearizabilityRandomTest, MinimalCoresAreMinimalForTheOracle) {
 
 // The explanation's re-checks run on one prepared partition with per-op modes; each must decide
 // what a search of the weakened copy decides (same PartitionSearch reused, random modes).
+// What the explanation relies on when it reuses a re-check's search and reads the frontier of a
+// weakened partition without copying it: AnalyzeFrontier with modes says what it says of a
+// weakened copy (indices mapped), and a run repeated while version() stays gives the same
+// deepest configuration.
+TEST(LinearizabilityRandomTest, FrontierWithModesMatchesAWeakenedCopyAndRerunsRepeat) {
+  const uint64_t seed = 11;
+  std::mt19937_64 rng(seed);
+  std::unique_ptr<Model> model = MakeModel("cas-register");
+  int compared = 0, repeated = 0;
+  for (int iter = 0; iter < 600; ++iter) {
+    std::vector<GOp> g = Generate(rng, /*crash_heavy=*/iter % 2 == 0);
+    for (GOp& o : g) o.key = 0;  // one partition
+    std::vector<history::Op> ops = ToOps(g);
+    std::vector<const history::Op*> kept;
+    for (const history::Op& op : ops) {
+      if (op.status != EventType::kFail) kept.push_back(&op);
+    }
+    std::vector<ModelOp> mops;
+    std::vector<char> keep;
+    ASSERT_TRUE(model->Prepare(kept, &mops, &keep).ok());
+    std::vector<PartitionOp> part;
+    for (size_t i = 0; i < kept.size(); ++i) {
+      if (!keep[i]) continue;
+      bool ok = mops[i].ok;
+      part.push_back({kept[i]->call_ns, ok ? kept[i]->return_ns : history::kNever, mops[i]});
+    }
+    PartitionSearch search(*model, part, nullptr);
+    for (int trial = 0; trial < 6; ++trial) {
+      std::vector<OpMode> modes(part.size(), OpMode::kAsGiven);
+      std::vector<PartitionOp> copy;
+      std::vector<int> to_copy(part.size(), -1), to_part;
+      for (size_t i = 0; i < part.size(); ++i) {
+        if (trial > 0 && part[i].op.ok && rng() % 3 == 0) {
+          modes[i] = part[i].op.observer ? OpMode::kDropped : OpMode::kOptional;
+        }
+        if (modes[i] == OpMode::kDropped) continue;
+        to_copy[i] = static_cast<int>(copy.size());
+        to_part.push_back(static_cast<int>(i));
+        copy.push_back(part[i]);
+        if (modes[i] == OpMode::kOptional) {
+          copy.back().op.ok = false;
+          copy.back().return_ns = history::kNever;
+        }
+      }
+      SearchResult r = search.Run(modes, SearchBudget{});
+      if (r.outcome != SearchOutcome::kViolation) continue;
+      const int64_t version = search.version();
+      SearchResult again = search.Run(modes, SearchBudget{});
+      if (search.version() == version) {
+        ASSERT_EQ(again.deepest, r.deepest) << "seed " << seed << " iteration " << iter;
+        ++repeated;
+      }
+      std::vector<int> prefix;
+      for (int i : r.deepest) prefix.push_back(to_copy[i]);
+      Frontier a = AnalyzeFrontier(*model, part, r.deepest, modes);
+      Frontier b = AnalyzeFrontier(*model, copy, prefix);
+      std::vector<int> b_candidates;
+      for (int c : b.candidates) b_candidates.push_back(to_part[c]);
+      ASSERT_EQ(a.state, b.state) << "seed " << seed << " iteration " << iter << "\n" << Dump(g);
+      ASSERT_EQ(a.must, b.must < 0 ? -1 : to_part[b.must])
+          << "seed " << seed << " iteration " << iter << "\n"
+          << Dump(g);
+      ASSERT_EQ(a.candidates, b_candidates) << "seed " << seed << " iteration " << iter;
+      ASSERT_EQ(a.legal, b.legal) << "seed " << seed << " iteration " << iter;
+      ++compared;
+    }
+  }
+  EXPECT_GT(compared, 300) << "seed " << seed;
+  EXPECT_GT(repeated, 300) << "seed " << seed;
+}
+
 TEST(LinearizabilityRandomTest, PartitionSearchModesMatchAWeakenedCopy) {
   const uint64_t seed = 7;
   std::mt19937_64 rng(seed);

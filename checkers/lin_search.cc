@@ -1,6 +1,7 @@
 #include "checkers/lin_search.h"
 
 #include <algorithm>
+#include <array>
 #include <limits>
 #include <memory>
 #include <numeric>
@@ -71,6 +72,7 @@ class VisitedTable {
       Slot& s = slots_[i];
       if (s.a == 0) {
         s = Slot{a, b, mask};
+        if (size_ < kTracked) touched_[size_] = static_cast<uint32_t>(i);
         ++size_;
         return 1;
       }
@@ -86,6 +88,8 @@ class VisitedTable {
       if (budget_) budget_->fetch_add(static_cast<int64_t>(slots_.size() * sizeof(Slot)));
       std::vector<Slot>().swap(slots_);
       mask_ = 0;
+    } else if (size_ <= kTracked) {  // a small search in a table a larger one grew
+      for (size_t k = 0; k < size_; ++k) slots_[touched_[k]] = Slot{};
     } else {
       std::fill(slots_.begin(), slots_.end(), Slot{});
     }
@@ -96,6 +100,12 @@ class VisitedTable {
   struct Slot {
     uint64_t a = 0, b = 0, mask = 0;
   };
+  // Where the first kTracked configurations went, so that Clear after a small search (every
+  // re-check of an explanation) empties those slots rather than the whole table. Grow, which
+  // moves slots, runs only once size_ is past half the smallest table (128), so these stay
+  // right while size_ <= kTracked.
+  static constexpr size_t kTracked = 64;
+
   bool Grow() {
     size_t cap = slots_.empty() ? 256 : slots_.size() * 2;
     if (!Charge(budget_, static_cast<int64_t>((cap - slots_.size()) * sizeof(Slot)))) return false;
@@ -115,6 +125,7 @@ class VisitedTable {
   std::vector<Slot> slots_;
   size_t mask_ = 0;
   size_t size_ = 0;
+  std::array<uint32_t, kTracked> touched_{};
 };
 
 // uint64 -> int32 with open addressing (the sparse transition cache; no per-entry allocation).
@@ -196,7 +207,8 @@ class Transitions {
   }
 
  private:
-  int32_t Miss(int32_t s, int op) {
+  // Out of line, so that Next (a table lookup on nearly every call) inlines into the search.
+  [[gnu::noinline]] int32_t Miss(int32_t s, int op) {
     int32_t t = space_->Step(s, op);
     if (t < 0) t = kIllegal;
     if (dense_) {
@@ -273,10 +285,12 @@ class PartitionSearch::Impl {
     call_.resize(ops.size());
     ok_given_.resize(ops.size());
     overwrites_.resize(ops.size());
+    observer_.resize(ops.size());
     for (size_t i = 0; i < ops.size(); ++i) {
       call_[i] = ops[i].call_ns;
       ok_given_[i] = ops[i].op.ok ? 1 : 0;
       overwrites_[i] = model.Overwrites(ops[i].op) ? 1 : 0;
+      observer_[i] = ops[i].op.observer ? 1 : 0;
     }
     by_call_.resize(ops.size());
     std::iota(by_call_.begin(), by_call_.end(), 0);
@@ -292,6 +306,8 @@ class PartitionSearch::Impl {
     for (size_t i = 0; i < rnd0_.size(); ++i) rnd0_[i] = SplitMix(0x7469646Dull * (i + 1));
     SetUpWitnesses(model);
   }
+
+  int64_t version() const { return version_; }
 
   SearchResult Run(const std::vector<OpMode>& modes, const SearchBudget& budget) {
     budget_ = budget;
@@ -330,19 +346,29 @@ class PartitionSearch::Impl {
     std::vector<const ModelOp*> mops;
     mops.reserve(ops_.size());
     for (const PartitionOp& p : ops_) mops.push_back(&p.op);
-    std::vector<std::vector<int>> wit;
-    has_witnesses_ = model.OptionalWitnesses(mops, &wit);
-    wit_begin_.assign(ops_.size() + 1, 0);
-    if (!has_witnesses_) return;
-    for (size_t i = 0; i < ops_.size(); ++i) {
-      wit_begin_[i + 1] =
-          wit_begin_[i] + (ops_[i].op.observer ? 0 : static_cast<int>(wit[i].size()));
+    has_witnesses_ = model.OptionalWitnesses(mops, &wit_begin_, &wit_list_);
+    if (!has_witnesses_ || wit_begin_.size() != ops_.size() + 1) {
+      has_witnesses_ = false;
+      wit_begin_.assign(ops_.size() + 1, 0);
+      wit_list_.clear();
+      return;
     }
-    wit_list_.resize(static_cast<size_t>(wit_begin_.back()));
+    // A completed read is never optional: what it would witness is dropped.
+    bool observer_lists = false;
     for (size_t i = 0; i < ops_.size(); ++i) {
-      if (!ops_[i].op.observer)
-        std::copy(wit[i].begin(), wit[i].end(), wit_list_.begin() + wit_begin_[i]);
+      observer_lists = observer_lists || (ops_[i].op.observer && wit_begin_[i + 1] > wit_begin_[i]);
     }
+    if (!observer_lists) return;
+    std::vector<int> begin(ops_.size() + 1, 0), list;
+    for (size_t i = 0; i < ops_.size(); ++i) {
+      if (!ops_[i].op.observer) {
+        list.insert(list.end(), wit_list_.begin() + wit_begin_[i],
+                    wit_list_.begin() + wit_begin_[i + 1]);
+      }
+      begin[i + 1] = static_cast<int>(list.size());
+    }
+    wit_begin_.swap(begin);
+    wit_list_.swap(list);
   }
 
   // twin_class_[i]: ops with the very same ModelOp (a write of the same value, ...) share a class
@@ -352,6 +378,7 @@ class PartitionSearch::Impl {
   // rewritten that way by swapping twins, so no verdict changes; but the configurations that
   // differ only in which twin was placed (exponentially many) collapse into one.
   void SetUpTwinClasses(bool weakenable) {
+    ++version_;
     twins_for_all_ = weakenable;
     twin_class_.assign(ops_.size(), -1);
     std::vector<int>
@@ -433,14 +460,12 @@ class PartitionSearch::Impl {
       last_of_class_[c] = i;
     }
     // The first 64 crashed ops that may ever be placed (in call order) are tracked as mask bits,
-    // not hashed.
-    rnd_ = rnd0_;
+    // not hashed (Flip).
     bit_.assign(n, 0);
     for (size_t k = 0, bits = 0; k < infc_.size() && bits < 64; ++k) {
       int op = infc_[k];
       if (!Useful(op)) continue;
       bit_[op] = uint64_t{1} << bits++;
-      rnd_[2 * op] = rnd_[2 * op + 1] = 0;
     }
     visited_.Clear();
     h1_ = h2_ = crashed_ = 0;
@@ -483,20 +508,21 @@ class PartitionSearch::Impl {
     }
     int must = okr_[f->r_idx];
     int64_t rt = ops_[must].return_ns;
-    for (int i = f->lo_idx; i < static_cast<int>(okc_.size()) && call_[okc_[i]] <= rt; ++i) {
-      int c = okc_[i];
-      if (lin_[c] || !ops_[c].op.observer) continue;
-      if (trans_.Next(f->state, c) >= 0) {
-        cand_.push_back(c);
-        f->cand_end = cand_.size();
-        return;
-      }
-    }
     const bool no_overwrite = f->after_optional;
     if (!(no_overwrite && overwrites_[must])) cand_.push_back(must);
+    // One pass over the completed ops called before that return: the first legal read (in this
+    // order) is forced and goes alone; until one is found, the updates are candidates.
     for (int i = f->lo_idx; i < static_cast<int>(okc_.size()) && call_[okc_[i]] <= rt; ++i) {
       int c = okc_[i];
-      if (!lin_[c] && c != must && !ops_[c].op.observer && !(no_overwrite && overwrites_[c])) {
+      if (lin_[c]) continue;
+      if (observer_[c]) {
+        if (trans_.Next(f->state, c) >= 0) {
+          cand_.resize(f->cand_begin);
+          cand_.push_back(c);
+          f->cand_end = cand_.size();
+          return;
+        }
+      } else if (c != must && !(no_overwrite && overwrites_[c])) {
         cand_.push_back(c);
       }
     }
@@ -509,10 +535,13 @@ class PartitionSearch::Impl {
     f->cand_end = cand_.size();
   }
 
+  // An op with a mask bit flips it; any other flips its random words in the hash.
   void Flip(int op) {
-    h1_ ^= rnd_[2 * op];
-    h2_ ^= rnd_[2 * op + 1];
-    crashed_ ^= bit_[op];
+    const uint64_t bit = bit_[op];
+    const uint64_t hashed = bit == 0 ? ~uint64_t{0} : 0;
+    h1_ ^= rnd0_[2 * op] & hashed;
+    h2_ ^= rnd0_[2 * op + 1] & hashed;
+    crashed_ ^= bit;
   }
 
   SearchOutcome Loop() {
@@ -583,6 +612,7 @@ class PartitionSearch::Impl {
   std::vector<int64_t> call_;
   std::vector<uint8_t> ok_given_;
   std::vector<uint8_t> overwrites_;    // Model::Overwrites per op
+  std::vector<uint8_t> observer_;      // ModelOp::observer per op (the candidates' scan reads it)
   std::vector<int> by_call_, by_ret_;  // every op by call; the completed ones by return
   std::vector<uint64_t> rnd0_;
   bool has_witnesses_ = false;
@@ -590,6 +620,7 @@ class PartitionSearch::Impl {
   std::vector<int> twin_class_;  // empty until the first run
   size_t n_classes_ = 0;
   bool twins_for_all_ = false;  // twin_class_ covers every update, not only the crashed ones
+  int64_t version_ = 0;         // PartitionSearch::version()
   Transitions trans_;
   VisitedTable visited_;
   // Per run.
@@ -598,7 +629,6 @@ class PartitionSearch::Impl {
   std::vector<int> okc_, okr_, infc_;  // completed ops by call and by return, crashed by call
   std::vector<int> need_, twin_before_, last_of_class_;
   std::vector<int> watch_begin_, watch_list_, fill_;
-  std::vector<uint64_t> rnd_;
   std::vector<uint64_t> bit_;  // per op: its mask bit (crashed ops), or 0
   uint64_t h1_ = 0, h2_ = 0, crashed_ = 0;
   std::vector<Frame> frames_;
@@ -620,6 +650,8 @@ SearchResult PartitionSearch::Run(const std::vector<OpMode>& modes, const Search
   return impl_->Run(modes, budget);
 }
 
+int64_t PartitionSearch::version() const { return impl_->version(); }
+
 SearchResult SearchPartition(const Model& model, const std::vector<PartitionOp>& ops,
                              const SearchBudget& budget) {
   PartitionSearch s(model, ops, budget.memory_left);
@@ -627,7 +659,8 @@ SearchResult SearchPartition(const Model& model, const std::vector<PartitionOp>&
 }
 
 Frontier AnalyzeFrontier(const Model& model, const std::vector<PartitionOp>& ops,
-                         const std::vector<int>& prefix) {
+                         const std::vector<int>& prefix, const std::vector<OpMode>& modes) {
+  auto mode = [&](size_t i) { return modes.empty() ? OpMode::kAsGiven : modes[i]; };
   Frontier fr;
   fr.state = model.Init();
   std::vector<char> placed(ops.size(), 0);
@@ -639,13 +672,13 @@ Frontier AnalyzeFrontier(const Model& model, const std::vector<PartitionOp>& ops
   }
   int64_t rt = kInf;
   for (size_t i = 0; i < ops.size(); ++i) {
-    if (!placed[i] && ops[i].op.ok && ops[i].return_ns < rt) {
+    if (!placed[i] && ops[i].op.ok && mode(i) == OpMode::kAsGiven && ops[i].return_ns < rt) {
       rt = ops[i].return_ns;
       fr.must = static_cast<int>(i);
     }
   }
   for (size_t i = 0; i < ops.size(); ++i) {
-    if (placed[i] || ops[i].call_ns > rt) continue;
+    if (placed[i] || mode(i) == OpMode::kDropped || ops[i].call_ns > rt) continue;
     std::string next;
     fr.candidates.push_back(static_cast<int>(i));
     fr.legal.push_back(model.Step(fr.state, ops[i].op, &next) ? 1 : 0);

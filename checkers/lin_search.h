@@ -95,6 +95,12 @@ class PartitionSearch {
   // (the tables charge the budget given at construction).
   SearchResult Run(const std::vector<OpMode>& modes, const SearchBudget& budget);
 
+  // Changes when a run re-derives what every later run depends on (the twin classes, once a
+  // run first weakens a completed update). The search is deterministic: two runs of the same
+  // modes with the same prune_dead, both finished (not stopped by the budget), between which
+  // this did not change, give the same result.
+  int64_t version() const;
+
  private:
   class Impl;
   std::unique_ptr<Impl> impl_;
@@ -108,7 +114,10 @@ struct Frontier {
   std::vector<char> legal;      // per candidate: the model accepts it in `state`
 };
 
+// `modes` (empty: every op as given, else one per op) as PartitionSearch::Run takes them: a
+// dropped op is not there, an optional one is crashed. Indices (prefix, must, candidates) are
+// those of `ops` either way.
 Frontier AnalyzeFrontier(const Model& model, const std::vector<PartitionOp>& ops,
-                         const std::vector<int>& prefix);
+                         const std::vector<int>& prefix, const std::vector<OpMode>& modes = {});
 
 }  // namespace tidemark::checkers

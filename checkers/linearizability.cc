@@ -126,6 +126,8 @@ CheckResult CheckUnguarded(const std::vector<Op>& ops, const LinearizabilityOpti
     }
     PartitionInput p;
     p.key = key;
+    p.ops.reserve(group.size());
+    p.search_ops.reserve(group.size());
     for (size_t i = 0; i < group.size(); ++i) {
       if (!keep[i]) continue;
       const Op* op = group[i];

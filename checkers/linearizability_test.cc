@@ -4,8 +4,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdint>
+#include <vector>
+
 #include <gtest/gtest.h>
 
+#include "checkers/lin_explain.h"
 #include "checkers/lin_test_util.h"
 
 namespace tidemark::checkers {
@@ -30,6 +34,39 @@ OpsBuilder StaleReadAfter(int n) {
   for (int i = 0; i < n; ++i) b.Ok(1 + i % 3, "read", nullptr, i + 1, 10 * i + 1, 10 * i + 6);
   b.Ok(9, "read", nullptr, 1, 10 * n + 1, 10 * n + 2);
   return b;
+}
+
+// DescribeOp writes integers and arrays of them itself, anything else through the JSON
+// serializer; either way the text is the value's compact JSON.
+TEST(LinearizabilityTest, DescribeOpWritesValuesAsTheirJson) {
+  const std::vector<json> values = {
+      json(3),
+      json(-17),
+      json(int64_t{INT64_MIN}),
+      json(uint64_t{18446744073709551615ull}),  // above INT64_MAX: the serializer
+      json(uint64_t{5}),
+      json::array({3, 0}),
+      json::array(),
+      json::array({1, json::array({2})}),
+      json::array({1, "x"}),
+      json("a\"b\n"),
+      json(2.5),
+      json(true),
+      json::object({{"k", 1}}),
+  };
+  for (const json& v : values) {
+    history::Op op;
+    op.f = "write";
+    op.invoke_value = v;
+    op.value = json::array({v, 7});  // differs from the argument: " → value" follows
+    op.status = history::EventType::kOk;
+    EXPECT_EQ(DescribeOp(op), "write " + v.dump() + " → " + op.value.dump()) << v.dump();
+  }
+  history::Op read;
+  read.f = "read";
+  read.value = 4;
+  read.status = history::EventType::kInfo;
+  EXPECT_EQ(DescribeOp(read), "read (crashed)");
 }
 
 TEST(LinearizabilityTest, RegisterSequentialIsValid) {

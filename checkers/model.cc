@@ -95,24 +95,41 @@ class RegisterModel : public Model {
   // Witnesses of a write v or cas [_, v] (crashed, or weakened by the explanation): the reads of v
   // and the cas [v, _] (other than itself). Only they need the register to hold v; any other op
   // after it would be a write.
-  bool OptionalWitnesses(const std::vector<const ModelOp*>& ops,
-                         std::vector<std::vector<int>>* witnesses) const override {
-    // The ops that need a value (reads, and cas expecting it), sorted by that value.
-    std::vector<std::pair<std::string_view, int>> needs;
+  bool OptionalWitnesses(const std::vector<const ModelOp*>& ops, std::vector<int>* begin,
+                         std::vector<int>* list) const override {
+    // The ops that need a value (reads, and cas expecting it), grouped by that value (a dense id
+    // per distinct value, then a counting sort: a history holds few distinct values, so a sort
+    // would compare equal strings over and over).
+    std::unordered_map<std::string_view, int> id;
+    std::vector<int> need_id(ops.size(), -1);
+    std::vector<int> group_begin(1, 0);  // group g: needs[group_begin[g] .. group_begin[g + 1])
     for (size_t i = 0; i < ops.size(); ++i) {
       const ModelOp& m = *ops[i];
-      if (m.code == kRead || m.code == kCas) needs.emplace_back(m.a, static_cast<int>(i));
+      if (m.code != kRead && m.code != kCas) continue;
+      auto [it, added] = id.try_emplace(m.a, static_cast<int>(group_begin.size()) - 1);
+      if (added) group_begin.push_back(0);
+      need_id[i] = it->second;
+      ++group_begin[static_cast<size_t>(it->second) + 1];
     }
-    std::sort(needs.begin(), needs.end());
-    witnesses->assign(ops.size(), {});
+    for (size_t g = 1; g < group_begin.size(); ++g) group_begin[g] += group_begin[g - 1];
+    std::vector<int> needs(static_cast<size_t>(group_begin.back()));
+    std::vector<int> fill(group_begin.begin(), group_begin.end() - 1);
+    for (size_t i = 0; i < ops.size(); ++i) {  // in op order within each group
+      if (need_id[i] >= 0) needs[static_cast<size_t>(fill[need_id[i]]++)] = static_cast<int>(i);
+    }
+    begin->assign(ops.size() + 1, 0);
+    list->clear();
     for (size_t i = 0; i < ops.size(); ++i) {
       const ModelOp& m = *ops[i];
-      if (m.code == kRead) continue;
-      std::string_view v = m.code == kWrite ? m.a : m.b;
-      auto it = std::lower_bound(needs.begin(), needs.end(), std::make_pair(v, -1));
-      for (; it != needs.end() && it->first == v; ++it) {
-        if (it->second != static_cast<int>(i)) (*witnesses)[i].push_back(it->second);
+      if (m.code != kRead) {
+        auto it = id.find(m.code == kWrite ? m.a : m.b);
+        if (it != id.end()) {
+          for (int k = group_begin[it->second]; k < group_begin[it->second + 1]; ++k) {
+            if (needs[k] != static_cast<int>(i)) list->push_back(needs[k]);
+          }
+        }
       }
+      (*begin)[i + 1] = static_cast<int>(list->size());
     }
     return true;
   }

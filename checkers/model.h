@@ -96,14 +96,16 @@ class Model {
 
   // For the search's optional ops: the ops that can take effect only in a state that optional op
   // i may leave behind (a register: completed reads of the value i writes, and cas ops expecting
-  // it). Once every op of (*witnesses)[i] is placed, or when it is empty, placing i can never
-  // help place a completed op: the state i leaves admits only ops that overwrite it
-  // (docs/checker.md has the argument), so the search stops offering i. Filled for every op that
-  // is not a read, completed or not (the explanation re-checks completed updates as optional);
-  // the search ignores the entries of ops it must place. Returns false when the model cannot
-  // tell (every optional op stays).
+  // it). Once every witness of i is placed, or when it has none, placing i can never help place
+  // a completed op: the state i leaves admits only ops that overwrite it (docs/checker.md has the
+  // argument), so the search stops offering i. The witnesses of op i are
+  // (*list)[(*begin)[i] .. (*begin)[i + 1]), in increasing order (`begin` gets ops.size() + 1
+  // entries): one list for the whole partition, not one allocation per op. Filled for every op
+  // that is not a read, completed or not (the explanation re-checks completed updates as
+  // optional); the search ignores the entries of ops it must place. Returns false when the model
+  // cannot tell (every optional op stays).
   virtual bool OptionalWitnesses(const std::vector<const ModelOp*>& /*ops*/,
-                                 std::vector<std::vector<int>>* /*witnesses*/) const {
+                                 std::vector<int>* /*begin*/, std::vector<int>* /*list*/) const {
     return false;
   }
 

@@ -1,5 +1,6 @@
 #include "base/history/edn.h"
 
+#include <array>
 #include <charconv>
 #include <cstdint>
 #include <limits>
@@ -11,28 +12,20 @@ namespace {
 
 using nlohmann::json;
 
-bool IsDelimiter(char c) {
-  switch (c) {
-    case ' ':
-    case '\t':
-    case '\n':
-    case '\r':
-    case '\f':
-    case '\v':
-    case ',':
-    case '(':
-    case ')':
-    case '[':
-    case ']':
-    case '{':
-    case '}':
-    case '"':
-    case ';':
-      return true;
-    default:
-      return false;
-  }
+// Character classes, one table lookup per byte: the reader's inner loops (SkipSpace and the
+// token scan) run once per input byte.
+constexpr uint8_t kSpace = 1;      // skipped between forms: whitespace and ','
+constexpr uint8_t kDelimiter = 2;  // ends a token: whitespace, ',', brackets, '"', ';'
+
+constexpr std::array<uint8_t, 256> MakeClasses() {
+  std::array<uint8_t, 256> t{};
+  for (unsigned char c : std::string_view(" \t\n\r\f\v,")) t[c] = kSpace | kDelimiter;
+  for (unsigned char c : std::string_view("()[]{}\";")) t[c] = kDelimiter;
+  return t;
 }
+constexpr std::array<uint8_t, 256> kClasses = MakeClasses();
+
+bool IsDelimiter(char c) { return kClasses[static_cast<unsigned char>(c)] & kDelimiter; }
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
@@ -124,7 +117,7 @@ void EdnReader::SkipSpace() {
     if (c == '\n') {
       ++line_;
       ++pos_;
-    } else if (c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v' || c == ',') {
+    } else if (kClasses[static_cast<unsigned char>(c)] & kSpace) {
       ++pos_;
     } else if (c == ';') {
       while (pos_ < text_.size() && text_[pos_] != '\n') ++pos_;
@@ -152,6 +145,29 @@ bool EdnReader::Read(json* out, bool* was_keyword) {
   error_.clear();
   if (was_keyword) *was_keyword = false;
   return ReadForm(out, 0, was_keyword);
+}
+
+bool EdnReader::ReadAtom(std::string_view* out) {
+  if (pos_ >= text_.size()) return false;
+  switch (text_[pos_]) {  // the forms ReadForm does not hand to ReadToken
+    case '[':
+    case '(':
+    case '{':
+    case '"':
+    case '\\':
+    case ')':
+    case ']':
+    case '}':
+    case '#':
+      return false;
+    default:
+      break;
+  }
+  size_t start = pos_;
+  while (pos_ < text_.size() && !IsDelimiter(text_[pos_])) ++pos_;
+  *out = text_.substr(start, pos_ - start);
+  if (out->empty()) return false;  // a delimiter SkipToForm leaves (none does, but never loop)
+  return true;
 }
 
 bool EdnReader::ReadForm(json* out, int depth, bool* was_keyword) {
@@ -219,7 +235,12 @@ bool EdnReader::ReadForm(json* out, int depth, bool* was_keyword) {
 }
 
 bool EdnReader::ReadSeq(char close, json* out, int depth) {
-  *out = json::array();
+  // Items are read in place: json::array() (an initializer list) and a moved temporary per item
+  // cost more than a two-number vector's own parsing. A history's vectors are mostly pairs
+  // ([from to], [key value]): room for two is one allocation where growing was two.
+  *out = json(json::value_t::array);
+  auto& items = out->get_ref<json::array_t&>();
+  items.reserve(2);
   for (;;) {
     SkipSpace();
     if (pos_ >= text_.size())
@@ -228,14 +249,12 @@ bool EdnReader::ReadSeq(char close, json* out, int depth) {
       ++pos_;
       return true;
     }
-    json item;
-    if (!ReadForm(&item, depth, nullptr)) return false;
-    out->push_back(std::move(item));
+    if (!ReadForm(&items.emplace_back(), depth, nullptr)) return false;
   }
 }
 
 bool EdnReader::ReadMap(json* out, int depth) {
-  *out = json::object();
+  *out = json(json::value_t::object);
   for (;;) {
     SkipSpace();
     if (pos_ >= text_.size()) return Fail("unterminated map, expected '}'");

@@ -46,6 +46,14 @@ class EdnReader {
   // `*was_keyword` (optional) is set when the form was a bare keyword.
   bool Read(nlohmann::json* out, bool* was_keyword = nullptr);
 
+  // Reads the next form's text without building a value, when that form is a plain token: a
+  // number, keyword (`*out` keeps its ':') or symbol. Returns false, consuming nothing, when the
+  // text is at its end or the next form is anything else (a string, character, collection, tag
+  // or #_ discard), which Read() then reads. Precondition: SkipToForm() returned true. Used by
+  // importers for the op names and types of nearly every line, where a JSON string per token
+  // would cost more than the rest of the line.
+  bool ReadAtom(std::string_view* out);
+
   size_t line() const { return line_; }     // 1-based line of the cursor
   size_t position() const { return pos_; }  // byte offset of the cursor
   const std::string& error() const { return error_; }

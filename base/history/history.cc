@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 namespace tidemark::history {
 
@@ -108,6 +109,67 @@ struct Pairing {
   size_t completion = kNoCompletion;
 };
 
+// Process -> index into the pairs of its outstanding invoke. Process ids number the clients (a
+// crashed client's successor gets its id plus the concurrency), so they are small: a flat table
+// then, with no allocation per op; a hash map for ids far beyond the history's length.
+class Pending {
+ public:
+  explicit Pending(const History& h) {
+    int64_t max = -1;
+    bool dense = true;
+    for (const Event& e : h) {
+      if (e.process == kNemesisProcess) continue;
+      dense = dense && e.process >= 0;
+      max = std::max(max, e.process);
+    }
+    dense_ = dense && max < 4 * static_cast<int64_t>(h.size()) + 64;
+    if (dense_) slots_.assign(static_cast<size_t>(max + 1), kNone);
+  }
+  // The process's outstanding invoke, or nullptr.
+  const size_t* Find(int64_t process) const {
+    if (!dense_) {
+      auto it = map_.find(process);
+      return it == map_.end() ? nullptr : &it->second;
+    }
+    const size_t& slot = slots_[static_cast<size_t>(process)];
+    return slot == kNone ? nullptr : &slot;
+  }
+  void Erase(int64_t process) {
+    if (!dense_) {
+      map_.erase(process);
+    } else if (std::exchange(slots_[static_cast<size_t>(process)], kNone) != kNone) {
+      --size_;
+    }
+  }
+  // Precondition: Find(process) is nullptr.
+  void Add(int64_t process, size_t pair) {
+    if (!dense_) {
+      map_.emplace(process, pair);
+    } else {
+      slots_[static_cast<size_t>(process)] = pair;
+      ++size_;
+    }
+  }
+  bool empty() const { return dense_ ? size_ == 0 : map_.empty(); }
+  // The smallest pair index outstanding (precondition: !empty()).
+  size_t Earliest() const {
+    size_t first = kNone;
+    if (dense_) {
+      for (size_t i : slots_) first = std::min(first, i);
+    } else {
+      for (const auto& [process, i] : map_) first = std::min(first, i);
+    }
+    return first;
+  }
+
+ private:
+  static constexpr size_t kNone = static_cast<size_t>(-1);
+  bool dense_ = false;
+  std::vector<size_t> slots_;
+  size_t size_ = 0;
+  std::unordered_map<int64_t, size_t> map_;
+};
+
 Result<std::vector<Pairing>> Pair(const History& h, PairOptions opts, size_t* error_position) {
   auto fail = [&](size_t pos, std::string msg) -> Result<std::vector<Pairing>> {
     if (error_position) *error_position = pos;
@@ -115,27 +177,26 @@ Result<std::vector<Pairing>> Pair(const History& h, PairOptions opts, size_t* er
   };
   std::vector<Pairing> pairs;
   pairs.reserve(h.size() / 2 + 1);
-  // process -> index into pairs of its outstanding invoke
-  std::unordered_map<int64_t, size_t> pending;
+  Pending pending(h);
   for (size_t pos = 0; pos < h.size(); ++pos) {
     const Event& e = h[pos];
     if (e.process == kNemesisProcess) continue;
     if (e.type == EventType::kInvoke) {
-      if (auto it = pending.find(e.process); it != pending.end()) {
-        if (!opts.lenient) return fail(pos, BusyProcess(e, h[pairs[it->second].invoke].index));
-        pending.erase(it);  // the first stays an info op
+      if (const size_t* open = pending.Find(e.process)) {
+        if (!opts.lenient) return fail(pos, BusyProcess(e, h[pairs[*open].invoke].index));
+        pending.Erase(e.process);  // the first stays an info op
       }
-      pending.emplace(e.process, pairs.size());
+      pending.Add(e.process, pairs.size());
       pairs.push_back({pos, kNoCompletion});
       continue;
     }
-    auto it = pending.find(e.process);
-    if (it == pending.end()) {
+    const size_t* open = pending.Find(e.process);
+    if (open == nullptr) {
       if (opts.lenient) continue;
       return fail(pos, NoInvoke(e));
     }
-    Pairing& p = pairs[it->second];
-    pending.erase(it);
+    Pairing& p = pairs[*open];
+    pending.Erase(e.process);
     const Event& invoke = h[p.invoke];
     if (invoke.f != e.f && !opts.lenient) {
       return fail(pos, OtherF(e, invoke.f, invoke.index));
@@ -144,8 +205,7 @@ Result<std::vector<Pairing>> Pair(const History& h, PairOptions opts, size_t* er
   }
   if (!opts.open_invokes_are_info && !opts.lenient && !pending.empty()) {
     // Name the earliest open invoke, so the error does not depend on hash order.
-    size_t first = pairs.size();
-    for (const auto& [process, i] : pending) first = std::min(first, i);
+    const size_t first = pending.Earliest();
     const Event& invoke = h[pairs[first].invoke];
     return fail(pairs[first].invoke, "event " + std::to_string(invoke.index) + ": invoke of '" +
                                          invoke.f + "' by process " +

@@ -46,6 +46,48 @@ TEST(PairOpsTest, RejectsSecondInvokeWhileOutstanding) {
   EXPECT_NE(ops.error().message.find("still outstanding"), std::string::npos);
 }
 
+// Pairing keeps a flat table of outstanding invokes when process ids are small and a hash map
+// when one is far beyond the history's length (or negative): the same pairs and errors either
+// way.
+TEST(PairOpsTest, PairsAlikeWhateverTheProcessIds) {
+  for (int64_t base : {int64_t{0}, int64_t{1} << 40, int64_t{-50}}) {
+    SCOPED_TRACE(base);
+    History h = {Ev(0, base + 7, EventType::kInvoke, "write", 3),
+                 Ev(1, base + 2, EventType::kInvoke, "read", nullptr),
+                 Ev(2, base + 2, EventType::kOk, "read", 3),
+                 Ev(3, base + 7, EventType::kOk, "write", 3),
+                 Ev(4, base + 2, EventType::kInvoke, "cas", {3, 4})};
+    auto ops = PairOps(h);
+    ASSERT_TRUE(ops.ok()) << ops.error().message;
+    ASSERT_EQ(ops->size(), 3u);
+    EXPECT_EQ((*ops)[0].process, base + 7);
+    EXPECT_EQ((*ops)[0].complete_index, 3);
+    EXPECT_EQ((*ops)[1].complete_index, 2);
+    EXPECT_EQ((*ops)[2].status, EventType::kInfo);
+
+    // Without open invokes allowed, the earliest open one is named, whatever the table.
+    History open = {Ev(0, base + 9, EventType::kInvoke, "read", nullptr),
+                    Ev(1, base + 1, EventType::kInvoke, "write", 1),
+                    Ev(2, base + 3, EventType::kInvoke, "write", 2),
+                    Ev(3, base + 1, EventType::kOk, "write", 1)};
+    PairOptions strict;
+    strict.open_invokes_are_info = false;
+    auto bad = PairOps(open, strict);
+    ASSERT_FALSE(bad.ok());
+    EXPECT_NE(bad.error().message.find("event 0: invoke of 'read' by process " +
+                                       std::to_string(base + 9) + " never completed"),
+              std::string::npos)
+        << bad.error().message;
+    History twice = {Ev(0, base + 4, EventType::kInvoke, "write", 3),
+                     Ev(1, base + 4, EventType::kInvoke, "read", nullptr)};
+    auto again = PairOps(twice);
+    ASSERT_FALSE(again.ok());
+    EXPECT_NE(again.error().message.find("while its invoke at event 0 is still outstanding"),
+              std::string::npos)
+        << again.error().message;
+  }
+}
+
 TEST(PairOpsTest, InfoCompletionReturnsAtInfinityAndNemesisIsSkipped) {
   History h = {Ev(0, kNemesisProcess, EventType::kInfo, "start-partition", "majority"),
                Ev(1, 0, EventType::kInvoke, "write", 1),

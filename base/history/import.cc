@@ -1,9 +1,14 @@
 #include "base/history/import.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <fstream>
-#include <sstream>
 
 #include "base/history/edn.h"
 #include "base/history/jsonl.h"
@@ -140,83 +145,153 @@ Result<LocatedHistory> ImportEdn(std::string_view text, bool vector, const std::
   return h;
 }
 
-// One console-log line. Returns nullopt for a line that is not an event.
-Result<std::optional<Event>> ParseLogLine(std::string_view line) {
-  size_t at = line.find(kLogMarker);
-  if (at == std::string_view::npos) return std::optional<Event>();
-  EdnReader r(line.substr(at + kLogMarker.size()));
+// The "P :type :f" that starts a console-log line, when each is a plain ASCII token (nearly every
+// line): read as text, with no JSON value per token. 1: an event, `e` has its process, type and
+// op name; 0: not an event; -1: something else, for ReadLeadGeneral, which decides every case
+// this one does the same way.
+int ReadLeadFast(EdnReader& r, Event* e) {
+  auto ascii = [](std::string_view s) {
+    return std::all_of(s.begin(), s.end(),
+                       [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  };
+  std::string_view process, type, f;
+  if (!r.SkipToForm() || !r.ReadAtom(&process)) return -1;
+  if (process == ":nemesis") {
+    e->process = kNemesisProcess;
+  } else {
+    // Digits only: a sign, suffix or overflow is the general reader's to judge.
+    auto [end, ec] = std::from_chars(process.data(), process.data() + process.size(), e->process);
+    if (ec != std::errc() || end != process.data() + process.size() || process[0] == '-') return -1;
+  }
+  if (!r.SkipToForm() || !r.ReadAtom(&type) || type.size() < 2 || type[0] != ':') return -1;
+  auto t = ParseEventType(type.substr(1));
+  if (!t) return ascii(type) ? 0 : -1;
+  e->type = *t;
+  if (!r.SkipToForm() || !r.ReadAtom(&f) || f.size() < 2 || f[0] != ':' || !ascii(f)) return -1;
+  e->f.assign(f.substr(1));
+  return 1;
+}
+
+// ReadLeadFast for any line: true when the line is an event.
+Result<bool> ReadLeadGeneral(EdnReader& r, Event* e) {
   json process, type;
   bool keyword = false;
   // Only "P :type ..." with P an integer or :nemesis is an event; other messages are not.
-  if (!r.SkipToForm() || !r.Read(&process)) return std::optional<Event>();
-  if (!process.is_number_integer() && process != "nemesis") return std::optional<Event>();
-  if (!r.SkipToForm() || !r.Read(&type, &keyword) || !keyword || !type.is_string())
-    return std::optional<Event>();
+  if (!r.SkipToForm() || !r.Read(&process)) return false;
+  if (!process.is_number_integer() && process != "nemesis") return false;
+  if (!r.SkipToForm() || !r.Read(&type, &keyword) || !keyword || !type.is_string()) return false;
   auto t = ParseEventType(type.get_ref<const std::string&>());
-  if (!t) return std::optional<Event>();
+  if (!t) return false;
 
-  Event e;
-  e.type = *t;
+  e->type = *t;
   if (process.is_number_integer()) {
     if (process.get<int64_t>() < 0) return Error{"process must be >= 0, got " + Short(process)};
-    e.process = process.get<int64_t>();
+    e->process = process.get<int64_t>();
   } else {
-    e.process = kNemesisProcess;
+    e->process = kNemesisProcess;
   }
   json f;
   if (!r.SkipToForm()) return Error{"event line has no op name (:f) after the type"};
   if (!r.Read(&f, &keyword)) return Error{r.error()};
   if (!f.is_string() || f.get_ref<const std::string&>().empty())
     return Error{"op name must be a keyword, got " + Short(f)};
-  e.f = f.get<std::string>();
+  e->f = f.get<std::string>();
+  return true;
+}
+
+// One console-log line into `e` (a default Event). Returns false for a line that is not an
+// event.
+Result<bool> ParseLogLine(std::string_view line, Event* e) {
+  size_t at = line.find(kLogMarker);
+  if (at == std::string_view::npos) return false;
+  const std::string_view rest = line.substr(at + kLogMarker.size());
+  EdnReader r(rest);
+  switch (ReadLeadFast(r, e)) {
+    case 1:
+      break;
+    case 0:
+      return false;
+    default: {
+      *e = Event();
+      r = EdnReader(rest);
+      auto lead = ReadLeadGeneral(r, e);
+      if (!lead || !*lead) return lead;
+    }
+  }
+  bool keyword = false;
   if (r.SkipToForm()) {
-    if (!r.Read(&e.value, &keyword)) return Error{"bad value: " + r.error()};
-    if (keyword && e.type != EventType::kInvoke) {
-      e.error = e.value.get<std::string>();
-      e.value = nullptr;
+    if (!r.Read(&e->value, &keyword)) return Error{"bad value: " + r.error()};
+    if (keyword && e->type != EventType::kInvoke) {
+      e->error = e->value.get<std::string>();
+      e->value = nullptr;
     }
   }
   if (r.SkipToForm()) {
     json err;
     if (!r.Read(&err)) return Error{"bad error after the value: " + r.error()};
     if (err.is_string())
-      e.error = err.get<std::string>();
+      e->error = err.get<std::string>();
     else
-      e.extra["error"] = err;
+      e->extra["error"] = err;
   }
   if (r.SkipToForm()) return Error{"unexpected text after the value and error"};
-  return std::optional<Event>(std::move(e));
+  return true;
 }
 
 Result<LocatedHistory> ImportLog(std::string_view text, const std::string& source) {
   LocatedHistory h;
   h.source = source;
+  // At most one event a line: reserved, the events are built in place and never moved.
+  size_t lines = 1;
+  for (size_t at = text.find('\n'); at != std::string_view::npos; at = text.find('\n', at + 1))
+    ++lines;
+  h.events.reserve(lines);
+  h.lines.reserve(lines);
   size_t lineno = 0;
   for (size_t pos = 0; pos < text.size();) {
     size_t end = text.find('\n', pos);
     if (end == std::string_view::npos) end = text.size();
     ++lineno;
-    auto e = ParseLogLine(text.substr(pos, end - pos));
-    if (!e) return Error{Where(source, lineno) + e.error().message};
-    if (*e) {
-      int64_t i = static_cast<int64_t>(h.events.size());
-      (*e)->index = i;
-      (*e)->time_ns = i * kSyntheticNsPerEvent;
-      h.events.push_back(std::move(**e));
+    Event& e = h.events.emplace_back();
+    auto is_event = ParseLogLine(text.substr(pos, end - pos), &e);
+    if (!is_event) return Error{Where(source, lineno) + is_event.error().message};
+    if (*is_event) {
+      int64_t i = static_cast<int64_t>(h.events.size()) - 1;
+      e.index = i;
+      e.time_ns = i * kSyntheticNsPerEvent;
       h.lines.push_back(lineno);
+    } else {
+      h.events.pop_back();
     }
     pos = end + 1;
   }
   return h;
 }
 
+// One open, one fstat and a read or two: a small history costs less to read than a stream's
+// setup (locale, buffer) would.
 Result<std::string> ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error{path + ": cannot open: " + std::strerror(errno)};
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) return Error{path + ": read error"};
-  return std::move(ss).str();
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Error{path + ": cannot open: " + std::strerror(errno)};
+  std::string text;
+  struct stat st;
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+    text.resize(static_cast<size_t>(st.st_size) + 1);  // + 1: the read that sees the end
+  size_t size = 0;
+  for (;;) {
+    if (size == text.size()) text.resize(std::max<size_t>(64 * 1024, text.size() * 2));
+    ssize_t n = ::read(fd, text.data() + size, text.size() - size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      ::close(fd);
+      return Error{path + ": read error"};
+    }
+    if (n == 0) break;
+    size += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  text.resize(size);
+  return text;
 }
 
 }  // namespace

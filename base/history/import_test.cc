@@ -61,6 +61,39 @@ TEST(EdnTest, RejectsMalformedEdnWithLine) {
   ExpectError(ParseEdn(std::string(2000, '[')), {"deeper"});
 }
 
+TEST(EdnTest, ReadAtomGivesPlainTokensAndLeavesOtherFormsToRead) {
+  EdnReader r("12 :ok sym \"s\" [1] #_ 2 \\a ;c\n:last");
+  std::string_view tok;
+  ASSERT_TRUE(r.SkipToForm());
+  ASSERT_TRUE(r.ReadAtom(&tok));
+  EXPECT_EQ(tok, "12");
+  ASSERT_TRUE(r.SkipToForm() && r.ReadAtom(&tok));
+  EXPECT_EQ(tok, ":ok");
+  ASSERT_TRUE(r.SkipToForm() && r.ReadAtom(&tok));
+  EXPECT_EQ(tok, "sym");
+  // A string, a vector, a discard and a character are not atoms: nothing is consumed, and Read
+  // reads them as before.
+  for (const json& want : {json("s"), json({1}), json(nullptr), json("a")}) {
+    ASSERT_TRUE(r.SkipToForm());
+    const size_t at = r.position();
+    EXPECT_FALSE(r.ReadAtom(&tok));
+    EXPECT_EQ(r.position(), at);
+    json v;
+    if (want.is_null()) {  // #_ 2 discards the 2 and reads the character after it
+      ASSERT_TRUE(r.Read(&v)) << r.error();
+      EXPECT_EQ(v, "a");
+      break;
+    }
+    ASSERT_TRUE(r.Read(&v)) << r.error();
+    EXPECT_EQ(v, want);
+  }
+  ASSERT_TRUE(r.SkipToForm() && r.ReadAtom(&tok));
+  EXPECT_EQ(tok, ":last");
+  EXPECT_EQ(r.line(), 2u);
+  EXPECT_FALSE(r.SkipToForm());
+  EXPECT_FALSE(r.ReadAtom(&tok));
+}
+
 TEST(ImportTest, ParsesFormatNames) {
   for (Format f :
        {Format::kAuto, Format::kJsonl, Format::kJepsenLog, Format::kJepsenEdn, Format::kEdnLines})
@@ -168,6 +201,54 @@ TEST(ImportTest, MalformedInputsNameFileAndLine) {
               {"c.log:1:", "no op name"});
   ExpectError(ImportText("hello", Format::kAuto, "d"), {"d:", "cannot tell"});
   ExpectError(ImportFile("/nonexistent/x.edn", Format::kAuto), {"/nonexistent/x.edn", "cannot"});
+}
+
+// Console-log lines whose process, type or op name is not a plain ASCII token take the general
+// EDN reader; either way the same events, and the same errors with file:line.
+TEST(ImportTest, ConsoleLogLeadTokensReadAlikeWhateverTheirForm) {
+  const char* text =
+      "INFO  jepsen.util - 007\t:ok\t:read\t3\n"        // plain tokens
+      "INFO  jepsen.util - +5 :invoke :read nil\n"      // a sign: the general reader
+      "INFO  jepsen.util - 6N :invoke \"write\" 1\n"    // a suffix, a string op name
+      "INFO  jepsen.util - nemesis :info :start nil\n"  // the nemesis as a symbol
+      "INFO  jepsen.util - :nemesis,:info,:stop\n"      // commas are whitespace
+      "INFO  jepsen.util - 1 :bogus :read nil\n"        // not a type: not an event
+      "INFO  jepsen.util - 1 :ok\xc3\xa9 :read nil\n"   // nor is this one
+      "INFO  jepsen.util - Running test\n"              // a message, not an event
+      "INFO  jepsen.util - 2 #_ :x :fail :r\xc3\xa9"
+      "ad nil\n";  // a discard, non-ASCII op name
+  auto h = ImportText(text, Format::kJepsenLog, "t.log");
+  ASSERT_TRUE(h.ok()) << h.error().message;
+  ASSERT_EQ(h->size(), 6u);
+  EXPECT_EQ((*h)[0].process, 7);
+  EXPECT_EQ((*h)[0].type, EventType::kOk);
+  EXPECT_EQ((*h)[0].f, "read");
+  EXPECT_EQ((*h)[0].value, 3);
+  EXPECT_EQ((*h)[1].process, 5);
+  EXPECT_EQ((*h)[1].type, EventType::kInvoke);
+  EXPECT_EQ((*h)[2].process, 6);
+  EXPECT_EQ((*h)[2].f, "write");
+  EXPECT_EQ((*h)[3].process, kNemesisProcess);
+  EXPECT_EQ((*h)[3].f, "start");
+  EXPECT_EQ((*h)[4].process, kNemesisProcess);
+  EXPECT_EQ((*h)[4].f, "stop");
+  EXPECT_TRUE((*h)[4].value.is_null());
+  EXPECT_EQ((*h)[5].process, 2);
+  EXPECT_EQ((*h)[5].type, EventType::kFail);
+  EXPECT_EQ((*h)[5].f,
+            "r\xc3\xa9"
+            "ad");
+  for (size_t i = 0; i < h->size(); ++i) EXPECT_EQ((*h)[i].index, static_cast<int64_t>(i));
+
+  ExpectError(ImportText("noise\nINFO jepsen.util - -1 :ok :read 3\n", Format::kJepsenLog, "c.log"),
+              {"c.log:2:", "process must be >= 0"});
+  ExpectError(ImportText("INFO jepsen.util - 3 :ok :read 3\nINFO jepsen.util - 3 :ok 5\n",
+                         Format::kJepsenLog, "c.log"),
+              {"c.log:2:", "op name must be a keyword"});
+  ExpectError(ImportText("INFO jepsen.util - 3 :ok :\n", Format::kJepsenLog, "c.log"),
+              {"c.log:1:", "empty keyword"});
+  ExpectError(ImportText("INFO jepsen.util - 3 :ok :read 3 :e x\n", Format::kJepsenLog, "c.log"),
+              {"c.log:1:", "unexpected text"});
 }
 
 TEST(ImportTest, DuplicateInvokeNamesLine) {
