@@ -197,8 +197,34 @@ Analysis Analyse(const history::History& h, const std::vector<history::Op>& ops,
   return a;
 }
 
+namespace {
+Result<Analysis> ReadAndAnalyse(const EventSource& next, const AnalysisSpec& spec,
+                                StreamedHistory* kept);
+}  // namespace
+
 Result<Analysis> AnalyseLogStream(const EventSource& next, const AnalysisSpec& spec,
                                   StreamedHistory* kept) {
+  try {
+    return ReadAndAnalyse(next, spec, kept);
+  } catch (const std::bad_alloc&) {
+    // Out of memory while reading (a process cap: tidemark check --memory-limit): what was
+    // gathered is given up, and the verdict says why.
+    *kept = StreamedHistory{};
+    kept->out_of_memory = true;
+    Analysis a;
+    a.model = spec.model;
+    Add(a, CheckResult{"log-prefix",
+                       Verdict::kUnknown,
+                       "ran out of memory while reading the history",
+                       "",
+                       {}});
+    return a;
+  }
+}
+
+namespace {
+Result<Analysis> ReadAndAnalyse(const EventSource& next, const AnalysisSpec& spec,
+                                StreamedHistory* kept) {
   Analysis a;
   a.model = spec.model;
   FaultTrace trace;
@@ -246,6 +272,7 @@ Result<Analysis> AnalyseLogStream(const EventSource& next, const AnalysisSpec& s
   RunCheckers(in, a);
   return a;
 }
+}  // namespace
 
 nlohmann::json ToJson(const Analysis& a) {
   nlohmann::json checks = nlohmann::json::array();

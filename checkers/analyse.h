@@ -88,6 +88,7 @@ struct StreamedHistory {
   history::History nemesis;      // every nemesis event (faults, leader observations), whole
   history::OpSkeletons ops;      // paired (by Op::id), without their values
   std::vector<int64_t> info_ns;  // per op: when its info completion was recorded, -1 if none
+  bool out_of_memory = false;    // reading ran out of memory: nothing else is kept
 };
 
 // The next event of a history, nullopt at its end, or an error (a malformed file).
@@ -99,7 +100,9 @@ using EventSource = std::function<Result<std::optional<history::Event>>()>;
 // reads (FaultTrace). Memory grows with the ops' skeletons and the log, not with the events or
 // the reads' values. The result equals Analyse's on the same history. Only the log checkers
 // (log-prefix, log-replicas) run this way; another name in spec.checkers says unknown.
-// A caller that knows how many ops to expect may reserve kept->ops and kept->info_ns.
+// A caller that knows how many ops to expect may reserve kept->ops and kept->info_ns. Running
+// out of memory (std::bad_alloc, e.g. under a process cap) is a log-prefix check that says
+// unknown, with nothing kept.
 // Errors: the source's, or the history does not pair (Analyse on the whole history says why).
 Result<Analysis> AnalyseLogStream(const EventSource& next, const AnalysisSpec& spec,
                                   StreamedHistory* kept);

@@ -3,6 +3,7 @@
 // unknown rather than valid.
 #include "checkers/analyse.h"
 
+#include <new>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -257,6 +258,28 @@ TEST(AnalyseLogStreamTest, AnOpOfAnotherWorkloadMakesTheLogPrefixVerdictUnknown)
   EXPECT_EQ(ToJson(*streamed), ToJson(whole));
   EXPECT_NE(streamed->checks[0].summary.find("'write' is not an op of the log workload"),
             std::string::npos);
+}
+
+// Out of memory while reading (tidemark check caps the process at --memory-limit): unknown,
+// saying so, and nothing half-read is kept.
+TEST(AnalyseLogStreamTest, RunningOutOfMemoryWhileReadingIsUnknown) {
+  LogHistory h;
+  h.AppendOk(0, "a", 0, 1, 1, 2).AppendOk(1, "b", 1, 2, 3, 4);
+  const history::History events = h.Build();
+  size_t next = 0;
+  StreamedHistory kept;
+  auto a = AnalyseLogStream(
+      [&]() -> Result<std::optional<history::Event>> {
+        if (next == 3) throw std::bad_alloc();
+        return std::optional<history::Event>(events[next++]);
+      },
+      LogSpec(), &kept);
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->verdict, Verdict::kUnknown);
+  ASSERT_EQ(a->checks.size(), 1u);
+  EXPECT_NE(a->checks[0].summary.find("ran out of memory"), std::string::npos);
+  EXPECT_TRUE(kept.out_of_memory);
+  EXPECT_EQ(kept.ops.size(), 0u);
 }
 
 }  // namespace

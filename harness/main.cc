@@ -59,8 +59,9 @@ CLI::App* AddCheck(CLI::App& app, tidemark::cli::CheckCommandOptions& check) {
       ->capture_default_str()
       ->check(tidemark::cli::PositiveNumber());
   check_cmd
-      ->add_option("--memory-limit", check.memory_limit_mb,
-                   "MiB the search may use before it gives up (verdict unknown)")
+      ->add_option(
+          "--memory-limit", check.memory_limit_mb,
+          "MiB a check may use before it gives up (verdict unknown): the whole process is capped")
       ->capture_default_str()
       ->check(tidemark::cli::PositiveNumber());
   check_cmd->add_option("--threads", check.threads, "Worker threads (0 = one per core)")

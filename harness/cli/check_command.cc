@@ -234,7 +234,8 @@ bool StreamsAsLog(const CheckCommandOptions& opts, const std::string& file,
 // path then says why, with the file and line.
 std::optional<int> CheckLogStream(const CheckCommandOptions& opts, const std::string& file,
                                   history::Format format, std::ostream& out, std::ostream& err,
-                                  nlohmann::json* json_out, ProgressLine& progress) {
+                                  nlohmann::json* json_out, ProgressLine& progress,
+                                  ProcessCap* cap) {
   if (!StreamsAsLog(opts, file, format)) return std::nullopt;
   const auto start = std::chrono::steady_clock::now();
   auto reader = history::JsonlReader::Open(file, history::LogReads::kAsWritten);
@@ -257,7 +258,9 @@ std::optional<int> CheckLogStream(const CheckCommandOptions& opts, const std::st
   if (!ec) progress.Reading(0, total);
   int64_t events = 0;
   checkers::StreamedHistory kept;
-  const size_t ops_expected = history::CountLines(file) / 2 + 1;  // an invoke and a completion
+  const size_t lines = history::CountLines(file);
+  const size_t ops_expected = lines / 2 + 1;  // an invoke and a completion
+  CapProcessMemory(opts.memory_limit_mb << 20, lines, cap);
   kept.ops.reserve(ops_expected);
   kept.info_ns.reserve(ops_expected);
   auto a = checkers::AnalyseLogStream(
@@ -267,7 +270,7 @@ std::optional<int> CheckLogStream(const CheckCommandOptions& opts, const std::st
       },
       spec, &kept);
   progress.Clear();
-  if (!a.ok() || a->ops == 0) return std::nullopt;
+  if (!a.ok() || (a->ops == 0 && !kept.out_of_memory)) return std::nullopt;
   std::vector<std::string> warnings;
   if (!(*reader)->torn_tail().empty()) warnings.push_back((*reader)->torn_tail());
   for (const std::string& w : warnings) err << "tidemark check: warning: " << w << "\n";
@@ -280,7 +283,8 @@ std::optional<int> CheckLogStream(const CheckCommandOptions& opts, const std::st
 int CheckFile(const CheckCommandOptions& opts, const std::string& file, history::Format format,
               std::ostream& out, std::ostream& err, nlohmann::json* json_out,
               ProgressLine& progress, ProcessCap* cap) {
-  if (auto code = CheckLogStream(opts, file, format, out, err, json_out, progress)) return *code;
+  if (auto code = CheckLogStream(opts, file, format, out, err, json_out, progress, cap))
+    return *code;
   const auto start = std::chrono::steady_clock::now();
   // Log reads as written: the log checkers expand compact reads one at a time.
   auto hist = history::ImportFileLocated(
