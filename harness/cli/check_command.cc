@@ -209,6 +209,7 @@ int Finish(const CheckCommandOptions& opts, const std::string& file, history::Fo
 bool StreamsAsLog(const CheckCommandOptions& opts, const std::string& file,
                   history::Format format) {
   if (opts.checker != "auto" && opts.checker != "log-prefix") return false;
+  if (opts.model != "auto" && opts.model != "log") return false;
   if (format == history::Format::kAuto) {
     auto f = history::SniffFileFormat(file);
     if (!f.ok() || *f != history::Format::kJsonl) return false;
