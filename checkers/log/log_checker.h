@@ -117,6 +117,9 @@ struct ReplicaLog {
 // generation | term | gen. An entry whose kind/type is not "append" holds no client value.
 // Errors name the replica and the bad field.
 Result<ReplicaLog> ReplicaLogFromJson(const nlohmann::json& j, const std::string& node = "");
+// One entry of a dump as ReplicaLogFromJson reads it (an entry object or a triple); errors
+// start with `where` ("replica n1: "). For a reader that converts a dump's entries one at a time.
+Result<ReplicaEntry> ReplicaEntryFromJson(const nlohmann::json& e, const std::string& where);
 // Reads every node's dump: an array of ReplicaLog objects, an object {"replicas": [...]} or
 // {"nodes": [...]}, or an object keyed by node id ({"n1": {...}, ...}; `node` defaults to the key).
 Result<std::vector<ReplicaLog>> ReplicaLogsFromJson(const nlohmann::json& j);

@@ -40,6 +40,45 @@ bool GetInt(const json* v, int64_t* out) {
   return false;
 }
 
+}  // namespace
+
+Result<ReplicaEntry> ReplicaEntryFromJson(const nlohmann::json& e, const std::string& where) {
+  ReplicaEntry re;
+  const json* value = nullptr;
+  if (e.is_array() && e.size() == 3) {
+    if (!GetInt(&e[0], &re.offset) || !GetInt(&e[1], &re.generation)) {
+      return Error{where + "entry " + e.dump() + " must be [offset, generation, value]"};
+    }
+    value = &e[2];
+  } else if (e.is_object()) {
+    if (!GetInt(FindAny(e, {"offset", "index"}), &re.offset) ||
+        !GetInt(FindAny(e, {"generation", "term", "gen"}), &re.generation)) {
+      return Error{where + "entry " + e.dump() + " needs integer \"offset\" and \"generation\""};
+    }
+    value = FindAny(e, {"value"});
+    // `tidelog dump` entries: {"offset","generation","kind","client_id","seq","payload"}; an
+    // append's payload is the client value. Entries of another kind (noop, kv-write, kv-cas)
+    // hold no client log value.
+    if (const json* kind = FindAny(e, {"kind", "type"}); kind && kind->is_string()) {
+      if (*kind != "append" && *kind != "log") {
+        value = nullptr;
+      } else if (!value) {
+        value = FindAny(e, {"payload"});
+      }
+    }
+  } else {
+    return Error{where + "entry " + e.dump() + " must be an object or [offset, generation, value]"};
+  }
+  if (value && value->is_string()) {
+    re.value = value->get<std::string>();
+  } else if (value && !value->is_null()) {
+    return Error{where + "entry value must be a string or null, got " + value->dump()};
+  }
+  return re;
+}
+
+namespace {
+
 Result<ReplicaLog> ParseOne(const json& j, const std::string& default_node) {
   if (!j.is_object()) return Error{"a replica log must be a JSON object, got " + j.dump()};
   ReplicaLog r;
@@ -57,44 +96,14 @@ Result<ReplicaLog> ParseOne(const json& j, const std::string& default_node) {
   const json* entries = FindAny(j, {"entries", "log"});
   if (!entries || !entries->is_array()) return Error{where + "needs an \"entries\" array"};
   for (const json& e : *entries) {
-    ReplicaEntry re;
-    const json* value = nullptr;
-    if (e.is_array() && e.size() == 3) {
-      if (!GetInt(&e[0], &re.offset) || !GetInt(&e[1], &re.generation)) {
-        return Error{where + "entry " + e.dump() + " must be [offset, generation, value]"};
-      }
-      value = &e[2];
-    } else if (e.is_object()) {
-      if (!GetInt(FindAny(e, {"offset", "index"}), &re.offset) ||
-          !GetInt(FindAny(e, {"generation", "term", "gen"}), &re.generation)) {
-        return Error{where + "entry " + e.dump() + " needs integer \"offset\" and \"generation\""};
-      }
-      value = FindAny(e, {"value"});
-      // `tidelog dump` entries: {"offset","generation","kind","client_id","seq","payload"}; an
-      // append's payload is the client value. Entries of another kind (noop, kv-write, kv-cas)
-      // hold no client log value.
-      if (const json* kind = FindAny(e, {"kind", "type"}); kind && kind->is_string()) {
-        if (*kind != "append" && *kind != "log") {
-          value = nullptr;
-        } else if (!value) {
-          value = FindAny(e, {"payload"});
-        }
-      }
-    } else {
-      return Error{where + "entry " + e.dump() +
-                   " must be an object or [offset, generation, value]"};
-    }
-    if (value && value->is_string()) {
-      re.value = value->get<std::string>();
-    } else if (value && !value->is_null()) {
-      return Error{where + "entry value must be a string or null, got " + value->dump()};
-    }
-    if (!r.entries.empty() && re.offset <= r.entries.back().offset) {
+    auto re = ReplicaEntryFromJson(e, where);
+    if (!re.ok()) return re.error();
+    if (!r.entries.empty() && re->offset <= r.entries.back().offset) {
       return Error{where + "entries must be in strictly increasing offset order (" +
-                   std::to_string(re.offset) + " after " + std::to_string(r.entries.back().offset) +
-                   ")"};
+                   std::to_string(re->offset) + " after " +
+                   std::to_string(r.entries.back().offset) + ")"};
     }
-    r.entries.push_back(std::move(re));
+    r.entries.push_back(std::move(*re));
   }
   return r;
 }

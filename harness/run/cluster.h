@@ -105,13 +105,14 @@ class Cluster {
   std::string LogTail(int node, int lines) const;
 
   // Runs the descriptor's dump_argv for every node (nodes must be stopped or at least not
-  // writing) and parses each stdout (kept in RUN/nodes/<n>/dump.json, stderr beside it in
-  // dump.stderr.log) as JSON. The dumps run in parallel, one child process per node, each
-  // killed if it takes longer than 60 s + 1 s per MiB of its data dir. Returns one result per
-  // node, in node order; a node whose dump cannot start, fails, times out or prints invalid
-  // JSON gets an error naming the node (and the elapsed time, exit status or stderr tail).
+  // writing), each stdout kept in RUN/nodes/<n>/dump.json (stderr beside it in
+  // dump.stderr.log) for the caller to read (a long run's dump is large: CollectReplicas reads
+  // one at a time). The dumps run in parallel, one child process per node, each killed if it
+  // takes longer than 60 s + 1 s per MiB of its data dir. Returns one result per node, in node
+  // order; a node whose dump cannot start, fails or times out gets an error naming the node (and
+  // the elapsed time, exit status or stderr tail).
   struct DumpResult {
-    nlohmann::json doc;  // the parsed dump when error is empty
+    std::string path;  // the dump (RUN/nodes/<n>/dump.json) when error is empty
     std::string error;
   };
   std::vector<DumpResult> Dump();

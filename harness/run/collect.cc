@@ -1,5 +1,7 @@
 #include "harness/run/collect.h"
 
+#include <fstream>
+
 namespace tidemark::run {
 
 std::vector<std::optional<int64_t>> FinalHwms(Cluster& cluster, targets::StatusClient& status) {
@@ -18,12 +20,53 @@ Result<std::vector<checkers::ReplicaLog>> CollectReplicas(
   auto dumps = cluster.Dump();
   for (size_t i = 0; i < dumps.size(); ++i) {
     if (!dumps[i].error.empty()) return Error{dumps[i].error};
-    auto r = checkers::ReplicaLogFromJson(
-        NormalizeDump(std::move(dumps[i].doc), cluster.Name(static_cast<int>(i)), final_hwm[i]));
+    auto r = ReadDump(dumps[i].path, cluster.Name(static_cast<int>(i)), final_hwm[i]);
     if (!r.ok()) return r.error();
     replicas.push_back(std::move(*r));
   }
   return replicas;
+}
+
+Result<checkers::ReplicaLog> ReadDump(const std::string& path, const std::string& node,
+                                      std::optional<int64_t> final_hwm) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error{node + ": cannot read its dump " + path};
+  const std::string where = "replica " + node + ": ";
+  std::vector<checkers::ReplicaEntry> entries;
+  std::optional<Error> bad;
+  std::string key;  // the top-level key being read
+  // Each element of the top-level "entries" (or "log") array becomes a ReplicaEntry as soon as
+  // it is parsed, and is then dropped from the document.
+  auto take = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+    using Event = nlohmann::json::parse_event_t;
+    if (depth == 1 && event == Event::key) key = parsed.get<std::string>();
+    const bool element =
+        depth == 2 && (key == "entries" || key == "log") &&
+        (event == Event::object_end || event == Event::array_end || event == Event::value);
+    if (!element) return true;
+    if (bad) return false;
+    if (parsed.is_object() && !parsed.contains("value") && parsed.contains("payload"))
+      parsed["value"] =
+          parsed.value("kind", "append") == "append" ? parsed["payload"] : nlohmann::json();
+    auto e = checkers::ReplicaEntryFromJson(parsed, where);
+    if (!e.ok()) {
+      bad = e.error();
+    } else if (!entries.empty() && e->offset <= entries.back().offset) {
+      bad = Error{where + "entries must be in strictly increasing offset order (" +
+                  std::to_string(e->offset) + " after " + std::to_string(entries.back().offset) +
+                  ")"};
+    } else {
+      entries.push_back(std::move(*e));
+    }
+    return false;
+  };
+  nlohmann::json doc = nlohmann::json::parse(in, take, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) return Error{node + ": dump is not valid JSON (" + path + ")"};
+  if (bad) return *bad;
+  auto r = checkers::ReplicaLogFromJson(NormalizeDump(std::move(doc), node, final_hwm));
+  if (!r.ok()) return r.error();
+  r->entries = std::move(entries);
+  return r;
 }
 
 nlohmann::json NormalizeDump(nlohmann::json dump, const std::string& node,

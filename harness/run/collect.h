@@ -28,6 +28,11 @@ std::vector<std::optional<int64_t>> FinalHwms(Cluster& cluster, targets::StatusC
 Result<std::vector<checkers::ReplicaLog>> CollectReplicas(
     Cluster& cluster, const std::vector<std::optional<int64_t>>& final_hwm);
 
+// Reads a node's dump file (JSON, as ReplicaLogFromJson takes it, after NormalizeDump) without
+// holding it as JSON: each entry becomes a ReplicaEntry as it is parsed. Errors name the node.
+Result<checkers::ReplicaLog> ReadDump(const std::string& path, const std::string& node,
+                                      std::optional<int64_t> final_hwm);
+
 // Brings a node's dump into the shape CheckReplicas reads (docs/anomalies.md "Replica dumps"):
 // the node's name, its committed prefix end (the HWM it reported just before shutdown, else the
 // dump's own hint), and entry values (tidelog calls them `payload`).
