@@ -83,6 +83,10 @@ struct PlannedMove {
 // when the target allows it (crash-majority in its strongest form, or restart-all; see PlanMix).
 inline constexpr double kPowerCutCoverageMinS = 30;
 
+// Such a plan also has a figure-8 starting in each of this many equal slices of its duration
+// (see PlanMix).
+inline constexpr int kFigure8Slices = 3;
+
 // The sequence of moves for a run: weighted draws over the allowed moves, enough of them to fill
 // duration_s even if every move took only its hold time. Empty when no move is allowed. When the
 // run is at least kPowerCutCoverageMinS long and a power cut is allowed, the plan's first third
@@ -92,7 +96,9 @@ inline constexpr double kPowerCutCoverageMinS = 30;
 // moves that is not a power cut, drawn at random, becomes the coverage move. The bugs only a
 // correlated crash reaches are not left to the draw. Likewise such a plan has
 // pause-leader-wake-apart (two leaders alive at once) in its first two thirds, when partitions
-// and pauses are allowed.
+// and pauses are allowed, and a figure-8 (an old leader re-elected on a log a later leader has
+// outgrown) starting in each of its kFigure8Slices slices, when partitions, kills and pauses
+// are.
 std::vector<PlannedMove> PlanMix(const MixOptions& o);
 
 // Runs the planned moves in order until a Sleep returns false or the plan ends (then it stays
