@@ -8,8 +8,10 @@
 // the leader, pause the leader then resume it, change the partition during the election that
 // follows, kill the new leader the moment it is elected, isolate a follower and then crash the
 // leader, crash a majority together, restart everything, pause the followers, a random partition
-// shape. Every move starts from a healed cluster and ends healed, then leaves a short quiet gap
-// (uniform in [0.5, 1.5] × the interval) so that clients see its effect.
+// shape, and Raft's Figure 8 (an old leader re-elected on a log a later leader has outgrown,
+// killed right after its first ack, the later leader back). Every move starts from a healed
+// cluster and ends healed, then leaves a short quiet gap (uniform in [0.5, 1.5] × the interval)
+// so that clients see its effect.
 //
 // Timing: every aimed crash (of the leader, a majority, every node) waits for the next write a
 // client sees acknowledged (ScenarioActions::AwaitWriteAck), so it lands while that write is
@@ -17,7 +19,8 @@
 //
 // Coverage: a plan of 30 s or more always has a crash-majority in its strongest form (a follower
 // isolated first, the old leader restarted last) in its first third, where the draw alone would
-// leave that out most of the time (see PlanMix); without partitions, a restart-all instead.
+// leave that out most of the time (see PlanMix); without partitions, a restart-all instead. It
+// also has pause-leader-wake-apart in its first two thirds and a figure-8 in each third.
 //
 // Seeded and repeatable: PlanMix is pure — which moves, in which order, how long each holds its
 // fault, the quiet gaps, and a seed for each move's run-time choices (which follower) depend
