@@ -8,8 +8,10 @@
 // the leader, pause the leader then resume it, change the partition during the election that
 // follows, kill the new leader the moment it is elected, isolate a follower and then crash the
 // leader, crash a majority together, restart everything, pause the followers, a random partition
-// shape. Every move starts from a healed cluster and ends healed, then leaves a short quiet gap
-// (uniform in [0.5, 1.5] × the interval) so that clients see its effect.
+// shape, and Raft's Figure 8 (an old leader re-elected on a log a later leader has outgrown,
+// killed right after its first ack, the later leader back). Every move starts from a healed
+// cluster and ends healed, then leaves a short quiet gap (uniform in [0.5, 1.5] × the interval)
+// so that clients see its effect.
 //
 // Timing: every aimed crash (of the leader, a majority, every node) waits for the next write a
 // client sees acknowledged (ScenarioActions::AwaitWriteAck), so it lands while that write is
@@ -17,7 +19,8 @@
 //
 // Coverage: a plan of 30 s or more always has a crash-majority in its strongest form (a follower
 // isolated first, the old leader restarted last) in its first third, where the draw alone would
-// leave that out most of the time (see PlanMix); without partitions, a restart-all instead.
+// leave that out most of the time (see PlanMix); without partitions, a restart-all instead. It
+// also has pause-leader-wake-apart in its first two thirds and a figure-8 in each third.
 //
 // Seeded and repeatable: PlanMix is pure — which moves, in which order, how long each holds its
 // fault, the quiet gaps, and a seed for each move's run-time choices (which follower) depend
@@ -83,6 +86,10 @@ struct PlannedMove {
 // when the target allows it (crash-majority in its strongest form, or restart-all; see PlanMix).
 inline constexpr double kPowerCutCoverageMinS = 30;
 
+// Such a plan also has a figure-8 starting in each of this many equal slices of its duration
+// (see PlanMix).
+inline constexpr int kFigure8Slices = 3;
+
 // The sequence of moves for a run: weighted draws over the allowed moves, enough of them to fill
 // duration_s even if every move took only its hold time. Empty when no move is allowed. When the
 // run is at least kPowerCutCoverageMinS long and a power cut is allowed, the plan's first third
@@ -92,7 +99,9 @@ inline constexpr double kPowerCutCoverageMinS = 30;
 // moves that is not a power cut, drawn at random, becomes the coverage move. The bugs only a
 // correlated crash reaches are not left to the draw. Likewise such a plan has
 // pause-leader-wake-apart (two leaders alive at once) in its first two thirds, when partitions
-// and pauses are allowed.
+// and pauses are allowed, and a figure-8 (an old leader re-elected on a log a later leader has
+// outgrown) starting in each of its kFigure8Slices slices, when partitions, kills and pauses
+// are.
 std::vector<PlannedMove> PlanMix(const MixOptions& o);
 
 // Runs the planned moves in order until a Sleep returns false or the plan ends (then it stays

@@ -59,8 +59,9 @@ TEST(MixTest, PlanFillsTheMainPhaseWithHoldsAndGapsInRange) {
     const MoveInfo& m = Moves()[static_cast<size_t>(pm.move)];
     EXPECT_GE(pm.params.hold_s, m.min_hold_s) << m.name;
     EXPECT_LE(pm.params.hold_s, m.max_hold_s) << m.name;
-    EXPECT_GE(pm.quiet_s, 1.0);
-    EXPECT_LE(pm.quiet_s, 3.0);
+    // A figure-8 the coverage rule placed takes the rest of its slot as its quiet gap.
+    EXPECT_GE(pm.quiet_s, m.name != "figure-8" ? 1.0 : 0.0);
+    EXPECT_LE(pm.quiet_s, m.name != "figure-8" ? 3.0 : 3.0 + 5.0);
     t += pm.params.hold_s + pm.quiet_s;
   }
   EXPECT_GE(t, 60);
@@ -248,6 +249,62 @@ TEST(MixTest, EveryPlanOfThirtySecondsOrMoreWakesALeaderApartBeforeItsLastThird)
   }
   // Not vacuous: short runs keep the pure draw, and many lack the move.
   EXPECT_GT(lacking, 50);
+}
+
+TEST(MixTest, Figure8ReturnsTheOldLeaderAndKillsItRightAfterItsFirstAck) {
+  // n1 paused and cut off; n2 leads at the next probe and is paused and cut off from everyone;
+  // n1 wakes and rejoins n3; the first ack after that kills n1; n2 wakes alone and rejoins after
+  // the hold (with its newer last entry) while n1 is down; n1 restarts at the end.
+  auto log = RunMove("figure-8", 3, 1, nullptr);
+  EXPECT_EQ(log,
+            (std::vector<std::string>{"pause n1", "partition leader n1", "pause n2",
+                                      "partition all-apart n2", "resume n1", "partition leader n2",
+                                      "ack", "kill n1", "resume n2", "heal", "restart n1"}));
+}
+
+TEST(MixTest, EveryPlanOfThirtySecondsOrMoreHasAFigure8InEachSlice) {
+  const int f8 = MoveIndex("figure-8"), wake = MoveIndex("pause-leader-wake-apart");
+  // Per slice: whether a figure-8 starts in it, and whether a move that the rule may replace
+  // does (one that is no power cut and no other rule's move).
+  auto slices = [&](const std::vector<PlannedMove>& plan, double duration_s) {
+    std::vector<std::pair<bool, bool>> out(kFigure8Slices, {false, false});
+    double t = 0;
+    for (const PlannedMove& pm : plan) {
+      if (t >= duration_s) break;
+      auto& [has, replaceable] =
+          out[std::min(static_cast<size_t>(t / (duration_s / kFigure8Slices)), out.size() - 1)];
+      has = has || pm.move == f8;
+      replaceable =
+          replaceable || (pm.move != wake && !pm.params.strongest && !IsPowerCut(pm.move));
+      t += pm.params.hold_s + pm.quiet_s;
+    }
+    return out;
+  };
+  int lacking = 0;
+  for (uint64_t seed = 1; seed <= 300; ++seed) {
+    MixOptions o;
+    o.seed = seed;
+    o.duration_s = seed % 2 ? 60 : 30;
+    auto plan = PlanMix(o);
+    for (auto [has, replaceable] : slices(plan, o.duration_s))
+      EXPECT_TRUE(has || !replaceable) << "seed " << seed << ": " << DescribeMix(plan).dump();
+    // The other rules still hold beside it.
+    EXPECT_TRUE(HasStrongestCrashMajority(EarlyMoves(plan, o.duration_s))) << "seed " << seed;
+    EXPECT_TRUE(std::any_of(plan.begin(), plan.end(),
+                            [&](const PlannedMove& pm) { return pm.move == wake; }))
+        << "seed " << seed;
+    ExpectHoldsInRange(plan);
+    // Without pauses the move cannot run, and none is added.
+    MixOptions no_pauses = o;
+    no_pauses.pauses = false;
+    for (const PlannedMove& pm : PlanMix(no_pauses)) EXPECT_NE(pm.move, f8);
+    MixOptions short_run = o;
+    short_run.duration_s = kPowerCutCoverageMinS - 1;
+    for (auto [has, replaceable] : slices(PlanMix(short_run), short_run.duration_s))
+      lacking += !has;
+  }
+  // Not vacuous: short runs keep the pure draw, and most of their slices lack the move.
+  EXPECT_GT(lacking, 300);
 }
 
 TEST(MixTest, CrashMajorityKillsAMajorityWithTheLeader) {
