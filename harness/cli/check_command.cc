@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <new>
 #include <optional>
 #include <set>
 #include <string>
@@ -262,8 +263,12 @@ std::optional<int> CheckLogStream(const CheckCommandOptions& opts, const std::st
   const size_t lines = history::CountLines(file);
   const size_t ops_expected = lines / 2 + 1;  // an invoke and a completion
   CapProcessMemory(opts.memory_limit_mb << 20, lines, cap);
-  kept.ops.reserve(ops_expected);
-  kept.info_ns.reserve(ops_expected);
+  try {
+    kept.ops.reserve(ops_expected);
+    kept.info_ns.reserve(ops_expected);
+  } catch (const std::bad_alloc&) {
+    // Over the memory limit already: reading finds out, and says unknown.
+  }
   auto a = checkers::AnalyseLogStream(
       [&] {
         if ((++events & 0xffff) == 0) progress.Reading((*reader)->bytes_read(), ec ? 0 : total);
