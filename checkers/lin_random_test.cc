@@ -246,6 +246,26 @@ TEST(LinearizabilityRandomTest, MinimalCoresAreMinimalForTheOracle) {
   EXPECT_GT(checked, 300) << "seed " << seed;
 }
 
+// `g` as one partition the search runs on (every op on one key, failed ops left out), as
+// CheckLinearizability prepares it; false when the model refuses an op.
+bool OnePartition(const Model& model, std::vector<GOp> g, std::vector<PartitionOp>* part) {
+  for (GOp& o : g) o.key = 0;
+  std::vector<history::Op> ops = ToOps(g);
+  std::vector<const history::Op*> kept;
+  for (const history::Op& op : ops) {
+    if (op.status != EventType::kFail) kept.push_back(&op);
+  }
+  std::vector<ModelOp> mops;
+  std::vector<char> keep;
+  if (!model.Prepare(kept, &mops, &keep).ok()) return false;
+  for (size_t i = 0; i < kept.size(); ++i) {
+    if (!keep[i]) continue;
+    const bool ok = mops[i].ok;
+    part->push_back({kept[i]->call_ns, ok ? kept[i]->return_ns : history::kNever, mops[i]});
+  }
+  return true;
+}
+
 // The explanation's re-checks run on one prepared partition with per-op modes; each must decide
 // what a search of the weakened copy decides (same PartitionSearch reused, random modes).
 // What the explanation relies on when it reuses a re-check's search and reads the frontier of a
@@ -259,21 +279,8 @@ TEST(LinearizabilityRandomTest, FrontierWithModesMatchesAWeakenedCopyAndRerunsRe
   int compared = 0, repeated = 0;
   for (int iter = 0; iter < 600; ++iter) {
     std::vector<GOp> g = Generate(rng, /*crash_heavy=*/iter % 2 == 0);
-    for (GOp& o : g) o.key = 0;  // one partition
-    std::vector<history::Op> ops = ToOps(g);
-    std::vector<const history::Op*> kept;
-    for (const history::Op& op : ops) {
-      if (op.status != EventType::kFail) kept.push_back(&op);
-    }
-    std::vector<ModelOp> mops;
-    std::vector<char> keep;
-    ASSERT_TRUE(model->Prepare(kept, &mops, &keep).ok());
     std::vector<PartitionOp> part;
-    for (size_t i = 0; i < kept.size(); ++i) {
-      if (!keep[i]) continue;
-      bool ok = mops[i].ok;
-      part.push_back({kept[i]->call_ns, ok ? kept[i]->return_ns : history::kNever, mops[i]});
-    }
+    ASSERT_TRUE(OnePartition(*model, g, &part));
     PartitionSearch search(*model, part, nullptr);
     for (int trial = 0; trial < 6; ++trial) {
       std::vector<OpMode> modes(part.size(), OpMode::kAsGiven);
@@ -326,21 +333,8 @@ TEST(LinearizabilityRandomTest, PartitionSearchModesMatchAWeakenedCopy) {
   int runs = 0, violations = 0;
   for (int iter = 0; iter < 1500; ++iter) {
     std::vector<GOp> g = Generate(rng, /*crash_heavy=*/iter % 2 == 0);
-    for (GOp& o : g) o.key = 0;  // one partition
-    std::vector<history::Op> ops = ToOps(g);
-    std::vector<const history::Op*> kept;
-    for (const history::Op& op : ops) {
-      if (op.status != EventType::kFail) kept.push_back(&op);
-    }
-    std::vector<ModelOp> mops;
-    std::vector<char> keep;
-    ASSERT_TRUE(model->Prepare(kept, &mops, &keep).ok());
     std::vector<PartitionOp> part;
-    for (size_t i = 0; i < kept.size(); ++i) {
-      if (!keep[i]) continue;
-      bool ok = mops[i].ok;
-      part.push_back({kept[i]->call_ns, ok ? kept[i]->return_ns : history::kNever, mops[i]});
-    }
+    ASSERT_TRUE(OnePartition(*model, g, &part));
     PartitionSearch search(*model, part, nullptr);
     for (int trial = 0; trial < 8; ++trial) {
       std::vector<OpMode> modes(part.size(), OpMode::kAsGiven);

@@ -352,6 +352,19 @@ bool CutsThePower(int move) {
   return name == "crash-majority" || name == "restart-all";
 }
 
+// When each move of `plan` starts, in plan time (holds and quiet gaps only), and the plan's end.
+std::vector<double> Starts(const std::vector<PlannedMove>& plan) {
+  std::vector<double> t(plan.size() + 1, 0);
+  for (size_t i = 0; i < plan.size(); ++i)
+    t[i + 1] = t[i] + plan[i].params.hold_s + plan[i].quiet_s;
+  return t;
+}
+
+// One of `candidates` (indices into `plan`), drawn with `rng`; precondition: not empty.
+PlannedMove& Pick(std::vector<PlannedMove>& plan, const std::vector<size_t>& candidates, Rng& rng) {
+  return plan[candidates[static_cast<size_t>(
+      rng.UniformInt(0, static_cast<int64_t>(candidates.size()) - 1))]];
+}
 // Coverage: a run of kPowerCutCoverageMinS or more has the coverage move in the first third of
 // its plan: crash-majority in its strongest form (a follower isolated first, the old leader
 // restarted last), or restart-all when partitions are not allowed. A power cut is the one move
@@ -370,20 +383,19 @@ void EnsureCoverageMove(const MixOptions& o, const std::vector<int>& allowed, Rn
   };
   const int target = is_allowed(crash) ? crash : is_allowed(restart) ? restart : -1;
   if (target < 0) return;
+  const std::vector<double> t = Starts(plan);
   size_t early = 0;
-  for (double t = 0; early < plan.size() && t < o.duration_s / 3; ++early) {
+  for (; early < plan.size() && t[early] < o.duration_s / 3; ++early) {
     if (plan[early].move == target) {
       plan[early].params.strongest = true;
       return;
     }
-    t += plan[early].params.hold_s + plan[early].quiet_s;
   }
   std::vector<size_t> candidates;
   for (size_t i = 0; i < early; ++i)
     if (!CutsThePower(plan[i].move)) candidates.push_back(i);
   if (candidates.empty()) return;  // every early move already cuts the power
-  PlannedMove& pm = plan[candidates[static_cast<size_t>(
-      rng.UniformInt(0, static_cast<int64_t>(candidates.size()) - 1))]];
+  PlannedMove& pm = Pick(plan, candidates, rng);
   pm.params.strongest = true;
   Become(pm, target, rng);
 }
@@ -402,18 +414,15 @@ void EnsureSplitBrainMove(const MixOptions& o, const std::vector<int>& allowed, 
   const int target = MoveNamed("pause-leader-wake-apart");
   if (std::find(allowed.begin(), allowed.end(), target) == allowed.end()) return;
   std::vector<size_t> candidates, power_cuts;
-  double t = 0;
-  for (size_t i = 0; i < plan.size() && t < 2 * o.duration_s / 3; ++i) {
+  const std::vector<double> t = Starts(plan);
+  for (size_t i = 0; i < plan.size() && t[i] < 2 * o.duration_s / 3; ++i) {
     if (plan[i].move == target) return;
-    if (t >= o.duration_s / 3 && !plan[i].params.strongest)
+    if (t[i] >= o.duration_s / 3 && !plan[i].params.strongest)
       (CutsThePower(plan[i].move) ? power_cuts : candidates).push_back(i);
-    t += plan[i].params.hold_s + plan[i].quiet_s;
   }
   if (candidates.empty()) candidates = power_cuts;  // the first third keeps its power cut
   if (candidates.empty()) return;
-  PlannedMove& pm = plan[candidates[static_cast<size_t>(
-      rng.UniformInt(0, static_cast<int64_t>(candidates.size()) - 1))]];
-  Become(pm, target, rng);
+  Become(Pick(plan, candidates, rng), target, rng);
 }
 
 // Coverage, third rule: a run of kPowerCutCoverageMinS or more has a figure-8 starting in each
@@ -433,19 +442,17 @@ void EnsureFigure8Moves(const MixOptions& o, const std::vector<int>& allowed, Rn
   const double slice = o.duration_s / kFigure8Slices;
   std::vector<std::vector<size_t>> candidates(kFigure8Slices);
   std::vector<bool> has(kFigure8Slices, false);
-  double t = 0;
-  for (size_t i = 0; i < plan.size() && t < o.duration_s; ++i) {
-    const size_t k = std::min(static_cast<size_t>(t / slice), has.size() - 1);
+  const std::vector<double> t = Starts(plan);
+  for (size_t i = 0; i < plan.size() && t[i] < o.duration_s; ++i) {
+    const size_t k = std::min(static_cast<size_t>(t[i] / slice), has.size() - 1);
     if (plan[i].move == target)
       has[k] = true;
     else if (!plan[i].params.strongest && plan[i].move != wake && !CutsThePower(plan[i].move))
       candidates[k].push_back(i);
-    t += plan[i].params.hold_s + plan[i].quiet_s;
   }
   for (size_t k = 0; k < has.size(); ++k) {
     if (has[k] || candidates[k].empty()) continue;
-    PlannedMove& pm = plan[candidates[k][static_cast<size_t>(
-        rng.UniformInt(0, static_cast<int64_t>(candidates[k].size()) - 1))]];
+    PlannedMove& pm = Pick(plan, candidates[k], rng);
     // The move keeps its slot's start and length in the plan (hold, then the rest as the quiet
     // gap), so no later move shifts, and the other rules' moves stay where those rules put
     // them. (A figure-8 runs longer than its hold anyway: two elections and a restart.)
