@@ -7,6 +7,7 @@
 #include <new>
 
 #include "checkers/linearizability.h"
+#include "checkers/log/log_screen.h"
 
 namespace tidemark::checkers {
 namespace {
@@ -30,12 +31,16 @@ struct CheckInput {
   // Streamed: the ops' skeletons and the log ops parsed as the history was read.
   const history::OpSkeletons* skeletons = nullptr;
   const Result<logck::LogOps>* log = nullptr;
+  // Streamed and screened clean (logck::LogScreen): log-prefix's result; the log ops hold the
+  // appends only and the skeletons none.
+  const CheckResult* screened = nullptr;
 };
 
 // One checker: its result, or nullopt when the spec lacks its input.
 using CheckFn = std::function<std::optional<CheckResult>(const CheckInput&)>;
 
 std::optional<CheckResult> RunLogPrefix(const CheckInput& in) {
+  if (in.screened) return *in.screened;
   if (in.log) return CheckLogPrefix(*in.skeletons, *in.log, LogOptionsFor(in.history));
   return CheckLogPrefix(*in.ops, LogOptionsFor(in.history));
 }
@@ -198,14 +203,14 @@ Analysis Analyse(const history::History& h, const std::vector<history::Op>& ops,
 }
 
 namespace {
-Result<Analysis> ReadAndAnalyse(const EventSource& next, const AnalysisSpec& spec,
+Result<Analysis> ReadAndAnalyse(const EventSourceOpener& open, const AnalysisSpec& spec,
                                 StreamedHistory* kept);
 }  // namespace
 
-Result<Analysis> AnalyseLogStream(const EventSource& next, const AnalysisSpec& spec,
+Result<Analysis> AnalyseLogStream(const EventSourceOpener& open, const AnalysisSpec& spec,
                                   StreamedHistory* kept) {
   try {
-    return ReadAndAnalyse(next, spec, kept);
+    return ReadAndAnalyse(open, spec, kept);
   } catch (const std::bad_alloc&) {
     // Out of memory while reading (a process cap: tidemark check --memory-limit): what was
     // gathered is given up, and the verdict says why.
@@ -223,53 +228,124 @@ Result<Analysis> AnalyseLogStream(const EventSource& next, const AnalysisSpec& s
 }
 
 namespace {
-Result<Analysis> ReadAndAnalyse(const EventSource& next, const AnalysisSpec& spec,
-                                StreamedHistory* kept) {
-  Analysis a;
-  a.model = spec.model;
-  FaultTrace trace;
+
+// Feeds every client op of `next` to `invoked` and `completed` as history::OpStream pairs them,
+// and every event to `each` first. `completed` also gets the time of the completion event that
+// was an `info` (-1 otherwise: ok, fail, or never completed). Errors: the source's, or the
+// history does not pair.
+using Completed = std::function<void(const history::Op&, int64_t info_ns)>;
+Result<Ok> ReadOps(const EventSource& next, const std::function<void(history::Event&)>& each,
+                   const std::function<void(const history::Op&)>& invoked,
+                   const Completed& completed) {
   history::OpStream pairer;
-  logck::LogOpsBuilder log(/*ignore_other_ops=*/true);
-  history::OpSkeletons& ops = kept->ops;
-  // A completed op, parsed, is kept without its values.
-  auto keep = [&](const history::Op& op) {
-    log.Completed(op);
-    ops.Put(op);
-  };
   for (;;) {
     auto e = next();
     if (!e.ok()) return e.error();
     if (!e->has_value()) break;
     history::Event& ev = **e;
-    ++a.events;
-    Count(ev, a.counts, &a.end_ns);
-    trace.Add(ev);
-    if (ev.process == history::kNemesisProcess) {
-      kept->nemesis.push_back(std::move(ev));
-      continue;
-    }
+    each(ev);
+    if (ev.process == history::kNemesisProcess) continue;
     const EventType type = ev.type;
     const int64_t time_ns = ev.time_ns;
     auto op = pairer.Add(std::move(ev));
     if (!op.ok()) return op.error();
     if (type == EventType::kInvoke) {
-      log.Invoked(**op);
-      ops.Put(**op);  // replaced when it completes
-      kept->info_ns.push_back(-1);
-      continue;
+      invoked(**op);
+    } else {
+      completed(**op, type == EventType::kInfo ? time_ns : -1);
     }
-    if (type == EventType::kInfo) kept->info_ns[static_cast<size_t>((*op)->id)] = time_ns;
-    keep(**op);
   }
-  for (const history::Op& op : pairer.Finish()) keep(op);
+  for (const history::Op& op : pairer.Finish()) completed(op, -1);
+  return Ok{};
+}
+
+// The whole-history check of a streamed log history the screen doubted: the history is read once
+// more, every op kept as a skeleton and every read parsed, and the checkers run on that.
+Result<Ok> CheckWhole(const EventSourceOpener& open, const history::History& nemesis,
+                      const AnalysisSpec& spec, Analysis& a) {
+  auto next = open();
+  if (!next.ok()) return next.error();
+  history::OpSkeletons ops;
+  ops.reserve(static_cast<size_t>(a.counts.invoke));
+  logck::LogOpsBuilder log(/*ignore_other_ops=*/true);
+  auto read = ReadOps(
+      *next, [](history::Event&) {},
+      [&](const history::Op& op) {
+        log.Invoked(op);
+        ops.Put(op);
+      },
+      [&](const history::Op& op, int64_t) {
+        log.Completed(op);
+        ops.Put(op);
+      });
+  if (!read.ok()) return read.error();
+  const Result<logck::LogOps> parsed = std::move(log).Finish();
+  CheckInput in{nemesis, nullptr, spec};
+  in.skeletons = &ops;
+  in.log = &parsed;
+  RunCheckers(in, a);
+  return Ok{};
+}
+
+Result<Analysis> ReadAndAnalyse(const EventSourceOpener& open, const AnalysisSpec& spec,
+                                StreamedHistory* kept) {
+  auto next = open();
+  if (!next.ok()) return next.error();
+  Analysis a;
+  a.model = spec.model;
+  FaultTrace trace;
+  logck::LogScreen screen(LogCheckOptions{});
+  logck::LogOpsBuilder log(/*ignore_other_ops=*/true, &screen);
+  history::OpSkeletons& ops = kept->ops;
+  auto read = ReadOps(
+      *next,
+      [&](history::Event& ev) {
+        ++a.events;
+        Count(ev, a.counts, &a.end_ns);
+        trace.Add(ev);
+        if (ev.process != history::kNemesisProcess) return;
+        if (ev.f == "kill" && ev.value.is_object()) {
+          const nlohmann::json nodes = ev.value.value("nodes", nlohmann::json::array());
+          if (nodes.is_array()) {
+            for (const auto& n : nodes)
+              if (n.is_string()) screen.Killed(n.get<std::string>(), ev.time_ns);
+          }
+        }
+        kept->nemesis.push_back(ev);
+      },
+      [&](const history::Op& op) {
+        log.Invoked(op);
+        screen.Invoked(op);
+        ops.Put(op);  // replaced when it completes
+        kept->info_ns.push_back(-1);
+      },
+      [&](const history::Op& op, int64_t info_ns) {
+        log.Completed(op);
+        screen.Completed(op);
+        ops.Put(op);
+        if (info_ns >= 0) kept->info_ns[static_cast<size_t>(op.id)] = info_ns;
+      });
+  if (!read.ok()) return read.error();
   if (spec.on_step) spec.on_step("summarising faults");
   a.faults = SummarizeFaults(trace);
   a.ops = static_cast<int64_t>(ops.size());
   const Result<logck::LogOps> parsed = std::move(log).Finish();
-  CheckInput in{kept->nemesis, nullptr, spec};
-  in.skeletons = &ops;
-  in.log = &parsed;
-  RunCheckers(in, a);
+  if (parsed.ok()) kept->screen_doubt = screen.Doubt(parsed.value());
+  if (parsed.ok() && !kept->screen_doubt) {
+    // Clean: log-prefix is valid, and log-replicas needs only the acks unless it finds something.
+    const CheckResult clean = screen.Clean(parsed.value());
+    const history::OpSkeletons none;
+    CheckInput in{kept->nemesis, nullptr, spec};
+    in.skeletons = &none;
+    in.log = &parsed;
+    in.screened = &clean;
+    Analysis screened = a;
+    RunCheckers(in, screened);
+    if (screened.verdict == Verdict::kValid) return screened;
+    kept->screen_doubt = "a checker found something in the acks";
+  }
+  if (spec.on_step) spec.on_step("reading the history again to check it whole");
+  if (auto whole = CheckWhole(open, kept->nemesis, spec, a); !whole.ok()) return whole.error();
   return a;
 }
 }  // namespace

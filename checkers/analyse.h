@@ -89,22 +89,32 @@ struct StreamedHistory {
   history::OpSkeletons ops;      // paired (by Op::id), without their values
   std::vector<int64_t> info_ns;  // per op: when its info completion was recorded, -1 if none
   bool out_of_memory = false;    // reading ran out of memory: nothing else is kept
+  // Why the screen (logck::LogScreen) doubted the history, which was then read again and checked
+  // whole; nullopt when it passed it.
+  std::optional<std::string> screen_doubt;
 };
 
 // The next event of a history, nullopt at its end, or an error (a malformed file).
 using EventSource = std::function<Result<std::optional<history::Event>>()>;
+// A history's events from its start, afresh at each call (the file opened again).
+using EventSourceOpener = std::function<Result<EventSource>()>;
 
-// Analyse for a `log` history read once, one event at a time (a long run's history is never held
-// whole): each op is paired as its completion arrives (history::OpStream), parsed into the log
-// checkers' form (logck::LogOpsBuilder) and its values dropped; the fault summary gathers what it
-// reads (FaultTrace). Memory grows with the ops' skeletons and the log, not with the events or
-// the reads' values. The result equals Analyse's on the same history. Only the log checkers
-// (log-prefix, log-replicas) run this way; another name in spec.checkers says unknown.
+// Analyse for a `log` history read as a stream (a long run's history is never held whole). The
+// history is read once, one event at a time: each op is paired as its completion arrives
+// (history::OpStream), parsed into the log checkers' form (logck::LogOpsBuilder) with its reads
+// handed to a screen (logck::LogScreen) rather than kept, and its values dropped; the fault
+// summary gathers what it reads (FaultTrace). When the screen proves the history free of
+// anomalies and log-replicas finds nothing in the acks, that is the analysis: memory grows with
+// the log (appends and values), not with the reads. Otherwise (an anomaly, or a history the
+// screen cannot reason about in one pass) the history is read once more and checked whole, each
+// op kept as a skeleton and each read parsed, so the checkers explain what they find. Either way
+// the result equals Analyse's on the same history. Only the log checkers (log-prefix,
+// log-replicas) run this way; another name in spec.checkers says unknown.
 // A caller that knows how many ops to expect may reserve kept->ops and kept->info_ns. Running
 // out of memory (std::bad_alloc, e.g. under a process cap) is a log-prefix check that says
 // unknown, with nothing kept.
 // Errors: the source's, or the history does not pair (Analyse on the whole history says why).
-Result<Analysis> AnalyseLogStream(const EventSource& next, const AnalysisSpec& spec,
+Result<Analysis> AnalyseLogStream(const EventSourceOpener& open, const AnalysisSpec& spec,
                                   StreamedHistory* kept);
 
 // The part of results.json every analysis writes:

@@ -75,6 +75,13 @@ class Report {
   std::map<std::string, Group> groups_;
 };
 
+// The log-prefix result (stats, verdict, texts) of a check that found `report`'s anomalies in
+// `l`: shared by the whole-history check and by LogScreen when it found none (log_screen.h).
+// `ok_reads` counts ok reads, `final_reads` the ok final ones; `final_end` is the highest HWM of
+// a final read (-1: none); `unseen_confirmed`: an unseen append has a final read after its ack.
+CheckResult LogPrefixResult(const LogOps& l, int64_t ok_reads, int64_t final_reads,
+                            int64_t final_end, const Report& report, bool unseen_confirmed);
+
 // Formatting helpers shared by the describers.
 std::string Secs(int64_t ns);                    // "12.48 s"; "never" for kNever
 std::string Quote(const std::string& value);     // the value, shortened if very long

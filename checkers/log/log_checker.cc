@@ -998,44 +998,52 @@ void Analysis::NonmonotonicReads() {
 }
 
 CheckResult Analysis::Result() const {
+  return LogPrefixResult(l_, static_cast<int64_t>(l_.reads.size()),
+                         static_cast<int64_t>(finals_.size()), final_end_, report_,
+                         unseen_confirmed_);
+}
+
+}  // namespace
+
+CheckResult LogPrefixResult(const LogOps& l, int64_t ok_reads, int64_t final_reads,
+                            int64_t final_end, const Report& report, bool unseen_confirmed) {
   CheckResult res;
   res.checker = "log-prefix";
   json stats;
   int64_t a_ok = 0, a_fail = 0, a_info = 0;
-  for (const AppendRec& a : l_.appends) {
+  for (const AppendRec& a : l.appends) {
     a_ok += a.status == EventType::kOk;
     a_fail += a.status == EventType::kFail;
     a_info += a.status == EventType::kInfo;
   }
   stats["appends"] = {{"ok", a_ok}, {"fail", a_fail}, {"info", a_info}};
-  stats["reads"] = {{"ok", l_.reads.size()}, {"fail", l_.reads_fail}, {"info", l_.reads_info}};
-  stats["final_reads"] = finals_.size();
-  stats["final_log_end"] = final_end_ >= 0 ? json(final_end_) : json(nullptr);
-  stats["values"] = l_.values.size();
-  if (l_.skipped) stats["skipped_ops"] = l_.skipped;
-  res.details["anomalies"] = report_.Anomalies();
-  res.details["counts"] = report_.Counts();
+  stats["reads"] = {{"ok", ok_reads}, {"fail", l.reads_fail}, {"info", l.reads_info}};
+  stats["final_reads"] = final_reads;
+  stats["final_log_end"] = final_end >= 0 ? json(final_end) : json(nullptr);
+  stats["values"] = l.values.size();
+  if (l.skipped) stats["skipped_ops"] = l.skipped;
+  res.details["anomalies"] = report.Anomalies();
+  res.details["counts"] = report.Counts();
   res.details["stats"] = stats;
-  std::string checked = std::to_string(l_.appends.size()) + " appends (" + std::to_string(a_ok) +
-                        " ok), " + std::to_string(l_.reads.size()) + " ok reads (" +
-                        std::to_string(finals_.size()) + " final)";
-  bool only_unseen = report_.Has("unseen") && report_.Counts().size() == 1;
-  if (report_.Empty()) {
+  std::string checked = std::to_string(l.appends.size()) + " appends (" + std::to_string(a_ok) +
+                        " ok), " + std::to_string(ok_reads) + " ok reads (" +
+                        std::to_string(final_reads) + " final)";
+  bool only_unseen = report.Has("unseen") && report.Counts().size() == 1;
+  if (report.Empty()) {
     res.verdict = Verdict::kValid;
     res.summary = "valid: no anomaly in " + checked;
-  } else if (only_unseen && !unseen_confirmed_) {
+  } else if (only_unseen && !unseen_confirmed) {
     res.verdict = Verdict::kUnknown;
-    res.summary = "unknown: " + report_.CountsLine() +
+    res.summary = "unknown: " + report.CountsLine() +
                   " — acknowledged appends never read, and no final read came after them";
   } else {
     res.verdict = Verdict::kInvalid;
-    res.summary = "invalid: " + report_.CountsLine();
+    res.summary = "invalid: " + report.CountsLine();
   }
-  res.explanation = res.summary + "\n" + report_.Text();
+  res.explanation = res.summary + "\n" + report.Text();
   return res;
 }
 
-}  // namespace
 }  // namespace logck
 
 CheckResult CheckLogPrefix(const std::vector<history::Op>& ops, const LogCheckOptions& opts) {

@@ -46,7 +46,7 @@ bool GetOffset(const json& j, const char* name, int64_t* out) {
 
 class Parser {
  public:
-  explicit Parser(LogOps* out) : out_(out) {}
+  Parser(LogOps* out, ReadSink* sink) : out_(out), sink_(sink) {}
 
   // Interns the value of a read entry at `offset`. Reads overlap heavily, so the value last seen
   // at an offset is checked first: one string compare instead of a hash-table probe.
@@ -96,7 +96,8 @@ class Parser {
   Result<Ok> AppendCompleted(const Op& op) {
     auto it = open_appends_.find(op.id);
     if (it == open_appends_.end()) return Ok{};  // its invoke was refused
-    AppendRec& a = out_->appends[it->second];
+    const size_t index = it->second;
+    AppendRec& a = out_->appends[index];
     open_appends_.erase(it);
     a.status = op.status;
     a.ret = op.return_ns;
@@ -123,6 +124,7 @@ class Parser {
     if (op.status == EventType::kOk) ++vi.n_ok;
     if (op.status == EventType::kFail) ++vi.n_fail;
     if (op.status == EventType::kInfo) ++vi.n_info;
+    if (sink_ && op.status == EventType::kOk) sink_->Acked(*out_, static_cast<int32_t>(index));
     return Ok{};
   }
 
@@ -204,6 +206,11 @@ class Parser {
       prev = off;
       read_.push_back(EntryRec{off, InternAt(off, pair[1].get_ref<const std::string&>())});
     }
+    if (sink_) {
+      sink_->Read(*out_, r, read_);
+      ++out_->streamed_reads;
+      return Ok{};
+    }
     Place(r);
     out_->reads.push_back(r);
     return Ok{};
@@ -242,6 +249,7 @@ class Parser {
 
  private:
   LogOps* out_;
+  ReadSink* sink_;
   std::unordered_map<std::string, int32_t> ids_;
   std::vector<int32_t> at_offset_;  // offset -> the value last read there, -1 if none
   std::vector<EntryRec> read_;      // the entries of the read being parsed
@@ -268,7 +276,7 @@ int32_t LogOps::ValueAt(const ReadRec& r, int64_t o) const {
 }
 
 struct LogOpsBuilder::Impl {
-  explicit Impl(bool ignore) : ignore_other_ops(ignore), parser(&out) {}
+  Impl(bool ignore, ReadSink* sink) : ignore_other_ops(ignore), parser(&out, sink) {}
   bool ignore_other_ops;
   LogOps out;
   Parser parser;
@@ -285,8 +293,8 @@ struct LogOpsBuilder::Impl {
   }
 };
 
-LogOpsBuilder::LogOpsBuilder(bool ignore_other_ops)
-    : impl_(std::make_unique<Impl>(ignore_other_ops)) {}
+LogOpsBuilder::LogOpsBuilder(bool ignore_other_ops, ReadSink* sink)
+    : impl_(std::make_unique<Impl>(ignore_other_ops, sink)) {}
 LogOpsBuilder::~LogOpsBuilder() = default;
 LogOpsBuilder::LogOpsBuilder(LogOpsBuilder&&) noexcept = default;
 LogOpsBuilder& LogOpsBuilder::operator=(LogOpsBuilder&&) noexcept = default;

@@ -104,7 +104,8 @@ struct LogOps {
   std::vector<std::string> values;  // vid -> value
   std::vector<ValueInfo> info;      // vid -> what the appends of that value did
   int64_t reads_fail = 0, reads_info = 0;
-  int64_t skipped = 0;  // ops of other f skipped (ignore_other_ops)
+  int64_t streamed_reads = 0;  // ok reads handed to a ReadSink instead of kept in `reads`
+  int64_t skipped = 0;         // ops of other f skipped (ignore_other_ops)
   // When some were: the error a parse that does not ignore them gives for the first.
   std::string first_skipped_error;
 
@@ -120,6 +121,18 @@ struct LogOps {
 // Parses and validates. An error names the op (id and event index) and what is wrong.
 Result<LogOps> ParseLogOps(const std::vector<history::Op>& ops, bool ignore_other_ops);
 
+// What a LogOpsBuilder in streaming mode hands over instead of keeping: each ok append as it
+// completes, and each ok read, parsed, as it completes (in the file's order). The read's entries
+// are valid only during the call. `sofar` is what the builder holds: every append invoked so far,
+// the values interned so far and their ValueInfo; its `reads`, `canon` and `own` stay empty.
+class ReadSink {
+ public:
+  virtual ~ReadSink() = default;
+  virtual void Acked(const LogOps& sofar, int32_t append) = 0;
+  virtual void Read(const LogOps& sofar, const ReadRec& r,
+                    const std::vector<EntryRec>& entries) = 0;
+};
+
 // ParseLogOps one op at a time, as a history is read (history::OpStream): Invoked for every op
 // as it is invoked (in id order), Completed as it completes (in the file's order; ops that never
 // completed, at the end), then Finish. Only the flat entries are kept, so the ops' values may
@@ -127,7 +140,9 @@ Result<LogOps> ParseLogOps(const std::vector<history::Op>& ops, bool ignore_othe
 // ParseLogOps is this over a vector of ops, so both give the same LogOps.
 class LogOpsBuilder {
  public:
-  explicit LogOpsBuilder(bool ignore_other_ops);
+  // With a sink, ok reads are handed to it (ReadSink) and not kept: the LogOps Finish returns
+  // holds the appends and values only.
+  explicit LogOpsBuilder(bool ignore_other_ops, ReadSink* sink = nullptr);
   ~LogOpsBuilder();
   LogOpsBuilder(LogOpsBuilder&&) noexcept;
   LogOpsBuilder& operator=(LogOpsBuilder&&) noexcept;

@@ -127,49 +127,6 @@ OracleResult Oracle(const std::vector<history::Op>& ops) {
   return out;
 }
 
-// A few random corruptions of ok reads and acks, keeping the op shapes valid.
-void Mutate(history::History* h, std::mt19937_64* rng) {
-  std::vector<size_t> read_done, append_done;
-  for (size_t i = 0; i < h->size(); ++i) {
-    const history::Event& e = (*h)[i];
-    if (e.type != EventType::kOk) continue;
-    (e.f == "read" ? read_done : append_done).push_back(i);
-  }
-  if (read_done.empty() || append_done.empty()) return;
-  int n = 1 + static_cast<int>((*rng)() % 6);
-  for (int k = 0; k < n; ++k) {
-    json& rv = (*h)[read_done[(*rng)() % read_done.size()]].value;
-    json& entries = rv["entries"];
-    switch ((*rng)() % 5) {
-      case 0:  // drop an entry
-        if (!entries.empty()) entries.erase(static_cast<size_t>((*rng)() % entries.size()));
-        break;
-      case 1: {  // replace a value with another appended value
-        if (entries.empty()) break;
-        const json& other = (*h)[append_done[(*rng)() % append_done.size()]].value["value"];
-        entries[static_cast<size_t>((*rng)() % entries.size())][1] = other;
-        break;
-      }
-      case 2:  // lower the HWM (may leave entries above it)
-        rv["hwm"] =
-            std::max<int64_t>(0, rv["hwm"].get<int64_t>() - 1 - static_cast<int64_t>((*rng)() % 4));
-        break;
-      case 3: {  // serve one more entry past `to`
-        int64_t to = rv["to"];
-        const json& other = (*h)[append_done[(*rng)() % append_done.size()]].value["value"];
-        entries.push_back(json::array({to, other}));
-        rv["to"] = to + 1;
-        break;
-      }
-      case 4: {  // move an ack
-        json& av = (*h)[append_done[(*rng)() % append_done.size()]].value;
-        av["offset"] = av["offset"].get<int64_t>() + 1;
-        break;
-      }
-    }
-  }
-}
-
 std::set<int64_t> AttributedOps(const CheckResult& r, const std::string& name) {
   std::set<int64_t> out;
   if (!r.details["anomalies"].contains(name)) return out;
@@ -197,8 +154,7 @@ TEST(LogOracleTest, DetectorsAgreeWithBruteForceOnCorruptedHistories) {
     so.final_page = seed % 2 ? 5 : 1000;
     so.leader_change_rate = 0.03;
     auto h = logsim::Simulate(so);
-    std::mt19937_64 rng(seed);
-    Mutate(&h, &rng);
+    logsim::Corrupt(&h, seed);
     auto ops = history::PairOps(h);
     ASSERT_TRUE(ops.ok()) << "seed " << seed;
     auto r = CheckLogPrefix(*ops, opts);

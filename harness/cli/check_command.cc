@@ -269,12 +269,24 @@ std::optional<int> CheckLogStream(const CheckCommandOptions& opts, const std::st
   } catch (const std::bad_alloc&) {
     // Over the memory limit already: reading finds out, and says unknown.
   }
-  auto a = checkers::AnalyseLogStream(
-      [&] {
-        if ((++events & 0xffff) == 0) progress.Reading((*reader)->bytes_read(), ec ? 0 : total);
-        return (*reader)->Next();
-      },
-      spec, &kept);
+  // The first reading uses the reader opened above; a second one (the screen doubted the
+  // history, which is then checked whole) opens the file again.
+  auto* current = &*reader;
+  decltype(reader) again = Error{""};
+  int openings = 0;
+  auto open = [&]() -> Result<checkers::EventSource> {
+    if (openings++ > 0) {
+      again = history::JsonlReader::Open(file, history::LogReads::kAsWritten);
+      if (!again.ok()) return again.error();
+      current = &*again;
+      events = 0;
+    }
+    return checkers::EventSource([&] {
+      if ((++events & 0xffff) == 0) progress.Reading((*current)->bytes_read(), ec ? 0 : total);
+      return (*current)->Next();
+    });
+  };
+  auto a = checkers::AnalyseLogStream(open, spec, &kept);
   progress.Clear();
   if (!a.ok() || (a->ops == 0 && !kept.out_of_memory)) return std::nullopt;
   std::vector<std::string> warnings;

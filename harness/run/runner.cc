@@ -161,7 +161,20 @@ std::optional<std::pair<checkers::Analysis, checkers::StreamedHistory>> Run::Ana
   const auto invokes = static_cast<size_t>(rec_->counts().invokes);
   kept.ops.reserve(invokes);  // grown by doubling, they would hold up to twice the memory
   kept.info_ns.reserve(invokes);
-  auto a = checkers::AnalyseLogStream([&] { return (*reader)->Next(); }, spec, &kept);
+  // A second reading (the screen doubted the history, which is then checked whole) opens the
+  // file again.
+  auto* current = &*reader;
+  decltype(reader) again = Error{""};
+  int openings = 0;
+  auto open = [&]() -> Result<checkers::EventSource> {
+    if (openings++ > 0) {
+      again = history::JsonlReader::Open(rec_->path(), history::LogReads::kAsWritten);
+      if (!again.ok()) return again.error();
+      current = &*again;
+    }
+    return checkers::EventSource([&] { return (*current)->Next(); });
+  };
+  auto a = checkers::AnalyseLogStream(open, spec, &kept);
   if (!a.ok()) return std::nullopt;
   return std::make_pair(std::move(*a), std::move(kept));
 }
