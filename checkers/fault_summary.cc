@@ -3,10 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <deque>
-#include <map>
 
-#include <range/v3/algorithm/min.hpp>
 #include <range/v3/range/conversion.hpp>
 #include <range/v3/view/filter.hpp>
 #include <range/v3/view/join.hpp>
@@ -23,7 +20,6 @@ using history::History;
 using nlohmann::json;
 
 bool IsNemesis(const Event& e) { return e.process == history::kNemesisProcess; }
-bool IsCompletion(const Event& e) { return !IsNemesis(e) && e.type != EventType::kInvoke; }
 bool IsMutating(const std::string& f) { return f != "read" && f != "get"; }
 
 // The fault a start event opens ("" if it opens none) and the one a stop event closes.
@@ -71,22 +67,132 @@ std::optional<std::string> LeaderNode(const Event& e) {
 }  // namespace
 
 void FaultTrace::Add(const Event& e) {
-  any_ = true;
   last_ns_ = e.time_ns;
-  Item item;
-  item.time_ns = e.time_ns;
-  item.type = e.type;
-  if (IsNemesis(e)) {
-    item.nemesis = static_cast<int32_t>(nemesis_.size());
-    nemesis_.push_back(e);
-  } else if (IsCompletion(e)) {
-    auto it = std::find(fs_.begin(), fs_.end(), e.f);
-    if (it == fs_.end()) it = fs_.insert(fs_.end(), e.f);
-    item.f = static_cast<uint16_t>(std::min<ptrdiff_t>(it - fs_.begin(), UINT16_MAX));
-  } else {
-    return;  // an invoke: SummarizeFaults reads none
+  if (!IsNemesis(e)) {
+    if (e.type == EventType::kInvoke) return;  // SummarizeFaults reads no invoke
+    const bool ok = e.type == EventType::kOk;
+    const bool inside = open_windows_ > 0;
+    ++(ok ? completions_.ok : e.type == EventType::kFail ? completions_.fail : completions_.info);
+    ++(ok                           ? (inside ? s_.ok_in_faults : s_.ok_outside)
+       : e.type == EventType::kFail ? (inside ? s_.fail_in_faults : s_.fail_outside)
+                                    : (inside ? s_.info_in_faults : s_.info_outside));
+    if (!ok) return;
+    if (IsMutating(e.f)) {
+      for (size_t i : awaiting_recovery_)
+        s_.windows[i].recovery_ns = e.time_ns - s_.windows[i].stop_ns;
+      awaiting_recovery_.clear();
+    }
+    if (final_awaiting_ok_) {
+      final_awaiting_ok_ = false;
+      s_.final_heal->first_ok_ns = e.time_ns - s_.final_heal->time_ns;
+      s_.final_heal->first_ok_f = e.f;
+    }
+    return;
   }
-  items_.push_back(item);
+
+  if (e.f == "leader") {
+    ++s_.leader_observations;
+    auto node = LeaderNode(e);
+    leader_known_ = node.has_value();
+    if (!node) {
+      ++s_.leaderless_events;
+      return;
+    }
+    bool is_new;
+    if (e.value.contains("generation") && e.value["generation"].is_number_integer()) {
+      int64_t g = e.value["generation"].get<int64_t>();
+      is_new = !max_generation_ || g > *max_generation_;
+      if (is_new) max_generation_ = g;
+    } else {
+      is_new = last_named_ != node;
+    }
+    if (is_new && last_named_) ++s_.leader_changes;
+    last_named_ = std::move(node);
+    for (size_t i : awaiting_leader_) s_.windows[i].leader_ns = e.time_ns - s_.windows[i].stop_ns;
+    awaiting_leader_.clear();
+    if (final_awaiting_leader_) {
+      final_awaiting_leader_ = false;
+      s_.final_heal->leader_ns = e.time_ns - s_.final_heal->time_ns;
+    }
+    return;
+  }
+
+  auto open_of = [this](const std::string& fault) -> std::deque<size_t>& {
+    auto it = std::find_if(open_.begin(), open_.end(),
+                           [&](const auto& kind) { return kind.first == fault; });
+    return it != open_.end() ? it->second : open_.emplace_back(fault, std::deque<size_t>()).second;
+  };
+  if (e.f == "skip") {
+    ++s_.skipped;
+  } else if (std::string f = Opens(e.f); !f.empty()) {
+    // A fault that starts ends the search for the recoveries and leaders of the faults stopped
+    // before it (not of a partition it replaces: that one's quiet gap runs to the next start).
+    awaiting_recovery_.clear();
+    awaiting_leader_.clear();
+    std::deque<size_t>& open = open_of(f);
+    // One partition is in force at a time: a new one (a scenario or a mix move re-cutting the
+    // network mid-election) replaces, and so ends, the one before.
+    for (; f == "partition" && !open.empty(); open.pop_front()) Stop(open.front(), e);
+    open.push_back(s_.windows.size());
+    ++open_windows_;
+    at_start_.push_back(completions_);
+    FaultWindow w;
+    w.fault = std::move(f);
+    w.what = What(e.value);
+    w.start_ns = e.time_ns;
+    w.start_index = e.index;
+    s_.windows.push_back(std::move(w));
+  } else if (std::string c = Closes(e.f); !c.empty()) {
+    std::deque<size_t>& open = open_of(c);
+    if (!open.empty()) {
+      Stop(open.front(), e);
+      open.pop_front();
+    }
+  }
+}
+
+// Window `i` is stopped by `e`; it becomes the final heal until a later stop.
+void FaultTrace::Stop(size_t i, const Event& e) {
+  FaultWindow& w = s_.windows[i];
+  w.stopped = true;
+  w.stop_ns = e.time_ns;
+  w.stop_index = e.index;
+  w.ok = completions_.ok - at_start_[i].ok;
+  w.fail = completions_.fail - at_start_[i].fail;
+  w.info = completions_.info - at_start_[i].info;
+  --open_windows_;
+  awaiting_recovery_.push_back(i);
+  if (leader_known_) {
+    w.leader_ns = 0;
+  } else {
+    awaiting_leader_.push_back(i);
+  }
+  FinalHeal fh;
+  fh.time_ns = e.time_ns;
+  if (leader_known_) fh.leader_ns = 0;
+  s_.final_heal = std::move(fh);
+  final_awaiting_ok_ = true;
+  final_awaiting_leader_ = !leader_known_;
+}
+
+size_t FaultTrace::BytesHeld() const {
+  auto string_bytes = [](const std::string& str) {
+    // Short strings live inside the object, longer ones on the heap.
+    return str.capacity() > std::string().capacity() ? str.capacity() + 1 : 0;
+  };
+  size_t n = sizeof(*this) + s_.windows.capacity() * sizeof(FaultWindow) +
+             at_start_.capacity() * sizeof(Counts) + open_.capacity() * sizeof(open_[0]) +
+             (awaiting_recovery_.capacity() + awaiting_leader_.capacity()) * sizeof(size_t);
+  for (const FaultWindow& w : s_.windows) n += string_bytes(w.fault) + string_bytes(w.what);
+  for (const auto& [fault, open] : open_) {
+    // A deque holds a map of block pointers and the blocks; at least one block once used.
+    constexpr size_t kBlock = 512;
+    n += string_bytes(fault) + (open.size() * sizeof(size_t) / kBlock + 1) * kBlock +
+         8 * sizeof(void*);
+  }
+  if (s_.final_heal) n += string_bytes(s_.final_heal->first_ok_f);
+  if (last_named_) n += string_bytes(*last_named_);
+  return n;
 }
 
 FaultSummary SummarizeFaults(const History& h) {
@@ -96,146 +202,15 @@ FaultSummary SummarizeFaults(const History& h) {
 }
 
 FaultSummary SummarizeFaults(const FaultTrace& t) {
-  FaultSummary s;
-  const std::vector<FaultTrace::Item>& h = t.items_;
-  const size_t end = h.size();
-  // The nemesis event at position p, or nullptr for a client completion.
-  auto nemesis = [&](size_t p) -> const Event* {
-    return h[p].nemesis >= 0 ? &t.nemesis_[static_cast<size_t>(h[p].nemesis)] : nullptr;
-  };
-  auto ok_mutating = [&](size_t p) {
-    return !nemesis(p) && h[p].type == EventType::kOk && IsMutating(t.fs_[h[p].f]);
-  };
-  // Per position: is a leader known just after this event (from the leader observations)?
-  std::vector<bool> leader_known(end, false);
-  bool any_observation = false;
-  {
-    bool known = false;
-    std::optional<int64_t> max_generation;
-    std::optional<std::string> last_named;
-    for (size_t p = 0; p < end; ++p) {
-      const Event* e = nemesis(p);
-      if (e && e->f == "leader") {
-        any_observation = true;
-        ++s.leader_observations;
-        auto node = LeaderNode(*e);
-        known = node.has_value();
-        if (!node) {
-          ++s.leaderless_events;
-        } else {
-          bool is_new;
-          if (e->value.contains("generation") && e->value["generation"].is_number_integer()) {
-            int64_t g = e->value["generation"].get<int64_t>();
-            is_new = !max_generation || g > *max_generation;
-            if (is_new) max_generation = g;
-          } else {
-            is_new = last_named != node;
-          }
-          if (is_new && last_named) ++s.leader_changes;
-          last_named = node;
-        }
-      }
-      leader_known[p] = known;
-    }
-  }
-
-  // Fault windows, as positions in h.
-  struct Span {
-    size_t start, stop;  // stop == end: never stopped
-  };
-  std::vector<Span> spans;
-  std::map<std::string, std::deque<size_t>> open;  // fault -> indices into spans
-  for (size_t p = 0; p < end; ++p) {
-    const Event* e = nemesis(p);
-    if (!e) continue;
-    if (e->f == "skip") {
-      ++s.skipped;
-    } else if (std::string f = Opens(e->f); !f.empty()) {
-      // One partition is in force at a time: a new one (a scenario or a mix move re-cutting
-      // the network mid-election) replaces, and so ends, the one before.
-      for (; f == "partition" && !open[f].empty(); open[f].pop_front()) {
-        size_t i = open[f].front();
-        spans[i].stop = p;
-        s.windows[i].stopped = true;
-        s.windows[i].stop_ns = e->time_ns;
-        s.windows[i].stop_index = e->index;
-      }
-      open[f].push_back(spans.size());
-      spans.push_back({p, end});
-      FaultWindow w;
-      w.fault = f;
-      w.what = What(e->value);
-      w.start_ns = e->time_ns;
-      w.start_index = e->index;
-      s.windows.push_back(std::move(w));
-    } else if (std::string c = Closes(e->f); !c.empty() && !open[c].empty()) {
-      size_t i = open[c].front();
-      open[c].pop_front();
-      spans[i].stop = p;
-      s.windows[i].stopped = true;
-      s.windows[i].stop_ns = e->time_ns;
-      s.windows[i].stop_index = e->index;
-    }
-  }
-  const int64_t last_ns = t.any_ ? t.last_ns_ : 0;
-  // The first fault start after position p (end if none).
-  auto next_start = [&](size_t p) {
-    auto later = spans | ranges::views::transform([](const Span& sp) { return sp.start; }) |
-                 ranges::views::filter([p](size_t start) { return start > p; });
-    return later.begin() == later.end() ? end : std::min(end, ranges::min(later));
-  };
-  // Time from h[p] until a leader is known, looking until position `limit`.
-  auto leader_after = [&](size_t p, size_t limit) -> std::optional<int64_t> {
-    if (!any_observation) return std::nullopt;
-    for (size_t q = p; q < limit; ++q)
-      if (leader_known[q]) return h[q].time_ns - h[p].time_ns;
-    return std::nullopt;
-  };
-
-  for (size_t i = 0; i < spans.size(); ++i) {
+  FaultSummary s = t.s_;
+  // A window never stopped ends at the last event and holds every completion since its start.
+  for (size_t i = 0; i < s.windows.size(); ++i) {
     FaultWindow& w = s.windows[i];
-    if (!w.stopped) w.stop_ns = std::max(w.start_ns, last_ns);
-    for (size_t p = spans[i].start; p < std::min(end, spans[i].stop + 1); ++p) {
-      if (nemesis(p)) continue;
-      (h[p].type == EventType::kOk ? w.ok : h[p].type == EventType::kFail ? w.fail : w.info)++;
-    }
-    if (!w.stopped) continue;
-    const size_t stop = spans[i].stop, limit = next_start(stop);
-    for (size_t p = stop + 1; p < limit; ++p) {
-      if (ok_mutating(p)) {
-        w.recovery_ns = h[p].time_ns - h[stop].time_ns;
-        break;
-      }
-    }
-    w.leader_ns = leader_after(stop, limit);
-  }
-
-  // Totals: a completion inside any window counts once.
-  for (size_t p = 0; p < end; ++p) {
-    if (nemesis(p)) continue;
-    bool inside = std::any_of(spans.begin(), spans.end(),
-                              [&](const Span& sp) { return sp.start <= p && p <= sp.stop; });
-    int64_t& n = h[p].type == EventType::kOk     ? (inside ? s.ok_in_faults : s.ok_outside)
-                 : h[p].type == EventType::kFail ? (inside ? s.fail_in_faults : s.fail_outside)
-                                                 : (inside ? s.info_in_faults : s.info_outside);
-    ++n;
-  }
-
-  std::optional<size_t> last_stop;
-  for (const Span& sp : spans)
-    if (sp.stop < end && (!last_stop || sp.stop > *last_stop)) last_stop = sp.stop;
-  if (last_stop) {
-    FinalHeal fh;
-    fh.time_ns = h[*last_stop].time_ns;
-    for (size_t p = *last_stop + 1; p < end; ++p) {
-      if (!nemesis(p) && h[p].type == EventType::kOk) {
-        fh.first_ok_ns = h[p].time_ns - fh.time_ns;
-        fh.first_ok_f = t.fs_[h[p].f];
-        break;
-      }
-    }
-    fh.leader_ns = leader_after(*last_stop, end);
-    s.final_heal = fh;
+    if (w.stopped) continue;
+    w.stop_ns = std::max(w.start_ns, t.last_ns_);
+    w.ok = t.completions_.ok - t.at_start_[i].ok;
+    w.fail = t.completions_.fail - t.at_start_[i].fail;
+    w.info = t.completions_.info - t.at_start_[i].info;
   }
   return s;
 }

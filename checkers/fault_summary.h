@@ -11,8 +11,8 @@
 // - A fault window runs from a start event (start-partition, kill, pause) to the stop event that
 //   closes it (stop-partition, start, resume; the oldest open start of that kind). A window
 //   never closed ends at the last event of the history (`stopped` false).
-// - The ops of a window are the client completions (ok / fail / info) whose event time lies in
-//   [start, stop].
+// - The ops of a window are the client completions (ok / fail / info) recorded between its start
+//   event and the event that stops it.
 // - Recovery after a stop: the time from the stop to the first `ok` completion of a mutating op
 //   (every f but read and get) after it, looked for until the next fault starts (or the history
 //   ends). nullopt: no mutating op succeeded in that quiet gap.
@@ -25,13 +25,18 @@
 // - A leader change is a leader observation that names a leader of a higher generation than any
 //   named before, after the first one (the first leader of the run is not a change). Leaderless
 //   observations ({"node": null}) are counted apart.
+// - "Before", "after" and "until" go by file order, never by comparing times: a history whose
+//   times are not in order (an importer's) is summarised the same way, times only subtracted.
 //
-// Threading: plain values and functions, no state.
+// Threading: plain values and functions; a FaultTrace is a value for one thread at a time.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -74,27 +79,44 @@ struct FaultSummary {
 
 FaultSummary SummarizeFaults(const history::History& h);
 
-// What SummarizeFaults reads of a history, gathered one event at a time by a caller that does
-// not hold the history whole: the nemesis events in full, of each client completion its time,
-// type and f, and the last event's time. SummarizeFaults(trace) equals SummarizeFaults(history)
-// for the same events (~16 bytes per op instead of the events).
+// SummarizeFaults for a caller that does not hold the history whole: Add each event in file
+// order, then SummarizeFaults(trace) equals SummarizeFaults(history) for the same events, every
+// field. Each event is folded in as it arrives (a completion is counted into the windows open
+// then and settles the recoveries waiting for it), so the trace holds the fault windows and a
+// few counters: memory grows with the fault windows (and the kinds of fault), never with the
+// client ops or the leader observations. Add is O(1) per client completion but for the
+// recoveries it settles; SummarizeFaults(trace) is O(windows) and may be called at any point
+// (it summarises the events added so far).
+//
+// Threading: a plain value; not safe for concurrent use.
 class FaultTrace {
  public:
   void Add(const history::Event& e);
 
+  // The bytes this trace holds, its own and on the heap (an estimate: what its containers have
+  // reserved). Constant while client completions, invokes or leader observations are added.
+  size_t BytesHeld() const;
+
  private:
   friend FaultSummary SummarizeFaults(const FaultTrace& t);
-  struct Item {
-    int64_t time_ns = 0;
-    int32_t nemesis = -1;  // index into nemesis_, or -1 for a client completion
-    history::EventType type = history::EventType::kOk;
-    uint16_t f = 0;  // client completions: index into fs_
+  struct Counts {
+    int64_t ok = 0, fail = 0, info = 0;
   };
-  std::vector<Item> items_;
-  history::History nemesis_;
-  std::vector<std::string> fs_;
-  int64_t last_ns_ = 0;
-  bool any_ = false;
+  void Stop(size_t window, const history::Event& e);
+
+  FaultSummary s_;      // the windows so far; an open one's stop_ns and counts are not yet set
+  Counts completions_;  // every client completion so far
+  std::vector<Counts> at_start_;  // per window: completions_ when it started
+  // The open windows of each fault kind, oldest first (indices into s_.windows).
+  std::vector<std::pair<std::string, std::deque<size_t>>> open_;
+  size_t open_windows_ = 0;  // over every kind
+  // Stopped since the latest fault start, still waiting for an ok mutating op / a leader.
+  std::vector<size_t> awaiting_recovery_, awaiting_leader_;
+  bool final_awaiting_ok_ = false, final_awaiting_leader_ = false;  // for s_.final_heal
+  bool leader_known_ = false;  // after the latest leader observation
+  std::optional<int64_t> max_generation_;
+  std::optional<std::string> last_named_;
+  int64_t last_ns_ = 0;  // the last event's time
 };
 FaultSummary SummarizeFaults(const FaultTrace& t);
 

@@ -1,8 +1,13 @@
 #include "checkers/fault_summary.h"
 
+#include <algorithm>
+#include <deque>
+#include <map>
+
 #include <gtest/gtest.h>
 
 #include "base/history/jsonl.h"
+#include "base/rng.h"
 #include "checkers/linearizability.h"
 #include "checkers/log/log_checker.h"
 
@@ -313,6 +318,404 @@ TEST(FaultSummaryTest, LeaderObservationsLeaveEveryCheckerVerdictAlone) {
   auto bad_ops = history::PairOps(bad.h());
   ASSERT_TRUE(bad_ops.ok());
   EXPECT_EQ(checkers::CheckLinearizability(*bad_ops, lo).verdict, checkers::Verdict::kInvalid);
+}
+
+// The oracle for the streamed trace: SummarizeFaults as it was when FaultTrace kept every
+// completion (~16 bytes each), before it folded each event in as it arrived. It holds the whole
+// history and, per window, scans its positions, then looks forward from each stop to the next
+// start. Positions are file order among the nemesis events and completions; invokes are dropped.
+namespace reference {
+
+bool IsMutating(const std::string& f) { return f != "read" && f != "get"; }
+std::string Opens(const std::string& f) {
+  if (f.rfind("start-", 0) == 0) return f.substr(6);
+  if (f == "kill" || f == "pause") return f;
+  return "";
+}
+std::string Closes(const std::string& f) {
+  if (f.rfind("stop-", 0) == 0) return f.substr(5);
+  if (f == "start") return "kill";
+  if (f == "resume") return "pause";
+  return "";
+}
+std::string JoinNodes(const json& v) {
+  std::string out;
+  if (!v.is_array()) return out;
+  for (const json& n : v) {
+    if (!n.is_string()) continue;
+    if (!out.empty()) out += ',';
+    out += n.get<std::string>();
+  }
+  return out;
+}
+std::string What(const json& v) {
+  if (!v.is_object()) return "";
+  std::string kind;
+  if (v.contains("shape") && v["shape"].is_string()) {
+    kind = v["shape"].get<std::string>();
+  } else if (v.contains("target") && v["target"].is_string()) {
+    kind = v["target"].get<std::string>();
+  }
+  std::string nodes = JoinNodes(v.contains("focus") ? v["focus"] : v.value("nodes", json()));
+  std::string out = kind;
+  if (!nodes.empty() && nodes != kind) out += (out.empty() ? "" : " ") + nodes;
+  if (v.value("one_way", false)) out += " one-way";
+  if (v.contains("error")) out += " (error)";
+  return out;
+}
+
+FaultSummary Summarize(const History& whole) {
+  FaultSummary s;
+  std::vector<const Event*> h;
+  for (const Event& e : whole)
+    if (e.process == kNemesisProcess || e.type != EventType::kInvoke) h.push_back(&e);
+  const size_t end = h.size();
+  auto nemesis = [&](size_t p) { return h[p]->process == kNemesisProcess; };
+  std::vector<bool> leader_known(end, false);
+  bool any_observation = false;
+  {
+    bool known = false;
+    std::optional<int64_t> max_generation;
+    std::optional<std::string> last_named;
+    for (size_t p = 0; p < end; ++p) {
+      const Event& e = *h[p];
+      if (nemesis(p) && e.f == "leader") {
+        any_observation = true;
+        ++s.leader_observations;
+        std::optional<std::string> node;
+        if (e.value.is_object() && e.value.contains("node") && e.value["node"].is_string())
+          node = e.value["node"].get<std::string>();
+        known = node.has_value();
+        if (!node) {
+          ++s.leaderless_events;
+        } else {
+          bool is_new;
+          if (e.value.contains("generation") && e.value["generation"].is_number_integer()) {
+            int64_t g = e.value["generation"].get<int64_t>();
+            is_new = !max_generation || g > *max_generation;
+            if (is_new) max_generation = g;
+          } else {
+            is_new = last_named != node;
+          }
+          if (is_new && last_named) ++s.leader_changes;
+          last_named = node;
+        }
+      }
+      leader_known[p] = known;
+    }
+  }
+  struct Span {
+    size_t start, stop;  // stop == end: never stopped
+  };
+  std::vector<Span> spans;
+  std::map<std::string, std::deque<size_t>> open;
+  auto stop = [&](size_t i, size_t p) {
+    spans[i].stop = p;
+    s.windows[i].stopped = true;
+    s.windows[i].stop_ns = h[p]->time_ns;
+    s.windows[i].stop_index = h[p]->index;
+  };
+  for (size_t p = 0; p < end; ++p) {
+    if (!nemesis(p)) continue;
+    const Event& e = *h[p];
+    if (e.f == "skip") {
+      ++s.skipped;
+    } else if (std::string f = Opens(e.f); !f.empty()) {
+      for (; f == "partition" && !open[f].empty(); open[f].pop_front()) stop(open[f].front(), p);
+      open[f].push_back(spans.size());
+      spans.push_back({p, end});
+      FaultWindow w;
+      w.fault = f;
+      w.what = What(e.value);
+      w.start_ns = e.time_ns;
+      w.start_index = e.index;
+      s.windows.push_back(std::move(w));
+    } else if (std::string c = Closes(e.f); !c.empty() && !open[c].empty()) {
+      stop(open[c].front(), p);
+      open[c].pop_front();
+    }
+  }
+  const int64_t last_ns = whole.empty() ? 0 : whole.back().time_ns;
+  auto next_start = [&](size_t p) {
+    size_t next = end;
+    for (const Span& sp : spans)
+      if (sp.start > p) next = std::min(next, sp.start);
+    return next;
+  };
+  auto leader_after = [&](size_t p, size_t limit) -> std::optional<int64_t> {
+    if (!any_observation) return std::nullopt;
+    for (size_t q = p; q < limit; ++q)
+      if (leader_known[q]) return h[q]->time_ns - h[p]->time_ns;
+    return std::nullopt;
+  };
+  auto count = [](int64_t& ok, int64_t& fail, int64_t& info, EventType type) {
+    ++(type == EventType::kOk ? ok : type == EventType::kFail ? fail : info);
+  };
+  for (size_t i = 0; i < spans.size(); ++i) {
+    FaultWindow& w = s.windows[i];
+    if (!w.stopped) w.stop_ns = std::max(w.start_ns, last_ns);
+    for (size_t p = spans[i].start; p < std::min(end, spans[i].stop + 1); ++p)
+      if (!nemesis(p)) count(w.ok, w.fail, w.info, h[p]->type);
+    if (!w.stopped) continue;
+    const size_t at = spans[i].stop, limit = next_start(at);
+    for (size_t p = at + 1; p < limit; ++p) {
+      if (!nemesis(p) && h[p]->type == EventType::kOk && IsMutating(h[p]->f)) {
+        w.recovery_ns = h[p]->time_ns - h[at]->time_ns;
+        break;
+      }
+    }
+    w.leader_ns = leader_after(at, limit);
+  }
+  for (size_t p = 0; p < end; ++p) {
+    if (nemesis(p)) continue;
+    bool inside = std::any_of(spans.begin(), spans.end(),
+                              [&](const Span& sp) { return sp.start <= p && p <= sp.stop; });
+    if (inside) {
+      count(s.ok_in_faults, s.fail_in_faults, s.info_in_faults, h[p]->type);
+    } else {
+      count(s.ok_outside, s.fail_outside, s.info_outside, h[p]->type);
+    }
+  }
+  std::optional<size_t> last_stop;
+  for (const Span& sp : spans)
+    if (sp.stop < end && (!last_stop || sp.stop > *last_stop)) last_stop = sp.stop;
+  if (last_stop) {
+    FinalHeal fh;
+    fh.time_ns = h[*last_stop]->time_ns;
+    for (size_t p = *last_stop + 1; p < end; ++p) {
+      if (!nemesis(p) && h[p]->type == EventType::kOk) {
+        fh.first_ok_ns = h[p]->time_ns - fh.time_ns;
+        fh.first_ok_f = h[p]->f;
+        break;
+      }
+    }
+    fh.leader_ns = leader_after(*last_stop, end);
+    s.final_heal = fh;
+  }
+  return s;
+}
+
+}  // namespace reference
+
+// Every field of a summary to the nanosecond (FaultSummaryToJson rounds to the millisecond).
+json Exact(const FaultSummary& s) {
+  auto ns = [](const std::optional<int64_t>& v) { return v ? json(*v) : json(); };
+  json windows = json::array();
+  for (const FaultWindow& w : s.windows)
+    windows.push_back({w.fault, w.what, w.start_ns, w.stop_ns, w.stopped, w.start_index,
+                       w.stop_index, w.ok, w.fail, w.info, ns(w.recovery_ns), ns(w.leader_ns)});
+  json out = {s.leader_changes, s.leaderless_events, s.leader_observations, s.skipped,
+              windows,          s.ok_in_faults,      s.fail_in_faults,      s.info_in_faults,
+              s.ok_outside,     s.fail_outside,      s.info_outside,        nullptr};
+  if (s.final_heal)
+    out.back() = {s.final_heal->time_ns, ns(s.final_heal->first_ok_ns), s.final_heal->first_ok_f,
+                  ns(s.final_heal->leader_ns)};
+  return out;
+}
+
+// A random history of faults, leader observations and client ops: overlapping windows of every
+// kind, windows never stopped, stops with nothing open, skips, replaced partitions, odd nemesis
+// events, equal times and, when `backwards`, times that sometimes go back.
+History RandomHistory(Rng& rng, bool backwards) {
+  const std::vector<std::string> nodes = {"n1", "n2", "n3", "n4", "n5"};
+  auto some_nodes = [&]() {
+    json list = json::array();
+    for (const std::string& n : nodes)
+      if (rng.Bernoulli(0.35)) list.push_back(n);
+    if (rng.Bernoulli(0.05)) list.push_back(7);  // not a name: left out
+    return list;
+  };
+  auto fault_value = [&]() -> json {
+    switch (rng.Uniform(5)) {
+      case 0:
+        return {{"shape", rng.Bernoulli(0.5) ? "leader" : "halves"},
+                {"focus", some_nodes()},
+                {"one_way", rng.Bernoulli(0.3)}};
+      case 1:
+        return {{"target", rng.Bernoulli(0.5) ? "leader" : "majority"}, {"nodes", some_nodes()}};
+      case 2:
+        return {{"nodes", some_nodes()}, {"error", "boom"}};
+      case 3:
+        return nullptr;
+      default:
+        return {{"nodes", some_nodes()}};
+    }
+  };
+  const std::vector<std::string> starts = {"start-partition", "kill", "pause", "start-clock"};
+  const std::vector<std::string> stops = {"stop-partition", "start", "resume", "stop-clock"};
+  const std::vector<std::string> odd = {"start-", "stop-", "heal", "skip", "resume-all"};
+  const std::vector<std::string> fs = {"append", "read", "get", "write", "cas"};
+  const std::vector<EventType> completions = {EventType::kOk, EventType::kOk, EventType::kFail,
+                                              EventType::kInfo};
+  History h;
+  const size_t n = rng.Uniform(160);
+  int64_t t = static_cast<int64_t>(rng.Uniform(1000));
+  int64_t generation = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (rng.Bernoulli(0.7)) t += static_cast<int64_t>(rng.Uniform(50'000'000));  // else equal
+    if (backwards && rng.Bernoulli(0.1)) t -= static_cast<int64_t>(rng.Uniform(80'000'000));
+    Event e;
+    e.index = static_cast<int64_t>(i);
+    e.time_ns = t;
+    const uint64_t kind = rng.Uniform(100);
+    if (kind < 10) {
+      e.process = kNemesisProcess;
+      e.type = rng.Bernoulli(0.1) ? EventType::kInvoke : EventType::kInfo;
+      e.f = starts[rng.Uniform(starts.size())];
+      e.value = fault_value();
+    } else if (kind < 20) {
+      e.process = kNemesisProcess;
+      e.type = EventType::kInfo;
+      e.f = stops[rng.Uniform(stops.size())];
+      e.value = fault_value();
+    } else if (kind < 32) {
+      e.process = kNemesisProcess;
+      e.type = EventType::kInfo;
+      e.f = "leader";
+      switch (rng.Uniform(6)) {
+        case 0:
+          e.value = {{"node", nullptr}};
+          break;
+        case 1:
+          e.value = {{"node", nodes[rng.Uniform(nodes.size())]}};  // no generation
+          break;
+        case 2:
+          e.value = rng.Bernoulli(0.5) ? json("n1") : json();  // not an object
+          break;
+        default:
+          if (rng.Bernoulli(0.4)) generation += static_cast<int64_t>(rng.Uniform(3));
+          e.value = {{"node", nodes[rng.Uniform(nodes.size())]},
+                     {"generation", generation - static_cast<int64_t>(rng.Uniform(2))}};
+      }
+    } else if (kind < 35) {
+      e.process = kNemesisProcess;
+      e.type = EventType::kInfo;
+      e.f = odd[rng.Uniform(odd.size())];
+    } else {
+      e.process = static_cast<int64_t>(rng.Uniform(6));
+      e.type =
+          rng.Bernoulli(0.4) ? EventType::kInvoke : completions[rng.Uniform(completions.size())];
+      e.f = fs[rng.Uniform(fs.size())];
+    }
+    h.push_back(std::move(e));
+  }
+  return h;
+}
+
+// The streamed trace against the whole-history oracle, on random histories; also summarised
+// part-way, since a trace can be summarised after any event.
+TEST(FaultTraceTest, EqualsTheWholeHistoryAlgorithmOnRandomHistories) {
+  constexpr uint64_t kSeed = 18;
+  Rng rng(kSeed);
+  int64_t windows = 0, unstopped = 0, replaced = 0, recovered = 0, led = 0, led_later = 0,
+          final_ok = 0, final_leader = 0, in_faults = 0, backwards_histories = 0;
+  for (int round = 0; round < 3000; ++round) {
+    SCOPED_TRACE("seed " + std::to_string(kSeed) + ", history " + std::to_string(round));
+    const bool backwards = round % 4 == 3;
+    const History h = RandomHistory(rng, backwards);
+    const FaultSummary want = reference::Summarize(h);
+    const size_t cut = h.empty() ? 0 : rng.Uniform(h.size());
+    FaultTrace trace;
+    for (size_t i = 0; i < h.size(); ++i) {
+      if (i == cut) {
+        const History prefix(h.begin(), h.begin() + static_cast<ptrdiff_t>(cut));
+        ASSERT_EQ(Exact(SummarizeFaults(trace)), Exact(reference::Summarize(prefix)))
+            << "after " << cut << " events";
+      }
+      trace.Add(h[i]);
+    }
+    const FaultSummary got = SummarizeFaults(trace);
+    ASSERT_EQ(Exact(got), Exact(want));
+    ASSERT_EQ(FaultSummaryToJson(got), FaultSummaryToJson(want));
+    ASSERT_EQ(Exact(SummarizeFaults(h)), Exact(want));
+    ASSERT_EQ(FormatFaultSummary(got), FormatFaultSummary(want));
+
+    for (const FaultWindow& w : want.windows) {
+      ++windows;
+      unstopped += !w.stopped;
+      recovered += w.recovery_ns.has_value();
+      led += w.leader_ns.has_value();
+      led_later += w.leader_ns.value_or(0) != 0;
+    }
+    for (size_t i = 0; i + 1 < want.windows.size(); ++i)
+      replaced += want.windows[i].fault == "partition" && want.windows[i].stopped &&
+                  want.windows[i].stop_index == want.windows[i + 1].start_index;
+    if (want.final_heal) {
+      final_ok += want.final_heal->first_ok_ns.has_value();
+      final_leader += want.final_heal->leader_ns.has_value();
+    }
+    in_faults += want.ok_in_faults + want.fail_in_faults + want.info_in_faults;
+    backwards_histories +=
+        std::adjacent_find(h.begin(), h.end(), [](const Event& a, const Event& b) {
+          return b.time_ns < a.time_ns;
+        }) != h.end();
+  }
+  // The histories exercise every rule, so agreeing means something.
+  EXPECT_GT(windows, 20000);
+  EXPECT_GT(unstopped, 5000);
+  EXPECT_GT(replaced, 500);
+  EXPECT_GT(recovered, 3000);
+  EXPECT_GT(led, 5000);
+  EXPECT_GT(led_later, 1000);
+  EXPECT_GT(final_ok, 1000);
+  EXPECT_GT(final_leader, 1000);
+  EXPECT_GT(in_faults, 50000);
+  EXPECT_GT(backwards_histories, 500);
+}
+
+// The trace holds the windows, not the ops: a million completions (and their invokes and leader
+// observations) outside any fault, then a million inside one, leave its size as it was.
+TEST(FaultTraceTest, MemoryDoesNotGrowWithClientCompletions) {
+  FaultTrace trace;
+  int64_t index = 0;
+  auto add = [&](int64_t process, EventType type, const std::string& f, json value = nullptr) {
+    Event e;
+    e.index = index;
+    e.time_ns = index * 1000;
+    e.process = process;
+    e.type = type;
+    e.f = f;
+    e.value = std::move(value);
+    trace.Add(e);
+    ++index;
+  };
+  auto leader = [&](const char* node) {
+    add(kNemesisProcess, EventType::kInfo, "leader", {{"node", node}, {"generation", 1}});
+  };
+  leader("n1");
+  add(kNemesisProcess, EventType::kInfo, "kill", {{"nodes", {"n1"}}, {"target", "leader"}});
+  add(kNemesisProcess, EventType::kInfo, "start", {{"nodes", {"n1"}}});
+  const std::vector<std::string> fs = {"append", "read", "cas"};
+  const std::vector<EventType> types = {EventType::kOk, EventType::kFail, EventType::kInfo};
+  auto completions = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      const std::string& f = fs[static_cast<size_t>(i) % fs.size()];
+      add(i % 8, EventType::kInvoke, f);
+      add(i % 8, types[static_cast<size_t>(i / 3) % types.size()], f);
+      if (i % 1000 == 0) leader(i % 2000 == 0 ? "n1" : "n2");
+    }
+  };
+  const size_t before = trace.BytesHeld();
+  completions(1'000'000);
+  EXPECT_EQ(trace.BytesHeld(), before) << "no fault open";
+  add(kNemesisProcess, EventType::kInfo, "start-partition", {{"shape", "halves"}});
+  const size_t with_window = trace.BytesHeld();
+  completions(1'000'000);
+  EXPECT_EQ(trace.BytesHeld(), with_window) << "a fault open";
+
+  FaultSummary s = SummarizeFaults(trace);
+  ASSERT_EQ(s.windows.size(), 2u);
+  EXPECT_EQ(s.ok_outside + s.fail_outside + s.info_outside, 1'000'000);
+  EXPECT_EQ(s.windows[1].ok + s.windows[1].fail + s.windows[1].info, 1'000'000);
+  EXPECT_FALSE(s.windows[1].stopped);
+  ASSERT_TRUE(s.windows[0].recovery_ns);
+  EXPECT_EQ(*s.windows[0].recovery_ns, 2000) << "the first append, two events after the stop";
+  // And the measure is not blind: windows do cost memory.
+  for (int i = 0; i < 1000; ++i) {
+    add(kNemesisProcess, EventType::kInfo, "pause", {{"nodes", {"n2"}}, {"target", "one"}});
+    add(kNemesisProcess, EventType::kInfo, "resume", {{"nodes", {"n2"}}});
+  }
+  EXPECT_GT(trace.BytesHeld(), with_window + 1000 * sizeof(FaultWindow));
 }
 
 }  // namespace
