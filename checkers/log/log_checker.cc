@@ -259,7 +259,7 @@ class Analysis {
   const ReadRec& Read(int64_t i) const { return l_.reads[static_cast<size_t>(i)]; }
   const AppendRec& Append(int64_t i) const { return l_.appends[static_cast<size_t>(i)]; }
   history::OpBrief OpOf(int64_t op) const { return ops_[static_cast<size_t>(op)]; }
-  const std::string& Value(int64_t vid) const { return l_.values[static_cast<size_t>(vid)]; }
+  std::string Value(int64_t vid) const { return std::string(l_.values[static_cast<size_t>(vid)]); }
 
   // The final read with the highest HWM among those invoked after time t, or -1.
   int32_t LongestFinalAfter(int64_t t) const {

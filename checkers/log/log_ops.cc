@@ -62,12 +62,8 @@ class Parser {
   }
 
   int32_t Intern(const std::string& v) {
-    // Look up by reference first: most values are seen many times (every read of them).
-    if (auto it = ids_.find(v); it != ids_.end()) return it->second;
-    int32_t id = static_cast<int32_t>(out_->values.size());
-    ids_.emplace(v, id);
-    out_->values.push_back(v);
-    out_->info.emplace_back();
+    const int32_t id = out_->values.Intern(v);
+    if (static_cast<size_t>(id) == out_->info.size()) out_->info.emplace_back();
     return id;
   }
 
@@ -250,7 +246,6 @@ class Parser {
  private:
   LogOps* out_;
   ReadSink* sink_;
-  std::unordered_map<std::string, int32_t> ids_;
   std::vector<int32_t> at_offset_;  // offset -> the value last read there, -1 if none
   std::vector<EntryRec> read_;      // the entries of the read being parsed
   std::unordered_map<int64_t, size_t> open_appends_;  // op id -> its AppendRec, until completed
@@ -264,6 +259,31 @@ bool TooLarge(const LogOps& l) {
 Error TooLargeError() { return Error{"history too large: more than 2^31 read entries"}; }
 
 }  // namespace
+
+size_t ValueTable::Slot(std::string_view v) const {
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = std::hash<std::string_view>()(v) & mask;; i = (i + 1) & mask) {
+    if (slots_[i] < 0 || (*this)[static_cast<size_t>(slots_[i])] == v) return i;
+  }
+}
+
+int32_t ValueTable::Find(std::string_view v) const { return slots_.empty() ? -1 : slots_[Slot(v)]; }
+
+int32_t ValueTable::Intern(std::string_view v) {
+  if (2 * (size() + 1) > slots_.size()) {  // grow: at most half full
+    std::vector<int32_t> old = std::move(slots_);
+    slots_.assign(std::max<size_t>(16, old.size() * 2), -1);
+    for (int32_t id : old)
+      if (id >= 0) slots_[Slot((*this)[static_cast<size_t>(id)])] = id;
+  }
+  const size_t slot = Slot(v);
+  if (slots_[slot] >= 0) return slots_[slot];
+  const auto id = static_cast<int32_t>(size());
+  chars_.append(v);
+  begin_.push_back(chars_.size());
+  slots_[slot] = id;
+  return id;
+}
 
 int32_t LogOps::ValueAt(const ReadRec& r, int64_t o) const {
   const auto find = [o](const EntryRec* first, const EntryRec* last) {

@@ -14,6 +14,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -90,6 +91,29 @@ class ReadEntries {
   const EntryRec *a_, *a_end_, *b_, *b_end_;
 };
 
+// The distinct values of a history, interned to dense ids: each once, in one buffer, found by an
+// open-addressing table of ids (about the value's length plus 20 bytes a value; a vector of
+// strings and a hash map of them took about 100).
+class ValueTable {
+ public:
+  // The id of v, a new one (the next) when v is new.
+  int32_t Intern(std::string_view v);
+  // The id of v, or -1.
+  int32_t Find(std::string_view v) const;
+  std::string_view operator[](size_t id) const {
+    return std::string_view(chars_).substr(begin_[id], begin_[id + 1] - begin_[id]);
+  }
+  size_t size() const { return begin_.size() - 1; }
+  bool empty() const { return size() == 0; }
+
+ private:
+  size_t Slot(std::string_view v) const;  // where v is, or the empty slot it would go in
+
+  std::string chars_;
+  std::vector<uint64_t> begin_{0};  // value id -> its first char; one past the last at the end
+  std::vector<int32_t> slots_;      // -1 or a value id; a power of two, at most half full
+};
+
 struct ValueInfo {
   int32_t n_ok = 0, n_fail = 0, n_info = 0;
   int32_t first_append = -1;  // index into appends (earliest invoked)
@@ -97,12 +121,12 @@ struct ValueInfo {
 };
 
 struct LogOps {
-  std::vector<AppendRec> appends;   // every append op, in invocation order
-  std::vector<ReadRec> reads;       // ok reads only, in invocation order
-  std::vector<EntryRec> canon;      // shared by reads: offsets strictly increasing, append-only
-  std::vector<EntryRec> own;        // each read's entries that are not in canon
-  std::vector<std::string> values;  // vid -> value
-  std::vector<ValueInfo> info;      // vid -> what the appends of that value did
+  std::vector<AppendRec> appends;  // every append op, in invocation order
+  std::vector<ReadRec> reads;      // ok reads only, in invocation order
+  std::vector<EntryRec> canon;     // shared by reads: offsets strictly increasing, append-only
+  std::vector<EntryRec> own;       // each read's entries that are not in canon
+  ValueTable values;               // vid -> value
+  std::vector<ValueInfo> info;     // vid -> what the appends of that value did
   int64_t reads_fail = 0, reads_info = 0;
   int64_t streamed_reads = 0;  // ok reads handed to a ReadSink instead of kept in `reads`
   int64_t skipped = 0;         // ops of other f skipped (ignore_other_ops)

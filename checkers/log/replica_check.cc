@@ -305,7 +305,7 @@ class ReplicaAnalysis {
     for (size_t i = 0; i < l_.appends.size(); ++i) {
       const logck::AppendRec& a = l_.appends[i];
       if (a.status != history::EventType::kOk) continue;
-      const std::string& v = l_.values[static_cast<size_t>(a.vid)];
+      const std::string_view v = l_.values[static_cast<size_t>(a.vid)];
       logck::Instance in;
       in.time = a.ret;
       in.op = a.op;
@@ -332,7 +332,8 @@ class ReplicaAnalysis {
       const history::OpBrief op = ops_[static_cast<size_t>(a.op)];
       logck::Example ex;
       ex.ops = {a.op};
-      std::string ack = "append " + logck::Quote(l_.values[static_cast<size_t>(a.vid)]) +
+      std::string ack = "append " +
+                        logck::Quote(std::string(l_.values[static_cast<size_t>(a.vid)])) +
                         " was acknowledged at offset " + std::to_string(a.offset) + " by " +
                         logck::NodeOf(op) + " at " + logck::Secs(a.ret) + " (process " +
                         std::to_string(op.process) + ", hwm " + std::to_string(a.hwm) + ")";
@@ -351,7 +352,7 @@ class ReplicaAnalysis {
         ex.explanation = ack + ", but at that committed offset replica " + lacking + ".";
         ex.fields["nodes"] = nodes;
       }
-      ex.fields["value"] = l_.values[static_cast<size_t>(a.vid)];
+      ex.fields["value"] = std::string(l_.values[static_cast<size_t>(a.vid)]);
       ex.fields["offset"] = a.offset;
       return ex;
     });

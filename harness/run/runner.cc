@@ -190,6 +190,8 @@ Result<RunOutcome> Run::AnalyseAndWrite(bool completed) {
   if (auto streamed = AnalyseStreamed(spec)) {
     a = std::move(streamed->first);
     out_ << "checking " << a.events << " events\n";
+    if (streamed->second.screen_doubt)
+      out_ << "  (read twice: " << *streamed->second.screen_doubt << ")\n";
     record.streamed = std::move(streamed->second);
     record.end_ns = a.end_ns;
   } else {
@@ -220,6 +222,12 @@ Result<RunOutcome> Run::AnalyseAndWrite(bool completed) {
   // is unknown with the client's reason.
   const std::optional<std::string> fatal = session_->Fatal();
   nlohmann::json results = RunFields(checkers::ToJson(a), !completed && !fatal);
+  if (record.streamed) {
+    // Whether the one-pass screen proved the log history clean, or why it was read again and
+    // checked whole (checkers::AnalyseLogStream).
+    const std::optional<std::string>& doubt = record.streamed->screen_doubt;
+    results["harness"]["log_screen"] = doubt ? "doubted: " + *doubt : "passed";
+  }
   if (nlohmann::json client = session_->Describe(); !client.is_null()) results["client"] = client;
   if (fatal) {
     if (results["verdict"] != "invalid") results["verdict"] = "unknown";
