@@ -1010,12 +1010,7 @@ CheckResult LogPrefixResult(const LogOps& l, int64_t ok_reads, int64_t final_rea
   CheckResult res;
   res.checker = "log-prefix";
   json stats;
-  int64_t a_ok = 0, a_fail = 0, a_info = 0;
-  for (const AppendRec& a : l.appends) {
-    a_ok += a.status == EventType::kOk;
-    a_fail += a.status == EventType::kFail;
-    a_info += a.status == EventType::kInfo;
-  }
+  const int64_t a_ok = l.appends_ok, a_fail = l.appends_fail, a_info = l.appends_info;
   stats["appends"] = {{"ok", a_ok}, {"fail", a_fail}, {"info", a_info}};
   stats["reads"] = {{"ok", ok_reads}, {"fail", l.reads_fail}, {"info", l.reads_info}};
   stats["final_reads"] = final_reads;
@@ -1025,8 +1020,8 @@ CheckResult LogPrefixResult(const LogOps& l, int64_t ok_reads, int64_t final_rea
   res.details["anomalies"] = report.Anomalies();
   res.details["counts"] = report.Counts();
   res.details["stats"] = stats;
-  std::string checked = std::to_string(l.appends.size()) + " appends (" + std::to_string(a_ok) +
-                        " ok), " + std::to_string(ok_reads) + " ok reads (" +
+  std::string checked = std::to_string(a_ok + a_fail + a_info) + " appends (" +
+                        std::to_string(a_ok) + " ok), " + std::to_string(ok_reads) + " ok reads (" +
                         std::to_string(final_reads) + " final)";
   bool only_unseen = report.Has("unseen") && report.Counts().size() == 1;
   if (report.Empty()) {
@@ -1072,7 +1067,7 @@ CheckResult CheckLogPrefix(history::OpsView ops, const Result<logck::LogOps>& pa
       res.details["errors"] = nlohmann::json::array({*malformed});
       return res;
     }
-    if (parsed->appends.empty() && parsed->reads.empty()) {
+    if (parsed->appends.empty() && parsed->reads.empty() && parsed->streamed_reads == 0) {
       res.verdict = Verdict::kUnknown;
       res.summary = "unknown: no append or ok read in the history: nothing to check";
       res.explanation = res.summary;

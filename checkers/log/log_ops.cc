@@ -80,8 +80,13 @@ class Parser {
     a.call = op.call_ns;
     ValueInfo& vi = out_->info[static_cast<size_t>(a.vid)];
     if (vi.first_append < 0) {
-      vi.first_append = static_cast<int32_t>(out_->appends.size());
+      vi.first_append = static_cast<int32_t>(invoked_appends_);
       vi.first_call = a.call;
+    }
+    ++invoked_appends_;
+    if (sink_) {  // streaming: kept until it completes, then only if ok
+      pending_.emplace(op.id, a);
+      return Ok{};
     }
     open_appends_.emplace(op.id, out_->appends.size());
     out_->appends.push_back(a);
@@ -90,11 +95,21 @@ class Parser {
 
   // The append's outcome, once it completed (or, never completed, ended as info).
   Result<Ok> AppendCompleted(const Op& op) {
-    auto it = open_appends_.find(op.id);
-    if (it == open_appends_.end()) return Ok{};  // its invoke was refused
-    const size_t index = it->second;
-    AppendRec& a = out_->appends[index];
-    open_appends_.erase(it);
+    AppendRec streamed;
+    AppendRec* held = nullptr;
+    if (sink_) {
+      auto it = pending_.find(op.id);
+      if (it == pending_.end()) return Ok{};  // its invoke was refused
+      streamed = it->second;
+      pending_.erase(it);
+      held = &streamed;
+    } else {
+      auto it = open_appends_.find(op.id);
+      if (it == open_appends_.end()) return Ok{};  // its invoke was refused
+      held = &out_->appends[it->second];
+      open_appends_.erase(it);
+    }
+    AppendRec& a = *held;
     a.status = op.status;
     a.ret = op.return_ns;
     if (op.status == EventType::kOk) {
@@ -120,7 +135,13 @@ class Parser {
     if (op.status == EventType::kOk) ++vi.n_ok;
     if (op.status == EventType::kFail) ++vi.n_fail;
     if (op.status == EventType::kInfo) ++vi.n_info;
-    if (sink_ && op.status == EventType::kOk) sink_->Acked(*out_, static_cast<int32_t>(index));
+    ++(op.status == EventType::kOk     ? out_->appends_ok
+       : op.status == EventType::kFail ? out_->appends_fail
+                                       : out_->appends_info);
+    if (sink_ && op.status == EventType::kOk) {
+      out_->appends.push_back(a);
+      sink_->Acked(*out_, static_cast<int32_t>(out_->appends.size() - 1));
+    }
     return Ok{};
   }
 
@@ -249,6 +270,9 @@ class Parser {
   std::vector<int32_t> at_offset_;  // offset -> the value last read there, -1 if none
   std::vector<EntryRec> read_;      // the entries of the read being parsed
   std::unordered_map<int64_t, size_t> open_appends_;  // op id -> its AppendRec, until completed
+  std::unordered_map<int64_t, AppendRec> pending_;    // streaming: op id -> its AppendRec, until
+                                                      // completed
+  int64_t invoked_appends_ = 0;
   int64_t canon_to_ = -1;  // canon covers offsets below this (-1: nothing yet)
 };
 

@@ -116,17 +116,21 @@ class ValueTable {
 
 struct ValueInfo {
   int32_t n_ok = 0, n_fail = 0, n_info = 0;
-  int32_t first_append = -1;  // index into appends (earliest invoked)
+  int32_t first_append = -1;  // index into appends (earliest invoked); -1: never appended
   int64_t first_call = history::kNever;
 };
 
 struct LogOps {
-  std::vector<AppendRec> appends;  // every append op, in invocation order
-  std::vector<ReadRec> reads;      // ok reads only, in invocation order
-  std::vector<EntryRec> canon;     // shared by reads: offsets strictly increasing, append-only
-  std::vector<EntryRec> own;       // each read's entries that are not in canon
-  ValueTable values;               // vid -> value
-  std::vector<ValueInfo> info;     // vid -> what the appends of that value did
+  // Every append op, in invocation order; streaming (a LogOpsBuilder with a ReadSink), only the
+  // ok ones, in completion order (ValueInfo::first_append then counts the appends invoked
+  // before).
+  std::vector<AppendRec> appends;
+  int64_t appends_ok = 0, appends_fail = 0, appends_info = 0;  // every append, by outcome
+  std::vector<ReadRec> reads;                                  // ok reads only, in invocation order
+  std::vector<EntryRec> canon;  // shared by reads: offsets strictly increasing, append-only
+  std::vector<EntryRec> own;    // each read's entries that are not in canon
+  ValueTable values;            // vid -> value
+  std::vector<ValueInfo> info;  // vid -> what the appends of that value did
   int64_t reads_fail = 0, reads_info = 0;
   int64_t streamed_reads = 0;  // ok reads handed to a ReadSink instead of kept in `reads`
   int64_t skipped = 0;         // ops of other f skipped (ignore_other_ops)

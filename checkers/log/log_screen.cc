@@ -33,8 +33,7 @@ void LogScreen::Time(int64_t t) {
 bool LogScreen::Sized(int64_t offset, const LogOps& l) {
   // Offsets of a real log are dense: a few times the entries it could hold. Sparse ones would
   // make per-offset state (and the walk over a read's range) cost more than the reads.
-  const int64_t limit =
-      4 * static_cast<int64_t>(l.appends.size() + l.values.size()) + (int64_t{1} << 20);
+  const int64_t limit = 4 * static_cast<int64_t>(l.values.size()) + (int64_t{1} << 20);
   if (offset < 0 || offset > limit) {
     Suspect("offset " + std::to_string(offset) + " is too sparse to screen");
     return false;
@@ -193,7 +192,9 @@ void LogScreen::Nonmonotonic(const Op& op, const ReadRec& r) {
 std::optional<std::string> LogScreen::Doubt(const LogOps& l) {
   if (doubt_) return doubt_;
   if (l.skipped > 0) return "ops of another workload";
-  if (l.appends.empty() && ok_reads_ == 0) return "no append or ok read";
+  if (l.appends_ok + l.appends_fail + l.appends_info == 0 && ok_reads_ == 0) {
+    return "no append or ok read";
+  }
   if (first_final_call_ >= 0 && max_nonfinal_ret_ >= first_final_call_) {
     return "an op completed after the final reads began";
   }
