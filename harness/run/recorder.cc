@@ -59,7 +59,7 @@ void Recorder::Stamp(history::Event& e) {
 }
 
 void Recorder::Append(history::Event& e, Write w) {
-  if (auto compact = compactor_.Compact(e)) {
+  if (auto compact = compacting_ ? compactor_.Compact(e) : std::nullopt) {
     // Written compact; the caller gets the event back as it gave it.
     std::swap(e.value_text, *compact);
     pending_ += history::ToJsonLine(e);
@@ -69,6 +69,12 @@ void Recorder::Append(history::Event& e, Write w) {
   }
   pending_ += '\n';
   if (w == Write::kNow || pending_.size() >= kMaxPending) FlushLocked();
+}
+
+void Recorder::StopCompacting() {
+  std::lock_guard<std::mutex> lock(mu_);
+  compacting_ = false;
+  compactor_ = ReadCompactor();
 }
 
 void Recorder::FlushLocked() {

@@ -53,6 +53,9 @@ class Recorder {
 
   // Writes the batched lines, if any, with one write(2).
   void Flush();
+  // Drops what compacting log reads has learned (the known log: about 40 bytes a log entry),
+  // once the run records no more reads: a read recorded after this is written in full.
+  void StopCompacting();
 
   int64_t NowNs() const;
   size_t size() const;  // events recorded
@@ -81,6 +84,7 @@ class Recorder {
   Counts counts_;
   std::atomic<int64_t> ok_writes_{0};
   ReadCompactor compactor_;  // log reads are written compact (docs/history-format.md)
+  bool compacting_ = true;
   std::string write_error_;
 };
 

@@ -83,6 +83,44 @@ TEST(RecorderTest, BatchedLinesReachTheFileOnFlush) {
   std::filesystem::remove(path);
 }
 
+// A log read as the run records it (its value given as a JSON tree).
+Event Read(int64_t process, int64_t from, std::vector<std::pair<int64_t, std::string>> entries) {
+  Event e;
+  e.process = process;
+  e.type = EventType::kOk;
+  e.f = "read";
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& [o, v] : entries) list.push_back({o, v});
+  const int64_t to = entries.empty() ? from : entries.back().first + 1;
+  e.value = {{"from", from}, {"to", to}, {"hwm", to}, {"entries", list}};
+  return e;
+}
+
+// Reads repeat the log: written compact until StopCompacting, in full after it; expanded, the
+// file holds every read as recorded.
+TEST(RecorderTest, ReadsAfterStopCompactingAreWrittenInFull) {
+  const std::string path = TempPath("compact.jsonl");
+  auto rec = Recorder::Open(path);
+  ASSERT_TRUE(rec.ok()) << rec.error().message;
+  std::vector<Event> reads = {Read(0, 0, {{0, "a"}, {1, "b"}}), Read(0, 0, {{0, "a"}, {1, "b"}}),
+                              Read(0, 0, {{0, "a"}, {1, "b"}, {2, "c"}})};
+  (*rec)->Record(reads[0]);
+  (*rec)->Record(reads[1]);
+  (*rec)->StopCompacting();
+  (*rec)->Record(reads[2]);
+  (*rec)->Flush();
+  auto written = history::ReadJsonlFile(path, {}, history::LogReads::kAsWritten);
+  ASSERT_TRUE(written.ok()) << written.error().message;
+  ASSERT_EQ(written->events.size(), 3u);
+  EXPECT_TRUE(written->events[1].value.contains("known"));    // compact
+  EXPECT_TRUE(written->events[2].value.contains("entries"));  // in full
+  auto expanded = history::ReadJsonlFile(path, {}, history::LogReads::kExpand);
+  ASSERT_TRUE(expanded.ok()) << expanded.error().message;
+  for (size_t i = 0; i < reads.size(); ++i)
+    EXPECT_EQ(expanded->events[i].value["entries"], reads[i].value["entries"]) << i;
+  std::filesystem::remove(path);
+}
+
 TEST(RecorderTest, UncreatableFileIsAnError) {
   auto rec = Recorder::Open("/nonexistent/dir/h.jsonl");
   ASSERT_FALSE(rec.ok());

@@ -155,6 +155,7 @@ std::optional<std::pair<checkers::Analysis, checkers::StreamedHistory>> Run::Ana
     const checkers::AnalysisSpec& spec) {
   if (!rec_ || plan_.model != "log") return std::nullopt;
   rec_->Flush();
+  rec_->StopCompacting();  // the run has recorded its last read
   auto reader = history::JsonlReader::Open(rec_->path(), history::LogReads::kAsWritten);
   if (!reader.ok()) return std::nullopt;
   checkers::StreamedHistory kept;
