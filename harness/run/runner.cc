@@ -177,7 +177,7 @@ Result<RunOutcome> Run::AnalyseAndWrite(bool completed) {
   if (auto streamed = AnalyseStreamed(spec)) {
     a = std::move(streamed->first);
     out_ << "checking " << a.events << " events\n";
-    record.streamed = std::move(streamed->second);
+    record.streamed_nemesis = std::move(streamed->second.nemesis);
     record.end_ns = a.end_ns;
   } else {
     std::string read_error;
