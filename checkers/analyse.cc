@@ -296,7 +296,7 @@ Result<Analysis> ReadAndAnalyse(const EventSourceOpener& open, const AnalysisSpe
   FaultTrace trace;
   logck::LogScreen screen(LogCheckOptions{});
   logck::LogOpsBuilder log(/*ignore_other_ops=*/true, &screen);
-  history::OpSkeletons& ops = kept->ops;
+  int64_t ops = 0;
   auto read = ReadOps(
       *next,
       [&](history::Event& ev) {
@@ -316,19 +316,16 @@ Result<Analysis> ReadAndAnalyse(const EventSourceOpener& open, const AnalysisSpe
       [&](const history::Op& op) {
         log.Invoked(op);
         screen.Invoked(op);
-        ops.Put(op);  // replaced when it completes
-        kept->info_ns.push_back(-1);
+        ++ops;
       },
-      [&](const history::Op& op, int64_t info_ns) {
+      [&](const history::Op& op, int64_t) {
         log.Completed(op);
         screen.Completed(op);
-        ops.Put(op);
-        if (info_ns >= 0) kept->info_ns[static_cast<size_t>(op.id)] = info_ns;
       });
   if (!read.ok()) return read.error();
   if (spec.on_step) spec.on_step("summarising faults");
   a.faults = SummarizeFaults(trace);
-  a.ops = static_cast<int64_t>(ops.size());
+  a.ops = ops;
   const Result<logck::LogOps> parsed = std::move(log).Finish();
   if (parsed.ok()) kept->screen_doubt = screen.Doubt(parsed.value());
   if (parsed.ok() && !kept->screen_doubt) {

@@ -82,13 +82,11 @@ Analysis Analyse(const history::History& h, const AnalysisSpec& spec);
 Analysis Analyse(const history::History& h, const std::vector<history::Op>& ops,
                  const AnalysisSpec& spec);
 
-// What a streamed analysis keeps of the history besides the analysis itself: what the report
-// needs (reports/report_data.h RunStreamed), without the events' values.
+// What a streamed analysis keeps of the history besides the analysis itself: the nemesis events
+// (the report reads the ops back from the file itself: reports/report_data.h RunStreamed).
 struct StreamedHistory {
-  history::History nemesis;      // every nemesis event (faults, leader observations), whole
-  history::OpSkeletons ops;      // paired (by Op::id), without their values
-  std::vector<int64_t> info_ns;  // per op: when its info completion was recorded, -1 if none
-  bool out_of_memory = false;    // reading ran out of memory: nothing else is kept
+  history::History nemesis;    // every nemesis event (faults, leader observations), whole
+  bool out_of_memory = false;  // reading ran out of memory: nothing else is kept
   // Why the screen (logck::LogScreen) doubted the history, which was then read again and checked
   // whole; nullopt when it passed it.
   std::optional<std::string> screen_doubt;
@@ -110,8 +108,7 @@ using EventSourceOpener = std::function<Result<EventSource>()>;
 // op kept as a skeleton and each read parsed, so the checkers explain what they find. Either way
 // the result equals Analyse's on the same history. Only the log checkers (log-prefix,
 // log-replicas) run this way; another name in spec.checkers says unknown.
-// A caller that knows how many ops to expect may reserve kept->ops and kept->info_ns. Running
-// out of memory (std::bad_alloc, e.g. under a process cap) is a log-prefix check that says
+// Running out of memory (std::bad_alloc, e.g. under a process cap) is a log-prefix check that says
 // unknown, with nothing kept.
 // Errors: the source's, or the history does not pair (Analyse on the whole history says why).
 Result<Analysis> AnalyseLogStream(const EventSourceOpener& open, const AnalysisSpec& spec,

@@ -132,11 +132,7 @@ std::string Header(const RunData& run) {
   const json& t = run.test;
   const json& r = run.results;
   std::string verdict = OverallVerdict(run);
-  size_t ok = 0, fail = 0, info = 0;
-  for (size_t i = 0; i < run.OpCount(); ++i) {
-    const EventType status = run.Brief(i).status;
-    (status == EventType::kOk ? ok : status == EventType::kFail ? fail : info)++;
-  }
+  const size_t ok = run.tally.ok(), fail = run.tally.fail(), info = run.tally.info();
   size_t nemesis = 0, leader = 0;  // fault actions; the watcher's leader observations
   int64_t last_ns = run.end_ns;
   for (const auto& e : run.events) {

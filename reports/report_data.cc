@@ -3,10 +3,14 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
+#include <string>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "base/filename.h"
 #include "base/history/jsonl.h"
@@ -161,7 +165,14 @@ void PairEvents(RunData& run) {
   }
 }
 
-// Finds info completion times and expands the log reads an anomaly names.
+// The last event's time.
+int64_t EndNs(const RunData& run) {
+  int64_t end_ns = run.end_ns;
+  for (const auto& e : run.events) end_ns = std::max(end_ns, e.time_ns);
+  return end_ns;
+}
+
+// Finds info completion times, expands the log reads an anomaly names and counts the ops.
 void CompleteOps(RunData& run) {
   std::unordered_map<int64_t, int64_t> time_of_index;
   for (const auto& op : run.ops)
@@ -177,6 +188,8 @@ void CompleteOps(RunData& run) {
     if (op.status == EventType::kInfo && op.complete_index >= 0)
       run.info_ns[i] = time_of_index[op.complete_index];
   }
+  run.tally = OpTally(ReferencedOps(run.results), ThroughputBucketNs(EndNs(run)));
+  for (size_t i = 0; i < run.ops.size(); ++i) run.tally.Add(run.ops[i], run.info_ns[i]);
 }
 
 }  // namespace
@@ -211,85 +224,122 @@ RunData RunInMemory(const std::string& run_dir, nlohmann::json test, nlohmann::j
 }
 
 namespace {
-std::vector<size_t> ChooseOps(const RunData& run, const std::set<int64_t>& referenced,
-                              const EmbedOptions& embed, nlohmann::json* sampled);
-bool Overview(const RunData& run, const EmbedOptions& embed) {
-  return run.OpCount() > embed.max_full_ops || embed.window_ns.has_value();
-}
 
-// Reads back the values of the ops `want` names (every compact read is expanded, in file order,
-// and kept expanded for the ops in `expand`).
-void LoadValues(RunData& run, const std::vector<char>& want, const std::set<int64_t>& expand) {
-  const std::string path = filename::History(run.run_dir);
+// Reads PATH's client ops in file order, compact log reads as written: `invoked` (when given) as
+// each op is invoked, in id order; `done` as each completes, with when an `info` completion was
+// recorded (-1 for another), then the ops that never completed (info, as PairOps makes them), in
+// id order. `done` may take the op's values. Errors: the file's, a pairing error, or `done`'s.
+Status ForEachOp(const std::string& path, const std::function<void(const history::Op&)>& invoked,
+                 const std::function<Status(history::Op&, int64_t info_ns)>& done) {
   auto reader = history::JsonlReader::Open(path, history::LogReads::kAsWritten);
-  auto give_up = [&](const std::string& why) {
-    run.warnings.push_back("the ops' values could not be read back from " + path + " (" + why +
-                           "): the report shows them without values");
-  };
-  if (!reader.ok()) return give_up(reader.error().message);
+  if (!reader.ok()) return reader.error();
   history::OpStream pairer;
-  history::LogReadExpander expander;
-  auto take = [&](history::Op& op) {
-    const auto id = static_cast<size_t>(op.id);
-    if (id >= run.OpCount() || !want[id]) return;
-    history::Op& kept = run.embedded[op.id];
-    kept.invoke_value = std::move(op.invoke_value);
-    kept.value = std::move(op.value);
-  };
   for (;;) {
     auto e = (*reader)->Next();
-    if (!e.ok()) return give_up(e.error().message);
+    if (!e.ok()) return e.error();
     if (!e->has_value()) break;
-    const bool invoke = (*e)->type == EventType::kInvoke;
+    const EventType type = (*e)->type;
+    const int64_t time_ns = (*e)->time_ns;
     auto op = pairer.Add(std::move(**e));
-    if (!op.ok()) return give_up(op.error().message);
-    if (!*op || invoke) continue;
-    history::Op& done = **op;
-    if (done.status == EventType::kOk && done.f == "read" &&
-        history::IsCompactLogRead(done.value)) {
+    if (!op.ok())
+      return Error{path + ":" + std::to_string((*reader)->line()) + ": " + op.error().message};
+    if (!*op) continue;  // a nemesis event
+    if (type == EventType::kInvoke) {
+      if (invoked) invoked(**op);
+      continue;
+    }
+    if (Status s = done(**op, type == EventType::kInfo ? time_ns : -1); !s.ok()) return s;
+  }
+  for (history::Op& op : pairer.Finish())
+    if (Status s = done(op, -1); !s.ok()) return s;
+  return OkStatus();
+}
+
+// The second pass of RunStreamed, after `tally` counted the same ops: keeps in *held the ops
+// `chooser` takes, whole. Compact log reads are expanded in file order (each needs every one
+// before it) while an op an anomaly names is still to come, and the named ones keep their
+// expansion; the others keep their values as written.
+Status CollectOps(const std::string& path, const OpTally& tally, OpChooser& chooser,
+                  std::map<int64_t, RunData::Embedded>* held) {
+  const std::set<int64_t>& referenced = tally.referenced();
+  history::LogReadExpander expander;
+  size_t named_to_come = tally.referenced_times().size();  // the named ops that exist
+  int narrowed = 0;
+  auto invoked = [&](const history::Op& op) { chooser.Invoke(op.id, op.call_ns); };
+  auto done = [&](history::Op& op, int64_t info_ns) -> Status {
+    const bool named = referenced.count(op.id) > 0;
+    if (named_to_come > 0 && op.status == EventType::kOk && op.f == "read" &&
+        history::IsCompactLogRead(op.value)) {
       history::Event copy;
       copy.type = EventType::kOk;
       copy.f = "read";
-      copy.value = done.value;
-      if (auto x = expander.Expand(copy); !x) return give_up(x.error().message);
-      if (expand.count(done.id)) done.value = std::move(copy.value);
+      copy.value = op.value;
+      if (auto x = expander.Expand(copy); !x)
+        return Error{path + ": op " + std::to_string(op.id) + ": " + x.error().message};
+      if (named) op.value = std::move(copy.value);
     }
-    take(done);
-  }
-  for (history::Op& op : pairer.Finish()) take(op);
+    if (named) --named_to_come;
+    if (chooser.Complete(op.id, EndOf(op)))
+      held->insert_or_assign(op.id, RunData::Embedded{std::move(op), info_ns});
+    if (chooser.narrowed() != narrowed) {
+      narrowed = chooser.narrowed();
+      std::erase_if(*held, [&](const auto& kept) { return !chooser.Wanted(kept.first); });
+    }
+    return OkStatus();
+  };
+  return ForEachOp(path, invoked, done);
 }
+
 }  // namespace
 
 RunData RunStreamed(const std::string& run_dir, nlohmann::json test, nlohmann::json results,
-                    history::History nemesis, history::OpSkeletons ops,
-                    std::vector<int64_t> info_ns, int64_t end_ns, const EmbedOptions& embed) {
+                    history::History nemesis, int64_t end_ns, const EmbedOptions& embed) {
   RunData run;
   run.run_dir = run_dir;
   run.test = std::move(test);
   run.results = std::move(results);
   run.events = std::move(nemesis);
   run.streamed = true;
-  run.skeletons = std::move(ops);
-  run.info_ns = std::move(info_ns);
-  run.info_ns.resize(run.OpCount(), -1);
   run.end_ns = end_ns;
   const std::set<int64_t> referenced = ReferencedOps(run.results);
-  std::vector<char> want(run.OpCount(), Overview(run, embed) ? 0 : 1);
-  if (Overview(run, embed)) {
-    nlohmann::json sampled;
-    for (size_t i : ChooseOps(run, referenced, embed, &sampled)) want[i] = 1;
+  const std::string path = filename::History(run.run_dir);
+  // One pass counts every op; the other, knowing how many there are and when the named ones ran,
+  // keeps the ops the report embeds.
+  OpTally tally(referenced, ThroughputBucketNs(EndNs(run)));
+  Status read = ForEachOp(path, nullptr, [&](const history::Op& op, int64_t info_ns) {
+    tally.Add(op, info_ns);
+    return OkStatus();
+  });
+  if (read.ok()) {
+    OpChooser chooser(tally, embed);
+    read = CollectOps(path, tally, chooser, &run.embedded);
+    if (read.ok()) {
+      const std::vector<int64_t> chosen = chooser.Chosen(&run.sampled);
+      std::erase_if(run.embedded, [&](const auto& kept) {
+        return !std::binary_search(chosen.begin(), chosen.end(), kept.first);
+      });
+      run.tally = std::move(tally);
+    }
   }
-  // The embedded ops whole; their values as the history holds them.
-  for (size_t i = 0; i < want.size(); ++i)
-    if (want[i]) run.embedded.emplace(static_cast<int64_t>(i), run.skeletons.Whole(i));
-  LoadValues(run, want, referenced);
+  if (!read.ok()) {
+    run.embedded.clear();
+    run.sampled = nlohmann::json();
+    run.warnings.push_back("the ops could not be read back from " + path + " (" +
+                           read.error().message + "): the report shows none");
+  }
   return run;
 }
 
 const history::Op* RunData::Whole(size_t i) const {
   if (!streamed) return i < ops.size() ? &ops[i] : nullptr;
   auto it = embedded.find(static_cast<int64_t>(i));
-  return it == embedded.end() ? nullptr : &it->second;
+  return it == embedded.end() ? nullptr : &it->second.op;
+}
+
+int64_t RunData::InfoNs(size_t i) const {
+  if (!streamed) return i < info_ns.size() ? info_ns[i] : -1;
+  auto it = embedded.find(static_cast<int64_t>(i));
+  return it == embedded.end() ? -1 : it->second.info_ns;
 }
 
 std::string OverallVerdict(const RunData& run) {
@@ -327,85 +377,23 @@ std::set<int64_t> ReferencedOps(const nlohmann::json& results) {
 
 namespace {
 
-// When an op ends for the report: its return, or its call when it never returned.
-int64_t EndOf(const history::OpBrief& op) {
-  return op.return_ns == history::kNever ? op.call_ns : op.return_ns;
-}
-
-// Sorted, merged [from, to] intervals.
-std::vector<std::pair<int64_t, int64_t>> Merge(std::vector<std::pair<int64_t, int64_t>> w) {
-  std::sort(w.begin(), w.end());
-  std::vector<std::pair<int64_t, int64_t>> out;
-  for (const auto& x : w) {
-    if (!out.empty() && x.first <= out.back().second) {
-      out.back().second = std::max(out.back().second, x.second);
-    } else {
-      out.push_back(x);
+// The ops ReportData embeds, in id order; *sampled as OpChooser::Chosen.
+std::vector<int64_t> ChooseOps(const RunData& run, const EmbedOptions& embed,
+                               nlohmann::json* sampled) {
+  if (run.streamed) {
+    *sampled = run.sampled;
+    std::vector<int64_t> chosen;
+    for (const auto& [id, kept] : run.embedded) chosen.push_back(id);
+    return chosen;
+  }
+  OpChooser chooser(run.tally, embed);
+  if (chooser.overview()) {
+    for (const history::Op& op : run.ops) {
+      chooser.Invoke(op.id, op.call_ns);
+      chooser.Complete(op.id, EndOf(op));
     }
   }
-  return out;
-}
-
-// Marks in *keep every op overlapping one of `windows` (merged) and returns how many it marked.
-// Ops are in call order (op ids follow invocations), so one sweep does.
-size_t MarkOverlapping(const RunData& run, const std::vector<std::pair<int64_t, int64_t>>& windows,
-                       std::vector<char>* keep) {
-  size_t w = 0, n = 0;
-  for (size_t i = 0; i < run.OpCount() && w < windows.size(); ++i) {
-    const history::OpBrief op = run.Brief(i);
-    while (w < windows.size() && windows[w].second < op.call_ns) ++w;
-    if (w < windows.size() && windows[w].first <= EndOf(op) && !(*keep)[i]) {
-      (*keep)[i] = 1;
-      ++n;
-    }
-  }
-  return n;
-}
-
-// Which ops an overview embeds (EmbedOptions); fills the "sampled" description.
-std::vector<size_t> ChooseOps(const RunData& run, const std::set<int64_t>& referenced,
-                              const EmbedOptions& embed, nlohmann::json* sampled) {
-  const size_t n = run.OpCount();
-  std::vector<char> keep(n, 0);
-  for (int64_t id : referenced)
-    if (id >= 0 && static_cast<size_t>(id) < n) keep[static_cast<size_t>(id)] = 1;
-  if (embed.window_ns) MarkOverlapping(run, {*embed.window_ns}, &keep);
-  // Around the named ops, as wide as half the budget allows.
-  std::vector<std::pair<int64_t, int64_t>> windows;
-  int64_t half = 0;
-  for (int64_t width : {kAnomalyWindowNs, kAnomalyWindowNs / 10, int64_t{0}}) {
-    std::vector<std::pair<int64_t, int64_t>> w;
-    for (int64_t id : referenced) {
-      if (id < 0 || static_cast<size_t>(id) >= n) continue;
-      const history::OpBrief op = run.Brief(static_cast<size_t>(id));
-      w.emplace_back(op.call_ns - width, EndOf(op) + width);
-    }
-    w = Merge(std::move(w));
-    std::vector<char> trial = keep;
-    if (width == 0 || MarkOverlapping(run, w, &trial) <= embed.max_full_ops / 2) {
-      windows = std::move(w);
-      half = width;
-      keep = std::move(trial);
-      break;
-    }
-  }
-  const size_t stride = std::max<size_t>(
-      1, (n + embed.max_full_ops / 2 - 1) / std::max<size_t>(1, embed.max_full_ops / 2));
-  for (size_t i = 0; i < n; i += stride) keep[i] = 1;
-  std::vector<size_t> chosen;
-  for (size_t i = 0; i < n; ++i)
-    if (keep[i]) chosen.push_back(i);
-  nlohmann::json wins = nlohmann::json::array();
-  for (const auto& [a, b] : windows) wins.push_back({a, b});
-  *sampled = {{"ops", n},
-              {"embedded", chosen.size()},
-              {"stride", stride},
-              {"window_ns", half},
-              {"windows", wins},
-              {"window", embed.window_ns ? nlohmann::json::array(
-                                               {embed.window_ns->first, embed.window_ns->second})
-                                         : nlohmann::json()}};
-  return chosen;
+  return chooser.Chosen(sampled);
 }
 
 }  // namespace
@@ -429,17 +417,12 @@ nlohmann::json ReportData(const RunData& run, const EmbedOptions& embed) {
     return nlohmann::json{{"$truncated", text.size()}, {"head", text.substr(0, cut)}};
   };
 
-  const bool overview = Overview(run, embed);
   nlohmann::json sampled;
-  std::vector<size_t> chosen;
-  if (overview) {
-    chosen = ChooseOps(run, referenced, embed, &sampled);
-  } else {
-    chosen.resize(run.OpCount());
-    for (size_t i = 0; i < chosen.size(); ++i) chosen[i] = i;
-  }
+  const std::vector<int64_t> chosen = ChooseOps(run, embed, &sampled);
+  const bool overview = !sampled.is_null();
   nlohmann::json ops = nlohmann::json::array();
-  for (size_t i : chosen) {
+  for (int64_t id : chosen) {
+    const auto i = static_cast<size_t>(id);
     const history::Op* held = run.Whole(i);
     if (!held) continue;  // not kept (RunStreamed keeps every op it chose)
     const history::Op& op = *held;
@@ -450,13 +433,12 @@ nlohmann::json ReportData(const RunData& run, const EmbedOptions& embed) {
          op.return_ns == history::kNever ? -1 : op.return_ns, op.node ? intern(*op.node) : -1,
          op.invoke_index, op.complete_index, embed_value(op.invoke_value, whole),
          embed_value(op.value, whole), op.error ? nlohmann::json(*op.error) : nlohmann::json(),
-         run.info_ns[i]}));
+         run.InfoNs(i)}));
     if (overview) ops.back().push_back(op.id);
   }
   nlohmann::json nemesis = nlohmann::json::array();
-  int64_t end_ns = run.end_ns;
+  const int64_t end_ns = EndNs(run);
   for (const auto& e : run.events) {
-    end_ns = std::max(end_ns, e.time_ns);
     if (e.process == history::kNemesisProcess)
       nemesis.push_back(
           nlohmann::json::array({e.index, e.time_ns, e.f, embed_value(e.value, false)}));
@@ -477,23 +459,19 @@ nlohmann::json ReportData(const RunData& run, const EmbedOptions& embed) {
   if (overview) {
     // Exact throughput: completions per (f, outcome) per bucket, as the page would count them
     // from every op (an info op counts when its info completion was recorded).
-    const int64_t bucket = std::max<int64_t>(1'000'000, end_ns / kThroughputBuckets + 1);
+    // The names of the ops not embedded get their ids in the order of the first op counted.
+    std::vector<std::pair<int64_t, const std::string*>> first;
+    for (const auto& [f, id] : run.tally.first_counted()) first.emplace_back(id, &f);
+    std::sort(first.begin(), first.end());
+    for (const auto& [id, f] : first) intern(*f);
     std::map<std::pair<int, int>, std::vector<int64_t>> series;
-    for (size_t i = 0; i < run.OpCount(); ++i) {
-      const history::OpBrief op = run.Brief(i);
-      const int status = op.status == EventType::kOk ? 0 : op.status == EventType::kFail ? 1 : 2;
-      const int64_t done = status == 2 ? run.info_ns[i] : op.return_ns;
-      if (done < 0 || done == history::kNever) continue;
-      auto& counts = series[{intern(std::string(op.f)), status}];
-      const auto b = static_cast<size_t>(done / bucket);
-      if (counts.size() <= b) counts.resize(b + 1, 0);
-      ++counts[b];
-    }
+    for (const auto& [key, counts] : run.tally.series())
+      series[{intern(key.first), key.second}] = counts;
     nlohmann::json s = nlohmann::json::array();
     for (auto& [key, counts] : series) s.push_back({key.first, key.second, std::move(counts)});
     out["strings"] = strings;  // interned more above
     out["sampled"] = std::move(sampled);
-    out["throughput"] = {{"bucket_ns", bucket}, {"series", std::move(s)}};
+    out["throughput"] = {{"bucket_ns", run.tally.bucket_ns()}, {"series", std::move(s)}};
   }
   return out;
 }

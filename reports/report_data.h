@@ -14,16 +14,17 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "base/history/history.h"
 #include "base/result.h"
+#include "reports/op_choice.h"
 
 namespace tidemark::reports {
 
@@ -37,18 +38,23 @@ struct RunData {
   std::vector<int64_t> info_ns;
   std::vector<std::string> warnings;  // plain text, shown at the top of the report
   int64_t end_ns = 0;  // the last event's time when `events` holds only the nemesis' (RunStreamed)
-  // A streamed run (RunStreamed) holds no `ops`: every op's skeleton, and whole (with their
-  // values) only the ops the report embeds.
+  OpTally tally;       // every op, counted
+  // A streamed run (RunStreamed) holds no `ops` and no `info_ns`: only the ops the report
+  // embeds, whole (with their values), chosen as it read them; `sampled` is ReportData's
+  // description of that choice (null when every op is embedded).
   bool streamed = false;
-  history::OpSkeletons skeletons;
-  std::unordered_map<int64_t, history::Op> embedded;
+  struct Embedded {
+    history::Op op;
+    int64_t info_ns = -1;  // as `info_ns` above
+  };
+  std::map<int64_t, Embedded> embedded;
+  nlohmann::json sampled;
 
-  size_t OpCount() const { return streamed ? skeletons.size() : ops.size(); }
-  history::OpBrief Brief(size_t i) const {
-    return streamed ? skeletons.Brief(i) : history::OpsView(ops)[i];
-  }
+  size_t OpCount() const { return streamed ? tally.ops() : ops.size(); }
   // Op i whole, or nullptr when a streamed run did not keep it.
   const history::Op* Whole(size_t i) const;
+  // info_ns of op i (-1 when a streamed run did not keep it).
+  int64_t InfoNs(size_t i) const;
 };
 
 // Errors only when run_dir is not a directory.
@@ -61,18 +67,17 @@ RunData RunInMemory(const std::string& run_dir, nlohmann::json test, nlohmann::j
                     history::History events,
                     std::optional<std::vector<history::Op>> ops = std::nullopt);
 
-// How much of a run the report embeds (below).
-struct EmbedOptions;
-
 // A run analysed as a stream (checkers::AnalyseLogStream, `tidemark run` of a log workload): the
-// events are only the nemesis', the ops hold no values, `info_ns` and `end_ns` come from the
-// stream. The values of the ops the report embeds (ReportData with `embed`) are read back from
-// RUN_DIR/history.jsonl in one more pass, and the log reads an anomaly names are expanded, so the
-// report equals the one RunInMemory makes of the whole history while memory holds only them. A
-// history that cannot be read back again leaves the values out, with a warning.
+// events are only the nemesis', `end_ns` the last event's time. Everything the report needs of
+// the ops is read back from RUN_DIR/history.jsonl in two passes (compact log reads as written,
+// expanded in file order while an op an anomaly names is still to come): one counts every op
+// (OpTally), the other keeps whole only the ops the report embeds as `embed` says (OpChooser),
+// each with its values, the log reads an anomaly names expanded. So the report equals the one
+// RunInMemory (or LoadRun) makes of the whole history, while memory holds the ops it embeds and
+// nothing per op of the run. ReportData of the result embeds those ops whatever its own
+// `embed`. A history that cannot be read back leaves the report without ops, with a warning.
 RunData RunStreamed(const std::string& run_dir, nlohmann::json test, nlohmann::json results,
-                    history::History nemesis, history::OpSkeletons ops,
-                    std::vector<int64_t> info_ns, int64_t end_ns, const EmbedOptions& embed);
+                    history::History nemesis, int64_t end_ns, const EmbedOptions& embed);
 
 // The overall verdict: results.json "verdict" if present and known, else "unknown".
 std::string OverallVerdict(const RunData& run);
@@ -85,20 +90,6 @@ std::set<int64_t> ReferencedOps(const nlohmann::json& results);
 // the ops ReferencedOps names, which are always embedded whole.
 inline constexpr size_t kMaxEmbeddedValueBytes = 1500;
 
-// How much of a run the report embeds. A run with at most max_full_ops ops is embedded whole.
-// A larger one (a long nightly) is embedded in overview form, so the page stays small and opens
-// at any size: every op a checker names, the ops around them (within kAnomalyWindowNs, less when
-// that would exceed half the budget), every op overlapping `window_ns`, and one op in `stride`
-// elsewhere (about max_full_ops / 2 of them); throughput per op kind and outcome is embedded
-// exactly, in at most kThroughputBuckets buckets. (docs/report.md "Large runs")
-inline constexpr size_t kMaxFullReportOps = 100'000;
-inline constexpr int64_t kAnomalyWindowNs = 1'000'000'000;
-inline constexpr int kThroughputBuckets = 2000;
-struct EmbedOptions {
-  size_t max_full_ops = kMaxFullReportOps;
-  std::optional<std::pair<int64_t, int64_t>> window_ns;  // [from, to]: every op overlapping it
-};
-
 // The compact history embedded in report.html:
 //   {"strings": [..],                         // f, key and node names, referenced by index
 //    "ops": [[process, f, key|-1, status(0 ok,1 fail,2 info), call_ns, return_ns|-1,
@@ -108,8 +99,8 @@ struct EmbedOptions {
 //    "end_ns": last event time, "concurrency": test.json's workload concurrency or null,
 //    "checkers": results.json "checkers" (or []), "referenced": [op ids]}
 // A shortened value is {"$truncated": total_bytes, "head": first bytes of its JSON}.
-// In overview form (see EmbedOptions) "ops" holds only the embedded ops, each with its op id as
-// a 14th element, and two keys are added:
+// In overview form (EmbedOptions, op_choice.h) "ops" holds only the embedded ops, each with its op
+// id as a 14th element, and two keys are added:
 //   "sampled": {"ops": total ops, "embedded": n, "stride": k, "window_ns": half-width used,
 //               "windows": [[from_ns, to_ns], ...] (merged anomaly windows),
 //               "window": [from_ns, to_ns] or null (EmbedOptions::window_ns)}

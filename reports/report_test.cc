@@ -1,8 +1,12 @@
 #include "reports/report.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -102,6 +106,8 @@ class ReportTest : public ::testing::Test {
     return json::parse(page.substr(a, b - a), nullptr, false);
   }
   RunData Streamed(const json& test, const json& results, const EmbedOptions& embed);
+  void ExpectStreamedReportsWhatTheFilesDo(const std::vector<EmbedOptions>& embeds);
+  void WriteManyOps(int64_t n, int64_t gap_ns, const std::vector<int64_t>& named);
 
   fs::path dir_;
 };
@@ -386,37 +392,49 @@ TEST_F(ReportTest, ARunThatPairedItsEventsAlreadyReportsWhatTheFilesDo) {
     RunData in_memory = RunInMemory(dir_.string(), from_files->test, results,
                                     std::move(read->events), std::move(*ops));
     EXPECT_EQ(ReportData(in_memory), ReportData(*from_files));
-    // A log run analysed as a stream keeps only the ops' skeletons; the report reads back the
-    // values it embeds, whole or in overview form.
-    for (size_t max_full_ops : {kMaxFullReportOps, size_t{1}}) {
-      EmbedOptions embed;
-      embed.max_full_ops = max_full_ops;
-      EXPECT_EQ(ReportData(Streamed(from_files->test, results, embed), embed),
-                ReportData(*from_files, embed))
-          << "max_full_ops " << max_full_ops;
+    // A log run analysed as a stream keeps nothing of the ops; the report reads back what it
+    // needs, whole or in overview form.
+    EmbedOptions whole, overview, window;
+    overview.max_full_ops = 1;
+    window.window_ns = {{1'500'000, 3'500'000}};
+    for (const EmbedOptions& embed : {whole, overview, window}) {
+      SCOPED_TRACE("max_full_ops " + std::to_string(embed.max_full_ops) +
+                   (embed.window_ns ? ", a window" : ""));
+      RunData streamed = Streamed(from_files->test, results, embed);
+      EXPECT_EQ(ReportData(streamed, embed), ReportData(*from_files, embed));
+      streamed.warnings = from_files->warnings;  // test.json is missing: LoadRun says so
+      EXPECT_TRUE(RenderReport(streamed, embed) == RenderReport(*from_files, embed));
     }
   }
 }
 
-// What a streamed analysis leaves RunStreamed, from the run's history file, but the values.
+// What a streamed analysis leaves RunStreamed: the nemesis events and the last event's time.
 RunData ReportTest::Streamed(const json& test, const json& results, const EmbedOptions& embed) {
   auto read =
       history::ReadJsonlFile((dir_ / "history.jsonl").string(), {}, history::LogReads::kAsWritten);
   EXPECT_TRUE(read.ok());
-  auto ops = history::PairOps(read->events);
-  EXPECT_TRUE(ops.ok());
-  std::vector<int64_t> info_ns(ops->size(), -1);
   int64_t end_ns = 0;
   for (const history::Event& e : read->events) end_ns = std::max(end_ns, e.time_ns);
-  history::OpSkeletons skeletons;
-  for (const history::Op& op : *ops) {
-    for (const history::Event& e : read->events)
-      if (op.status == history::EventType::kInfo && e.index == op.complete_index)
-        info_ns[static_cast<size_t>(op.id)] = e.time_ns;
-    skeletons.Put(op);
+  return RunStreamed(dir_.string(), test, results, history::NemesisEvents(read->events), end_ns,
+                     embed);
+}
+
+// For each of `embeds`: the report of the run in dir_ read as a stream is the one LoadRun makes
+// of its files, data and page, and the streamed run holds only the ops it embeds.
+void ReportTest::ExpectStreamedReportsWhatTheFilesDo(const std::vector<EmbedOptions>& embeds) {
+  auto from_files = LoadRun(dir_.string());
+  ASSERT_TRUE(from_files.ok());
+  ASSERT_TRUE(from_files->warnings.empty()) << from_files->warnings[0];
+  for (const EmbedOptions& embed : embeds) {
+    SCOPED_TRACE("max_full_ops " + std::to_string(embed.max_full_ops) +
+                 (embed.window_ns ? ", a window" : ""));
+    const RunData streamed = Streamed(from_files->test, from_files->results, embed);
+    EXPECT_TRUE(streamed.warnings.empty()) << streamed.warnings[0];
+    const json data = ReportData(streamed, embed);
+    EXPECT_EQ(data, ReportData(*from_files, embed));
+    EXPECT_TRUE(RenderReport(streamed, embed) == RenderReport(*from_files, embed));
+    EXPECT_EQ(streamed.embedded.size(), data["ops"].size());
   }
-  return RunStreamed(dir_.string(), test, results, history::NemesisEvents(read->events),
-                     std::move(skeletons), std::move(info_ns), end_ns, embed);
 }
 
 TEST_F(ReportTest, AStreamedRunReadsBackTheValuesOfWhatItEmbeds) {
@@ -432,14 +450,140 @@ TEST_F(ReportTest, AStreamedRunReadsBackTheValuesOfWhatItEmbeds) {
     for (const json& op : streamed["ops"]) with_values += !op[10].is_null();
     EXPECT_GT(with_values, 0u);
   }
-  // A history gone since the analysis: the report says the values are missing.
+  ExpectStreamedReportsWhatTheFilesDo({EmbedOptions{}, EmbedOptions{2, std::nullopt},
+                                       EmbedOptions{kMaxFullReportOps, {{2'500'000, 3'000'000}}}});
+  // A history gone since the analysis: the report says the ops are missing.
   std::filesystem::remove(dir_ / "history.jsonl");
-  history::OpSkeletons skeletons;
-  for (const history::Op& op : from_files->ops) skeletons.Put(op);
-  RunData gone = RunStreamed(dir_.string(), from_files->test, from_files->results, {},
-                             std::move(skeletons), from_files->info_ns, 0, {});
+  RunData gone = RunStreamed(dir_.string(), from_files->test, from_files->results, {}, 0, {});
   ASSERT_FALSE(gone.warnings.empty());
   EXPECT_NE(gone.warnings.back().find("could not be read back"), std::string::npos);
+  EXPECT_EQ(gone.OpCount(), 0u);
+  EXPECT_TRUE(gone.embedded.empty());
+}
+
+// A log history of n ops by 4 clients: one op invoked every gap_ns, each taking 1.5, 2.5 or 3.5
+// gaps, so that they complete out of id order. Every 3rd op is a read written compactly (each
+// learns one entry), every 7th other op ends info (its client moves to a new process), every
+// 11th fails; ops 1 and 2 are of kinds of their own, the last two never complete; a partition
+// starts and stops now and then. The checkers name the ops `named`.
+void ReportTest::WriteManyOps(int64_t n, int64_t gap_ns, const std::vector<int64_t>& named) {
+  struct Line {
+    int64_t time_ns;
+    json event;
+  };
+  std::vector<Line> lines;
+  std::vector<int64_t> process = {0, 1, 2, 3};
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t call = i * gap_ns, slot = i % 4;
+    const bool read = i % 3 == 0;
+    const int64_t done = call + gap_ns / 2 + gap_ns * (1 + i % 3);
+    json invoke = {{"time", call},
+                   {"process", process[static_cast<size_t>(slot)]},
+                   {"type", "invoke"},
+                   {"f", read     ? "read"
+                         : i == 1 ? "zap"
+                         : i == 2 ? "bump"
+                                  : "append"},
+                   {"node", "n" + std::to_string(1 + i % 3)}};
+    invoke["value"] = read ? json{{"from", 0}} : json("v" + std::to_string(i));
+    json completion = invoke;
+    completion["time"] = done;
+    if (read) {
+      completion["type"] = "ok";
+      completion["value"] = nullptr;  // filled in file order below
+    } else if (i % 7 == 1) {
+      completion["type"] = "info";
+      completion.erase("value");
+      completion["error"] = "timeout";
+      process[static_cast<size_t>(slot)] += 4;
+    } else if (i % 11 == 2) {
+      completion["type"] = "fail";
+      completion["error"] = "not_leader";
+    } else {
+      completion["type"] = "ok";
+      completion["value"] = {{"value", "v" + std::to_string(i)}, {"offset", i}, {"hwm", i + 1}};
+    }
+    lines.push_back({call, invoke});
+    if (i < n - 2) lines.push_back({done, completion});  // the last two never complete
+    if (i % 97 == 50)
+      lines.push_back({call + 1,
+                       {{"time", call + 1},
+                        {"process", "nemesis"},
+                        {"type", "info"},
+                        {"f", i % 2 ? "start-partition" : "stop-partition"},
+                        {"value", nullptr}}});
+  }
+  std::stable_sort(lines.begin(), lines.end(),
+                   [](const Line& a, const Line& b) { return a.time_ns < b.time_ns; });
+  std::ofstream f(dir_ / "history.jsonl");
+  int64_t reads = 0;
+  for (size_t index = 0; index < lines.size(); ++index) {
+    json& e = lines[index].event;
+    e["index"] = index;
+    if (e["f"] == "read" && e["type"] == "ok") {
+      e["value"] = {{"from", 0},
+                    {"hwm", reads + 1},
+                    {"known", reads},
+                    {"tail", {{reads, "r" + std::to_string(reads)}}},
+                    {"to", reads + 1}};
+      ++reads;
+    }
+    f << e.dump() << "\n";
+  }
+  json results = Results();
+  results["checkers"][0]["details"]["anomalies"]["lost-write"]["examples"][0]["ops"] = named;
+  ASSERT_TRUE(store::WriteJsonFile((dir_ / "results.json").string(), results).ok());
+  ASSERT_TRUE(store::WriteJsonFile((dir_ / "test.json").string(),
+                                   json{{"name", "many"}, {"workload", {{"concurrency", 4}}}})
+                  .ok());
+}
+
+// The overview's windows around the named ops are as wide as half the budget allows: the streamed
+// run, counting them as it reads, narrows them exactly as LoadRun does from every op.
+TEST_F(ReportTest, AStreamedOverviewNarrowsItsWindowsAsTheFilesDo) {
+  // 2,000 ops 5 ms apart: +-1 s around op 1000 holds about 400 ops, +-0.1 s about 40. Op 1503 is
+  // a compact read, named too (expanded); op 5000 does not exist.
+  WriteManyOps(2000, 5'000'000, {1000, 1503, 5000});
+  auto from_files = LoadRun(dir_.string());
+  ASSERT_TRUE(from_files.ok());
+  ASSERT_EQ(from_files->ops.size(), 2000u);
+  ASSERT_EQ(from_files->ops[1503].f, "read");
+  for (const auto& [max_full_ops, half] : std::vector<std::pair<size_t, int64_t>>{
+           {1900, kAnomalyWindowNs}, {200, kAnomalyWindowNs / 10}, {40, 0}}) {
+    EmbedOptions embed;
+    embed.max_full_ops = max_full_ops;
+    const json data = ReportData(Streamed(from_files->test, from_files->results, embed), embed);
+    EXPECT_EQ(data["sampled"]["window_ns"], half) << "max_full_ops " << max_full_ops;
+  }
+  EmbedOptions window;
+  window.max_full_ops = 200;
+  window.window_ns = {{2'000'000'000, 2'200'000'000}};
+  ExpectStreamedReportsWhatTheFilesDo({EmbedOptions{}, EmbedOptions{1900, std::nullopt},
+                                       EmbedOptions{200, std::nullopt},
+                                       EmbedOptions{40, std::nullopt}, window});
+  // With windows 0 wide, no op beyond the named ones: not even those overlapping them.
+  EmbedOptions narrowest;
+  narrowest.max_full_ops = 40;
+  const json narrow = ReportData(*from_files, narrowest);
+  std::set<int64_t> ids;
+  for (const json& op : narrow["ops"]) ids.insert(op[13].get<int64_t>());
+  ASSERT_LT(from_files->ops[999].call_ns, from_files->ops[1000].call_ns);
+  ASSERT_GT(from_files->ops[999].return_ns, from_files->ops[1000].call_ns);
+  EXPECT_TRUE(ids.count(1000) && ids.count(1503));
+  EXPECT_FALSE(ids.count(999) || ids.count(1001) || ids.count(1502) || ids.count(1504));
+  // Names only the throughput counts are interned after the embedded ops', by their first op.
+  const json strings =
+      ReportData(Streamed(from_files->test, from_files->results, narrowest), narrowest)["strings"];
+  ASSERT_GE(strings.size(), 2u);
+  EXPECT_EQ(strings[strings.size() - 2], "zap");
+  EXPECT_EQ(strings[strings.size() - 1], "bump");
+  // The named read is embedded expanded; the others as written.
+  const EmbedOptions overview{200, std::nullopt};
+  const json data = ReportData(Streamed(from_files->test, from_files->results, overview), overview);
+  for (const json& op : data["ops"]) {
+    if (data["strings"][op[1].get<size_t>()] != "read" || op[3] != 0) continue;
+    EXPECT_EQ(op[10].contains("entries"), op[13] == 1503) << op.dump();
+  }
 }
 
 TEST_F(ReportTest, NoNetworkUrlsInTheTemplate) {
@@ -518,6 +662,27 @@ TEST(ReportOverviewTest, ALargeRunHoldsTheNamedOpsTheirSurroundingsAndASample) {
   for (const json& series : d["throughput"]["series"])
     for (const json& c : series[2]) total += c.get<int64_t>();
   EXPECT_EQ(total, 1000);
+}
+
+// The budget for the ops around the named ones counts only the ops not held anyway (named, or in
+// the window).
+TEST(ReportOverviewTest, TheWindowsBudgetLeavesOutTheOpsHeldAnyway) {
+  const RunData run = ThousandOps();
+  // +-1 s around op 500 (called at 5 s) holds ops 400 to 600: 200 besides op 500.
+  for (const auto& [max_full_ops, half] : std::vector<std::pair<size_t, int64_t>>{
+           {400, kAnomalyWindowNs}, {398, kAnomalyWindowNs / 10}}) {
+    EmbedOptions embed;
+    embed.max_full_ops = max_full_ops;
+    EXPECT_EQ(ReportData(run, embed)["sampled"]["window_ns"], half) << max_full_ops;
+  }
+  // A window of 4.0-4.2 s holds 21 of them (ops 400 to 420): 179 remain.
+  for (const auto& [max_full_ops, half] : std::vector<std::pair<size_t, int64_t>>{
+           {360, kAnomalyWindowNs}, {356, kAnomalyWindowNs / 10}}) {
+    EmbedOptions embed;
+    embed.max_full_ops = max_full_ops;
+    embed.window_ns = {{4'000'000'000, 4'200'000'000}};
+    EXPECT_EQ(ReportData(run, embed)["sampled"]["window_ns"], half) << max_full_ops;
+  }
 }
 
 TEST(ReportOverviewTest, AWindowHoldsEveryOpOverlappingIt) {

@@ -260,15 +260,7 @@ std::optional<int> CheckLogStream(const CheckCommandOptions& opts, const std::st
   if (!ec) progress.Reading(0, total);
   int64_t events = 0;
   checkers::StreamedHistory kept;
-  const size_t lines = history::CountLines(file);
-  const size_t ops_expected = lines / 2 + 1;  // an invoke and a completion
-  CapProcessMemory(opts.memory_limit_mb << 20, lines, cap);
-  try {
-    kept.ops.reserve(ops_expected);
-    kept.info_ns.reserve(ops_expected);
-  } catch (const std::bad_alloc&) {
-    // Over the memory limit already: reading finds out, and says unknown.
-  }
+  CapProcessMemory(opts.memory_limit_mb << 20, history::CountLines(file), cap);
   // The first reading uses the reader opened above; a second one (the screen doubted the
   // history, which is then checked whole) opens the file again.
   auto* current = &*reader;

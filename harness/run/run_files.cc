@@ -28,12 +28,11 @@ Result<std::string> WriteRunFiles(RunRecord record, std::ostream& out) {
     out << "warning: could not write junit.xml: " << s.error().message << "\n";
   // The report before the index, whose row links to it when it exists.
   reports::RunData data =
-      record.streamed ? reports::RunStreamed(path, record.test, record.results,
-                                             std::move(record.streamed->nemesis),
-                                             std::move(record.streamed->ops),
-                                             std::move(record.streamed->info_ns), record.end_ns, {})
-                      : reports::RunInMemory(path, record.test, record.results,
-                                             std::move(record.events), std::move(record.ops));
+      record.streamed_nemesis
+          ? reports::RunStreamed(path, record.test, record.results,
+                                 std::move(*record.streamed_nemesis), record.end_ns, {})
+          : reports::RunInMemory(path, record.test, record.results, std::move(record.events),
+                                 std::move(record.ops));
   std::string shown = filename::Report(path);
   if (Status s = reports::WriteReport(data); !s.ok()) {
     out << "warning: could not write the report: " << s.error().message << "\n";

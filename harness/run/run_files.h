@@ -18,7 +18,6 @@
 
 #include "base/history/history.h"
 #include "base/result.h"
-#include "checkers/analyse.h"
 #include "runstore/store.h"
 
 namespace tidemark::run {
@@ -41,10 +40,11 @@ struct RunRecord {
   // The events paired, when the caller already did (history::PairOpsTakingValues); otherwise
   // the report pairs them.
   std::optional<std::vector<history::Op>> ops;
-  // Instead of events and ops: the history as a streamed analysis kept it (a log run), whose
-  // report reads the embedded ops' values back from history.jsonl (reports::RunStreamed).
-  std::optional<checkers::StreamedHistory> streamed;
-  int64_t end_ns = 0;  // the last event's time, with `streamed`
+  // Instead of events and ops, when the history was analysed as a stream (a log run): only its
+  // nemesis events. The report reads what it needs of the ops back from history.jsonl
+  // (reports::RunStreamed), holding only the ops it embeds.
+  std::optional<history::History> streamed_nemesis;
+  int64_t end_ns = 0;  // the last event's time, with `streamed_nemesis`
 };
 
 // Writes the run's files (see above). Errors only when results.json cannot be written; a report,

@@ -159,9 +159,6 @@ std::optional<std::pair<checkers::Analysis, checkers::StreamedHistory>> Run::Ana
   auto reader = history::JsonlReader::Open(rec_->path(), history::LogReads::kAsWritten);
   if (!reader.ok()) return std::nullopt;
   checkers::StreamedHistory kept;
-  const auto invokes = static_cast<size_t>(rec_->counts().invokes);
-  kept.ops.reserve(invokes);  // grown by doubling, they would hold up to twice the memory
-  kept.info_ns.reserve(invokes);
   // A second reading (the screen doubted the history, which is then checked whole) opens the
   // file again.
   auto* current = &*reader;
@@ -188,12 +185,16 @@ Result<RunOutcome> Run::AnalyseAndWrite(bool completed) {
   spec.replicas = std::move(replicas_);
   RunRecord record{dir_, test_, {}, {}, std::nullopt, std::nullopt, 0};
   checkers::Analysis a;
+  bool streamed_log = false;
+  std::optional<std::string> screen_doubt;  // why the log screen read the history twice
   if (auto streamed = AnalyseStreamed(spec)) {
     a = std::move(streamed->first);
     out_ << "checking " << a.events << " events\n";
     if (streamed->second.screen_doubt)
       out_ << "  (read twice: " << *streamed->second.screen_doubt << ")\n";
-    record.streamed = std::move(streamed->second);
+    screen_doubt = streamed->second.screen_doubt;
+    streamed_log = true;
+    record.streamed_nemesis = std::move(streamed->second.nemesis);
     record.end_ns = a.end_ns;
   } else {
     std::string read_error;
@@ -223,11 +224,10 @@ Result<RunOutcome> Run::AnalyseAndWrite(bool completed) {
   // is unknown with the client's reason.
   const std::optional<std::string> fatal = session_->Fatal();
   nlohmann::json results = RunFields(checkers::ToJson(a), !completed && !fatal);
-  if (record.streamed) {
+  if (streamed_log) {
     // Whether the one-pass screen proved the log history clean, or why it was read again and
     // checked whole (checkers::AnalyseLogStream).
-    const std::optional<std::string>& doubt = record.streamed->screen_doubt;
-    results["harness"]["log_screen"] = doubt ? "doubted: " + *doubt : "passed";
+    results["harness"]["log_screen"] = screen_doubt ? "doubted: " + *screen_doubt : "passed";
   }
   if (nlohmann::json client = session_->Describe(); !client.is_null()) results["client"] = client;
   if (fatal) {
