@@ -17,7 +17,9 @@
 // one cannot tell a lost write from one nobody looked for). A history the checker cannot
 // interpret (an op of the wrong shape, an unknown `f`) is kUnknown with the reason, never kValid.
 //
-// Cost: O(n log n) time in the size of the history (ops plus read entries), O(n) memory.
+// Cost: O(n log n) time in the size of the history (ops plus read entries), O(n) memory. A long
+// history is first screened in one pass in memory that grows with the log, not with the reads
+// (log_screen.h); only a history the screen doubts is checked here.
 //
 // Thread safety: the functions are pure; they may be called concurrently on different inputs.
 #pragma once

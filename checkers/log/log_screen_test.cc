@@ -3,6 +3,8 @@
 // CheckLogPrefix's, byte for byte. And it must be useful: it passes most correct histories.
 #include "checkers/log/log_screen.h"
 
+#include <iostream>
+
 #include <gtest/gtest.h>
 
 #include "checkers/log/log_checker.h"
@@ -98,6 +100,7 @@ TEST(LogScreenTest, PassesCorrectHistoriesWithTheWholeChecksResult) {
     passed += Agrees(logsim::Simulate(OptionsFor(seed)), "seed " + std::to_string(seed));
   }
   // Correct histories are what a nightly run mostly gives: the screen must pass nearly all.
+  std::cout << "the screen passed " << passed << " of 300 correct histories\n";
   EXPECT_GE(passed, 285) << "the screen doubted " << 300 - passed << " correct histories";
 }
 
@@ -124,6 +127,8 @@ TEST(LogScreenTest, NeverPassesWhatTheWholeCheckFaultsOnCorruptedHistories) {
     passed_valid += Agrees(h, "corrupted seed " + std::to_string(seed));
     if (::testing::Test::HasFailure()) break;
   }
+  std::cout << invalid << " of 600 corrupted histories are not valid; the screen passed "
+            << passed_valid << " of the others\n";
   EXPECT_GT(invalid, 300);  // the corruptions did make anomalies to miss
   EXPECT_GT(passed_valid, 0);
 }
