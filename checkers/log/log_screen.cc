@@ -33,7 +33,8 @@ void LogScreen::Time(int64_t t) {
 bool LogScreen::Sized(int64_t offset, const LogOps& l) {
   // Offsets of a real log are dense: a few times the entries it could hold. Sparse ones would
   // make per-offset state (and the walk over a read's range) cost more than the reads.
-  const int64_t limit = 4 * static_cast<int64_t>(l.values.size()) + (int64_t{1} << 20);
+  const int64_t limit = std::min<int64_t>(4 * static_cast<int64_t>(l.values.size()) + (1 << 20),
+                                          std::numeric_limits<int32_t>::max() - 1);
   if (offset < 0 || offset > limit) {
     Suspect("offset " + std::to_string(offset) + " is too sparse to screen");
     return false;
@@ -42,13 +43,13 @@ bool LogScreen::Sized(int64_t offset, const LogOps& l) {
   if (value_at_.size() < need) {
     const size_t n = std::max(need, value_at_.size() * 2);
     value_at_.resize(n, -1);
-    gap_.resize(n, 0);
+    gap_.resize(n, false);
   }
   if (offset_of_.size() < l.values.size()) {
     const size_t n = std::max(l.values.size(), offset_of_.size() * 2);
     offset_of_.resize(n, -1);
-    held_.resize(n, 0);
-    observed_.resize(n, 0);
+    held_.resize(n, false);
+    observed_.resize(n, false);
   }
   return true;
 }
@@ -92,7 +93,7 @@ void LogScreen::Observe(int64_t offset, int32_t vid) {
     Suspect("two values at offset " + std::to_string(offset));
   }
   if (offset_of_[v] < 0) {
-    offset_of_[v] = offset;
+    offset_of_[v] = static_cast<int32_t>(offset);
   } else if (offset_of_[v] != offset) {
     Suspect("a value at two offsets");
   }
@@ -124,7 +125,7 @@ void LogScreen::Read(const LogOps& sofar, const ReadRec& r, const std::vector<En
     if (vi.first_append < 0 || r.ret < vi.first_call) {
       Suspect("a read holds a value before (or without) its append");
     } else {
-      held_[static_cast<size_t>(e.vid)] = 1;
+      held_[static_cast<size_t>(e.vid)] = true;
     }
     if (e.offset >= r.cov_end) {
       if (!r.final) Suspect("a read holds an entry at or above its HWM");
@@ -134,18 +135,18 @@ void LogScreen::Read(const LogOps& sofar, const ReadRec& r, const std::vector<En
       if (value_at_[static_cast<size_t>(next)] >= 0) {
         Suspect("a read covered offset " + std::to_string(next) + " holding nothing");
       }
-      gap_[static_cast<size_t>(next)] = 1;
+      gap_[static_cast<size_t>(next)] = true;
     }
     next = e.offset + 1;
     Observe(e.offset, e.vid);
-    observed_[static_cast<size_t>(e.vid)] = 1;
+    observed_[static_cast<size_t>(e.vid)] = true;
     if (!r.final) max_nonfinal_offset_ = std::max(max_nonfinal_offset_, e.offset);
   }
   for (; next < r.cov_end; ++next) {
     if (value_at_[static_cast<size_t>(next)] >= 0) {
       Suspect("a read covered offset " + std::to_string(next) + " holding nothing");
     }
-    gap_[static_cast<size_t>(next)] = 1;
+    gap_[static_cast<size_t>(next)] = true;
   }
   if (r.linearizable && BestAckOffsetBefore(r.call) >= r.hwm) {
     Suspect("a linearizable read misses an earlier ack");

@@ -82,11 +82,11 @@ class LogScreen : public ReadSink {
   // Per offset: the first committed value observed there (-1: none), and whether a read covered
   // it holding nothing.
   std::vector<int32_t> value_at_;
-  std::vector<char> gap_;
+  std::vector<bool> gap_;
   // Per value: the offset it was first observed at (committed), whether a read held it
   // (committed or not), whether a read committed-observed it.
-  std::vector<int64_t> offset_of_;
-  std::vector<char> held_, observed_;
+  std::vector<int32_t> offset_of_;  // -1: not yet (offsets fit: Sized bounds them)
+  std::vector<bool> held_, observed_;
 
   // Acks as they return: (return time, the highest acknowledged offset so far), where that
   // offset grew; reads still outstanding begin no earlier than the oldest kept point but one.
