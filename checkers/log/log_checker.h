@@ -26,9 +26,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -102,10 +105,62 @@ struct ReplicaEntry {
 // order. The node's committed prefix is [first dumped offset, hwm) (a compacted log need not
 // start at 0); an offset in that range with no dumped entry holds no client value, as in a read.
 // Entries at offsets >= hwm are uncommitted and take no part in the check.
+// The entries of one node's log, held compactly: offsets and generations in arrays and the
+// client values interned in a table the replicas of one run may share (run::CollectReplicas), so
+// an entry costs about 20 bytes where a ReplicaEntry takes 56 and three nodes hold one copy of
+// each value. Reads give ReplicaEntry values (copies).
+class ReplicaEntries {
+ public:
+  ReplicaEntries() : ReplicaEntries(std::make_shared<logck::ValueTable>()) {}
+  explicit ReplicaEntries(std::shared_ptr<logck::ValueTable> values) : values_(std::move(values)) {}
+  ReplicaEntries(std::initializer_list<ReplicaEntry> entries);  // NOLINT: as a vector
+  ReplicaEntries(const std::vector<ReplicaEntry>& entries);     // NOLINT: as a vector
+
+  void push_back(const ReplicaEntry& e);
+  void reserve(size_t n);
+  size_t size() const { return offsets_.size(); }
+  bool empty() const { return offsets_.empty(); }
+  int64_t offset(size_t i) const { return offsets_[i]; }
+  int64_t generation(size_t i) const { return generations_[i]; }
+  int32_t vid(size_t i) const { return vids_[i]; }  // into values(); -1: no client value
+  const logck::ValueTable& values() const { return *values_; }
+  std::optional<std::string_view> value(size_t i) const {
+    if (vids_[i] < 0) return std::nullopt;
+    return (*values_)[static_cast<size_t>(vids_[i])];
+  }
+  ReplicaEntry operator[](size_t i) const;
+  ReplicaEntry front() const { return (*this)[0]; }
+  ReplicaEntry back() const { return (*this)[size() - 1]; }
+  // The position of the first entry at an offset >= o.
+  size_t LowerBound(int64_t o) const;
+
+  class Iterator {
+   public:
+    Iterator(const ReplicaEntries* e, size_t i) : e_(e), i_(i) {}
+    ReplicaEntry operator*() const { return (*e_)[i_]; }
+    Iterator& operator++() {
+      ++i_;
+      return *this;
+    }
+    bool operator!=(const Iterator& o) const { return i_ != o.i_; }
+
+   private:
+    const ReplicaEntries* e_;
+    size_t i_;
+  };
+  Iterator begin() const { return Iterator(this, 0); }
+  Iterator end() const { return Iterator(this, size()); }
+
+ private:
+  std::vector<int64_t> offsets_, generations_;
+  std::vector<int32_t> vids_;  // -1: no client value
+  std::shared_ptr<logck::ValueTable> values_;
+};
+
 struct ReplicaLog {
   std::string node;
   int64_t hwm = 0;  // the node's commit index: offsets < hwm are committed on this node
-  std::vector<ReplicaEntry> entries;
+  ReplicaEntries entries;
 };
 
 // Reads one node's dump. `node` names the replica when the JSON has no "node" field (the

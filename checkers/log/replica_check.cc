@@ -42,6 +42,40 @@ bool GetInt(const json* v, int64_t* out) {
 
 }  // namespace
 
+ReplicaEntries::ReplicaEntries(std::initializer_list<ReplicaEntry> entries) : ReplicaEntries() {
+  for (const ReplicaEntry& e : entries) push_back(e);
+}
+
+ReplicaEntries::ReplicaEntries(const std::vector<ReplicaEntry>& entries) : ReplicaEntries() {
+  reserve(entries.size());
+  for (const ReplicaEntry& e : entries) push_back(e);
+}
+
+void ReplicaEntries::push_back(const ReplicaEntry& e) {
+  offsets_.push_back(e.offset);
+  generations_.push_back(e.generation);
+  vids_.push_back(e.value ? values_->Intern(*e.value) : -1);
+}
+
+void ReplicaEntries::reserve(size_t n) {
+  offsets_.reserve(n);
+  generations_.reserve(n);
+  vids_.reserve(n);
+}
+
+ReplicaEntry ReplicaEntries::operator[](size_t i) const {
+  ReplicaEntry e;
+  e.offset = offsets_[i];
+  e.generation = generations_[i];
+  if (auto v = value(i)) e.value = std::string(*v);
+  return e;
+}
+
+size_t ReplicaEntries::LowerBound(int64_t o) const {
+  return static_cast<size_t>(std::lower_bound(offsets_.begin(), offsets_.end(), o) -
+                             offsets_.begin());
+}
+
 Result<ReplicaEntry> ReplicaEntryFromJson(const nlohmann::json& e, const std::string& where) {
   ReplicaEntry re;
   const json* value = nullptr;
@@ -98,10 +132,10 @@ Result<ReplicaLog> ParseOne(const json& j, const std::string& default_node) {
   for (const json& e : *entries) {
     auto re = ReplicaEntryFromJson(e, where);
     if (!re.ok()) return re.error();
-    if (!r.entries.empty() && re->offset <= r.entries.back().offset) {
+    if (!r.entries.empty() && re->offset <= r.entries.offset(r.entries.size() - 1)) {
       return Error{where + "entries must be in strictly increasing offset order (" +
                    std::to_string(re->offset) + " after " +
-                   std::to_string(r.entries.back().offset) + ")"};
+                   std::to_string(r.entries.offset(r.entries.size() - 1)) + ")"};
     }
     r.entries.push_back(std::move(*re));
   }
@@ -147,7 +181,7 @@ struct Slot {
   bool covered = false;
   bool has_entry = false;
   int64_t generation = 0;
-  std::optional<std::string> value;
+  std::optional<std::string_view> value;  // into the replica's value table
   bool operator==(const Slot& o) const {
     if (covered != o.covered || value != o.value) return false;
     // Generations are compared only when both replicas dumped an entry there.
@@ -164,14 +198,13 @@ class ReplicaAnalysis {
   Slot At(size_t r, int64_t o) const {
     const ReplicaLog& rep = reps_[r];
     Slot s;
-    if (rep.entries.empty() || o < rep.entries.front().offset || o >= rep.hwm) return s;
+    if (rep.entries.empty() || o < rep.entries.offset(0) || o >= rep.hwm) return s;
     s.covered = true;
-    auto it = std::lower_bound(rep.entries.begin(), rep.entries.end(), o,
-                               [](const ReplicaEntry& e, int64_t x) { return e.offset < x; });
-    if (it != rep.entries.end() && it->offset == o) {
+    const size_t i = rep.entries.LowerBound(o);
+    if (i < rep.entries.size() && rep.entries.offset(i) == o) {
       s.has_entry = true;
-      s.generation = it->generation;
-      s.value = it->value;
+      s.generation = rep.entries.generation(i);
+      s.value = rep.entries.value(i);
     }
     return s;
   }
@@ -182,7 +215,8 @@ class ReplicaAnalysis {
                  ? "an entry with no client value (generation " + std::to_string(s.generation) + ")"
                  : "no entry";
     }
-    return logck::Quote(*s.value) + " (generation " + std::to_string(s.generation) + ")";
+    return logck::Quote(std::string(*s.value)) + " (generation " + std::to_string(s.generation) +
+           ")";
   }
 
   std::string NodeText(size_t r) const {
@@ -198,10 +232,8 @@ class ReplicaAnalysis {
   void Divergence() {
     std::vector<int64_t> offsets;
     for (const ReplicaLog& rep : reps_) {
-      for (const ReplicaEntry& e : rep.entries) {
-        if (e.offset >= rep.hwm) break;
-        offsets.push_back(e.offset);
-      }
+      for (size_t i = 0; i < rep.entries.size() && rep.entries.offset(i) < rep.hwm; ++i)
+        offsets.push_back(rep.entries.offset(i));
     }
     std::sort(offsets.begin(), offsets.end());
     offsets.erase(std::unique(offsets.begin(), offsets.end()), offsets.end());
@@ -240,7 +272,7 @@ class ReplicaAnalysis {
       for (size_t r = 0; r < reps_.size(); ++r) {
         Slot s = At(r, in.offset);
         if (!s.covered) continue;
-        holds[reps_[r].node] = s.value ? json(*s.value) : json(nullptr);
+        holds[reps_[r].node] = s.value ? json(std::string(*s.value)) : json(nullptr);
         std::string& list = s == ref ? agree : differ;
         list +=
             (list.empty() ? "" : ", ") + NodeText(r) + (s == ref ? "" : " holds " + SlotText(s));
@@ -263,21 +295,28 @@ class ReplicaAnalysis {
     std::vector<logck::Instance> out;
     std::vector<std::pair<std::string, int64_t>> firsts;  // (value, offset) per instance
     for (size_t r = 0; r < reps_.size(); ++r) {
-      std::unordered_map<std::string, int64_t> first;
-      std::set<std::string> reported;
-      for (const ReplicaEntry& e : reps_[r].entries) {
-        if (e.offset >= reps_[r].hwm) break;
-        if (!e.value) continue;
-        auto [it, inserted] = first.try_emplace(*e.value, e.offset);
-        if (inserted || !reported.insert(*e.value).second) continue;
+      const ReplicaEntries& entries = reps_[r].entries;
+      // Per value id of the replica's table: the first committed offset holding it (-1: none).
+      std::vector<int64_t> first(entries.values().size(), -1);
+      std::vector<bool> reported(first.size(), false);
+      for (size_t i = 0; i < entries.size() && entries.offset(i) < reps_[r].hwm; ++i) {
+        const int32_t vid = entries.vid(i);
+        if (vid < 0) continue;
+        int64_t& f = first[static_cast<size_t>(vid)];
+        if (f < 0) {
+          f = entries.offset(i);
+          continue;
+        }
+        if (reported[static_cast<size_t>(vid)]) continue;
+        reported[static_cast<size_t>(vid)] = true;
         logck::Instance in;
-        in.offset = it->second;
+        in.offset = f;
         in.time = history::kNever;
         in.a = static_cast<int64_t>(r);
-        in.b = e.offset;
+        in.b = entries.offset(i);
         in.c = static_cast<int64_t>(firsts.size());
         in.node = reps_[r].node;
-        firsts.emplace_back(*e.value, it->second);
+        firsts.emplace_back(std::string(*entries.value(i)), f);
         out.push_back(in);
       }
     }
@@ -416,7 +455,7 @@ CheckResult CheckReplicas(const std::vector<ReplicaLog>& replicas, history::OpsV
       if (!nodes.insert(r.node).second) return unknown("replica " + r.node + " appears twice");
       if (r.hwm < 0) return unknown("replica " + r.node + " has a negative hwm");
       for (size_t i = 0; i < r.entries.size(); ++i) {
-        if (r.entries[i].offset < 0 || (i > 0 && r.entries[i].offset <= r.entries[i - 1].offset)) {
+        if (r.entries.offset(i) < 0 || (i > 0 && r.entries.offset(i) <= r.entries.offset(i - 1))) {
           return unknown("replica " + r.node +
                          ": entries must have offsets >= 0 in strictly increasing order");
         }

@@ -17,10 +17,12 @@ std::vector<std::optional<int64_t>> FinalHwms(Cluster& cluster, targets::StatusC
 Result<std::vector<checkers::ReplicaLog>> CollectReplicas(
     Cluster& cluster, const std::vector<std::optional<int64_t>>& final_hwm) {
   std::vector<checkers::ReplicaLog> replicas;
+  // The nodes' logs hold nearly the same values: one table interns them for all.
+  auto values = std::make_shared<checkers::logck::ValueTable>();
   auto dumps = cluster.Dump();
   for (size_t i = 0; i < dumps.size(); ++i) {
     if (!dumps[i].error.empty()) return Error{dumps[i].error};
-    auto r = ReadDump(dumps[i].path, cluster.Name(static_cast<int>(i)), final_hwm[i]);
+    auto r = ReadDump(dumps[i].path, cluster.Name(static_cast<int>(i)), final_hwm[i], values);
     if (!r.ok()) return r.error();
     replicas.push_back(std::move(*r));
   }
@@ -28,11 +30,13 @@ Result<std::vector<checkers::ReplicaLog>> CollectReplicas(
 }
 
 Result<checkers::ReplicaLog> ReadDump(const std::string& path, const std::string& node,
-                                      std::optional<int64_t> final_hwm) {
+                                      std::optional<int64_t> final_hwm,
+                                      std::shared_ptr<checkers::logck::ValueTable> values) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Error{node + ": cannot read its dump " + path};
   const std::string where = "replica " + node + ": ";
-  std::vector<checkers::ReplicaEntry> entries;
+  checkers::ReplicaEntries entries(values ? std::move(values)
+                                          : std::make_shared<checkers::logck::ValueTable>());
   std::optional<Error> bad;
   std::string key;  // the top-level key being read
   // Each element of the top-level "entries" (or "log") array becomes a ReplicaEntry as soon as
@@ -51,12 +55,12 @@ Result<checkers::ReplicaLog> ReadDump(const std::string& path, const std::string
     auto e = checkers::ReplicaEntryFromJson(parsed, where);
     if (!e.ok()) {
       bad = e.error();
-    } else if (!entries.empty() && e->offset <= entries.back().offset) {
+    } else if (!entries.empty() && e->offset <= entries.offset(entries.size() - 1)) {
       bad = Error{where + "entries must be in strictly increasing offset order (" +
-                  std::to_string(e->offset) + " after " + std::to_string(entries.back().offset) +
-                  ")"};
+                  std::to_string(e->offset) + " after " +
+                  std::to_string(entries.offset(entries.size() - 1)) + ")"};
     } else {
-      entries.push_back(std::move(*e));
+      entries.push_back(*e);
     }
     return false;
   };

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,9 +30,12 @@ Result<std::vector<checkers::ReplicaLog>> CollectReplicas(
     Cluster& cluster, const std::vector<std::optional<int64_t>>& final_hwm);
 
 // Reads a node's dump file (JSON, as ReplicaLogFromJson takes it, after NormalizeDump) without
-// holding it as JSON: each entry becomes a ReplicaEntry as it is parsed. Errors name the node.
-Result<checkers::ReplicaLog> ReadDump(const std::string& path, const std::string& node,
-                                      std::optional<int64_t> final_hwm);
+// holding it as JSON: each entry is added to the log's ReplicaEntries as it is parsed, its value
+// interned in `values` (shared by the nodes of a run; a table of its own when null). Errors name
+// the node.
+Result<checkers::ReplicaLog> ReadDump(
+    const std::string& path, const std::string& node, std::optional<int64_t> final_hwm,
+    std::shared_ptr<checkers::logck::ValueTable> values = nullptr);
 
 // Brings a node's dump into the shape CheckReplicas reads (docs/anomalies.md "Replica dumps"):
 // the node's name, its committed prefix end (the HWM it reported just before shutdown, else the

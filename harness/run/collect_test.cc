@@ -72,6 +72,27 @@ TEST_F(ReadDumpTest, AGenericDumpWithTriplesUnderLogReadsAsItDoesWhole) {
   EXPECT_EQ(streamed->entries.size(), 3u);
 }
 
+// The nodes of a run share one value table (CollectReplicas): each value is held once, and the
+// cross-check still tells the nodes' logs apart.
+TEST_F(ReadDumpTest, NodesSharingAValueTableAreCheckedAsTheirOwn) {
+  auto values = std::make_shared<checkers::logck::ValueTable>();
+  std::vector<checkers::ReplicaLog> logs;
+  for (const char* text : {R"({"hwm":3,"entries":[[0,1,"a"],[1,1,"b"],[2,1,"c"]]})",
+                           R"({"hwm":3,"entries":[[0,1,"a"],[1,1,"x"],[2,1,"a"]]})"}) {
+    Write(text);
+    auto r = ReadDump(path_, "n" + std::to_string(logs.size() + 1), std::nullopt, values);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    logs.push_back(std::move(*r));
+  }
+  EXPECT_EQ(values->size(), 4u);  // a, b, c, x: once each
+  EXPECT_EQ(logs[1].entries[1].value, "x");
+  const std::vector<history::Op> no_ops;
+  const checkers::CheckResult r = checkers::CheckReplicas(logs, no_ops);
+  EXPECT_EQ(r.verdict, checkers::Verdict::kInvalid) << r.explanation;
+  EXPECT_EQ(r.details["counts"]["inconsistent-offsets"], 2) << r.explanation;  // offsets 1 and 2
+  EXPECT_EQ(r.details["counts"]["duplicate"], 1) << r.explanation;             // n2 holds "a" twice
+}
+
 TEST_F(ReadDumpTest, ErrorsNameTheNode) {
   Write(R"({"hwm":2,"entries":[[1,1,"a"],[0,1,"b"]]})");
   auto r = ReadDump(path_, "n3", std::nullopt);
