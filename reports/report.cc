@@ -497,6 +497,7 @@ std::string RenderReport(const RunData& run, const EmbedOptions& embed) {
 }
 
 Status WriteReport(const std::string& run_dir) {
+  if (auto streamed = LoadRunStreamed(run_dir, {})) return WriteReport(*streamed);
   auto run = LoadRun(run_dir);
   if (!run.ok()) return run.error();
   return WriteReport(*run);
@@ -510,11 +511,12 @@ Result<std::string> WriteWindowReport(const std::string& run_dir, double from_s,
   if (!(from_s >= 0) || !(to_s > from_s)) {
     return Error{"--window wants FROM-TO in seconds with 0 <= FROM < TO, e.g. 120-130"};
   }
-  auto run = LoadRun(run_dir);
-  if (!run.ok()) return run.error();
   EmbedOptions embed;
   embed.window_ns = {static_cast<int64_t>(from_s * 1e9), static_cast<int64_t>(to_s * 1e9)};
   const std::string path = filename::ReportWindow(run_dir, from_s, to_s);
+  std::optional<RunData> streamed = LoadRunStreamed(run_dir, embed);
+  Result<RunData> run = streamed ? Result<RunData>(std::move(*streamed)) : LoadRun(run_dir);
+  if (!run.ok()) return run.error();
   if (auto s = WriteFileAtomic(path, RenderReport(*run, embed)); !s.ok()) return s.error();
   return path;
 }

@@ -207,6 +207,44 @@ Result<RunData> LoadRun(const std::string& run_dir) {
   return run;
 }
 
+std::optional<RunData> LoadRunStreamed(const std::string& run_dir, const EmbedOptions& embed) {
+  std::error_code ec;
+  if (!fs::is_directory(run_dir, ec)) return std::nullopt;
+  RunData files;
+  files.run_dir = run_dir;
+  ReadTest(files);
+  const size_t test_warnings = files.warnings.size();
+  ReadResults(files);
+  if (files.results.is_null() || files.warnings.size() != test_warnings) return std::nullopt;
+  // One pass for what RunStreamed takes (the nemesis events, the last event's time), which also
+  // makes sure the file reads and pairs cleanly; LoadRun explains a file that does not.
+  auto reader =
+      history::JsonlReader::Open(filename::History(run_dir), history::LogReads::kAsWritten);
+  if (!reader.ok()) return std::nullopt;
+  history::OpStream pairer;
+  history::History nemesis;
+  int64_t end_ns = 0, last_index = -1;
+  for (;;) {
+    auto e = (*reader)->Next();
+    if (!e.ok()) return std::nullopt;
+    if (!e->has_value()) break;
+    history::Event& ev = **e;
+    if (ev.index <= last_index) return std::nullopt;
+    last_index = ev.index;
+    end_ns = std::max(end_ns, ev.time_ns);
+    if (ev.process == history::kNemesisProcess) {
+      nemesis.push_back(std::move(ev));
+    } else if (!pairer.Add(std::move(ev)).ok()) {
+      return std::nullopt;
+    }
+  }
+  if (!(*reader)->torn_tail().empty()) return std::nullopt;
+  RunData run = RunStreamed(run_dir, std::move(files.test), std::move(files.results),
+                            std::move(nemesis), end_ns, embed);
+  run.warnings.insert(run.warnings.begin(), files.warnings.begin(), files.warnings.end());
+  return run;
+}
+
 RunData RunInMemory(const std::string& run_dir, nlohmann::json test, nlohmann::json results,
                     history::History events, std::optional<std::vector<history::Op>> ops) {
   RunData run;

@@ -79,6 +79,13 @@ RunData RunInMemory(const std::string& run_dir, nlohmann::json test, nlohmann::j
 RunData RunStreamed(const std::string& run_dir, nlohmann::json test, nlohmann::json results,
                     history::History nemesis, int64_t end_ns, const EmbedOptions& embed);
 
+// LoadRun for a run of any length: RunStreamed on the run's files (one more pass over
+// history.jsonl for the nemesis events and the last event's time), so nothing is held per op.
+// nullopt when the files are not a clean, finished run (no results.json or an unreadable one,
+// a history that does not read or pair cleanly, a torn last line): LoadRun then shows what it
+// can, with warnings. The report is the one LoadRun's run gives (`tidemark report`).
+std::optional<RunData> LoadRunStreamed(const std::string& run_dir, const EmbedOptions& embed);
+
 // The overall verdict: results.json "verdict" if present and known, else "unknown".
 std::string OverallVerdict(const RunData& run);
 

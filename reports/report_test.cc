@@ -437,6 +437,33 @@ void ReportTest::ExpectStreamedReportsWhatTheFilesDo(const std::vector<EmbedOpti
   }
 }
 
+// `tidemark report RUN` (and `--window`) reads a finished run's files as a stream: the same page
+// as LoadRun's, without holding the history; a run whose files are not clean takes LoadRun.
+TEST_F(ReportTest, TidemarkReportOfAFinishedRunReadsItAsAStream) {
+  WriteRun();
+  auto from_files = LoadRun(dir_.string());
+  ASSERT_TRUE(from_files.ok());
+  auto streamed = LoadRunStreamed(dir_.string(), {});
+  ASSERT_TRUE(streamed.has_value());
+  EXPECT_TRUE(streamed->streamed);
+  EXPECT_TRUE(streamed->ops.empty());
+  EXPECT_TRUE(Report() == RenderReport(*from_files));
+  EmbedOptions window;
+  window.window_ns = {{1'500'000, 3'500'000}};
+  auto path = WriteWindowReport(dir_.string(), 0.0015, 0.0035);
+  ASSERT_TRUE(path.ok()) << path.error().message;
+  std::ifstream f(*path);
+  const std::string page((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  EXPECT_TRUE(page == RenderReport(*from_files, window));
+  fs::remove(*path);
+  // Without results.json, or with a torn last line, the files are read whole (with warnings).
+  fs::remove(dir_ / "results.json");
+  EXPECT_FALSE(LoadRunStreamed(dir_.string(), {}).has_value());
+  WriteRun();
+  WriteHistory(LogHistory(), R"({"index":8,"time":8000000,"proc)");
+  EXPECT_FALSE(LoadRunStreamed(dir_.string(), {}).has_value());
+}
+
 TEST_F(ReportTest, AStreamedRunReadsBackTheValuesOfWhatItEmbeds) {
   WriteRun();
   auto from_files = LoadRun(dir_.string());
