@@ -3,6 +3,7 @@
 // unknown rather than valid.
 #include "checkers/analyse.h"
 
+#include <iostream>
 #include <new>
 #include <optional>
 #include <string>
@@ -178,7 +179,8 @@ history::History Compacted(history::History h) {
 // the streamed analysis says exactly what the whole-history one says, and keeps the nemesis
 // events.
 TEST(AnalyseLogStreamTest, SaysWhatAnalyseSaysOnCorrectAndFaultyLogs) {
-  int invalid = 0, screened_clean = 0;
+  int invalid = 0, screened_clean = 0, focused = 0;
+  int64_t kept_reads = 0, dropped_reads = 0;
   for (uint64_t seed = 1; seed <= 6; ++seed) {
     logsim::SimOptions o;
     o.seed = seed;
@@ -215,6 +217,13 @@ TEST(AnalyseLogStreamTest, SaysWhatAnalyseSaysOnCorrectAndFaultyLogs) {
         }
         EXPECT_EQ(opened, kept.screen_doubt ? 2 : 1) << "seed " << seed;
         screened_clean += !kept.screen_doubt;
+        // A doubt of an anomaly is local: the second reading keeps only the reads near it.
+        if (kept.screen_doubt) {
+          EXPECT_TRUE(kept.focused) << "seed " << seed << ": " << *kept.screen_doubt;
+          focused += kept.focused;
+          kept_reads += kept.reads_kept;
+          dropped_reads += kept.reads_dropped;
+        }
         const history::History nemesis = history::NemesisEvents(form);
         ASSERT_EQ(kept.nemesis.size(), nemesis.size());
         for (size_t i = 0; i < nemesis.size(); ++i) {
@@ -226,6 +235,10 @@ TEST(AnalyseLogStreamTest, SaysWhatAnalyseSaysOnCorrectAndFaultyLogs) {
   }
   EXPECT_GT(invalid, 6);          // the faults were found, both ways
   EXPECT_GE(screened_clean, 10);  // the correct ones (12: 6 seeds, full and compact) were screened
+  std::cout << focused << " doubted logs checked focused, keeping " << kept_reads << " ok reads of "
+            << kept_reads + dropped_reads << "\n";
+  EXPECT_GE(focused, invalid);
+  EXPECT_GT(dropped_reads, kept_reads);
 }
 
 TEST(AnalyseLogStreamTest, AHistoryThatDoesNotPairOrCannotBeReadIsAnError) {
