@@ -34,7 +34,8 @@ struct CheckInput {
   const history::OpSkeletons* skeletons = nullptr;
   const Result<logck::LogOps>* log = nullptr;
   // Streamed and screened clean (logck::LogScreen): log-prefix's result; the log ops hold the
-  // appends only and the skeletons none.
+  // ok appends only and the skeletons (sparse) those of the ok appends, or none when there are
+  // no replicas to check.
   const CheckResult* screened = nullptr;
 };
 
@@ -317,6 +318,10 @@ Result<Analysis> ReadAndAnalyse(const EventSourceOpener& open, const AnalysisSpe
   a.model = spec.model;
   FaultTrace trace;
   logck::LogScreen screen(LogCheckOptions{});
+  // log-replicas on a screened-clean history names ok appends when it finds something (its
+  // examples): their skeletons are kept, when there are replicas to check.
+  const bool check_replicas = spec.replicas && spec.replicas->ok();
+  history::OpSkeletons acks = history::OpSkeletons::Sparse();
   logck::LogOpsBuilder log(/*ignore_other_ops=*/true, &screen);
   int64_t ops = 0;
   auto read = ReadOps(
@@ -343,6 +348,7 @@ Result<Analysis> ReadAndAnalyse(const EventSourceOpener& open, const AnalysisSpe
       [&](const history::Op& op, int64_t) {
         log.Completed(op);
         screen.Completed(op);
+        if (check_replicas && op.f == "append" && op.status == EventType::kOk) acks.Put(op);
       });
   if (!read.ok()) return read.error();
   if (spec.on_step) spec.on_step("summarising faults");
@@ -357,9 +363,9 @@ Result<Analysis> ReadAndAnalyse(const EventSourceOpener& open, const AnalysisSpe
   if (parsed.ok() && !kept->screen_doubt) {
     // Clean: log-prefix is valid, and log-replicas needs only the acks unless it finds something.
     const CheckResult clean = screen.Clean(parsed.value());
-    const history::OpSkeletons none;
+    acks.SetSize(static_cast<size_t>(ops));
     CheckInput in{kept->nemesis, nullptr, spec};
-    in.skeletons = &none;
+    in.skeletons = &acks;
     in.log = &parsed;
     in.screened = &clean;
     Analysis screened = a;

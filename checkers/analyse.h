@@ -107,7 +107,8 @@ using EventSourceOpener = std::function<Result<EventSource>()>;
 // handed to a screen (logck::LogScreen) rather than kept, and its values dropped; the fault
 // summary gathers what it reads (FaultTrace). When the screen proves the history free of
 // anomalies and log-replicas finds nothing in the acks, that is the analysis: memory grows with
-// the log (appends and values), not with the reads. Otherwise the history is read once more and
+// the log (appends and values; with replicas to check, the ok appends' skeletons too, which the
+// replica check's examples name), not with the reads. Otherwise the history is read once more and
 // checked whole, so the checkers explain what they find. Every read is parsed again (values,
 // counts), but what is kept depends on the doubt. A local one (an anomaly's trace: the screen
 // names the offsets, values and reads concerned, logck::ReadFocus) keeps every append, only the

@@ -4,6 +4,8 @@
 #include "checkers/analyse.h"
 
 #include <iostream>
+#include <iterator>
+#include <map>
 #include <new>
 #include <optional>
 #include <string>
@@ -239,6 +241,49 @@ TEST(AnalyseLogStreamTest, SaysWhatAnalyseSaysOnCorrectAndFaultyLogs) {
             << kept_reads + dropped_reads << "\n";
   EXPECT_GE(focused, invalid);
   EXPECT_GT(dropped_reads, kept_reads);
+}
+
+// A correct client history whose replicas lost an ack: the screen passes it, log-replicas finds
+// the loss, and the second reading, focused on nothing, keeps the final reads only and still
+// gives Analyse's results.
+TEST(AnalyseLogStreamTest, AReplicaThatLostAnAckIsCheckedFocusedOnTheFinalReads) {
+  logsim::SimOptions o;
+  o.seed = 3;
+  o.ops = 400;
+  const history::History h = logsim::Simulate(o);
+  auto ops = history::PairOps(h);
+  ASSERT_TRUE(ops.ok());
+  std::map<int64_t, std::string> acked;
+  int64_t finals = 0;
+  for (const history::Op& op : *ops) {
+    if (op.status != EventType::kOk) continue;
+    if (op.f == "append") {
+      acked.emplace(op.value["offset"].get<int64_t>(), op.invoke_value.get<std::string>());
+    }
+    finals += op.f == "read" && op.invoke_value.value("final", false);
+  }
+  ASSERT_GT(acked.size(), 10u);
+  ReplicaLog n1{"n1", acked.rbegin()->first + 1, {}}, n2{"n2", n1.hwm, {}};
+  const int64_t middle =
+      std::next(acked.begin(), static_cast<std::ptrdiff_t>(acked.size() / 2))->first;
+  for (const auto& [offset, value] : acked) {
+    n1.entries.push_back(ReplicaEntry{offset, 1, value});
+    if (offset != middle) n2.entries.push_back(ReplicaEntry{offset, 1, value});
+  }
+  AnalysisSpec spec = LogSpec();
+  spec.replicas = Result<std::vector<ReplicaLog>>(std::vector<ReplicaLog>{n1, n2});
+  const Analysis whole = Analyse(h, spec);
+  ASSERT_EQ(whole.checks.size(), 2u);
+  EXPECT_EQ(whole.checks[0].verdict, Verdict::kValid);
+  EXPECT_EQ(whole.checks[1].verdict, Verdict::kInvalid);
+  StreamedHistory kept;
+  auto streamed = Streamed(h, spec, &kept);
+  ASSERT_TRUE(streamed.ok()) << streamed.error().message;
+  EXPECT_EQ(ToJson(*streamed), ToJson(whole));
+  EXPECT_EQ(kept.screen_doubt, "a checker found something in the acks");
+  EXPECT_TRUE(kept.focused);
+  EXPECT_EQ(kept.reads_kept, finals);
+  EXPECT_GT(kept.reads_dropped, 0);
 }
 
 TEST(AnalyseLogStreamTest, AHistoryThatDoesNotPairOrCannotBeReadIsAnError) {
