@@ -5,6 +5,8 @@
 #include <functional>
 #include <map>
 #include <new>
+#include <optional>
+#include <vector>
 
 #include "checkers/linearizability.h"
 #include "checkers/log/log_screen.h"
@@ -32,7 +34,8 @@ struct CheckInput {
   const history::OpSkeletons* skeletons = nullptr;
   const Result<logck::LogOps>* log = nullptr;
   // Streamed and screened clean (logck::LogScreen): log-prefix's result; the log ops hold the
-  // appends only and the skeletons none.
+  // ok appends only and the skeletons (sparse) those of the ok appends, or none when there are
+  // no replicas to check.
   const CheckResult* screened = nullptr;
 };
 
@@ -260,26 +263,46 @@ Result<Ok> ReadOps(const EventSource& next, const std::function<void(history::Ev
 }
 
 // The whole-history check of a streamed log history the screen doubted: the history is read once
-// more, every op kept as a skeleton and every read parsed, and the checkers run on that.
+// more, every read parsed, and the checkers run on that. With a focus (the doubt was local:
+// logck::ReadFocus), only the reads it names are kept and only the skeletons of the appends and
+// those reads, which gives the same results; without, every read and every op's skeleton.
 Result<Ok> CheckWhole(const EventSourceOpener& open, const history::History& nemesis,
-                      const AnalysisSpec& spec, Analysis& a) {
+                      const AnalysisSpec& spec, const std::optional<logck::ReadFocus>& focus,
+                      Analysis& a, StreamedHistory* kept) {
   auto next = open();
   if (!next.ok()) return next.error();
-  history::OpSkeletons ops;
-  ops.reserve(static_cast<size_t>(a.counts.invoke));
-  logck::LogOpsBuilder log(/*ignore_other_ops=*/true);
+  history::OpSkeletons ops = focus ? history::OpSkeletons::Sparse() : history::OpSkeletons();
+  if (!focus) ops.reserve(static_cast<size_t>(a.counts.invoke));
+  int64_t kept_read = -1;  // the last read the focus kept
+  logck::LogOpsBuilder log =
+      focus ? logck::LogOpsBuilder(
+                  /*ignore_other_ops=*/true,
+                  [&](const logck::ReadRec& r, const std::vector<logck::EntryRec>& entries) {
+                    const bool keep = focus->Keep(r, entries);
+                    if (keep) kept_read = r.op;
+                    return keep;
+                  })
+            : logck::LogOpsBuilder(/*ignore_other_ops=*/true);
+  size_t invoked = 0;
   auto read = ReadOps(
       *next, [](history::Event&) {},
       [&](const history::Op& op) {
         log.Invoked(op);
-        ops.Put(op);
+        ++invoked;
+        if (!focus) ops.Put(op);
       },
       [&](const history::Op& op, int64_t) {
         log.Completed(op);
-        ops.Put(op);
+        if (!focus || op.f == "append" || op.id == kept_read) ops.Put(op);
       });
   if (!read.ok()) return read.error();
+  if (focus) ops.SetSize(invoked);
   const Result<logck::LogOps> parsed = std::move(log).Finish();
+  kept->focused = focus.has_value();
+  if (parsed.ok()) {
+    kept->reads_kept = static_cast<int64_t>(parsed->reads.size());
+    kept->reads_dropped = parsed->dropped_reads;
+  }
   CheckInput in{nemesis, nullptr, spec};
   in.skeletons = &ops;
   in.log = &parsed;
@@ -295,6 +318,10 @@ Result<Analysis> ReadAndAnalyse(const EventSourceOpener& open, const AnalysisSpe
   a.model = spec.model;
   FaultTrace trace;
   logck::LogScreen screen(LogCheckOptions{});
+  // log-replicas on a screened-clean history names ok appends when it finds something (its
+  // examples): their skeletons are kept, when there are replicas to check.
+  const bool check_replicas = spec.replicas && spec.replicas->ok();
+  history::OpSkeletons acks = history::OpSkeletons::Sparse();
   logck::LogOpsBuilder log(/*ignore_other_ops=*/true, &screen);
   int64_t ops = 0;
   auto read = ReadOps(
@@ -321,19 +348,24 @@ Result<Analysis> ReadAndAnalyse(const EventSourceOpener& open, const AnalysisSpe
       [&](const history::Op& op, int64_t) {
         log.Completed(op);
         screen.Completed(op);
+        if (check_replicas && op.f == "append" && op.status == EventType::kOk) acks.Put(op);
       });
   if (!read.ok()) return read.error();
   if (spec.on_step) spec.on_step("summarising faults");
   a.faults = SummarizeFaults(trace);
   a.ops = ops;
   const Result<logck::LogOps> parsed = std::move(log).Finish();
-  if (parsed.ok()) kept->screen_doubt = screen.Doubt(parsed.value());
+  std::optional<logck::ReadFocus> focus;
+  if (parsed.ok()) {
+    kept->screen_doubt = screen.Doubt(parsed.value());
+    focus = screen.Focus();
+  }
   if (parsed.ok() && !kept->screen_doubt) {
     // Clean: log-prefix is valid, and log-replicas needs only the acks unless it finds something.
     const CheckResult clean = screen.Clean(parsed.value());
-    const history::OpSkeletons none;
+    acks.SetSize(static_cast<size_t>(ops));
     CheckInput in{kept->nemesis, nullptr, spec};
-    in.skeletons = &none;
+    in.skeletons = &acks;
     in.log = &parsed;
     in.screened = &clean;
     Analysis screened = a;
@@ -342,7 +374,9 @@ Result<Analysis> ReadAndAnalyse(const EventSourceOpener& open, const AnalysisSpe
     kept->screen_doubt = "a checker found something in the acks";
   }
   if (spec.on_step) spec.on_step("reading the history again to check it whole");
-  if (auto whole = CheckWhole(open, kept->nemesis, spec, a); !whole.ok()) return whole.error();
+  if (auto whole = CheckWhole(open, kept->nemesis, spec, focus, a, kept); !whole.ok()) {
+    return whole.error();
+  }
   return a;
 }
 }  // namespace

@@ -90,6 +90,10 @@ struct StreamedHistory {
   // Why the screen (logck::LogScreen) doubted the history, which was then read again and checked
   // whole; nullopt when it passed it.
   std::optional<std::string> screen_doubt;
+  // When it was checked whole: whether that check was focused (logck::ReadFocus: the doubt was
+  // local), and how many ok reads it kept and dropped (0 dropped unless focused).
+  bool focused = false;
+  int64_t reads_kept = 0, reads_dropped = 0;
 };
 
 // The next event of a history, nullopt at its end, or an error (a malformed file).
@@ -103,10 +107,18 @@ using EventSourceOpener = std::function<Result<EventSource>()>;
 // handed to a screen (logck::LogScreen) rather than kept, and its values dropped; the fault
 // summary gathers what it reads (FaultTrace). When the screen proves the history free of
 // anomalies and log-replicas finds nothing in the acks, that is the analysis: memory grows with
-// the log (appends and values), not with the reads. Otherwise (an anomaly, or a history the
-// screen cannot reason about in one pass) the history is read once more and checked whole, each
-// op kept as a skeleton and each read parsed, so the checkers explain what they find. Either way
-// the result equals Analyse's on the same history. Only the log checkers (log-prefix,
+// the log (appends and values; with replicas to check, the ok appends' skeletons too, which the
+// replica check's examples name), not with the reads. Otherwise the history is read once more and
+// checked whole, so the checkers explain what they find. Every read is parsed again (values,
+// counts), but what is kept depends on the doubt. A local one (an anomaly's trace: the screen
+// names the offsets, values and reads concerned, logck::ReadFocus) keeps every append, only the
+// reads that cover or hold a suspect offset, hold a suspect value, are suspect themselves
+// (stale, either read of a nonmonotonic pair) or are final, and the skeletons (64 bytes) of
+// those ops only: memory grows with the log and with the reads near the anomalies. A global one
+// (a history the screen cannot reason about in one pass: times going backwards, final reads not
+// last, sparse offsets, ops of another workload, nothing to check, a malformed op) keeps every
+// read and every op's skeleton (about 260 bytes an op). Either way the result equals Analyse's
+// on the same history. Only the log checkers (log-prefix,
 // log-replicas) run this way; another name in spec.checkers says unknown.
 // Running out of memory (std::bad_alloc, e.g. under a process cap) is a log-prefix check that says
 // unknown, with nothing kept.

@@ -3,6 +3,9 @@
 // unknown rather than valid.
 #include "checkers/analyse.h"
 
+#include <iostream>
+#include <iterator>
+#include <map>
 #include <new>
 #include <optional>
 #include <string>
@@ -178,7 +181,8 @@ history::History Compacted(history::History h) {
 // the streamed analysis says exactly what the whole-history one says, and keeps the nemesis
 // events.
 TEST(AnalyseLogStreamTest, SaysWhatAnalyseSaysOnCorrectAndFaultyLogs) {
-  int invalid = 0, screened_clean = 0;
+  int invalid = 0, screened_clean = 0, focused = 0;
+  int64_t kept_reads = 0, dropped_reads = 0;
   for (uint64_t seed = 1; seed <= 6; ++seed) {
     logsim::SimOptions o;
     o.seed = seed;
@@ -215,6 +219,13 @@ TEST(AnalyseLogStreamTest, SaysWhatAnalyseSaysOnCorrectAndFaultyLogs) {
         }
         EXPECT_EQ(opened, kept.screen_doubt ? 2 : 1) << "seed " << seed;
         screened_clean += !kept.screen_doubt;
+        // A doubt of an anomaly is local: the second reading keeps only the reads near it.
+        if (kept.screen_doubt) {
+          EXPECT_TRUE(kept.focused) << "seed " << seed << ": " << *kept.screen_doubt;
+          focused += kept.focused;
+          kept_reads += kept.reads_kept;
+          dropped_reads += kept.reads_dropped;
+        }
         const history::History nemesis = history::NemesisEvents(form);
         ASSERT_EQ(kept.nemesis.size(), nemesis.size());
         for (size_t i = 0; i < nemesis.size(); ++i) {
@@ -226,6 +237,53 @@ TEST(AnalyseLogStreamTest, SaysWhatAnalyseSaysOnCorrectAndFaultyLogs) {
   }
   EXPECT_GT(invalid, 6);          // the faults were found, both ways
   EXPECT_GE(screened_clean, 10);  // the correct ones (12: 6 seeds, full and compact) were screened
+  std::cout << focused << " doubted logs checked focused, keeping " << kept_reads << " ok reads of "
+            << kept_reads + dropped_reads << "\n";
+  EXPECT_GE(focused, invalid);
+  EXPECT_GT(dropped_reads, kept_reads);
+}
+
+// A correct client history whose replicas lost an ack: the screen passes it, log-replicas finds
+// the loss, and the second reading, focused on nothing, keeps the final reads only and still
+// gives Analyse's results.
+TEST(AnalyseLogStreamTest, AReplicaThatLostAnAckIsCheckedFocusedOnTheFinalReads) {
+  logsim::SimOptions o;
+  o.seed = 3;
+  o.ops = 400;
+  const history::History h = logsim::Simulate(o);
+  auto ops = history::PairOps(h);
+  ASSERT_TRUE(ops.ok());
+  std::map<int64_t, std::string> acked;
+  int64_t finals = 0;
+  for (const history::Op& op : *ops) {
+    if (op.status != EventType::kOk) continue;
+    if (op.f == "append") {
+      acked.emplace(op.value["offset"].get<int64_t>(), op.invoke_value.get<std::string>());
+    }
+    finals += op.f == "read" && op.invoke_value.value("final", false);
+  }
+  ASSERT_GT(acked.size(), 10u);
+  ReplicaLog n1{"n1", acked.rbegin()->first + 1, {}}, n2{"n2", n1.hwm, {}};
+  const int64_t middle =
+      std::next(acked.begin(), static_cast<std::ptrdiff_t>(acked.size() / 2))->first;
+  for (const auto& [offset, value] : acked) {
+    n1.entries.push_back(ReplicaEntry{offset, 1, value});
+    if (offset != middle) n2.entries.push_back(ReplicaEntry{offset, 1, value});
+  }
+  AnalysisSpec spec = LogSpec();
+  spec.replicas = Result<std::vector<ReplicaLog>>(std::vector<ReplicaLog>{n1, n2});
+  const Analysis whole = Analyse(h, spec);
+  ASSERT_EQ(whole.checks.size(), 2u);
+  EXPECT_EQ(whole.checks[0].verdict, Verdict::kValid);
+  EXPECT_EQ(whole.checks[1].verdict, Verdict::kInvalid);
+  StreamedHistory kept;
+  auto streamed = Streamed(h, spec, &kept);
+  ASSERT_TRUE(streamed.ok()) << streamed.error().message;
+  EXPECT_EQ(ToJson(*streamed), ToJson(whole));
+  EXPECT_EQ(kept.screen_doubt, "a checker found something in the acks");
+  EXPECT_TRUE(kept.focused);
+  EXPECT_EQ(kept.reads_kept, finals);
+  EXPECT_GT(kept.reads_dropped, 0);
 }
 
 TEST(AnalyseLogStreamTest, AHistoryThatDoesNotPairOrCannotBeReadIsAnError) {

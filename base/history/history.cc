@@ -1,6 +1,8 @@
 #include "base/history/history.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -289,6 +291,35 @@ uint32_t OpSkeletons::Intern(const std::string& name) {
   return it->second;
 }
 
+OpSkeletons OpSkeletons::Sparse() {
+  OpSkeletons s;
+  s.sparse_ = true;
+  return s;
+}
+
+void OpSkeletons::SetSize(size_t n) {
+  if (!sparse_) {
+    std::fprintf(stderr, "OpSkeletons::SetSize on a dense set\n");
+    std::abort();
+  }
+  size_ = std::max(n, size_);
+}
+
+bool OpSkeletons::Has(size_t i) const {
+  if (!sparse_) return i < ops_.size();
+  return at_.count(static_cast<int64_t>(i)) > 0;
+}
+
+size_t OpSkeletons::Slot(size_t i) const {
+  if (!sparse_) return i;
+  auto it = at_.find(static_cast<int64_t>(i));
+  if (it == at_.end()) {
+    std::fprintf(stderr, "OpSkeletons: op %zu is not held by this sparse set\n", i);
+    std::abort();
+  }
+  return it->second;
+}
+
 void OpSkeletons::Put(const Op& op) {
   Skeleton s;
   s.process = op.process;
@@ -302,6 +333,16 @@ void OpSkeletons::Put(const Op& op) {
   s.error = Intern(op.error);
   s.status = op.status;
   const auto id = static_cast<size_t>(op.id);
+  if (sparse_) {
+    auto [it, added] = at_.emplace(op.id, static_cast<uint32_t>(ops_.size()));
+    if (added) {
+      ops_.push_back(s);
+    } else {
+      ops_[it->second] = s;
+    }
+    size_ = std::max(size_, id + 1);
+    return;
+  }
   if (id < ops_.size()) {
     ops_[id] = s;
   } else {
@@ -310,14 +351,14 @@ void OpSkeletons::Put(const Op& op) {
 }
 
 OpBrief OpSkeletons::Brief(size_t i) const {
-  const Skeleton& s = ops_[i];
+  const Skeleton& s = ops_[Slot(i)];
   return OpBrief{static_cast<int64_t>(i), s.process,       names_[s.f], Name(s.node),
                  Name(s.error),           s.status,        s.call_ns,   s.return_ns,
                  s.invoke_index,          s.complete_index};
 }
 
 Op OpSkeletons::Whole(size_t i) const {
-  const Skeleton& s = ops_[i];
+  const Skeleton& s = ops_[Slot(i)];
   Op op;
   op.id = static_cast<int64_t>(i);
   op.process = s.process;

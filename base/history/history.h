@@ -146,13 +146,27 @@ struct OpBrief {
 // Ops without their values, for a caller that holds every op of a long history
 // (checkers::AnalyseLogStream): 64 bytes an op instead of an Op's 240 and its values. The
 // names (f, key, node, error) are interned.
+//
+// A sparse set (Sparse()) holds only the ops Put into it, found by id (about 90 bytes each),
+// for a check that names only some of a history's ops: its size() is still the number of ops
+// in the history (SetSize; at least one past the highest id Put), and asking for an op it does
+// not hold (Brief, Whole) is a broken invariant that aborts.
 class OpSkeletons {
  public:
+  static OpSkeletons Sparse();
+
   // Holds `op` without its values at its id: replaces the op held there, or appends it when
-  // op.id == size().
+  // op.id == size(). Sparse: holds it at its id, whatever the id.
   void Put(const Op& op);
   void reserve(size_t n) { ops_.reserve(n); }
-  size_t size() const { return ops_.size(); }
+  // Sparse only: the number of ops of the history (ids 0..n-1), held or not.
+  void SetSize(size_t n);
+  size_t size() const { return sparse_ ? size_ : ops_.size(); }
+  bool sparse() const { return sparse_; }
+  // Whether op i is held (always, for i < size(), unless sparse).
+  bool Has(size_t i) const;
+  // How many ops are held.
+  size_t held() const { return ops_.size(); }
   OpBrief Brief(size_t i) const;
   // Op i whole but for its values, which are null.
   Op Whole(size_t i) const;
@@ -167,7 +181,13 @@ class OpSkeletons {
   uint32_t Intern(const std::optional<std::string>& name) { return name ? Intern(*name) : 0; }
   const std::string* Name(uint32_t id) const { return id == 0 ? nullptr : &names_[id]; }
 
+  // Where op i is in ops_: i, or (sparse) what at_ says.
+  size_t Slot(size_t i) const;
+
   std::vector<Skeleton> ops_;
+  bool sparse_ = false;
+  size_t size_ = 0;                                // sparse: the history's op count
+  std::unordered_map<int64_t, uint32_t> at_;       // sparse: op id -> its index in ops_
   std::vector<std::string> names_{std::string()};  // names_[0]: none
   std::unordered_map<std::string, uint32_t> ids_;
 };

@@ -284,5 +284,40 @@ TEST(CompleteOpTest, MovesTheCompletionInAndAnOkReadOfNothingObservedNull) {
   EXPECT_EQ(write.status, EventType::kFail);
 }
 
+TEST(OpSkeletonsTest, ASparseSetHoldsTheOpsPutByIdAndCountsEveryOp) {
+  OpSkeletons ops = OpSkeletons::Sparse();
+  Op a;
+  a.id = 7;
+  a.process = 3;
+  a.f = "append";
+  a.node = "n2";
+  a.call_ns = 100;
+  ops.Put(a);
+  a.status = EventType::kOk;
+  a.return_ns = 150;
+  ops.Put(a);  // its completion replaces it
+  Op r;
+  r.id = 2;
+  r.process = 1;
+  r.f = "read";
+  ops.Put(r);
+  ops.SetSize(10);
+  EXPECT_EQ(ops.size(), 10u);
+  EXPECT_EQ(ops.held(), 2u);
+  EXPECT_TRUE(ops.Has(7));
+  EXPECT_TRUE(ops.Has(2));
+  EXPECT_FALSE(ops.Has(3));
+  const OpBrief b = OpsView(ops)[7];
+  EXPECT_EQ(b.id, 7);
+  EXPECT_EQ(b.process, 3);
+  EXPECT_EQ(b.f, "append");
+  ASSERT_NE(b.node, nullptr);
+  EXPECT_EQ(*b.node, "n2");
+  EXPECT_EQ(b.status, EventType::kOk);
+  EXPECT_EQ(b.return_ns, 150);
+  EXPECT_EQ(ops.Whole(2).f, "read");
+  EXPECT_DEATH(ops.Brief(3), "not held");
+}
+
 }  // namespace
 }  // namespace tidemark::history

@@ -137,6 +137,9 @@ class Analysis {
   // ---- indexes ----
   void BuildIndexes() {
     observed_.assign(l_.values.size(), false);
+    for (size_t v = 0; v < l_.dropped_observed.size() && v < observed_.size(); ++v) {
+      if (l_.dropped_observed[v]) observed_[v] = true;
+    }
     // Exactly the observations below: obs_ is the largest index, so no doubling slack.
     size_t n = 0;
     for (const AppendRec& a : l_.appends) n += a.status == EventType::kOk;
@@ -998,7 +1001,7 @@ void Analysis::NonmonotonicReads() {
 }
 
 CheckResult Analysis::Result() const {
-  return LogPrefixResult(l_, static_cast<int64_t>(l_.reads.size()),
+  return LogPrefixResult(l_, static_cast<int64_t>(l_.reads.size()) + l_.dropped_reads,
                          static_cast<int64_t>(finals_.size()), final_end_, report_,
                          unseen_confirmed_);
 }
@@ -1067,7 +1070,8 @@ CheckResult CheckLogPrefix(history::OpsView ops, const Result<logck::LogOps>& pa
       res.details["errors"] = nlohmann::json::array({*malformed});
       return res;
     }
-    if (parsed->appends.empty() && parsed->reads.empty() && parsed->streamed_reads == 0) {
+    if (parsed->appends.empty() && parsed->reads.empty() && parsed->streamed_reads == 0 &&
+        parsed->dropped_reads == 0) {
       res.verdict = Verdict::kUnknown;
       res.summary = "unknown: no append or ok read in the history: nothing to check";
       res.explanation = res.summary;

@@ -46,7 +46,8 @@ bool GetOffset(const json& j, const char* name, int64_t* out) {
 
 class Parser {
  public:
-  Parser(LogOps* out, ReadSink* sink) : out_(out), sink_(sink) {}
+  Parser(LogOps* out, ReadSink* sink, ReadKeep keep = {})
+      : out_(out), sink_(sink), keep_(std::move(keep)) {}
 
   // Interns the value of a read entry at `offset`. Reads overlap heavily, so the value last seen
   // at an offset is checked first: one string compare instead of a hash-table probe.
@@ -228,6 +229,18 @@ class Parser {
       ++out_->streamed_reads;
       return Ok{};
     }
+    if (keep_ && !keep_(r, read_)) {
+      // Dropped: what the checkers still need of it is which values it observed (unseen).
+      ++out_->dropped_reads;
+      for (const EntryRec& entry : read_) {
+        if (entry.offset >= r.cov_end) break;
+        const auto vid = static_cast<size_t>(entry.vid);
+        std::vector<bool>& seen = out_->dropped_observed;
+        if (seen.size() <= vid) seen.resize(std::max(vid + 1, 2 * seen.size()), false);
+        seen[vid] = true;
+      }
+      return Ok{};
+    }
     Place(r);
     out_->reads.push_back(r);
     return Ok{};
@@ -267,6 +280,7 @@ class Parser {
  private:
   LogOps* out_;
   ReadSink* sink_;
+  ReadKeep keep_;                   // unset: every ok read is kept
   std::vector<int32_t> at_offset_;  // offset -> the value last read there, -1 if none
   std::vector<EntryRec> read_;      // the entries of the read being parsed
   std::unordered_map<int64_t, size_t> open_appends_;  // op id -> its AppendRec, until completed
@@ -320,7 +334,8 @@ int32_t LogOps::ValueAt(const ReadRec& r, int64_t o) const {
 }
 
 struct LogOpsBuilder::Impl {
-  Impl(bool ignore, ReadSink* sink) : ignore_other_ops(ignore), parser(&out, sink) {}
+  Impl(bool ignore, ReadSink* sink, ReadKeep keep = {})
+      : ignore_other_ops(ignore), parser(&out, sink, std::move(keep)) {}
   bool ignore_other_ops;
   LogOps out;
   Parser parser;
@@ -339,6 +354,8 @@ struct LogOpsBuilder::Impl {
 
 LogOpsBuilder::LogOpsBuilder(bool ignore_other_ops, ReadSink* sink)
     : impl_(std::make_unique<Impl>(ignore_other_ops, sink)) {}
+LogOpsBuilder::LogOpsBuilder(bool ignore_other_ops, ReadKeep keep)
+    : impl_(std::make_unique<Impl>(ignore_other_ops, nullptr, std::move(keep))) {}
 LogOpsBuilder::~LogOpsBuilder() = default;
 LogOpsBuilder::LogOpsBuilder(LogOpsBuilder&&) noexcept = default;
 LogOpsBuilder& LogOpsBuilder::operator=(LogOpsBuilder&&) noexcept = default;
@@ -398,10 +415,15 @@ Result<LogOps> LogOpsBuilder::Finish() && {
 }
 
 Result<LogOps> ParseLogOps(const std::vector<history::Op>& ops, bool ignore_other_ops) {
+  return ParseLogOps(ops, ignore_other_ops, ReadKeep());
+}
+
+Result<LogOps> ParseLogOps(const std::vector<history::Op>& ops, bool ignore_other_ops,
+                           ReadKeep keep) {
   if (ops.size() >= static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
     return Error{"history too large: " + std::to_string(ops.size()) + " ops"};
   }
-  LogOpsBuilder b(ignore_other_ops);
+  LogOpsBuilder b(ignore_other_ops, std::move(keep));
   for (size_t i = 0; i < ops.size(); ++i) {
     if (ops[i].id != static_cast<int64_t>(i)) {
       return Error{"op at position " + std::to_string(i) + " has id " + std::to_string(ops[i].id) +

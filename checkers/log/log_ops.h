@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <string>
@@ -133,7 +134,13 @@ struct LogOps {
   std::vector<ValueInfo> info;  // vid -> what the appends of that value did
   int64_t reads_fail = 0, reads_info = 0;
   int64_t streamed_reads = 0;  // ok reads handed to a ReadSink instead of kept in `reads`
-  int64_t skipped = 0;         // ops of other f skipped (ignore_other_ops)
+  // A focused parse (ReadKeep): the ok reads parsed but not kept in `reads`, and vid -> whether
+  // one of them held it committed (below its cov_end; shorter than `values` when the last
+  // values were not). The checkers count the dropped reads as ok reads and take a value they
+  // held as observed by a read; nothing else of them is known.
+  int64_t dropped_reads = 0;
+  std::vector<bool> dropped_observed;
+  int64_t skipped = 0;  // ops of other f skipped (ignore_other_ops)
   // When some were: the error a parse that does not ignore them gives for the first.
   std::string first_skipped_error;
 
@@ -146,8 +153,17 @@ struct LogOps {
   int32_t ValueAt(const ReadRec& r, int64_t o) const;
 };
 
+// Whether a parse keeps an ok read (in LogOps::reads), given the read and its entries (offset
+// order; valid only during the call). A read it drops is parsed (its values interned, its shape
+// validated) and counted (LogOps::dropped_reads, dropped_observed), not kept. Final reads should
+// be kept: the checkers take the final log from the kept ones.
+using ReadKeep = std::function<bool(const ReadRec& r, const std::vector<EntryRec>& entries)>;
+
 // Parses and validates. An error names the op (id and event index) and what is wrong.
 Result<LogOps> ParseLogOps(const std::vector<history::Op>& ops, bool ignore_other_ops);
+// The same, keeping only the ok reads `keep` says to (unset: every one).
+Result<LogOps> ParseLogOps(const std::vector<history::Op>& ops, bool ignore_other_ops,
+                           ReadKeep keep);
 
 // What a LogOpsBuilder in streaming mode hands over instead of keeping: each ok append as it
 // completes, and each ok read, parsed, as it completes (in the file's order). The read's entries
@@ -171,6 +187,8 @@ class LogOpsBuilder {
   // With a sink, ok reads are handed to it (ReadSink) and not kept: the LogOps Finish returns
   // holds the appends and values only.
   explicit LogOpsBuilder(bool ignore_other_ops, ReadSink* sink = nullptr);
+  // A focused parse: ok reads are kept only when `keep` says so (ReadKeep).
+  LogOpsBuilder(bool ignore_other_ops, ReadKeep keep);
   ~LogOpsBuilder();
   LogOpsBuilder(LogOpsBuilder&&) noexcept;
   LogOpsBuilder& operator=(LogOpsBuilder&&) noexcept;

@@ -25,8 +25,19 @@ void LogScreen::Suspect(const std::string& why) {
   if (!doubt_) doubt_ = why;
 }
 
+void LogScreen::SuspectAll(const std::string& why) {
+  global_ = true;
+  Suspect(why);
+}
+
+void LogScreen::SuspectValue(int32_t vid) {
+  const auto v = static_cast<size_t>(vid);
+  if (sus_values_.size() <= v) sus_values_.resize(std::max(v + 1, 2 * sus_values_.size()), false);
+  sus_values_[v] = true;
+}
+
 void LogScreen::Time(int64_t t) {
-  if (t < last_time_) Suspect("event times go backwards in the file");
+  if (t < last_time_) SuspectAll("event times go backwards in the file");
   last_time_ = std::max(last_time_, t);
 }
 
@@ -36,7 +47,7 @@ bool LogScreen::Sized(int64_t offset, const LogOps& l) {
   const int64_t limit = std::min<int64_t>(4 * static_cast<int64_t>(l.values.size()) + (1 << 20),
                                           std::numeric_limits<int32_t>::max() - 1);
   if (offset < 0 || offset > limit) {
-    Suspect("offset " + std::to_string(offset) + " is too sparse to screen");
+    SuspectAll("offset " + std::to_string(offset) + " is too sparse to screen");
     return false;
   }
   const auto need = static_cast<size_t>(offset) + 1;
@@ -44,6 +55,7 @@ bool LogScreen::Sized(int64_t offset, const LogOps& l) {
     const size_t n = std::max(need, value_at_.size() * 2);
     value_at_.resize(n, -1);
     gap_.resize(n, false);
+    sus_offset_.resize(n, false);
   }
   if (offset_of_.size() < l.values.size()) {
     const size_t n = std::max(l.values.size(), offset_of_.size() * 2);
@@ -58,7 +70,9 @@ void LogScreen::Invoked(const Op& op) {
   if (op.process < 0) return;
   Time(op.call_ns);
   const bool final = IsFinalRead(op);
-  if (first_final_call_ >= 0 && !final) Suspect("an op was invoked after the final reads began");
+  if (first_final_call_ >= 0 && !final) {
+    SuspectAll("an op was invoked after the final reads began");
+  }
   if (op.f == "read") pending_read_calls_.insert(op.call_ns);
   if (final && first_final_call_ < 0) first_final_call_ = op.call_ns;
 }
@@ -86,16 +100,21 @@ void LogScreen::Killed(const std::string& node, int64_t time_ns) {
 void LogScreen::Observe(int64_t offset, int32_t vid) {
   const auto o = static_cast<size_t>(offset);
   const auto v = static_cast<size_t>(vid);
-  if (gap_[o]) Suspect("a read covered offset " + std::to_string(offset) + " holding nothing");
+  if (gap_[o]) {
+    Suspect("a read covered offset " + std::to_string(offset) + " holding nothing");
+    SuspectOffset(offset);
+  }
   if (value_at_[o] < 0) {
     value_at_[o] = vid;
   } else if (value_at_[o] != vid) {
     Suspect("two values at offset " + std::to_string(offset));
+    SuspectOffset(offset);
   }
   if (offset_of_[v] < 0) {
     offset_of_[v] = static_cast<int32_t>(offset);
   } else if (offset_of_[v] != offset) {
     Suspect("a value at two offsets");
+    SuspectValue(vid);
   }
 }
 
@@ -124,16 +143,21 @@ void LogScreen::Read(const LogOps& sofar, const ReadRec& r, const std::vector<En
     const ValueInfo& vi = sofar.info[static_cast<size_t>(e.vid)];
     if (vi.first_append < 0 || r.ret < vi.first_call) {
       Suspect("a read holds a value before (or without) its append");
+      SuspectValue(e.vid);
     } else {
       held_[static_cast<size_t>(e.vid)] = true;
     }
     if (e.offset >= r.cov_end) {
-      if (!r.final) Suspect("a read holds an entry at or above its HWM");
+      if (!r.final) {
+        Suspect("a read holds an entry at or above its HWM");
+        SuspectOffset(e.offset);
+      }
       continue;
     }
     for (; next < e.offset; ++next) {  // committed offsets the read holds nothing at
       if (value_at_[static_cast<size_t>(next)] >= 0) {
         Suspect("a read covered offset " + std::to_string(next) + " holding nothing");
+        SuspectOffset(next);
       }
       gap_[static_cast<size_t>(next)] = true;
     }
@@ -145,11 +169,13 @@ void LogScreen::Read(const LogOps& sofar, const ReadRec& r, const std::vector<En
   for (; next < r.cov_end; ++next) {
     if (value_at_[static_cast<size_t>(next)] >= 0) {
       Suspect("a read covered offset " + std::to_string(next) + " holding nothing");
+      SuspectOffset(next);
     }
     gap_[static_cast<size_t>(next)] = true;
   }
   if (r.linearizable && BestAckOffsetBefore(r.call) >= r.hwm) {
     Suspect("a linearizable read misses an earlier ack");
+    SuspectRead(r.op);
   }
 }
 
@@ -185,36 +211,73 @@ void LogScreen::Nonmonotonic(const Op& op, const ReadRec& r) {
   }
   if (l.any && r.hwm < l.hwm) {
     Suspect("a process's reads went back");
+    SuspectRead(r.op);  // and the read it went back from, the one that set the highest HWM
+    SuspectRead(l.op);
     return;
   }
-  l = Last{r.hwm, r.call, true};
+  l = Last{r.hwm, r.call, r.op, true};
 }
 
 std::optional<std::string> LogScreen::Doubt(const LogOps& l) {
-  if (doubt_) return doubt_;
-  if (l.skipped > 0) return "ops of another workload";
+  // Every check runs (no early return) so that the focus holds all it found.
+  if (l.skipped > 0) SuspectAll("ops of another workload");
   if (l.appends_ok + l.appends_fail + l.appends_info == 0 && ok_reads_ == 0) {
-    return "no append or ok read";
+    SuspectAll("no append or ok read");
   }
   if (first_final_call_ >= 0 && max_nonfinal_ret_ >= first_final_call_) {
-    return "an op completed after the final reads began";
+    SuspectAll("an op completed after the final reads began");
   }
   for (size_t v = 0; v < held_.size() && v < l.info.size(); ++v) {
     const ValueInfo& vi = l.info[v];
-    if (held_[v] && vi.n_ok == 0 && vi.n_info == 0)
-      return "a read holds a value whose appends failed";
+    if (held_[v] && vi.n_ok == 0 && vi.n_info == 0) {
+      Suspect("a read holds a value whose appends failed");
+      SuspectValue(static_cast<int32_t>(v));
+    }
   }
+  // What follows concerns acks only, which a focused check keeps all of.
   for (const AppendRec& a : l.appends) {
     if (a.status != EventType::kOk) continue;
     if (static_cast<size_t>(a.vid) >= observed_.size() || !observed_[static_cast<size_t>(a.vid)]) {
-      return "an acknowledged append was never read";
+      Suspect("an acknowledged append was never read");
+      break;
     }
   }
-  if (final_reads_ > 0 && max_ack_offset_ >= final_end_) return "the final log ends before an ack";
+  if (final_reads_ > 0 && max_ack_offset_ >= final_end_)
+    Suspect("the final log ends before an ack");
   if (final_reads_ > 0 && max_nonfinal_offset_ >= final_end_) {
-    return "a read holds an entry beyond the final log";
+    Suspect("a read holds an entry beyond the final log");
   }
-  return std::nullopt;
+  return doubt_;
+}
+
+std::optional<ReadFocus> LogScreen::Focus() const {
+  if (global_) return std::nullopt;
+  ReadFocus f;
+  for (size_t o = 0; o < sus_offset_.size(); ++o) {
+    if (sus_offset_[o]) f.offsets_.push_back(static_cast<int64_t>(o));
+  }
+  f.reads_ = sus_reads_;
+  std::sort(f.reads_.begin(), f.reads_.end());
+  f.reads_.erase(std::unique(f.reads_.begin(), f.reads_.end()), f.reads_.end());
+  f.values_ = sus_values_;
+  f.n_values_ = static_cast<size_t>(std::count(f.values_.begin(), f.values_.end(), true));
+  if (final_reads_ > 0) f.beyond_ = final_end_;
+  return f;
+}
+
+bool ReadFocus::Keep(const ReadRec& r, const std::vector<EntryRec>& entries) const {
+  if (r.final || std::binary_search(reads_.begin(), reads_.end(), int64_t{r.op})) return true;
+  // Covers a suspect offset (committed range).
+  auto it = std::lower_bound(offsets_.begin(), offsets_.end(), r.from);
+  if (it != offsets_.end() && *it < r.cov_end) return true;
+  for (const EntryRec& e : entries) {
+    if (e.offset >= beyond_) return true;
+    const auto v = static_cast<size_t>(e.vid);
+    if (v < values_.size() && values_[v]) return true;
+    if (e.offset >= r.cov_end && std::binary_search(offsets_.begin(), offsets_.end(), e.offset))
+      return true;
+  }
+  return false;
 }
 
 CheckResult LogScreen::Clean(const LogOps& l) const {

@@ -25,7 +25,10 @@
 //
 // Use: feed every client op as history::OpStream gives it (Invoked at its invocation, Completed
 // at its completion, after the LogOpsBuilder it is the ReadSink of), and every kill; then Doubt.
-// Not thread-safe.
+// A doubted history's whole check need not keep every read: Focus names the ones it must keep
+// (ReadFocus), unless the doubt is global. Besides the per-offset and per-value state, the
+// screen keeps the op ids of the suspect reads (stale, nonmonotonic), one or two per instance
+// the whole check will report. Not thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -44,6 +47,40 @@
 #include "checkers/log/log_ops.h"
 
 namespace tidemark::checkers::logck {
+
+// The reads a whole check of a doubted history keeps (LogScreen::Focus): those that can take
+// part in an anomaly the screen saw a trace of. A check of the history that keeps only these
+// (ParseLogOps or LogOpsBuilder with Keep as its ReadKeep, the ops as a sparse
+// history::OpSkeletons of the appends and the kept reads) gives CheckLogPrefix's and
+// CheckReplicas' results byte for byte. A read is kept when it is final, is a suspect itself
+// (a stale read; either read of a nonmonotonic pair), covers or holds a suspect offset (two
+// values met there, a covering read held nothing where a value was committed, or a read held
+// an entry at or above its HWM there), holds a suspect value (never appended or read before
+// its append, all its appends failed, or seen at two offsets), or, not final, holds an entry
+// at or beyond the final log's end. docs/anomalies.md "The one-pass screen" says why the
+// others cannot change the result. Values are named by id, so the parse must intern them as the
+// screen's builder did: the same history, read the same way (one event at a time, as
+// history::OpStream pairs them; ParseLogOps over a vector orders completions after every
+// invocation and may number them otherwise).
+class ReadFocus {
+ public:
+  bool Keep(const ReadRec& r, const std::vector<EntryRec>& entries) const;
+  // Keep, for a parse; refers to this focus, which must outlive it.
+  ReadKeep AsKeep() const {
+    return [this](const ReadRec& r, const std::vector<EntryRec>& e) { return Keep(r, e); };
+  }
+  size_t offsets() const { return offsets_.size(); }
+  size_t values() const { return n_values_; }
+  size_t reads() const { return reads_.size(); }
+
+ private:
+  friend class LogScreen;
+  std::vector<int64_t> offsets_;  // sorted, distinct
+  std::vector<bool> values_;      // vid -> suspect
+  size_t n_values_ = 0;
+  std::vector<int64_t> reads_;  // op ids, sorted, distinct
+  int64_t beyond_ = INT64_MAX;  // a non-final read holding an entry at or beyond this is kept
+};
 
 class LogScreen : public ReadSink {
  public:
@@ -64,9 +101,19 @@ class LogScreen : public ReadSink {
   std::optional<std::string> Doubt(const LogOps& l);
   // The log-prefix result CheckLogPrefix gives the history: valid. Only when Doubt said nullopt.
   CheckResult Clean(const LogOps& l) const;
+  // After Doubt: the reads a whole check must keep (ReadFocus), or nullopt when the doubt is
+  // global, i.e. the screen's one-pass reasoning does not hold for the history (times go
+  // backwards, final reads are not last, offsets too sparse, ops of another workload, nothing
+  // to check): then the whole check keeps every read.
+  std::optional<ReadFocus> Focus() const;
 
  private:
   void Suspect(const std::string& why);
+  // A doubt the focus cannot narrow: the whole check keeps every read.
+  void SuspectAll(const std::string& why);
+  void SuspectOffset(int64_t offset) { sus_offset_[static_cast<size_t>(offset)] = true; }
+  void SuspectValue(int32_t vid);
+  void SuspectRead(int64_t op) { sus_reads_.push_back(op); }
   void Time(int64_t t);
   bool Sized(int64_t offset, const LogOps& l);
   // A committed observation of vid at offset (an ack or a read entry below the read's HWM).
@@ -96,7 +143,7 @@ class LogScreen : public ReadSink {
   // nonmonotonic-read: per (process, node id; -1 for linearizable reads) the last read's HWM and
   // call time.
   struct Last {
-    int64_t hwm = -1, call = 0;
+    int64_t hwm = -1, call = 0, op = -1;
     bool any = false;
   };
   std::map<std::pair<int64_t, int32_t>, Last> last_;
@@ -109,6 +156,14 @@ class LogScreen : public ReadSink {
   int64_t max_nonfinal_ret_ = -1;     // over ok and fail completions of non-final ops
   int64_t max_ack_offset_ = -1;       // over ok appends
   int64_t max_nonfinal_offset_ = -1;  // over committed entries of non-final reads
+
+  // What a focused whole check keeps (Focus): per offset (sized as value_at_) and per value
+  // whether it is suspect, and the suspect reads (op ids, in the order found, with repeats:
+  // one or two per stale or nonmonotonic read, as the whole check's instances); global_: a
+  // doubt the focus cannot narrow.
+  bool global_ = false;
+  std::vector<bool> sus_offset_, sus_values_;
+  std::vector<int64_t> sus_reads_;
 };
 
 }  // namespace tidemark::checkers::logck
