@@ -34,8 +34,7 @@ struct CheckInput {
   const history::OpSkeletons* skeletons = nullptr;
   const Result<logck::LogOps>* log = nullptr;
   // Streamed and screened clean (logck::LogScreen): log-prefix's result; the log ops hold the
-  // ok appends only and the skeletons (sparse) those of the ok appends, or none when there are
-  // no replicas to check.
+  // ok appends only and the skeletons are blank (OpSkeletons::Blank).
   const CheckResult* screened = nullptr;
 };
 
@@ -318,10 +317,6 @@ Result<Analysis> ReadAndAnalyse(const EventSourceOpener& open, const AnalysisSpe
   a.model = spec.model;
   FaultTrace trace;
   logck::LogScreen screen(LogCheckOptions{});
-  // log-replicas on a screened-clean history names ok appends when it finds something (its
-  // examples): their skeletons are kept, when there are replicas to check.
-  const bool check_replicas = spec.replicas && spec.replicas->ok();
-  history::OpSkeletons acks = history::OpSkeletons::Sparse();
   logck::LogOpsBuilder log(/*ignore_other_ops=*/true, &screen);
   int64_t ops = 0;
   auto read = ReadOps(
@@ -348,7 +343,6 @@ Result<Analysis> ReadAndAnalyse(const EventSourceOpener& open, const AnalysisSpe
       [&](const history::Op& op, int64_t) {
         log.Completed(op);
         screen.Completed(op);
-        if (check_replicas && op.f == "append" && op.status == EventType::kOk) acks.Put(op);
       });
   if (!read.ok()) return read.error();
   if (spec.on_step) spec.on_step("summarising faults");
@@ -363,9 +357,11 @@ Result<Analysis> ReadAndAnalyse(const EventSourceOpener& open, const AnalysisSpe
   if (parsed.ok() && !kept->screen_doubt) {
     // Clean: log-prefix is valid, and log-replicas needs only the acks unless it finds something.
     const CheckResult clean = screen.Clean(parsed.value());
-    acks.SetSize(static_cast<size_t>(ops));
+    // log-replicas' verdict needs no op; its texts (which name ops) are kept only when it finds
+    // nothing, so it reads every op as a blank one, and a finding is checked again, whole.
+    const history::OpSkeletons blank = history::OpSkeletons::Blank(static_cast<size_t>(ops));
     CheckInput in{kept->nemesis, nullptr, spec};
-    in.skeletons = &acks;
+    in.skeletons = &blank;
     in.log = &parsed;
     in.screened = &clean;
     Analysis screened = a;

@@ -106,13 +106,13 @@ using EventSourceOpener = std::function<Result<EventSource>()>;
 // (history::OpStream), parsed into the log checkers' form (logck::LogOpsBuilder) with its reads
 // handed to a screen (logck::LogScreen) rather than kept, and its values dropped; the fault
 // summary gathers what it reads (FaultTrace). When the screen proves the history free of
-// anomalies and log-replicas finds nothing in the acks, that is the analysis: memory grows with
-// the log (appends and values; with replicas to check, the ok appends' skeletons too, which the
-// replica check's examples name), not with the reads. Otherwise the history is read once more and
-// checked whole, so the checkers explain what they find. Every read is parsed again (values,
-// counts), but what is kept depends on the doubt. A local one (an anomaly's trace: the screen
-// names the offsets, values and reads concerned, logck::ReadFocus) keeps every append, only the
-// reads that cover or hold a suspect offset, hold a suspect value, are suspect themselves
+// anomalies and log-replicas finds nothing in the acks (it reads every op as a blank one there:
+// OpSkeletons::Blank, its texts being thrown away when it finds something), that is the
+// analysis: memory grows with the log (acks and values), not with the reads. Otherwise the history
+// is read once more and checked whole, so the checkers explain what they find. Every read is parsed
+// again (values, counts), but what is kept depends on the doubt. A local one (an anomaly's trace:
+// the screen names the offsets, values and reads concerned, logck::ReadFocus) keeps every append,
+// only the reads that cover or hold a suspect offset, hold a suspect value, are suspect themselves
 // (stale, either read of a nonmonotonic pair) or are final, and the skeletons (64 bytes) of
 // those ops only: memory grows with the log and with the reads near the anomalies. A global one
 // (a history the screen cannot reason about in one pass: times going backwards, final reads not

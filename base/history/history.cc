@@ -297,6 +297,14 @@ OpSkeletons OpSkeletons::Sparse() {
   return s;
 }
 
+OpSkeletons OpSkeletons::Blank(size_t n) {
+  OpSkeletons s = Sparse();
+  s.blank_ = true;
+  s.size_ = n;
+  s.ops_.emplace_back();  // what every op reads as: no process, name, node or times
+  return s;
+}
+
 void OpSkeletons::SetSize(size_t n) {
   if (!sparse_) {
     std::fprintf(stderr, "OpSkeletons::SetSize on a dense set\n");
@@ -313,6 +321,7 @@ bool OpSkeletons::Has(size_t i) const {
 size_t OpSkeletons::Slot(size_t i) const {
   if (!sparse_) return i;
   auto it = at_.find(static_cast<int64_t>(i));
+  if (it == at_.end() && blank_) return 0;
   if (it == at_.end()) {
     std::fprintf(stderr, "OpSkeletons: op %zu is not held by this sparse set\n", i);
     std::abort();

@@ -154,6 +154,10 @@ struct OpBrief {
 class OpSkeletons {
  public:
   static OpSkeletons Sparse();
+  // n ops known by number only: every op reads as a blank one (its id, no process, name, node or
+  // times). For a check whose texts are thrown away unless it finds nothing (the log-replicas
+  // check of a screened-clean history: checkers::AnalyseLogStream).
+  static OpSkeletons Blank(size_t n);
 
   // Holds `op` without its values at its id: replaces the op held there, or appends it when
   // op.id == size(). Sparse: holds it at its id, whatever the id.
@@ -186,6 +190,7 @@ class OpSkeletons {
 
   std::vector<Skeleton> ops_;
   bool sparse_ = false;
+  bool blank_ = false;                             // Blank: an op not held reads as ops_[0]
   size_t size_ = 0;                                // sparse: the history's op count
   std::unordered_map<int64_t, uint32_t> at_;       // sparse: op id -> its index in ops_
   std::vector<std::string> names_{std::string()};  // names_[0]: none

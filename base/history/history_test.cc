@@ -319,5 +319,17 @@ TEST(OpSkeletonsTest, ASparseSetHoldsTheOpsPutByIdAndCountsEveryOp) {
   EXPECT_DEATH(ops.Brief(3), "not held");
 }
 
+TEST(OpSkeletonsTest, ABlankSetCountsOpsAndReadsEachAsABlankOne) {
+  const OpSkeletons ops = OpSkeletons::Blank(5);
+  EXPECT_EQ(ops.size(), 5u);
+  const OpBrief b = OpsView(ops)[3];
+  EXPECT_EQ(b.id, 3);
+  EXPECT_EQ(b.process, 0);
+  EXPECT_EQ(b.f, "");
+  EXPECT_EQ(b.node, nullptr);
+  EXPECT_EQ(b.complete_index, -1);
+  EXPECT_EQ(ops.Whole(4).id, 4);
+}
+
 }  // namespace
 }  // namespace tidemark::history
