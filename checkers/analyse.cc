@@ -315,59 +315,61 @@ Result<Analysis> ReadAndAnalyse(const EventSourceOpener& open, const AnalysisSpe
   if (!next.ok()) return next.error();
   Analysis a;
   a.model = spec.model;
-  FaultTrace trace;
-  logck::LogScreen screen(LogCheckOptions{});
-  logck::LogOpsBuilder log(/*ignore_other_ops=*/true, &screen);
-  int64_t ops = 0;
-  auto read = ReadOps(
-      *next,
-      [&](history::Event& ev) {
-        ++a.events;
-        Count(ev, a.counts, &a.end_ns);
-        trace.Add(ev);
-        if (ev.process != history::kNemesisProcess) return;
-        if (ev.f == "kill" && ev.value.is_object()) {
-          const nlohmann::json nodes = ev.value.value("nodes", nlohmann::json::array());
-          if (nodes.is_array()) {
-            for (const auto& n : nodes)
-              if (n.is_string()) screen.Killed(n.get<std::string>(), ev.time_ns);
-          }
-        }
-        kept->nemesis.push_back(ev);
-      },
-      [&](const history::Op& op) {
-        log.Invoked(op);
-        screen.Invoked(op);
-        ++ops;
-      },
-      [&](const history::Op& op, int64_t) {
-        log.Completed(op);
-        screen.Completed(op);
-      });
-  if (!read.ok()) return read.error();
-  if (spec.on_step) spec.on_step("summarising faults");
-  a.faults = SummarizeFaults(trace);
-  a.ops = ops;
-  const Result<logck::LogOps> parsed = std::move(log).Finish();
   std::optional<logck::ReadFocus> focus;
-  if (parsed.ok()) {
-    kept->screen_doubt = screen.Doubt(parsed.value());
-    focus = screen.Focus();
-  }
-  if (parsed.ok() && !kept->screen_doubt) {
-    // Clean: log-prefix is valid, and log-replicas needs only the acks unless it finds something.
-    const CheckResult clean = screen.Clean(parsed.value());
-    // log-replicas' verdict needs no op; its texts (which name ops) are kept only when it finds
-    // nothing, so it reads every op as a blank one, and a finding is checked again, whole.
-    const history::OpSkeletons blank = history::OpSkeletons::Blank(static_cast<size_t>(ops));
-    CheckInput in{kept->nemesis, nullptr, spec};
-    in.skeletons = &blank;
-    in.log = &parsed;
-    in.screened = &clean;
-    Analysis screened = a;
-    RunCheckers(in, screened);
-    if (screened.verdict == Verdict::kValid) return screened;
-    kept->screen_doubt = "a checker found something in the acks";
+  {  // the first reading; its state goes before the second one, if any
+    FaultTrace trace;
+    logck::LogScreen screen(LogCheckOptions{});
+    logck::LogOpsBuilder log(/*ignore_other_ops=*/true, &screen);
+    int64_t ops = 0;
+    auto read = ReadOps(
+        *next,
+        [&](history::Event& ev) {
+          ++a.events;
+          Count(ev, a.counts, &a.end_ns);
+          trace.Add(ev);
+          if (ev.process != history::kNemesisProcess) return;
+          if (ev.f == "kill" && ev.value.is_object()) {
+            const nlohmann::json nodes = ev.value.value("nodes", nlohmann::json::array());
+            if (nodes.is_array()) {
+              for (const auto& n : nodes)
+                if (n.is_string()) screen.Killed(n.get<std::string>(), ev.time_ns);
+            }
+          }
+          kept->nemesis.push_back(ev);
+        },
+        [&](const history::Op& op) {
+          log.Invoked(op);
+          screen.Invoked(op);
+          ++ops;
+        },
+        [&](const history::Op& op, int64_t) {
+          log.Completed(op);
+          screen.Completed(op);
+        });
+    if (!read.ok()) return read.error();
+    if (spec.on_step) spec.on_step("summarising faults");
+    a.faults = SummarizeFaults(trace);
+    a.ops = ops;
+    const Result<logck::LogOps> parsed = std::move(log).Finish();
+    if (parsed.ok()) {
+      kept->screen_doubt = screen.Doubt(parsed.value());
+      focus = screen.Focus();
+    }
+    if (parsed.ok() && !kept->screen_doubt) {
+      // Clean: log-prefix is valid, and log-replicas needs only the acks unless it finds something.
+      const CheckResult clean = screen.Clean(parsed.value());
+      // log-replicas' verdict needs no op; its texts (which name ops) are kept only when it finds
+      // nothing, so it reads every op as a blank one, and a finding is checked again, whole.
+      const history::OpSkeletons blank = history::OpSkeletons::Blank(static_cast<size_t>(ops));
+      CheckInput in{kept->nemesis, nullptr, spec};
+      in.skeletons = &blank;
+      in.log = &parsed;
+      in.screened = &clean;
+      Analysis screened = a;
+      RunCheckers(in, screened);
+      if (screened.verdict == Verdict::kValid) return screened;
+      kept->screen_doubt = "a checker found something in the acks";
+    }
   }
   if (spec.on_step) spec.on_step("reading the history again to check it whole");
   if (auto whole = CheckWhole(open, kept->nemesis, spec, focus, a, kept); !whole.ok()) {
