@@ -10,22 +10,6 @@
 namespace tidemark::checkers {
 namespace {
 
-// Options that vary with the seed so the seeds cover small and large concurrency, long and
-// short reads, frequent and rare faults.
-logsim::SimOptions OptionsFor(uint64_t seed) {
-  logsim::SimOptions o;
-  o.seed = seed;
-  o.ops = 100 + static_cast<int64_t>(seed % 7) * 60;
-  o.processes = 1 + static_cast<int>(seed % 9);
-  o.nodes = 1 + static_cast<int>(seed % 5);
-  o.page = 3 + static_cast<int64_t>(seed % 4) * 10;
-  o.final_page = seed % 3 == 0 ? 7 : 100000;
-  o.info_rate = 0.02 + 0.03 * static_cast<double>(seed % 3);
-  o.leader_change_rate = seed % 4 == 0 ? 0.05 : 0.005;
-  o.read_fraction = 0.3 + 0.1 * static_cast<double>(seed % 4);
-  return o;
-}
-
 std::vector<history::Op> Pair(const history::History& h, uint64_t seed) {
   auto ops = history::PairOps(h);
   EXPECT_TRUE(ops.ok()) << "seed " << seed << ": " << (ops.ok() ? "" : ops.error().message);
@@ -35,7 +19,7 @@ std::vector<history::Op> Pair(const history::History& h, uint64_t seed) {
 TEST(LogPropertyTest, CorrectLogHistoriesAreValid) {
   int checked = 0;
   for (uint64_t seed = 1; seed <= 300; ++seed) {
-    auto h = logsim::Simulate(OptionsFor(seed));
+    auto h = logsim::Simulate(logsim::VariedOptions(seed));
     auto r = CheckLogPrefix(Pair(h, seed));
     ASSERT_EQ(r.verdict, Verdict::kValid) << "seed " << seed << "\n" << r.explanation;
     ++checked;
@@ -47,7 +31,7 @@ TEST(LogPropertyTest, SimulatedHistoriesExerciseTheHardCases) {
   // The property above is only meaningful if the histories contain what makes checking hard.
   int64_t info = 0, fail = 0, local = 0, final_reads = 0, retries_ok = 0;
   for (uint64_t seed = 1; seed <= 50; ++seed) {
-    auto h = logsim::Simulate(OptionsFor(seed));
+    auto h = logsim::Simulate(logsim::VariedOptions(seed));
     std::map<std::string, int> appended;
     for (const history::Op& op : Pair(h, seed)) {
       info += op.status == history::EventType::kInfo;
@@ -73,7 +57,7 @@ TEST_P(LogFaultTest, InjectedFaultIsFoundWithTheMatchingAnomaly) {
   logsim::Fault fault = GetParam();
   int injected = 0;
   for (uint64_t seed = 1; seed <= 150; ++seed) {
-    auto h = logsim::Simulate(OptionsFor(seed));
+    auto h = logsim::Simulate(logsim::VariedOptions(seed));
     std::string what;
     if (!logsim::InjectFault(&h, fault, seed * 7919, &what)) continue;
     ++injected;
@@ -125,8 +109,8 @@ TEST(LogPropertyTest, ReadsOfACorrectLogShareTheirEntries) {
 }
 
 TEST(LogPropertyTest, SimulationIsDeterministic) {
-  auto a = logsim::Simulate(OptionsFor(42));
-  auto b = logsim::Simulate(OptionsFor(42));
+  auto a = logsim::Simulate(logsim::VariedOptions(42));
+  auto b = logsim::Simulate(logsim::VariedOptions(42));
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) {
     ASSERT_EQ(a[i].value, b[i].value) << i;

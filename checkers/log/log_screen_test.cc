@@ -177,24 +177,10 @@ bool Agrees(const history::History& h, const std::string& what) {
   return !s.doubt;
 }
 
-logsim::SimOptions OptionsFor(uint64_t seed) {
-  logsim::SimOptions o;
-  o.seed = seed;
-  o.ops = 100 + static_cast<int64_t>(seed % 7) * 60;
-  o.processes = 1 + static_cast<int>(seed % 9);
-  o.nodes = 1 + static_cast<int>(seed % 5);
-  o.page = 3 + static_cast<int64_t>(seed % 4) * 10;
-  o.final_page = seed % 3 == 0 ? 7 : 100000;
-  o.info_rate = 0.02 + 0.03 * static_cast<double>(seed % 3);
-  o.leader_change_rate = seed % 4 == 0 ? 0.05 : 0.005;
-  o.read_fraction = 0.3 + 0.1 * static_cast<double>(seed % 4);
-  return o;
-}
-
 TEST(LogScreenTest, PassesCorrectHistoriesWithTheWholeChecksResult) {
   int passed = 0;
   for (uint64_t seed = 1; seed <= 300; ++seed) {
-    passed += Agrees(logsim::Simulate(OptionsFor(seed)), "seed " + std::to_string(seed));
+    passed += Agrees(logsim::Simulate(logsim::VariedOptions(seed)), "seed " + std::to_string(seed));
   }
   // Correct histories are what a nightly run mostly gives: the screen must pass nearly all.
   std::cout << "the screen passed " << passed << " of 300 correct histories\n";
@@ -204,7 +190,7 @@ TEST(LogScreenTest, PassesCorrectHistoriesWithTheWholeChecksResult) {
 TEST(LogScreenTest, DoubtsEveryInjectedFault) {
   for (logsim::Fault f : logsim::kAllFaults) {
     for (uint64_t seed = 1; seed <= 60; ++seed) {
-      auto h = logsim::Simulate(OptionsFor(seed));
+      auto h = logsim::Simulate(logsim::VariedOptions(seed));
       std::string what;
       if (!logsim::InjectFault(&h, f, seed, &what)) continue;
       EXPECT_FALSE(Agrees(h, std::string(logsim::ToString(f)) + " seed " + std::to_string(seed)))
@@ -216,7 +202,7 @@ TEST(LogScreenTest, DoubtsEveryInjectedFault) {
 TEST(LogScreenTest, NeverPassesWhatTheWholeCheckFaultsOnCorruptedHistories) {
   int invalid = 0, passed_valid = 0;
   for (uint64_t seed = 1; seed <= 600; ++seed) {
-    logsim::SimOptions so = OptionsFor(seed);
+    logsim::SimOptions so = logsim::VariedOptions(seed);
     so.leader_change_rate = 0.03;
     auto h = logsim::Simulate(so);
     logsim::Corrupt(&h, seed, /*max_mutations=*/1 + static_cast<int>(seed % 3));
@@ -238,11 +224,11 @@ TEST(LogScreenTest, FocusedWholeCheckGivesTheWholeChecksResult) {
   tally = FocusTally{};
   int histories = 0;
   for (uint64_t seed = 1; seed <= 300; ++seed, ++histories) {
-    Agrees(logsim::Simulate(OptionsFor(seed)), "seed " + std::to_string(seed));
+    Agrees(logsim::Simulate(logsim::VariedOptions(seed)), "seed " + std::to_string(seed));
   }
   for (logsim::Fault f : logsim::kAllFaults) {
     for (uint64_t seed = 1; seed <= 60; ++seed) {
-      auto h = logsim::Simulate(OptionsFor(seed));
+      auto h = logsim::Simulate(logsim::VariedOptions(seed));
       std::string what;
       if (!logsim::InjectFault(&h, f, seed, &what)) continue;
       ++histories;
@@ -250,7 +236,7 @@ TEST(LogScreenTest, FocusedWholeCheckGivesTheWholeChecksResult) {
     }
   }
   for (uint64_t seed = 1; seed <= 600; ++seed, ++histories) {
-    logsim::SimOptions so = OptionsFor(seed);
+    logsim::SimOptions so = logsim::VariedOptions(seed);
     so.leader_change_rate = 0.03;
     auto h = logsim::Simulate(so);
     logsim::Corrupt(&h, seed, /*max_mutations=*/1 + static_cast<int>(seed % 3));
@@ -258,7 +244,7 @@ TEST(LogScreenTest, FocusedWholeCheckGivesTheWholeChecksResult) {
   }
   // Without final reads, what the dropped reads observed decides lost-write against unseen.
   for (uint64_t seed = 1; seed <= 200; ++seed, ++histories) {
-    logsim::SimOptions so = OptionsFor(seed);
+    logsim::SimOptions so = logsim::VariedOptions(seed);
     so.final_reads = false;
     auto h = logsim::Simulate(so);
     logsim::Corrupt(&h, seed, /*max_mutations=*/1 + static_cast<int>(seed % 3));
@@ -279,7 +265,7 @@ TEST(LogScreenTest, FocusedWholeCheckGivesTheWholeChecksResult) {
 }
 
 TEST(LogScreenTest, DoubtsAHistoryWhoseTimesGoBackwards) {
-  auto h = logsim::Simulate(OptionsFor(7));
+  auto h = logsim::Simulate(logsim::VariedOptions(7));
   ASSERT_TRUE(Agrees(h, "seed 7"));
   // Swap two events' times: the screen's one-pass reasoning no longer holds.
   std::swap(h[10].time_ns, h[20].time_ns);

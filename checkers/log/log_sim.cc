@@ -485,4 +485,18 @@ void Corrupt(history::History* h, uint64_t seed, int max_mutations) {
   }
 }
 
+SimOptions VariedOptions(uint64_t seed) {
+  SimOptions o;
+  o.seed = seed;
+  o.ops = 100 + static_cast<int64_t>(seed % 7) * 60;
+  o.processes = 1 + static_cast<int>(seed % 9);
+  o.nodes = 1 + static_cast<int>(seed % 5);
+  o.page = 3 + static_cast<int64_t>(seed % 4) * 10;
+  o.final_page = seed % 3 == 0 ? 7 : 100000;
+  o.info_rate = 0.02 + 0.03 * static_cast<double>(seed % 3);
+  o.leader_change_rate = seed % 4 == 0 ? 0.05 : 0.005;
+  o.read_fraction = 0.3 + 0.1 * static_cast<double>(seed % 4);
+  return o;
+}
+
 }  // namespace tidemark::checkers::logsim

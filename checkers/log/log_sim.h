@@ -40,6 +40,10 @@ struct SimOptions {
   bool final_reads = true;
 };
 
+// Options that vary with the seed so that seeds cover small and large concurrency, long and
+// short reads, frequent and rare faults (the property and screen tests' corpus).
+SimOptions VariedOptions(uint64_t seed);
+
 // Records a history of a correct log. Events are dense-indexed from 0, times strictly increase.
 history::History Simulate(const SimOptions& opts);
 
