@@ -24,34 +24,6 @@ void AppendEntries(std::string& out, std::span<const KnownLog::EntryView> entrie
   out += ']';
 }
 
-bool StrictlyIncreasing(std::span<const KnownLog::Entry> v) {
-  return std::adjacent_find(v.begin(), v.end(), [](const auto& a, const auto& b) {
-           return a.offset >= b.offset;
-         }) == v.end();
-}
-
-// Parses a compact read's "head" or "tail" (absent: empty) into entries whose payload is the
-// value itself.
-Result<std::vector<KnownLog::Entry>> ParseEntries(const json& value, const char* name) {
-  std::vector<KnownLog::Entry> out;
-  auto it = value.find(name);
-  if (it == value.end()) return out;
-  if (!it->is_array())
-    return Error{std::string("a compact read's \"") + name + "\" must be an array"};
-  out.reserve(it->size());
-  for (const json& pair : *it) {
-    KnownLog::Entry e;
-    if (!pair.is_array() || pair.size() != 2 || !JsonNonNegative(pair[0], &e.offset) ||
-        !pair[1].is_string()) {
-      return Error{std::string("a compact read's \"") + name +
-                   "\" entries must be [offset, \"value\"], got " + pair.dump()};
-    }
-    e.payload = pair[1].get<std::string>();
-    out.push_back(std::move(e));
-  }
-  return out;
-}
-
 }  // namespace
 
 bool JsonNonNegative(const json& v, int64_t* out) {
@@ -66,50 +38,21 @@ bool JsonNonNegative(const json& v, int64_t* out) {
   return *out >= 0;
 }
 
-size_t KnownLog::FirstAtOrAfter(int64_t from) const {
-  return static_cast<size_t>(
-      std::lower_bound(entries_.begin(), entries_.end(), from,
-                       [](const Entry& e, int64_t x) { return e.offset < x; }) -
-      entries_.begin());
-}
-
 KnownLog::Split KnownLog::SplitRead(int64_t from, std::span<const EntryView> read) const {
   const size_t start = FirstAtOrAfter(from);
   Split s;
-  if (start == entries_.size()) {
+  if (start == size()) {
     s.head = read.size();
     return s;
   }
-  const int64_t first_known = entries_[start].offset;
+  const int64_t first_known = (*this)[start].offset;
   while (s.head < read.size() && read[s.head].offset < first_known) ++s.head;
-  while (s.head + s.known < read.size() && start + s.known < entries_.size() &&
-         read[s.head + s.known].offset == entries_[start + s.known].offset &&
-         read[s.head + s.known].payload == entries_[start + s.known].payload) {
+  while (s.head + s.known < read.size() && start + s.known < size() &&
+         read[s.head + s.known].offset == (*this)[start + s.known].offset &&
+         read[s.head + s.known].payload == (*this)[start + s.known].payload) {
     ++s.known;
   }
   return s;
-}
-
-bool KnownLog::Learn(int64_t from, std::span<const Entry> head, std::span<const Entry> tail) {
-  if (!StrictlyIncreasing(head) || !StrictlyIncreasing(tail)) return false;
-  const size_t start = FirstAtOrAfter(from);
-  if (!head.empty() &&
-      (head.front().offset < from ||
-       (start < entries_.size() && head.back().offset >= entries_[start].offset))) {
-    return false;
-  }
-  entries_.insert(entries_.begin() + static_cast<std::ptrdiff_t>(start), head.begin(), head.end());
-  for (const Entry& e : tail) {
-    if (entries_.empty() || e.offset > entries_.back().offset) {
-      entries_.push_back(e);
-      continue;
-    }
-    const size_t at = FirstAtOrAfter(e.offset);  // a gap in the known log, or an entry it has
-    if (entries_[at].offset != e.offset) {
-      entries_.insert(entries_.begin() + static_cast<std::ptrdiff_t>(at), e);
-    }
-  }
-  return true;
 }
 
 std::string CompactLogRead(KnownLog& known, int64_t from, int64_t to, int64_t hwm,
@@ -183,52 +126,72 @@ Result<Ok> ExpandLogReads(std::vector<Op>& ops) {
 
 bool IsCompactLogRead(const json& value) { return value.is_object() && value.contains("known"); }
 
+namespace compact_detail {
+
+Result<Ok> FromAndKnown(const json& v, int64_t* from, int64_t* known) {
+  auto f = v.find("from");
+  if (f == v.end() || !JsonNonNegative(*f, from)) {
+    return Error{"a compact read needs an integer \"from\" >= 0"};
+  }
+  auto k = v.find("known");
+  if (k == v.end() || !JsonNonNegative(*k, known)) {
+    return Error{"a compact read's \"known\" must be an integer >= 0, got " +
+                 (k == v.end() ? std::string("null") : k->dump())};
+  }
+  if (!v.contains("tail")) return Error{"a compact read needs a \"tail\" array"};
+  return Ok{};
+}
+
+Result<Ok> RawEntries(const json& value, const char* name,
+                      std::vector<std::pair<int64_t, std::string>>* out) {
+  auto it = value.find(name);
+  if (it == value.end()) return Ok{};
+  if (!it->is_array())
+    return Error{std::string("a compact read's \"") + name + "\" must be an array"};
+  out->reserve(it->size());
+  for (const json& pair : *it) {
+    int64_t offset = 0;
+    if (!pair.is_array() || pair.size() != 2 || !JsonNonNegative(pair[0], &offset) ||
+        !pair[1].is_string()) {
+      return Error{std::string("a compact read's \"") + name +
+                   "\" entries must be [offset, \"value\"], got " + pair.dump()};
+    }
+    out->emplace_back(offset, pair[1].get<std::string>());
+  }
+  return Ok{};
+}
+
+Error TooFewKnown(int64_t known, size_t have, int64_t from) {
+  return Error{"a compact read repeats " + std::to_string(known) +
+               " known entries but the known log holds " + std::to_string(have) +
+               " at offsets >= " + std::to_string(from) +
+               " (was the history filtered or reordered? compact reads need every read "
+               "before them)"};
+}
+
+Error OutOfOrder(int64_t at) {
+  return Error{"a compact read's entries are out of offset order (at offset " + std::to_string(at) +
+               ")"};
+}
+
+Error HeadMisplaced() {
+  return Error{
+      "a compact read's head does not lie between \"from\" and the known log's "
+      "entries at or after it"};
+}
+
+}  // namespace compact_detail
+
 Result<Ok> LogReadExpander::Expand(Event& e) {
   if (e.type != EventType::kOk || e.f != "read" || !IsCompactLogRead(e.value)) return Ok{};
   json& v = e.value;
-  int64_t from = 0, known = 0;
-  auto f = v.find("from");
-  if (f == v.end() || !JsonNonNegative(*f, &from)) {
-    return Error{"a compact read needs an integer \"from\" >= 0"};
-  }
-  if (!JsonNonNegative(v["known"], &known)) {
-    return Error{"a compact read's \"known\" must be an integer >= 0, got " + v["known"].dump()};
-  }
-  if (!v.contains("tail")) return Error{"a compact read needs a \"tail\" array"};
-  auto head = ParseEntries(v, "head");
-  if (!head) return head.error();
-  auto tail = ParseEntries(v, "tail");
-  if (!tail) return tail.error();
-  const size_t start = known_.FirstAtOrAfter(from);
-  const size_t have = known_.size() - start;
-  if (static_cast<uint64_t>(known) > have) {
-    return Error{"a compact read repeats " + std::to_string(known) +
-                 " known entries but the known log holds " + std::to_string(have) +
-                 " at offsets >= " + std::to_string(from) +
-                 " (was the history filtered or reordered? compact reads need every read "
-                 "before them)"};
-  }
   json entries = json::array();
-  int64_t prev = -1;
-  auto add = [&entries, &prev](const KnownLog::Entry& x) {
-    if (x.offset <= prev) return false;
-    prev = x.offset;
-    entries.push_back(json::array({x.offset, x.payload}));
-    return true;
-  };
-  bool ordered = std::all_of(head->begin(), head->end(), add);
-  for (size_t i = start; ordered && i < start + static_cast<size_t>(known); ++i)
-    ordered = add(known_[i]);
-  ordered = ordered && std::all_of(tail->begin(), tail->end(), add);
-  if (!ordered) {
-    return Error{"a compact read's entries are out of offset order (at offset " +
-                 std::to_string(prev) + ")"};
-  }
-  if (!known_.Learn(from, *head, *tail)) {
-    return Error{
-        "a compact read's head does not lie between \"from\" and the known log's "
-        "entries at or after it"};
-  }
+  auto read = ReadCompactEntries(
+      known_, v, [](int64_t, std::string&& value) { return std::move(value); },
+      [&entries](int64_t offset, const std::string& value) {
+        entries.push_back(json::array({offset, value}));
+      });
+  if (!read) return read.error();
   v.erase("known");
   v.erase("head");
   v.erase("tail");

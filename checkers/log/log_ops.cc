@@ -147,7 +147,9 @@ class Parser {
   }
 
   // `value` is the completion's value: op.value, or a compact read's value expanded.
-  Result<Ok> Read(const Op& op, const json& value) {
+  // An ok read's entries come from value["entries"], or, when the value is a compact read
+  // (history/compact_reads.h), from `known`, which learns from it: never expanded into JSON.
+  Result<Ok> Read(const Op& op, const json& value, history::BasicKnownLog<int32_t>* known) {
     const json& iv = op.invoke_value;
     int64_t ifrom = 0;
     if (!iv.is_object() || !GetOffset(iv, "from", &ifrom)) {
@@ -200,18 +202,10 @@ class Parser {
                    " but answered " + c->dump()};
     }
     r.cov_end = std::max(r.from, std::min(r.to, r.hwm));
-    auto e = v.find("entries");
-    if (e == v.end() || !e->is_array()) {
-      return Error{Where(op) + ": an ok read's value must hold an \"entries\" array"};
-    }
     read_.clear();
     int64_t prev = -1;
-    for (const json& pair : *e) {
-      int64_t off = 0;
-      if (!pair.is_array() || pair.size() != 2 || !pair[1].is_string() ||
-          !GetNonNegative(pair[0], &off)) {
-        return Error{Where(op) + ": a read entry must be [offset, \"value\"], got " + pair.dump()};
-      }
+    // An entry after `prev`, inside the read's range, or the error that says why not.
+    const auto check_entry = [&](int64_t off) -> std::optional<Error> {
       if (off <= prev) {
         return Error{Where(op) + ": read entries must be in strictly increasing offset order (" +
                      std::to_string(off) + " after " + std::to_string(prev) + ")"};
@@ -222,7 +216,34 @@ class Parser {
                      std::to_string(r.to) + ")"};
       }
       prev = off;
-      read_.push_back(EntryRec{off, InternAt(off, pair[1].get_ref<const std::string&>())});
+      return std::nullopt;
+    };
+    if (known && history::IsCompactLogRead(v)) {
+      std::optional<Error> bad;
+      auto read = history::ReadCompactEntries(
+          *known, v, [this](int64_t off, std::string&& text) { return InternAt(off, text); },
+          [&](int64_t off, int32_t vid) {
+            if (bad) return;
+            bad = check_entry(off);
+            read_.push_back(EntryRec{off, vid});
+          });
+      if (!read) return Error{Where(op) + ": " + read.error().message};
+      if (bad) return *bad;
+    } else {
+      auto e = v.find("entries");
+      if (e == v.end() || !e->is_array()) {
+        return Error{Where(op) + ": an ok read's value must hold an \"entries\" array"};
+      }
+      for (const json& pair : *e) {
+        int64_t off = 0;
+        if (!pair.is_array() || pair.size() != 2 || !pair[1].is_string() ||
+            !GetNonNegative(pair[0], &off)) {
+          return Error{Where(op) + ": a read entry must be [offset, \"value\"], got " +
+                       pair.dump()};
+        }
+        if (auto bad = check_entry(off)) return *bad;
+        read_.push_back(EntryRec{off, InternAt(off, pair[1].get_ref<const std::string&>())});
+      }
     }
     if (sink_) {
       sink_->Read(*out_, r, read_);
@@ -339,7 +360,7 @@ struct LogOpsBuilder::Impl {
   bool ignore_other_ops;
   LogOps out;
   Parser parser;
-  history::LogReadExpander expander;
+  history::BasicKnownLog<int32_t> known;  // what compact reads repeat, as value ids
   std::optional<Error> error;
   int64_t ops = 0;
 
@@ -389,20 +410,10 @@ void LogOpsBuilder::Completed(const Op& op) {
     }
   } else if (op.f == "append") {
     b.Check(b.parser.AppendCompleted(op));
-  } else if (op.f == "read" && op.status == EventType::kOk && history::IsCompactLogRead(op.value)) {
-    // Compact reads (docs/history-format.md) are expanded in the order the file holds them,
-    // which is their completions' order, one at a time: only the flat entries are kept.
-    history::Event e;  // the completion, expanded on its own
-    e.type = EventType::kOk;
-    e.f = "read";
-    e.value = op.value;
-    if (auto x = b.expander.Expand(e); !x) {
-      b.error = Error{Where(op) + ": " + x.error().message};
-      return;
-    }
-    b.Check(b.parser.Read(op, e.value));
   } else if (op.f == "read") {
-    b.Check(b.parser.Read(op, op.value));
+    // Compact reads (docs/history-format.md) are read in the order the file holds them, which is
+    // their completions' order, one at a time, against a known log of value ids.
+    b.Check(b.parser.Read(op, op.value, &b.known));
   }
 }
 

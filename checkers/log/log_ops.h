@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <limits>
 #include <memory>
@@ -111,8 +112,8 @@ class ValueTable {
   size_t Slot(std::string_view v) const;  // where v is, or the empty slot it would go in
 
   std::string chars_;
-  std::vector<uint64_t> begin_{0};  // value id -> its first char; one past the last at the end
-  std::vector<int32_t> slots_;      // -1 or a value id; a power of two, at most half full
+  std::deque<uint64_t> begin_{0};  // value id -> its first char; one past the last at the end
+  std::vector<int32_t> slots_;     // -1 or a value id; a power of two, at most half full
 };
 
 struct ValueInfo {
@@ -125,13 +126,13 @@ struct LogOps {
   // Every append op, in invocation order; streaming (a LogOpsBuilder with a ReadSink), only the
   // ok ones, in completion order (ValueInfo::first_append then counts the appends invoked
   // before).
-  std::vector<AppendRec> appends;
+  std::deque<AppendRec> appends;
   int64_t appends_ok = 0, appends_fail = 0, appends_info = 0;  // every append, by outcome
   std::vector<ReadRec> reads;                                  // ok reads only, in invocation order
   std::vector<EntryRec> canon;  // shared by reads: offsets strictly increasing, append-only
   std::vector<EntryRec> own;    // each read's entries that are not in canon
   ValueTable values;            // vid -> value
-  std::vector<ValueInfo> info;  // vid -> what the appends of that value did
+  std::deque<ValueInfo> info;   // vid -> what the appends of that value did
   int64_t reads_fail = 0, reads_info = 0;
   int64_t streamed_reads = 0;  // ok reads handed to a ReadSink instead of kept in `reads`
   // A focused parse (ReadKeep): the ok reads parsed but not kept in `reads`, and vid -> whether
