@@ -133,9 +133,7 @@ class Parser {
       }
     }
     ValueInfo& vi = out_->info[static_cast<size_t>(a.vid)];
-    if (op.status == EventType::kOk) ++vi.n_ok;
-    if (op.status == EventType::kFail) ++vi.n_fail;
-    if (op.status == EventType::kInfo) ++vi.n_info;
+    vi.Count(op.status);
     ++(op.status == EventType::kOk     ? out_->appends_ok
        : op.status == EventType::kFail ? out_->appends_fail
                                        : out_->appends_info);

@@ -116,10 +116,20 @@ class ValueTable {
   std::vector<int32_t> slots_;     // -1 or a value id; a power of two, at most half full
 };
 
+// 16 bytes a value: a long run has millions. The checkers ask of the counts only whether they are
+// zero, and whether there was more than one failure, so they saturate at 255.
 struct ValueInfo {
-  int32_t n_ok = 0, n_fail = 0, n_info = 0;
-  int32_t first_append = -1;  // index into appends (earliest invoked); -1: never appended
   int64_t first_call = history::kNever;
+  int32_t first_append = -1;  // index into appends (earliest invoked); -1: never appended
+  uint8_t n_ok = 0, n_fail = 0, n_info = 0;
+
+  // Counts one more append of the value with this outcome.
+  void Count(history::EventType status) {
+    uint8_t& n = status == history::EventType::kOk     ? n_ok
+                 : status == history::EventType::kFail ? n_fail
+                                                       : n_info;
+    if (n < 255) ++n;
+  }
 };
 
 struct LogOps {
