@@ -2,12 +2,17 @@
 // key by key says what Analyse says of the whole history (one thread), holds only the ops of the
 // keys in flight, and checks a key only once its last op has arrived.
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "base/history/import.h"
+#include "base/testing/corpora.h"
 #include "checkers/analyse.h"
 #include "checkers/lin_random_gen.h"
 
@@ -262,6 +267,52 @@ TEST(AnalyseLinStreamTest, AHistoryThatChangedBetweenTheReadingsIsAnError) {
   auto streamed = AnalyseLinStream(open, spec, &kept);
   ASSERT_FALSE(streamed.ok());
   EXPECT_NE(streamed.error().message.find("changed between"), std::string::npos);
+}
+
+// Every history of dir/MANIFEST.tsv with a verdict asserted (register, cas-register and kv, from
+// Jepsen, Porcupine and our own runs): read as a stream, it gets that verdict and Analyse's
+// results. Returns how many were checked.
+int CheckEveryAssertedVerdictAsAStream(const std::filesystem::path& dir) {
+  std::ifstream in(dir / "MANIFEST.tsv");
+  std::string line;
+  std::getline(in, line);  // header
+  int checked = 0;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string path, format, model, expected;
+    std::getline(fields, path, '\t');
+    std::getline(fields, format, '\t');
+    std::getline(fields, model, '\t');
+    std::getline(fields, expected, '\t');
+    if (path.empty() || expected == "any") continue;
+    auto parsed = history::ParseFormat(format);
+    EXPECT_TRUE(parsed.has_value()) << path << ": format " << format;
+    if (!parsed) continue;
+    auto h = history::ImportFile((dir / path).string(), *parsed);
+    EXPECT_TRUE(h.ok()) << path << ": " << h.error().message;
+    if (!h.ok()) continue;
+    AnalysisSpec spec;
+    spec.model = model == "kv-append" ? "kv" : model;  // one model, two names (model.h)
+    spec.explain = ExplainMode::kNone;
+    spec.threads = 1;
+    StreamedHistory kept;
+    auto streamed = AnalyseLinStream(Opener(*h), spec, &kept);
+    EXPECT_TRUE(streamed.ok()) << path << ": " << streamed.error().message;
+    if (!streamed.ok()) continue;
+    EXPECT_EQ(ToString(streamed->verdict), expected) << path;
+    EXPECT_EQ(Comparable(*streamed), Comparable(Analyse(*h, spec))) << path;
+    ++checked;
+  }
+  return checked;
+}
+
+TEST(AnalyseLinStreamTest, ReproducesEveryGoldenVerdict) {
+  EXPECT_GE(CheckEveryAssertedVerdictAsAStream(tidemark::testing::GoldenHistories()), 14);
+}
+
+TEST(AnalyseLinStreamTest, ReproducesEveryPublishedVerdict) {
+  TIDEMARK_REQUIRE_CORPUS(tidemark::testing::SharedHistories() / "MANIFEST.tsv");
+  EXPECT_GT(CheckEveryAssertedVerdictAsAStream(tidemark::testing::SharedHistories()), 150);
 }
 
 }  // namespace
