@@ -6,6 +6,7 @@
 #include <map>
 #include <new>
 #include <optional>
+#include <unordered_map>
 #include <vector>
 
 #include "checkers/linearizability.h"
@@ -36,12 +37,33 @@ struct CheckInput {
   // Streamed and screened clean (logck::LogScreen): log-prefix's result; the log ops hold the
   // ok appends only and the skeletons are blank (OpSkeletons::Blank).
   const CheckResult* screened = nullptr;
+  // Streamed key by key (AnalyseLinStream): linearizability's result, checked as it was read.
+  const CheckResult* keyed = nullptr;
 };
+
+// The linearizability options an analysis spec asks for.
+LinearizabilityOptions LinOptionsFor(const AnalysisSpec& spec) {
+  LinearizabilityOptions lo;
+  lo.model = spec.model;
+  lo.explain = spec.explain;
+  lo.timeout_s = spec.timeout_s;
+  lo.memory_limit_bytes = spec.memory_limit_bytes;
+  lo.threads = spec.threads;
+  lo.partition_by_key = spec.partition_by_key;
+  return lo;
+}
+
+// A log checker asked of a history that was read key by key, whose ops are not held.
+std::optional<CheckResult> NotKeyed(const std::string& name) {
+  return CheckResult{
+      name, Verdict::kUnknown, "not run on a history read as a stream, key by key", "", {}};
+}
 
 // One checker: its result, or nullopt when the spec lacks its input.
 using CheckFn = std::function<std::optional<CheckResult>(const CheckInput&)>;
 
 std::optional<CheckResult> RunLogPrefix(const CheckInput& in) {
+  if (in.keyed) return NotKeyed("log-prefix");
   if (in.screened) return *in.screened;
   if (in.log) return CheckLogPrefix(*in.skeletons, *in.log, LogOptionsFor(in.history));
   return CheckLogPrefix(*in.ops, LogOptionsFor(in.history));
@@ -49,6 +71,7 @@ std::optional<CheckResult> RunLogPrefix(const CheckInput& in) {
 
 std::optional<CheckResult> RunLogReplicas(const CheckInput& in) {
   if (!in.spec.replicas) return std::nullopt;
+  if (in.keyed) return NotKeyed("log-replicas");
   if (!in.spec.replicas->ok())
     return CheckResult{"log-replicas",
                        Verdict::kUnknown,
@@ -62,18 +85,12 @@ std::optional<CheckResult> RunLogReplicas(const CheckInput& in) {
 }
 
 std::optional<CheckResult> RunLinearizability(const CheckInput& in) {
+  if (in.keyed) return *in.keyed;
   if (in.log) {
     return CheckResult{
         "linearizability", Verdict::kUnknown, "not run on a log history read as a stream", "", {}};
   }
-  LinearizabilityOptions lo;
-  lo.model = in.spec.model;
-  lo.explain = in.spec.explain;
-  lo.timeout_s = in.spec.timeout_s;
-  lo.memory_limit_bytes = in.spec.memory_limit_bytes;
-  lo.threads = in.spec.threads;
-  lo.partition_by_key = in.spec.partition_by_key;
-  return CheckLinearizability(*in.ops, lo);
+  return CheckLinearizability(*in.ops, LinOptionsFor(in.spec));
 }
 
 const std::map<std::string, CheckFn>& Checkers() {
@@ -235,7 +252,7 @@ namespace {
 // and every event to `each` first. `completed` also gets the time of the completion event that
 // was an `info` (-1 otherwise: ok, fail, or never completed). Errors: the source's, or the
 // history does not pair.
-using Completed = std::function<void(const history::Op&, int64_t info_ns)>;
+using Completed = std::function<void(history::Op&, int64_t info_ns)>;
 Result<Ok> ReadOps(const EventSource& next, const std::function<void(history::Event&)>& each,
                    const std::function<void(const history::Op&)>& invoked,
                    const Completed& completed) {
@@ -257,7 +274,7 @@ Result<Ok> ReadOps(const EventSource& next, const std::function<void(history::Ev
       completed(**op, type == EventType::kInfo ? time_ns : -1);
     }
   }
-  for (const history::Op& op : pairer.Finish()) completed(op, -1);
+  for (history::Op& op : pairer.Finish()) completed(op, -1);
   return Ok{};
 }
 
@@ -378,6 +395,185 @@ Result<Analysis> ReadAndAnalyse(const EventSourceOpener& open, const AnalysisSpe
   return a;
 }
 }  // namespace
+
+namespace {
+
+// Whether a history of `spec` can be checked key by key: a model linearizability judges per key,
+// and no checker but linearizability.
+bool Keyed(const AnalysisSpec& spec) {
+  const std::vector<std::string>* defaults = CheckersFor(spec.model);
+  if (!defaults || spec.model == "log") return false;
+  const std::vector<std::string>& names = spec.checkers.empty() ? *defaults : spec.checkers;
+  return std::all_of(names.begin(), names.end(),
+                     [](const std::string& n) { return n == "linearizability"; });
+}
+
+// The analysis of a streamed history that ran out of memory: nothing is kept.
+Analysis OutOfMemory(const AnalysisSpec& spec, StreamedHistory* kept) {
+  *kept = StreamedHistory{};
+  kept->out_of_memory = true;
+  Analysis a;
+  a.model = spec.model;
+  CheckResult r{"linearizability", Verdict::kUnknown, "ran out of memory while reading the history",
+                "", nlohmann::json::object()};
+  r.details["reason"] = "memory";
+  Add(a, std::move(r));
+  return a;
+}
+
+Result<KeyIndex> IndexUnguarded(const EventSource& next,
+                                const std::function<void(const history::Op&)>& each_op) {
+  KeyIndex index;
+  Analysis& a = index.described;
+  FaultTrace trace;
+  int64_t position = -1;  // of the event being read
+  auto read = ReadOps(
+      next,
+      [&](history::Event& ev) {
+        ++position;
+        ++a.events;
+        Count(ev, a.counts, &a.end_ns);
+        trace.Add(ev);
+        if (ev.process == history::kNemesisProcess) index.nemesis.push_back(ev);
+      },
+      [&](const history::Op&) { ++a.ops; },
+      [&](history::Op& op, int64_t) {
+        if (each_op) each_op(op);
+        if (op.status == EventType::kFail) return;
+        KeyIndex::Key& k = index.keys[op.key.value_or("")];
+        ++k.ops;
+        // An op that never completed belongs to the end of the history.
+        k.last = std::max(k.last, op.complete_index < 0 ? KeyIndex::kAtEnd : position);
+      });
+  if (!read.ok()) return read.error();
+  a.faults = SummarizeFaults(trace);
+  return index;
+}
+
+// Reads `open`'s history whole and analyses it (partitioning off: one search of every key).
+Result<Analysis> AnalyseWhole(const EventSourceOpener& open, const AnalysisSpec& spec,
+                              StreamedHistory* kept) {
+  auto next = open();
+  if (!next.ok()) return next.error();
+  history::History h;
+  for (;;) {
+    auto e = (*next)();
+    if (!e.ok()) return e.error();
+    if (!e->has_value()) break;
+    h.push_back(std::move(**e));
+  }
+  auto ops = history::PairOps(h);
+  if (!ops.ok()) return ops.error();
+  kept->nemesis = history::NemesisEvents(h);
+  kept->max_ops_held = static_cast<int64_t>(ops->size());
+  return Analyse(h, *ops, spec);
+}
+
+// The second reading: every key's ops collected, each key handed to the check as the stream
+// passes its last event, then the results merged.
+Result<Analysis> CheckKeys(const EventSourceOpener& open, KeyIndex index, const AnalysisSpec& spec,
+                           StreamedHistory* kept) {
+  Analysis a = std::move(index.described);
+  a.model = spec.model;
+  kept->nemesis = std::move(index.nemesis);
+  if (spec.on_step) spec.on_step("checking linearizability key by key (reading the history again)");
+  auto next = open();
+  if (!next.ok()) return next.error();
+  KeyedCheck check(LinOptionsFor(spec));
+  std::unordered_map<std::string, std::vector<history::Op>> open_keys;
+  size_t open_ops = 0;
+  std::optional<std::string> changed;  // the history differs from the one indexed
+  auto hand_over = [&](const std::string& key, std::vector<history::Op> ops) {
+    auto it = index.keys.find(key);
+    if (it == index.keys.end() || it->second.ops != static_cast<int64_t>(ops.size())) {
+      if (!changed) changed = "key \"" + key + "\" has other ops than when it was indexed";
+      return;
+    }
+    index.keys.erase(it);
+    open_ops -= ops.size();
+    check.Add(key, std::move(ops));
+  };
+  int64_t position = -1;
+  auto read = ReadOps(
+      *next, [&](history::Event&) { ++position; }, [](const history::Op&) {},
+      [&](history::Op& op, int64_t) {
+        if (op.status == EventType::kFail || changed) return;
+        std::string key = op.key.value_or("");
+        auto it = index.keys.find(key);
+        if (it == index.keys.end()) {
+          changed = "key \"" + key + "\" was not indexed";
+          return;
+        }
+        const bool last = op.complete_index >= 0 && it->second.last == position;
+        std::vector<history::Op>& ops = open_keys[key];
+        ops.push_back(std::move(op));
+        ++open_ops;
+        kept->max_ops_held =
+            std::max(kept->max_ops_held, static_cast<int64_t>(open_ops + check.ops_held()));
+        if (!last) return;
+        std::vector<history::Op> done = std::move(ops);
+        open_keys.erase(key);
+        hand_over(key, std::move(done));
+      });
+  if (!read.ok()) return read.error();
+  // The keys with an op that never completed end with the history (in key order: any order
+  // gives the same result).
+  std::map<std::string, std::vector<history::Op>> at_end;
+  for (auto& [key, ops] : open_keys) at_end.emplace(key, std::move(ops));
+  open_keys.clear();
+  for (auto& [key, ops] : at_end) hand_over(key, std::move(ops));
+  if (!changed && !index.keys.empty()) changed = "a key indexed has no op";
+  if (changed) return Error{"the history changed between its two readings: " + *changed};
+  const CheckResult result = check.Finish();
+  AnalysisSpec quiet = spec;
+  quiet.on_step = nullptr;  // checked already, as it was read
+  CheckInput in{kept->nemesis, nullptr, quiet};
+  in.keyed = &result;
+  RunCheckers(in, a);
+  return a;
+}
+
+}  // namespace
+
+Result<KeyIndex> IndexKeys(const EventSource& next,
+                           const std::function<void(const history::Op&)>& each_op) {
+  try {
+    return IndexUnguarded(next, each_op);
+  } catch (const std::bad_alloc&) {
+    KeyIndex index;
+    index.out_of_memory = true;
+    return index;
+  }
+}
+
+Result<Analysis> AnalyseLinStream(const EventSourceOpener& open, KeyIndex index,
+                                  const AnalysisSpec& spec, StreamedHistory* kept) {
+  if (!Keyed(spec))
+    return Error{"model '" + spec.model + "' with these checkers is not checked key by key"};
+  try {
+    if (index.out_of_memory) return OutOfMemory(spec, kept);
+    if (!spec.partition_by_key) return AnalyseWhole(open, spec, kept);
+    return CheckKeys(open, std::move(index), spec, kept);
+  } catch (const std::bad_alloc&) {
+    return OutOfMemory(spec, kept);
+  }
+}
+
+Result<Analysis> AnalyseLinStream(const EventSourceOpener& open, const AnalysisSpec& spec,
+                                  StreamedHistory* kept) {
+  if (!Keyed(spec))
+    return Error{"model '" + spec.model + "' with these checkers is not checked key by key"};
+  try {
+    if (!spec.partition_by_key) return AnalyseWhole(open, spec, kept);
+  } catch (const std::bad_alloc&) {
+    return OutOfMemory(spec, kept);
+  }
+  auto next = open();
+  if (!next.ok()) return next.error();
+  auto index = IndexKeys(*next);
+  if (!index.ok()) return index.error();
+  return AnalyseLinStream(open, std::move(*index), spec, kept);
+}
 
 nlohmann::json ToJson(const Analysis& a) {
   nlohmann::json checks = nlohmann::json::array();

@@ -17,6 +17,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -94,6 +95,10 @@ struct StreamedHistory {
   // local), and how many ok reads it kept and dropped (0 dropped unless focused).
   bool focused = false;
   int64_t reads_kept = 0, reads_dropped = 0;
+  // Checked key by key (AnalyseLinStream): the most client ops held at once, those of the keys
+  // still being read plus those handed to the check and not yet freed (every op when the history
+  // was read whole: partitioning off).
+  int64_t max_ops_held = 0;
 };
 
 // The next event of a history, nullopt at its end, or an error (a malformed file).
@@ -125,6 +130,51 @@ using EventSourceOpener = std::function<Result<EventSource>()>;
 // Errors: the source's, or the history does not pair (Analyse on the whole history says why).
 Result<Analysis> AnalyseLogStream(const EventSourceOpener& open, const AnalysisSpec& spec,
                                   StreamedHistory* kept);
+
+// What the first reading of a streamed linearizability analysis learns (IndexKeys): everything
+// Analyse reports but the checks, the nemesis events, and per key (Op::key, "" for none) how
+// many ops it has that did not fail and where its last one completes. Memory grows with the
+// keys and the nemesis events, not with the ops.
+struct KeyIndex {
+  // A key with an op that never completed ends with the history.
+  static constexpr int64_t kAtEnd = INT64_MAX;
+  struct Key {
+    int64_t ops = 0;    // ops that did not fail
+    int64_t last = -1;  // position in the stream (0-based, every event) of the last completion
+  };
+  Analysis described;  // events, ops, counts, end_ns and faults; no model, no checks
+  history::History nemesis;
+  std::unordered_map<std::string, Key> keys;
+  bool out_of_memory = false;  // reading ran out of memory: nothing else is kept
+};
+
+// Reads `next` to its end: pairs its ops (history::OpStream: the ids PairOps gives), counts the
+// events, gathers the fault summary and the nemesis events, and indexes the keys. `each_op`, when
+// given, sees every op as it completes (then those that never did), e.g. to guess the model.
+// Running out of memory is not an error: the index says so. Errors: the source's, or the
+// history does not pair.
+Result<KeyIndex> IndexKeys(const EventSource& next,
+                           const std::function<void(const history::Op&)>& each_op = {});
+
+// Analyse for a register, cas-register or kv history read as a stream, checked key by key (a long
+// run of the register workload has many short-lived keys, a few active at a time). The history is
+// read twice: once to index it (IndexKeys), and once more to collect each key's ops and hand
+// them to a KeyedCheck (linearizability.h) as the stream passes the key's last completion, which
+// checks the key (on its workers while reading goes on, spec.threads) and frees its ops. Memory
+// grows with the keys in flight and their ops, not with the history (StreamedHistory::
+// max_ops_held says how many were held at most). The result equals Analyse's on the whole
+// history with spec.threads = 1, but for what depends on time (KeyedCheck says what). Without
+// spec.partition_by_key (one search of every key) the history is read whole and analysed so.
+// Running out of memory (std::bad_alloc, e.g. under a process cap) is a linearizability check
+// that says unknown ("ran out of memory while reading the history", reason memory), with nothing
+// kept. Errors: a model or checkers this does not cover (log, log-prefix, ...), the source's,
+// the history does not pair, or it changed between the readings; the caller then analyses it
+// whole, which says why with file and line.
+Result<Analysis> AnalyseLinStream(const EventSourceOpener& open, const AnalysisSpec& spec,
+                                  StreamedHistory* kept);
+// The same after the first reading, done by the caller (to choose the model from its ops).
+Result<Analysis> AnalyseLinStream(const EventSourceOpener& open, KeyIndex index,
+                                  const AnalysisSpec& spec, StreamedHistory* kept);
 
 // The part of results.json every analysis writes:
 //   {"verdict": "valid", "model": "log", "events": 4012, "ops": 2000,

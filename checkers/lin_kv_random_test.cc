@@ -6,6 +6,7 @@
 
 #include <random>
 
+#include "checkers/lin_random_gen.h"
 #include "checkers/lin_test_util.h"
 #include "checkers/linearizability.h"
 
@@ -14,89 +15,12 @@ namespace {
 
 using history::EventType;
 
-enum F { kGet, kPut, kAppend };
-
-struct KOp {
-  int key = 0;
-  F f = kGet;
-  std::string v;  // value put/appended, or the get's result
-  EventType status = EventType::kOk;
-  int64_t call = 0, ret = 0;
-  int process = 0;
-};
-
-std::vector<KOp> Generate(std::mt19937_64& rng) {
-  auto rnd = [&](int n) { return static_cast<int>(rng() % static_cast<uint64_t>(n)); };
-  const int procs = 2 + rnd(4), target = 3 + rnd(6), keys = 1 + rnd(2);
-  const bool tiny = rnd(2) == 0;
-  std::vector<KOp> ops;
-  std::vector<std::string> kv(2);
-  struct Pending {
-    int op = -1;
-    bool applied = false;
-  };
-  std::vector<Pending> pend(static_cast<size_t>(procs));
-  std::vector<int> pid(static_cast<size_t>(procs));
-  for (int p = 0; p < procs; ++p) pid[p] = p;
-  int invoked = 0, next_pid = procs, uniq = 0;
-  auto value = [&]() {
-    if (!tiny) return "<" + std::to_string(uniq++) + ">";
-    std::string s(static_cast<size_t>(rnd(3)), 'a');  // "", "a", "aa", "ab", ...
-    for (char& c : s) c = static_cast<char>('a' + rnd(2));
-    return s;
-  };
-  for (int64_t t = 1;; ++t) {
-    bool busy = false;
-    for (auto& p : pend) busy = busy || p.op >= 0;
-    if (!busy && invoked >= target) break;
-    int p = rnd(procs);
-    Pending& pe = pend[p];
-    if (pe.op < 0) {
-      if (invoked >= target) continue;
-      KOp o;
-      o.key = rnd(keys);
-      int f = rnd(10);
-      o.f = f < 4 ? kGet : f < 5 ? kPut : kAppend;
-      if (o.f != kGet) o.v = value();
-      o.call = t;
-      o.process = pid[p];
-      ops.push_back(o);
-      pe = Pending{static_cast<int>(ops.size()) - 1, false};
-      ++invoked;
-      continue;
-    }
-    KOp& o = ops[pe.op];
-    if (!pe.applied && rnd(10) < 6) {
-      if (rnd(10) == 0) {  // crash before taking effect
-        o.status = EventType::kInfo;
-        pe.op = -1;
-        pid[p] = next_pid++;
-        continue;
-      }
-      std::string& r = kv[o.key];
-      if (o.f == kGet) o.v = r;
-      if (o.f == kPut) r = o.v;
-      if (o.f == kAppend) r += o.v;
-      pe.applied = true;
-      continue;
-    }
-    if (!pe.applied) continue;
-    o.ret = t;
-    if (rnd(8) == 0) o.status = EventType::kInfo;  // crash after taking effect
-    if (o.f == kGet && rnd(6) == 0) {              // a lie: drop or swap a piece
-      if (o.v.size() >= 2 && rnd(2) == 0) {
-        std::swap(o.v[0], o.v[o.v.size() - 1]);
-      } else if (!o.v.empty()) {
-        o.v.erase(static_cast<size_t>(rnd(static_cast<int>(o.v.size()))), 1);
-      } else {
-        o.v = "a";
-      }
-    }
-    if (o.status == EventType::kInfo) pid[p] = next_pid++;
-    pe.op = -1;
-  }
-  return ops;
-}
+using testing::kv::F;
+using testing::kv::Generate;
+using testing::kv::kAppend;
+using testing::kv::kGet;
+using testing::kv::KOp;
+using testing::kv::kPut;
 
 bool Oracle(const std::vector<KOp>& ops, std::vector<char>& placed, std::vector<std::string>& kv) {
   bool all = true;

@@ -5,6 +5,7 @@
 
 #include <random>
 
+#include "checkers/lin_random_gen.h"
 #include "checkers/lin_search.h"
 #include "checkers/lin_test_util.h"
 #include "checkers/linearizability.h"
@@ -16,84 +17,12 @@ namespace {
 using history::EventType;
 using json = nlohmann::json;
 
-enum F { kRead, kWrite, kCas };
-
-struct GOp {
-  int key = 0;
-  F f = kRead;
-  int a = 0, b = 0;  // write a; cas a -> b
-  int result = -1;   // read result, -1 = nil
-  EventType status = EventType::kOk;
-  int64_t call = 0, ret = 0;
-  int process = 0;
-};
-
-// A real register applied at a random point inside each op, then (sometimes) lied about.
-// crash_heavy: a third of the ops crash (exercises the crashed-op subsumption of the search).
-std::vector<GOp> Generate(std::mt19937_64& rng, bool crash_heavy = false) {
-  auto rnd = [&](int n) { return static_cast<int>(rng() % static_cast<uint64_t>(n)); };
-  const int procs = 2 + rnd(4), target = 3 + rnd(5), keys = 1 + rnd(2);
-  std::vector<GOp> ops;
-  std::vector<int> reg(2, -1);
-  struct Pending {
-    int op = -1;
-    bool applied = false, cas_ok = false;
-  };
-  std::vector<Pending> pend(static_cast<size_t>(procs));
-  std::vector<int> pid(static_cast<size_t>(procs));
-  for (int p = 0; p < procs; ++p) pid[p] = p;
-  int invoked = 0, next_pid = procs;
-  for (int64_t t = 1;; ++t) {
-    bool busy = false;
-    for (auto& p : pend) busy = busy || p.op >= 0;
-    if (!busy && invoked >= target) break;
-    int p = rnd(procs);
-    Pending& pe = pend[p];
-    if (pe.op < 0) {
-      if (invoked >= target) continue;
-      GOp o;
-      o.key = rnd(keys);
-      o.f = static_cast<F>(rnd(3));
-      o.a = rnd(3);
-      o.b = rnd(3);
-      o.call = t;
-      o.process = pid[p];
-      ops.push_back(o);
-      pe = Pending{static_cast<int>(ops.size()) - 1, false, false};
-      ++invoked;
-      continue;
-    }
-    GOp& o = ops[pe.op];
-    if (!pe.applied && rnd(10) < 6) {
-      if (rnd(crash_heavy ? 6 : 10) == 0) {  // crash before taking effect
-        o.status = EventType::kInfo;
-        pe.op = -1;
-        pid[p] = next_pid++;
-        continue;
-      }
-      int& r = reg[o.key];
-      if (o.f == kRead) o.result = r;
-      if (o.f == kWrite) r = o.a;
-      if (o.f == kCas) {
-        pe.cas_ok = r == o.a;
-        if (pe.cas_ok) r = o.b;
-      }
-      pe.applied = true;
-      continue;
-    }
-    if (!pe.applied) continue;
-    o.ret = t;
-    o.status = o.f == kCas && !pe.cas_ok ? EventType::kFail : EventType::kOk;
-    if (rnd(crash_heavy ? 4 : 8) == 0) o.status = EventType::kInfo;  // crash after effect
-    if (o.f == kRead && rnd(7) == 0) o.result = rnd(4) - 1;          // a lie
-    if (o.f == kCas && rnd(15) == 0) {
-      o.status = o.status == EventType::kFail ? EventType::kOk : EventType::kFail;  // a lie
-    }
-    if (o.status == EventType::kInfo) pid[p] = next_pid++;
-    pe.op = -1;
-  }
-  return ops;
-}
+using testing::reg::F;
+using testing::reg::Generate;
+using testing::reg::GOp;
+using testing::reg::kCas;
+using testing::reg::kRead;
+using testing::reg::kWrite;
 
 // Tries every order: completed ops must all be placed, crashed ones may be, real time obeyed.
 bool Oracle(const std::vector<GOp>& ops, std::vector<char>& placed, std::vector<int>& reg) {

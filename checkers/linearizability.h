@@ -8,7 +8,9 @@
 //     its call, or never; crashed reads constrain nothing and are dropped;
 //   - a history is linearizable when every `ok` op is placed.
 // With partition_by_key, each key is checked alone (P-compositionality) on a thread pool,
-// smallest key first; the first violation cancels the other keys.
+// smallest key first; the first violation cancels the other keys. KeyedCheck does the same for
+// ops handed over key by key (a history read as a stream, checkers/analyse.h AnalyseLinStream),
+// with the same preparation, search and merging of the keys' results.
 //
 // Verdicts: kValid; kInvalid with an explanation (failing key, deepest linearization, the op(s)
 // that could not be placed next with the model state and what they could have returned, and a
@@ -16,10 +18,12 @@
 // details.reason "timeout", "memory", "cancelled" or "bad-input" (an op the model does not know).
 // Never kValid on a budget or input problem.
 //
-// Thread safety: CheckLinearizability is reentrant; it starts and joins its own threads.
+// Thread safety: CheckLinearizability is reentrant; it starts and joins its own threads. A
+// KeyedCheck is used by one thread; it starts and joins its own workers.
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -66,5 +70,42 @@ struct LinearizabilityOptions {
 // shrinking ran).
 CheckResult CheckLinearizability(const std::vector<history::Op>& ops,
                                  const LinearizabilityOptions& opts);
+
+// CheckLinearizability (partition_by_key only) for ops handed over one key at a time: each key
+// is checked as soon as it is added, on the calling thread (opts.threads == 1) or on a pool of
+// opts.threads workers (0: hardware concurrency) while the caller goes on, and its ops are freed
+// once checked, except those of the violated key that comes first in check order (smallest key
+// first, ties by name), kept for the explanation. So what is held is the ops of the keys waiting
+// to be checked (Add blocks while they exceed 65,536 ops) and of that one violated key.
+//
+// Finish's result equals CheckLinearizability's on all the ops added with threads = 1 (elapsed_s
+// aside): every key is searched (a later key may come first in check order) except those after a
+// key already known to stop the check, and the keys are merged in check order, counting steps and
+// configurations up to the first violated key, as one thread would have run them. What cannot be
+// equal is what depends on time: the timeout counts only the time spent checking keys (the
+// time spent on them, divided among the workers), not the time between them, and the
+// explanation's budget (ExplainMode::kFast) is the time spent on the keys up to the violated
+// one. The memory budget is shared by all keys, including the violated key kept for explaining,
+// which a key checked after it (but before it in check order) finds charged; the whole check
+// would have run that key first.
+class KeyedCheck {
+ public:
+  explicit KeyedCheck(const LinearizabilityOptions& opts);
+  ~KeyedCheck();  // stops the workers (the result is then lost)
+  KeyedCheck(const KeyedCheck&) = delete;
+  KeyedCheck& operator=(const KeyedCheck&) = delete;
+
+  // Every op of `key` (Op::key, "" for none), in any order, fail ops included (they are left
+  // out); `key` must not be added again. Ops keep the ids PairOps gave them.
+  void Add(std::string key, std::vector<history::Op> ops);
+  // The ops added and not yet freed: waiting, being checked, or kept for the explanation.
+  size_t ops_held() const;
+  // Waits for every key added and merges their results; call once, after the last Add.
+  CheckResult Finish();
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace tidemark::checkers

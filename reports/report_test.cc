@@ -488,6 +488,52 @@ TEST_F(ReportTest, AStreamedRunReadsBackTheValuesOfWhatItEmbeds) {
   EXPECT_TRUE(gone.embedded.empty());
 }
 
+// A register run checked key by key (checkers::AnalyseLinStream) leaves RunStreamed the same
+// nemesis events and last time as a log run: its report is the one the files give, whole or in
+// overview form, with the ops linearizability names (the core, the blocked op) embedded whole.
+TEST_F(ReportTest, AStreamedRegisterRunReportsWhatTheFilesDo) {
+  WriteHistory({
+      R"({"index":0,"time":1000000,"process":0,"type":"invoke","f":"write","key":"r1","value":3,"node":"n1"})",
+      R"({"index":1,"time":1500000,"process":1,"type":"invoke","f":"read","key":"r1","value":null,"node":"n2"})",
+      R"({"index":2,"time":2000000,"process":0,"type":"ok","f":"write","key":"r1","value":3,"node":"n1"})",
+      R"({"index":3,"time":2100000,"process":"nemesis","type":"info","f":"start-partition","value":{"grudge":{"n1":["n2","n3"]}}})",
+      R"({"index":4,"time":2500000,"process":1,"type":"ok","f":"read","key":"r1","value":4,"node":"n2"})",
+      R"({"index":5,"time":3000000,"process":2,"type":"invoke","f":"cas","key":"r2","value":[1,2],"node":"n3"})",
+      R"({"index":6,"time":3100000,"process":3,"type":"invoke","f":"write","key":"r2","value":5,"node":"n1"})",
+      R"({"index":7,"time":3500000,"process":2,"type":"fail","f":"cas","key":"r2","value":[1,2],"node":"n3","error":"precondition"})",
+      R"({"index":8,"time":4000000,"process":3,"type":"info","f":"write","key":"r2","value":5,"node":"n1","error":"timeout"})",
+      R"({"index":9,"time":4500000,"process":"nemesis","type":"info","f":"stop-partition","value":null})",
+      R"({"index":10,"time":5000000,"process":4,"type":"invoke","f":"read","key":"r2","value":null,"node":"n2"})",
+      R"({"index":11,"time":5200000,"process":5,"type":"invoke","f":"write","key":"r3","value":1,"node":"n2"})",
+      R"({"index":12,"time":5500000,"process":4,"type":"ok","f":"read","key":"r2","value":5,"node":"n2"})",
+  });
+  ASSERT_TRUE(store::WriteJsonFile((dir_ / "test.json").string(),
+                                   json{{"name", "tidelog-register-none"},
+                                        {"workload", {{"name", "register"}, {"concurrency", 4}}}})
+                  .ok());
+  json results = {{"verdict", "invalid"},
+                  {"model", "cas-register"},
+                  {"duration_s", 0.0055},
+                  {"checkers",
+                   {{{"checker", "linearizability"},
+                     {"verdict", "invalid"},
+                     {"summary", "invalid on key \"r1\": read → 4 (op 1) cannot be placed"},
+                     {"explanation", "Not linearizable"},
+                     {"details",
+                      {{"key", "r1"},
+                       {"must", 1},
+                       {"blocked", {{{"op", 1}, {"could_return", "a read here would return 3"}}}},
+                       {"core", {{{"op", 1}}, {{"op", 0}}}},
+                       {"core_context", json::array()}}}}}}};
+  ASSERT_TRUE(store::WriteJsonFile((dir_ / "results.json").string(), results).ok());
+  ExpectStreamedReportsWhatTheFilesDo({EmbedOptions{}, EmbedOptions{2, std::nullopt},
+                                       EmbedOptions{kMaxFullReportOps, {{2'000'000, 3'200'000}}}});
+  auto streamed = LoadRunStreamed(dir_.string(), {});
+  ASSERT_TRUE(streamed.has_value());
+  EXPECT_EQ(streamed->OpCount(), 6u);
+  EXPECT_TRUE(Report() == RenderReport(*LoadRun(dir_.string())));
+}
+
 // A log history of n ops by 4 clients: one op invoked every gap_ns, each taking 1.5, 2.5 or 3.5
 // gaps, so that they complete out of id order. Every 3rd op is a read written compactly (each
 // learns one entry), every 7th other op ends info (its client moves to a new process), every

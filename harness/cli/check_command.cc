@@ -91,26 +91,30 @@ void CapProcessMemory(size_t budget_bytes, size_t events, ProcessCap* state) {
 
 }  // namespace
 
-std::string GuessModel(const std::vector<history::Op>& ops) {
-  std::set<std::string> fs;
-  bool append_with_offset = false;
-  for (const history::Op& op : ops) {
-    fs.insert(op.f);
-    if (op.f == "append" && op.value.is_object() && op.value.contains("offset"))
-      append_with_offset = true;
-  }
-  if (append_with_offset) return "log";
-  if (fs.count("get") || fs.count("put")) return "kv";
-  if (fs.count("append") && !fs.count("cas")) {
+void ModelGuess::Add(const history::Op& op) {
+  fs_.insert(op.f);
+  if (op.f == "append" && op.value.is_object() && op.value.contains("offset"))
+    append_with_offset_ = true;
+  if (op.f == "read" && op.value.is_object() &&
+      (op.value.contains("entries") || op.value.contains("known")))
+    log_shaped_read_ = true;
+}
+
+std::string ModelGuess::Model() const {
+  if (append_with_offset_) return "log";
+  if (fs_.count("get") || fs_.count("put")) return "kv";
+  if (fs_.count("append") && !fs_.count("cas")) {
     // A log history whose appends all crashed or failed still has offset-shaped reads.
-    for (const history::Op& op : ops)
-      if (op.f == "read" && op.value.is_object() &&
-          (op.value.contains("entries") || op.value.contains("known")))
-        return "log";
-    return "kv";
+    return log_shaped_read_ ? "log" : "kv";
   }
-  if (fs.count("cas")) return "cas-register";
+  if (fs_.count("cas")) return "cas-register";
   return "register";
+}
+
+std::string GuessModel(const std::vector<history::Op>& ops) {
+  ModelGuess guess;
+  for (const history::Op& op : ops) guess.Add(op);
+  return guess.Model();
 }
 
 namespace {
@@ -288,12 +292,109 @@ std::optional<int> CheckLogStream(const CheckCommandOptions& opts, const std::st
                 json_out);
 }
 
+// Whether `file` may be a JSONL history that linearizability checks key by key as a stream
+// (checkers::AnalyseLinStream): a JSONL file, a model given that is register, cas-register or
+// kv (or auto, guessed as it is read), partitioned by key, and only linearizability asked for.
+bool StreamsByKey(const CheckCommandOptions& opts, const std::string& file,
+                  history::Format format) {
+  if (opts.checker != "auto" && opts.checker != "linearizability") return false;
+  if (opts.model != "auto" && opts.model != "register" && opts.model != "cas-register" &&
+      opts.model != "kv")
+    return false;
+  if (!opts.partition_by_key) return false;  // one search of every key: read whole
+  if (format == history::Format::kAuto) {
+    auto f = history::SniffFileFormat(file);
+    return f.ok() && *f == history::Format::kJsonl;
+  }
+  return format == history::Format::kJsonl;
+}
+
+// Checks a register, cas-register or kv history as a stream, key by key; nullopt when it is not
+// one (StreamsByKey, or a model guessed as log) or the stream stops short (a malformed line, a
+// history that does not pair, no client op): the whole-file path then says why, with the file
+// and line.
+std::optional<int> CheckKeyedStream(const CheckCommandOptions& opts, const std::string& file,
+                                    history::Format format, std::ostream& out, std::ostream& err,
+                                    nlohmann::json* json_out, ProgressLine& progress,
+                                    ProcessCap* cap) {
+  if (!StreamsByKey(opts, file, format)) return std::nullopt;
+  checkers::AnalysisSpec spec;
+  if (!checkers::ParseExplainMode(opts.explain, &spec.explain)) {
+    err << "tidemark check: unknown --explain '" << opts.explain
+        << "' (use none, fast or minimal)\n";
+    return 254;
+  }
+  spec.timeout_s = opts.timeout_s;
+  spec.memory_limit_bytes = opts.memory_limit_mb << 20;
+  spec.threads = opts.threads;
+  spec.partition_by_key = opts.partition_by_key;
+  const auto start = std::chrono::steady_clock::now();
+  auto reader = history::JsonlReader::Open(file);
+  if (!reader.ok()) return std::nullopt;
+  std::error_code ec;
+  const uint64_t total = std::filesystem::file_size(file, ec);
+  double read_s = 0;
+  spec.on_step = [&](const std::string& step) {
+    if (read_s == 0) {  // the first step after the first reading
+      read_s = SecondsSince(start);
+      if (!ec) progress.Reading(total, total);
+    }
+    progress.Step(step);
+  };
+  CapProcessMemory(opts.memory_limit_mb << 20, history::CountLines(file), cap);
+  // Each reading shows how far it got; the second one opens the file again.
+  auto* current = &*reader;
+  decltype(reader) again = Error{""};
+  int64_t events = 0;
+  auto source = [&]() {
+    return checkers::EventSource([&] {
+      if ((++events & 0xffff) == 0) progress.Reading((*current)->bytes_read(), ec ? 0 : total);
+      return (*current)->Next();
+    });
+  };
+  if (!ec) progress.Reading(0, total);
+  progress.Step("indexing the history's keys");
+  checkers::StreamedHistory kept;
+  ModelGuess guess;
+  auto index = checkers::IndexKeys(source(), [&](const history::Op& op) { guess.Add(op); });
+  if (!index.ok()) {
+    progress.Clear();
+    return std::nullopt;
+  }
+  spec.model = opts.model == "auto" ? guess.Model() : opts.model;
+  if (spec.model == "log") {
+    progress.Clear();
+    return std::nullopt;
+  }
+  auto names = ChooseCheckers(opts, spec.model, err);
+  if (!names) return 254;
+  spec.checkers = std::move(*names);
+  const std::string torn = (*reader)->torn_tail();
+  auto open = [&]() -> Result<checkers::EventSource> {
+    again = history::JsonlReader::Open(file);
+    if (!again.ok()) return again.error();
+    current = &*again;
+    events = 0;
+    return source();
+  };
+  auto a = checkers::AnalyseLinStream(open, std::move(*index), spec, &kept);
+  progress.Clear();
+  if (!a.ok() || (a->ops == 0 && !kept.out_of_memory)) return std::nullopt;
+  std::vector<std::string> warnings;
+  if (!torn.empty()) warnings.push_back(torn);
+  for (const std::string& w : warnings) err << "tidemark check: warning: " << w << "\n";
+  return Finish(opts, file, format, *a, warnings, {read_s, SecondsSince(start)}, out, err,
+                json_out);
+}
+
 // Checks one file; returns its exit code (0 valid, 1 invalid, 2 unknown, 254 usage, 255
 // unreadable). With `json_out`, the results document goes there instead of to `out`.
 int CheckFile(const CheckCommandOptions& opts, const std::string& file, history::Format format,
               std::ostream& out, std::ostream& err, nlohmann::json* json_out,
               ProgressLine& progress, ProcessCap* cap) {
   if (auto code = CheckLogStream(opts, file, format, out, err, json_out, progress, cap))
+    return *code;
+  if (auto code = CheckKeyedStream(opts, file, format, out, err, json_out, progress, cap))
     return *code;
   const auto start = std::chrono::steady_clock::now();
   // Log reads as written: the log checkers expand compact reads one at a time.

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <iosfwd>
+#include <set>
 #include <string>
 
 #include <vector>
@@ -42,5 +43,18 @@ int RunCheckCommand(const CheckCommandOptions& opts, std::ostream& out, std::ost
 // Chooses a model from the ops' shapes: "log" (append with offsets), "kv" (get/put), else
 // "cas-register" (cas present) or "register". Exposed for tests.
 std::string GuessModel(const std::vector<history::Op>& ops);
+
+// GuessModel for ops seen one at a time (a history read as a stream): what it keeps is the op
+// names and two flags, whatever the number of ops; Model() says what GuessModel says of them all.
+class ModelGuess {
+ public:
+  void Add(const history::Op& op);
+  std::string Model() const;
+
+ private:
+  std::set<std::string> fs_;
+  bool append_with_offset_ = false;
+  bool log_shaped_read_ = false;  // a read whose value has "entries" or "known"
+};
 
 }  // namespace tidemark::cli

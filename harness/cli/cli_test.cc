@@ -15,6 +15,9 @@
 
 #include "harness/testing/run_command.h"
 
+#include "base/history/jsonl.h"
+#include "checkers/analyse.h"
+
 #include "harness/cli/check_command.h"
 #include "harness/cli/progress.h"
 #include "harness/cli/run_preflight.h"
@@ -118,8 +121,9 @@ TEST(CheckCommandTest, ProgressGoesToStderrAndNamesEveryStep) {
     reg.files = {Example("register-stale-read.jsonl")};
     std::ostringstream out3, err3;
     EXPECT_EQ(RunCheckCommand(reg, out3, err3), 1) << err3.str();
-    for (const char* step : {"register-stale-read.jsonl: reading ", ": pairing ",
-                             ": summarising faults", ": checking linearizability"})
+    // A register history is indexed in one reading and checked key by key in a second.
+    for (const char* step : {"register-stale-read.jsonl: reading ", ": indexing the history's keys",
+                             ": checking linearizability key by key (reading the history again)"})
       EXPECT_NE(err3.str().find(step), std::string::npos) << "missing " << step << " in\n"
                                                           << err3.str();
   }
@@ -326,6 +330,90 @@ TEST(CheckCommandTest, ALogHistoryCheckedAsAStreamGetsTheWholeFilesResults) {
   EXPECT_EQ(torn.exit_code, 1) << torn.output;
   EXPECT_NE(torn.output.find("warning"), std::string::npos) << torn.output;
   std::filesystem::remove(compact);
+}
+
+// A register history of many keys, some of them late: key k gets a write of k and two reads,
+// and every 40th key's last read returns a value nobody wrote, long after its other ops (while
+// other keys come and go), so that a key checked before its last op would be found valid.
+std::string ManyKeysHistory(int keys, bool violated) {
+  std::ostringstream out;
+  int64_t index = 0;
+  auto line = [&](int64_t time, int process, const char* type, const char* f,
+                  const std::string& key, const nlohmann::json& value) {
+    nlohmann::json e = {{"index", index++}, {"time", time}, {"process", process},
+                        {"type", type},     {"f", f},       {"key", key}};
+    if (!value.is_null() || std::string(type) != "invoke") e["value"] = value;
+    out << e.dump() << "\n";
+  };
+  int64_t t = 1000;
+  for (int k = 0; k < keys; ++k, t += 1000) {
+    const std::string key = "r" + std::to_string(k);
+    const bool late = k % 40 == 0;
+    line(t, 0, "invoke", "write", key, k);
+    line(t + 100, 0, "ok", "write", key, k);
+    line(t + 200, 1, "invoke", "read", key, nullptr);
+    line(t + 300, 1, "ok", "read", key, k);
+    if (late) {  // process 100 + k reads it now, and answers after 10 more keys
+      line(t + 400, 100 + k, "invoke", "read", key, nullptr);
+    }
+    if (k >= 10 && (k - 10) % 40 == 0) {
+      const std::string early = "r" + std::to_string(k - 10);
+      line(t + 500, 100 + k - 10, "ok", "read", early, violated && k == 50 ? -1 : k - 10);
+    }
+  }
+  return out.str();
+}
+
+// `tidemark check` of a JSONL register history reads it as a stream and checks it key by key;
+// its results are Analyse's on the whole file (one thread: the same steps and explanation).
+TEST(CheckCommandTest, ARegisterHistoryCheckedKeyByKeyGetsTheWholeFilesResults) {
+  auto many = std::filesystem::temp_directory_path() / "tidemark_cli_test_keys.jsonl";
+  for (const std::string& file :
+       {Example("register-valid.jsonl"), Example("register-stale-read.jsonl"), many.string()}) {
+    for (bool violated : {false, true}) {
+      if (file == many.string()) {
+        std::ofstream(many) << ManyKeysHistory(400, violated);
+      } else if (violated) {
+        continue;
+      }
+      SCOPED_TRACE(file + (violated ? " (violated)" : ""));
+      CheckCommandOptions opts;
+      opts.files = {file};
+      opts.json = true;
+      opts.threads = 1;
+      opts.explain = "minimal";
+      opts.progress = "always";
+      std::ostringstream out, err;
+      const int code = RunCheckCommand(opts, out, err);
+      EXPECT_NE(err.str().find("checking linearizability key by key"), std::string::npos)
+          << err.str();
+      nlohmann::json streamed = nlohmann::json::parse(out.str(), nullptr, false);
+      ASSERT_TRUE(streamed.is_object()) << out.str();
+      for (const char* k : {"file", "warnings", "format", "seconds"}) streamed.erase(k);
+      streamed["checkers"][0]["details"].erase("elapsed_s");
+
+      auto read = history::ReadJsonlFile(file);
+      ASSERT_TRUE(read.ok()) << read.error().message;
+      auto ops = history::PairOps(read->events);
+      ASSERT_TRUE(ops.ok()) << ops.error().message;
+      checkers::AnalysisSpec spec;
+      spec.model = GuessModel(*ops);
+      spec.threads = 1;
+      spec.explain = checkers::ExplainMode::kMinimal;
+      spec.timeout_s = opts.timeout_s;
+      spec.memory_limit_bytes = opts.memory_limit_mb << 20;
+      const checkers::Analysis whole = checkers::Analyse(read->events, *ops, spec);
+      nlohmann::json want = checkers::ToJson(whole);
+      want["checkers"][0]["details"].erase("elapsed_s");
+      EXPECT_EQ(streamed, want);
+      EXPECT_EQ(code, checkers::ExitCode(whole.verdict));
+      if (file == many.string()) {
+        EXPECT_EQ(whole.verdict,
+                  violated ? checkers::Verdict::kInvalid : checkers::Verdict::kValid);
+      }
+    }
+  }
+  std::filesystem::remove(many);
 }
 
 // libcurl is opened on first use (curl_post.h), so a check never loads it nor its dozens of

@@ -148,31 +148,35 @@ history::History Run::ReadBack(std::string* read_error) {
   return std::move(read->events);
 }
 
-// A log history is analysed as it is read back, one event at a time: a long run's history is
-// never held whole (checkers::AnalyseLogStream). nullopt for another model, or a history that
-// cannot be read that way (it does not pair), which the whole-history path then explains.
+// A history is analysed as it is read back, one event at a time, so a long run's history is never
+// held whole: a log history by the log checkers (checkers::AnalyseLogStream), a register, cas-
+// register or kv one key by key (checkers::AnalyseLinStream). nullopt for a history that cannot
+// be read that way (it does not pair), which the whole-history path then explains.
 std::optional<std::pair<checkers::Analysis, checkers::StreamedHistory>> Run::AnalyseStreamed(
     const checkers::AnalysisSpec& spec) {
-  if (!rec_ || plan_.model != "log") return std::nullopt;
+  if (!rec_) return std::nullopt;
+  const bool log = plan_.model == "log";
   rec_->Flush();
-  rec_->StopCompacting();  // the run has recorded its last read
-  auto reader = history::JsonlReader::Open(rec_->path(), history::LogReads::kAsWritten);
+  if (log) rec_->StopCompacting();  // the run has recorded its last read
+  const history::LogReads reads = log ? history::LogReads::kAsWritten : history::LogReads::kExpand;
+  auto reader = history::JsonlReader::Open(rec_->path(), reads);
   if (!reader.ok()) return std::nullopt;
   checkers::StreamedHistory kept;
-  // A second reading (the screen doubted the history, which is then checked whole) opens the
-  // file again.
+  // A second reading (a log history the screen doubted, checked whole; every keyed history)
+  // opens the file again.
   auto* current = &*reader;
   decltype(reader) again = Error{""};
   int openings = 0;
   auto open = [&]() -> Result<checkers::EventSource> {
     if (openings++ > 0) {
-      again = history::JsonlReader::Open(rec_->path(), history::LogReads::kAsWritten);
+      again = history::JsonlReader::Open(rec_->path(), reads);
       if (!again.ok()) return again.error();
       current = &*again;
     }
     return checkers::EventSource([&] { return (*current)->Next(); });
   };
-  auto a = checkers::AnalyseLogStream(open, spec, &kept);
+  auto a = log ? checkers::AnalyseLogStream(open, spec, &kept)
+               : checkers::AnalyseLinStream(open, spec, &kept);
   if (!a.ok()) return std::nullopt;
   return std::make_pair(std::move(*a), std::move(kept));
 }
@@ -193,7 +197,7 @@ Result<RunOutcome> Run::AnalyseAndWrite(bool completed) {
     if (streamed->second.screen_doubt)
       out_ << "  (read twice: " << *streamed->second.screen_doubt << ")\n";
     screen_doubt = streamed->second.screen_doubt;
-    streamed_log = true;
+    streamed_log = plan_.model == "log";
     record.streamed_nemesis = std::move(streamed->second.nemesis);
     record.end_ns = a.end_ns;
   } else {
