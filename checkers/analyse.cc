@@ -278,10 +278,17 @@ Result<Ok> ReadOps(const EventSource& next, const std::function<void(history::Ev
   return Ok{};
 }
 
+// The id the parse gave an append's value, -1 if none.
+int32_t AppendValueId(const logck::LogOpsBuilder& log, const history::Op& op) {
+  return op.invoke_value.is_string() ? log.ValueId(op.invoke_value.get_ref<const std::string&>())
+                                     : -1;
+}
+
 // The whole-history check of a streamed log history the screen doubted: the history is read once
 // more, every read parsed, and the checkers run on that. With a focus (the doubt was local:
-// logck::ReadFocus), only the reads it names are kept and only the skeletons of the appends and
-// those reads, which gives the same results; without, every read and every op's skeleton.
+// logck::ReadFocus), only the reads it names are kept and only the skeletons of those reads and of
+// the appends the check may name (ReadFocus::KeepAppend), which gives the same results; without,
+// every read and every op's skeleton.
 Result<Ok> CheckWhole(const EventSourceOpener& open, const history::History& nemesis,
                       const AnalysisSpec& spec, const std::optional<logck::ReadFocus>& focus,
                       Analysis& a, StreamedHistory* kept) {
@@ -309,7 +316,9 @@ Result<Ok> CheckWhole(const EventSourceOpener& open, const history::History& nem
       },
       [&](const history::Op& op, int64_t) {
         log.Completed(op);
-        if (!focus || op.f == "append" || op.id == kept_read) ops.Put(op);
+        if (!focus || op.id == kept_read ||
+            (op.f == "append" && focus->KeepAppend(op.status, AppendValueId(log, op))))
+          ops.Put(op);
       });
   if (!read.ok()) return read.error();
   if (focus) ops.SetSize(invoked);

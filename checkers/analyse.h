@@ -118,8 +118,9 @@ using EventSourceOpener = std::function<Result<EventSource>()>;
 // again (values, counts), but what is kept depends on the doubt. A local one (an anomaly's trace:
 // the screen names the offsets, values and reads concerned, logck::ReadFocus) keeps every append,
 // only the reads that cover or hold a suspect offset, hold a suspect value, are suspect themselves
-// (stale, either read of a nonmonotonic pair) or are final, and the skeletons (64 bytes) of
-// those ops only: memory grows with the log and with the reads near the anomalies. A global one
+// (stale, either read of a nonmonotonic pair) or are final, and the skeletons (about 100 bytes)
+// of those reads and of the appends that did not fail or whose value is suspect only: memory grows
+// with the log and with the reads near the anomalies. A global one
 // (a history the screen cannot reason about in one pass: times going backwards, final reads not
 // last, sparse offsets, ops of another workload, nothing to check, a malformed op) keeps every
 // read and every op's skeleton (about 260 bytes an op). Either way the result equals Analyse's

@@ -415,6 +415,8 @@ void LogOpsBuilder::Completed(const Op& op) {
   }
 }
 
+int32_t LogOpsBuilder::ValueId(std::string_view v) const { return impl_->out.values.Find(v); }
+
 Result<LogOps> LogOpsBuilder::Finish() && {
   Impl& b = *impl_;
   if (b.error) return *b.error;
@@ -432,25 +434,38 @@ Result<LogOps> ParseLogOps(const std::vector<history::Op>& ops, bool ignore_othe
   if (ops.size() >= static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
     return Error{"history too large: " + std::to_string(ops.size()) + " ops"};
   }
-  LogOpsBuilder b(ignore_other_ops, std::move(keep));
   for (size_t i = 0; i < ops.size(); ++i) {
     if (ops[i].id != static_cast<int64_t>(i)) {
       return Error{"op at position " + std::to_string(i) + " has id " + std::to_string(ops[i].id) +
                    ": ops must be PairOps' dense vector"};
     }
-    b.Invoked(ops[i]);
   }
-  // Then the completions in the file's order (ops that never completed last, as a stream
-  // ends them), as LogOpsBuilder sees them when a history is read one event at a time.
-  std::vector<size_t> order(ops.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&ops](size_t x, size_t y) {
-    const auto key = [](const Op& op) {
-      return op.complete_index < 0 ? std::numeric_limits<int64_t>::max() : op.complete_index;
-    };
-    return key(ops[x]) < key(ops[y]);
-  });
-  for (size_t i : order) b.Completed(ops[i]);
+  // The invocations and completions in the file's order (ops that never completed last, as a
+  // stream ends them), as LogOpsBuilder sees them when a history is read one event at a time:
+  // values are then interned in the same order both ways, and the checkers, which list values
+  // by id, say the same.
+  struct Step {
+    int64_t index;  // the event's; invocations and completions never share one
+    size_t op;
+    bool invoke;
+  };
+  std::vector<Step> steps;
+  steps.reserve(2 * ops.size());
+  constexpr int64_t kEnd = std::numeric_limits<int64_t>::max();
+  for (size_t i = 0; i < ops.size(); ++i) {
+    steps.push_back({ops[i].invoke_index, i, true});
+    steps.push_back({ops[i].complete_index < 0 ? kEnd : ops[i].complete_index, i, false});
+  }
+  std::stable_sort(steps.begin(), steps.end(),
+                   [](const Step& x, const Step& y) { return x.index < y.index; });
+  LogOpsBuilder b(ignore_other_ops, std::move(keep));
+  for (const Step& st : steps) {
+    if (st.invoke) {
+      b.Invoked(ops[st.op]);
+    } else {
+      b.Completed(ops[st.op]);
+    }
+  }
   return std::move(b).Finish();
 }
 

@@ -206,6 +206,8 @@ class LogOpsBuilder {
 
   void Invoked(const history::Op& op);    // reads f and, for an append, the invoke value
   void Completed(const history::Op& op);  // reads the status, times and values
+  // The id of a value seen so far (an append's, or a read entry's), or -1.
+  int32_t ValueId(std::string_view v) const;
   Result<LogOps> Finish() &&;
 
  private:

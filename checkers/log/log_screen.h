@@ -65,6 +65,13 @@ namespace tidemark::checkers::logck {
 class ReadFocus {
  public:
   bool Keep(const ReadRec& r, const std::vector<EntryRec>& entries) const;
+  // Whether the check needs the op of an append of value `vid` (-1: not interned) that ended
+  // with `status`: of a failed append, only when its value is suspect (the checkers name a failed
+  // append only as an aborted or phantom read's); of any other, always.
+  bool KeepAppend(history::EventType status, int32_t vid) const {
+    return status != history::EventType::kFail ||
+           (vid >= 0 && static_cast<size_t>(vid) < values_.size() && values_[vid]);
+  }
   // Keep, for a parse; refers to this focus, which must outlive it.
   ReadKeep AsKeep() const {
     return [this](const ReadRec& r, const std::vector<EntryRec>& e) { return Keep(r, e); };

@@ -127,7 +127,7 @@ Focused CheckFocused(const history::History& h, const logck::ReadFocus& focus,
   if (!parsed.ok()) return {};
   history::OpSkeletons skeletons = history::OpSkeletons::Sparse();
   for (const logck::AppendRec& a : parsed->appends)
-    skeletons.Put((*ops)[static_cast<size_t>(a.op)]);
+    if (focus.KeepAppend(a.status, a.vid)) skeletons.Put((*ops)[static_cast<size_t>(a.op)]);
   for (const logck::ReadRec& r : parsed->reads) skeletons.Put((*ops)[static_cast<size_t>(r.op)]);
   skeletons.SetSize(ops->size());
   const CheckResult focused = CheckLogPrefix(skeletons, parsed, opts);

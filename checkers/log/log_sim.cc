@@ -445,8 +445,12 @@ void Corrupt(history::History* h, uint64_t seed, int max_mutations) {
   std::mt19937_64 gen(seed);
   std::mt19937_64* rng = &gen;
   std::vector<size_t> read_done, append_done;
+  std::map<int64_t, json> appending;  // process -> the value of its append in flight
+  std::vector<json> failed;           // values of appends that failed (a retry may succeed)
   for (size_t i = 0; i < h->size(); ++i) {
     const history::Event& e = (*h)[i];
+    if (e.f == "append" && e.type == EventType::kInvoke) appending[e.process] = e.value;
+    if (e.f == "append" && e.type == EventType::kFail) failed.push_back(appending[e.process]);
     if (e.type != EventType::kOk) continue;
     (e.f == "read" ? read_done : append_done).push_back(i);
   }
@@ -455,7 +459,7 @@ void Corrupt(history::History* h, uint64_t seed, int max_mutations) {
   for (int k = 0; k < n; ++k) {
     json& rv = (*h)[read_done[(*rng)() % read_done.size()]].value;
     json& entries = rv["entries"];
-    switch ((*rng)() % 5) {
+    switch ((*rng)() % 6) {
       case 0:  // drop an entry
         if (!entries.empty()) entries.erase(static_cast<size_t>((*rng)() % entries.size()));
         break;
@@ -481,6 +485,11 @@ void Corrupt(history::History* h, uint64_t seed, int max_mutations) {
         av["offset"] = av["offset"].get<int64_t>() + 1;
         break;
       }
+      case 5:  // replace a value with one whose append failed (an aborted read, unless retried)
+        if (entries.empty() || failed.empty()) break;
+        entries[static_cast<size_t>((*rng)() % entries.size())][1] =
+            failed[(*rng)() % failed.size()];
+        break;
     }
   }
 }

@@ -66,8 +66,9 @@ bool InjectFault(history::History* h, Fault f, uint64_t seed, std::string* what)
 
 // Corrupts `h` (a Simulate history) with 1 to max_mutations random changes chosen with `seed`,
 // keeping the op shapes valid: drops a read entry, replaces a read value with another appended
-// value, lowers a read's HWM, serves one more entry past a read's end, or moves an ack one
-// offset on. Some leave the history valid, most make anomalies of several kinds.
+// value or with the value of an append that failed, lowers a read's HWM, serves one more entry
+// past a read's end, or moves an ack one offset on. Some leave the history valid, most make
+// anomalies of several kinds.
 void Corrupt(history::History* h, uint64_t seed, int max_mutations = 6);
 
 }  // namespace tidemark::checkers::logsim
