@@ -24,6 +24,7 @@
 // Thread safety: the functions are pure; they may be called concurrently on different inputs.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
@@ -107,8 +108,9 @@ struct ReplicaEntry {
 // Entries at offsets >= hwm are uncommitted and take no part in the check.
 // The entries of one node's log, held compactly: offsets and generations in arrays and the
 // client values interned in a table the replicas of one run may share (run::CollectReplicas), so
-// an entry costs about 20 bytes where a ReplicaEntry takes 56 and three nodes hold one copy of
-// each value. Reads give ReplicaEntry values (copies).
+// an entry costs about 4 bytes (its value's id; offsets and generations are kept as runs) where a
+// ReplicaEntry takes 56, and three nodes hold one copy of each value. Reads give ReplicaEntry
+// values (copies).
 class ReplicaEntries {
  public:
   ReplicaEntries() : ReplicaEntries(std::make_shared<logck::ValueTable>()) {}
@@ -118,10 +120,13 @@ class ReplicaEntries {
 
   void push_back(const ReplicaEntry& e);
   void reserve(size_t n);
-  size_t size() const { return offsets_.size(); }
-  bool empty() const { return offsets_.empty(); }
-  int64_t offset(size_t i) const { return offsets_[i]; }
-  int64_t generation(size_t i) const { return generations_[i]; }
+  size_t size() const { return vids_.size(); }
+  bool empty() const { return vids_.empty(); }
+  int64_t offset(size_t i) const {
+    const Run& r = RunOf(i);
+    return r.offset + static_cast<int64_t>(i - r.first);
+  }
+  int64_t generation(size_t i) const { return RunOf(i).generation; }
   int32_t vid(size_t i) const { return vids_[i]; }  // into values(); -1: no client value
   const logck::ValueTable& values() const { return *values_; }
   std::optional<std::string_view> value(size_t i) const {
@@ -152,7 +157,20 @@ class ReplicaEntries {
   Iterator end() const { return Iterator(this, size()); }
 
  private:
-  std::vector<int64_t> offsets_, generations_;
+  // Entries first..(the next run's first) hold consecutive offsets from `offset`, all of one
+  // generation: a log is a few such runs (one per leader's term, one more per gap), so an entry
+  // costs its value id and little else.
+  struct Run {
+    size_t first;
+    int64_t offset;
+    int64_t generation;
+  };
+  const Run& RunOf(size_t i) const {
+    return *(std::upper_bound(runs_.begin(), runs_.end(), i,
+                              [](size_t x, const Run& r) { return x < r.first; }) -
+             1);
+  }
+  std::vector<Run> runs_;
   std::vector<int32_t> vids_;  // -1: no client value
   std::shared_ptr<logck::ValueTable> values_;
 };

@@ -52,28 +52,30 @@ ReplicaEntries::ReplicaEntries(const std::vector<ReplicaEntry>& entries) : Repli
 }
 
 void ReplicaEntries::push_back(const ReplicaEntry& e) {
-  offsets_.push_back(e.offset);
-  generations_.push_back(e.generation);
+  const size_t i = size();
+  if (runs_.empty() || e.generation != runs_.back().generation || e.offset != offset(i - 1) + 1)
+    runs_.push_back(Run{i, e.offset, e.generation});
   vids_.push_back(e.value ? values_->Intern(*e.value) : -1);
 }
 
-void ReplicaEntries::reserve(size_t n) {
-  offsets_.reserve(n);
-  generations_.reserve(n);
-  vids_.reserve(n);
-}
+void ReplicaEntries::reserve(size_t n) { vids_.reserve(n); }
 
 ReplicaEntry ReplicaEntries::operator[](size_t i) const {
   ReplicaEntry e;
-  e.offset = offsets_[i];
-  e.generation = generations_[i];
+  e.offset = offset(i);
+  e.generation = generation(i);
   if (auto v = value(i)) e.value = std::string(*v);
   return e;
 }
 
 size_t ReplicaEntries::LowerBound(int64_t o) const {
-  return static_cast<size_t>(std::lower_bound(offsets_.begin(), offsets_.end(), o) -
-                             offsets_.begin());
+  // The first run starting above o; o is in the run before it, or between the two.
+  auto next = std::upper_bound(runs_.begin(), runs_.end(), o,
+                               [](int64_t x, const Run& r) { return x < r.offset; });
+  if (next == runs_.begin()) return 0;
+  const Run& r = *(next - 1);
+  const size_t end = next == runs_.end() ? size() : next->first;
+  return std::min(end, r.first + static_cast<size_t>(o - r.offset));
 }
 
 Result<ReplicaEntry> ReplicaEntryFromJson(const nlohmann::json& e, const std::string& where) {

@@ -2,6 +2,9 @@
 // that diverged is reported even when no client read it.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <random>
+
 #include "checkers/log/log_checker.h"
 #include "checkers/log/log_test_util.h"
 
@@ -22,6 +25,40 @@ LogHistory TwoAcks() {
   LogHistory h;
   h.AppendOk(0, "a", 1, 2, 1, 2).AppendOk(0, "b", 2, 3, 3, 4);
   return h;
+}
+
+// ReplicaEntries keeps offsets and generations as runs: random logs (gaps, terms, entries with
+// no client value) read back entry by entry, and LowerBound agrees with a search of the plain
+// offsets at every offset around them.
+TEST(ReplicaEntriesTest, RunsReadBackAsThePlainEntries) {
+  std::mt19937_64 rng(7);
+  for (int trial = 0; trial < 200; ++trial) {
+    std::vector<ReplicaEntry> plain;
+    int64_t offset = static_cast<int64_t>(rng() % 5), generation = 1;
+    const int n = static_cast<int>(rng() % 60);
+    for (int i = 0; i < n; ++i) {
+      if (rng() % 7 == 0) offset += 1 + static_cast<int64_t>(rng() % 4);  // a gap
+      if (rng() % 9 == 0) ++generation;                                   // a new term
+      ReplicaEntry e{offset++, generation, std::nullopt};
+      if (rng() % 5 != 0) e.value = "v" + std::to_string(rng() % 20);
+      plain.push_back(e);
+    }
+    const ReplicaEntries entries(plain);
+    ASSERT_EQ(entries.size(), plain.size());
+    std::vector<int64_t> offsets;
+    for (size_t i = 0; i < plain.size(); ++i) {
+      const ReplicaEntry e = entries[i];
+      EXPECT_EQ(e.offset, plain[i].offset) << "trial " << trial << " entry " << i;
+      EXPECT_EQ(e.generation, plain[i].generation) << "trial " << trial << " entry " << i;
+      EXPECT_EQ(e.value, plain[i].value) << "trial " << trial << " entry " << i;
+      offsets.push_back(plain[i].offset);
+    }
+    for (int64_t o = -1; o <= offset + 1; ++o) {
+      const auto want = static_cast<size_t>(std::lower_bound(offsets.begin(), offsets.end(), o) -
+                                            offsets.begin());
+      EXPECT_EQ(entries.LowerBound(o), want) << "trial " << trial << " offset " << o;
+    }
+  }
 }
 
 TEST(ReplicaCheckTest, AgreeingReplicasAreValid) {
