@@ -20,6 +20,7 @@
 #include "base/testing/corpora.h"
 #include "checkers/analyse.h"
 #include "checkers/lin_random_gen.h"
+#include "checkers/lin_test_util.h"
 
 namespace tidemark::checkers {
 namespace {
@@ -274,16 +275,6 @@ TEST(AnalyseLinStreamTest, AHistoryThatChangedBetweenTheReadingsIsAnError) {
   EXPECT_NE(streamed.error().message.find("changed between"), std::string::npos);
 }
 
-// The data segment's size now, in bytes.
-size_t DataBytes() {
-  FILE* f = std::fopen("/proc/self/statm", "r");
-  unsigned long v[6] = {};
-  if (f == nullptr) return 0;
-  int n = std::fscanf(f, "%lu %lu %lu %lu %lu %lu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]);
-  std::fclose(f);
-  return n == 6 ? v[5] * static_cast<size_t>(sysconf(_SC_PAGESIZE)) : 0;
-}
-
 // One key of 400,000 writes of 1 KiB each, made as they are read (the history is never held):
 // the key's ops are held until its last one, far more than the child's capped data segment.
 // Running out is an unknown linearizability check, not the end of the process.
@@ -308,37 +299,16 @@ TEST(AnalyseLinStreamTest, RunningOutOfMemoryIsUnknown) {
       return std::optional<Event>(std::move(e));
     });
   };
-  int fds[2];
-  ASSERT_EQ(pipe(fds), 0);
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    close(fds[0]);
-    rlim_t cap = DataBytes() + (rlim_t{48} << 20);
-    struct rlimit rl = {cap, cap};
-    if (setrlimit(RLIMIT_DATA, &rl) != 0) _exit(3);
+  const std::string got = testing::InCappedChild([&] {
     AnalysisSpec spec;
     spec.model = "register";
     spec.threads = 1;
     StreamedHistory kept;
     auto a = AnalyseLinStream(open, spec, &kept);
-    std::string out = !a.ok() ? "error " + a.error().message
-                              : std::string(ToString(a->verdict)) + " " + a->checks.at(0).checker +
-                                    ": " + a->checks.at(0).summary +
-                                    (kept.out_of_memory ? " (out of memory)" : "");
-    ssize_t w = write(fds[1], out.data(), out.size());
-    _exit(w == static_cast<ssize_t>(out.size()) ? 0 : 4);
-  }
-  close(fds[1]);
-  std::string got;
-  char buf[256];
-  for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;) got.append(buf, static_cast<size_t>(n));
-  close(fds[0]);
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status)) << "the check ended the process (signal " << WTERMSIG(status)
-                                 << ")";
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+    return !a.ok() ? "error " + a.error().message
+                   : std::string(ToString(a->verdict)) + " " + a->checks.at(0).checker + ": " +
+                         a->checks.at(0).summary + (kept.out_of_memory ? " (out of memory)" : "");
+  });
   EXPECT_EQ(got,
             "unknown linearizability: ran out of memory while reading the history (out of memory)");
 }

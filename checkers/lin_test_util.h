@@ -1,9 +1,17 @@
 // Test helpers: building op histories by hand (tests only).
 #pragma once
 
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "base/history/history.h"
 
@@ -48,5 +56,50 @@ class OpsBuilder {
  private:
   std::vector<history::Op> ops_;
 };
+
+// Runs `body` in a forked child whose data segment is capped 48 MiB above what it holds now (so
+// that allocating more throws std::bad_alloc), and returns what body returned. A child that ended
+// otherwise (a signal, a failed write) fails the test and gives "".
+inline std::string InCappedChild(const std::function<std::string()>& body) {
+  const auto data_bytes = [] {  // /proc/self/statm: the data segment's size
+    FILE* f = std::fopen("/proc/self/statm", "r");
+    unsigned long v[6] = {};
+    if (f == nullptr) return size_t{0};
+    int n = std::fscanf(f, "%lu %lu %lu %lu %lu %lu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]);
+    std::fclose(f);
+    return n == 6 ? v[5] * static_cast<size_t>(sysconf(_SC_PAGESIZE)) : size_t{0};
+  };
+  int fds[2];
+  if (pipe(fds) != 0) {
+    ADD_FAILURE() << "pipe failed";
+    return "";
+  }
+  pid_t pid = fork();
+  if (pid < 0) {
+    ADD_FAILURE() << "fork failed";
+    return "";
+  }
+  if (pid == 0) {
+    close(fds[0]);
+    rlim_t cap = data_bytes() + (rlim_t{48} << 20);
+    struct rlimit rl = {cap, cap};
+    if (setrlimit(RLIMIT_DATA, &rl) != 0) _exit(3);
+    const std::string out = body();
+    ssize_t w = write(fds[1], out.data(), out.size());
+    _exit(w == static_cast<ssize_t>(out.size()) ? 0 : 4);
+  }
+  close(fds[1]);
+  std::string got;
+  char buf[256];
+  for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;) got.append(buf, static_cast<size_t>(n));
+  close(fds[0]);
+  int status = 0;
+  if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) {
+    ADD_FAILURE() << "the check ended the process (signal " << WTERMSIG(status) << ")";
+    return "";
+  }
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  return got;
+}
 
 }  // namespace tidemark::checkers::testing

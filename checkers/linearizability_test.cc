@@ -330,16 +330,6 @@ TEST(LinearizabilityTest, MemoryBudgetIsUnknown) {
   EXPECT_EQ(r.details["reason"], "memory");
 }
 
-// Reads /proc/self/statm: the data segment's size in bytes.
-size_t DataBytes() {
-  FILE* f = std::fopen("/proc/self/statm", "r");
-  unsigned long v[6] = {};
-  if (f == nullptr) return 0;
-  int n = std::fscanf(f, "%lu %lu %lu %lu %lu %lu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]);
-  std::fclose(f);
-  return n == 6 ? v[5] * static_cast<size_t>(sysconf(_SC_PAGESIZE)) : 0;
-}
-
 // The memory budget counts the search's tables; a real allocation failure (here the child's data
 // segment is capped far below the budget, so std::bad_alloc is thrown inside a worker thread)
 // must still answer unknown with reason "memory", not end the process.
@@ -355,35 +345,15 @@ TEST(LinearizabilityTest, BadAllocInAWorkerThreadIsUnknownMemory) {
     for (int i = 0; i < 24; ++i) b.Ok(100 + i, "read", nullptr, i, 10 + i, 900 + i, key);
     b.Ok(999, "read", nullptr, -1, 2000, 2001, key);
   }
-  int fds[2];
-  ASSERT_EQ(pipe(fds), 0);
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    close(fds[0]);
-    rlim_t cap = DataBytes() + (rlim_t{48} << 20);
-    struct rlimit rl = {cap, cap};
-    if (setrlimit(RLIMIT_DATA, &rl) != 0) _exit(3);
+  const std::string got = testing::InCappedChild([&] {
     LinearizabilityOptions o;
     o.model = "register";
     o.memory_limit_bytes = size_t{64} << 30;  // the budget never stops it: the allocator does
     o.threads = 2;
     o.timeout_s = 120;
     CheckResult r = CheckLinearizability(b.ops(), o);
-    std::string out = std::string(ToString(r.verdict)) + " " + r.details.value("reason", "-");
-    ssize_t w = write(fds[1], out.data(), out.size());
-    _exit(w == static_cast<ssize_t>(out.size()) ? 0 : 4);
-  }
-  close(fds[1]);
-  std::string got;
-  char buf[256];
-  for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;) got.append(buf, static_cast<size_t>(n));
-  close(fds[0]);
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status)) << "the check ended the process (signal " << WTERMSIG(status)
-                                 << ")";
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+    return std::string(ToString(r.verdict)) + " " + r.details.value("reason", "-");
+  });
   EXPECT_EQ(got, "unknown memory");
 }
 
